@@ -1,0 +1,16 @@
+//! dockpolicy: a declarative policy engine for container build inputs.
+//!
+//! The crate reads a repository (Dockerfiles, build contexts and `.dockerignore` files,
+//! compose files, Python requirements and sources), builds one model in which every value
+//! carries the span it came from, and evaluates rule packs over it. Modules depend on each
+//! other one way only: `source`/`diag` ← `model` ← `parse`.
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)
+)]
+
+pub mod diag;
+pub mod model;
+pub mod parse;
+pub mod source;

@@ -1,0 +1,1 @@
+//! The repository model: plain data, every value with the span it was read from.

@@ -1,0 +1,1 @@
+//! Front ends that turn input files into the model, reporting problems as diagnostics.
