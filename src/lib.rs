@@ -13,4 +13,5 @@
 pub mod diag;
 pub mod model;
 pub mod parse;
+pub mod report;
 pub mod source;

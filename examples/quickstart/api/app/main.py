@@ -1,0 +1,5 @@
+"""The API."""
+from fastapi import FastAPI
+import aiohttp
+
+app = FastAPI()
