@@ -177,11 +177,14 @@ fn walk(
     }
 }
 
+/// A compose file with its [`compose_rank`].
+type RankedComposeFile = ((usize, bool), PathBuf);
+
 /// Groups compose files by folder, each group in merge order: compose uses the most preferred
 /// base file of a folder and the override file of the same name. A folder with only override
 /// files still forms a group, so that the linker can report it.
 fn group_compose_files(files: Vec<PathBuf>) -> Vec<Vec<PathBuf>> {
-    let mut by_folder: BTreeMap<PathBuf, Vec<((usize, bool), PathBuf)>> = BTreeMap::new();
+    let mut by_folder: BTreeMap<PathBuf, Vec<RankedComposeFile>> = BTreeMap::new();
     for file in files {
         let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
         if let Some(rank) = compose_rank(name) {
