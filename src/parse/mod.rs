@@ -1,1 +1,4 @@
 //! Front ends that turn input files into the model, reporting problems as diagnostics.
+pub mod compose;
+pub mod interpolate;
+pub mod yaml;
