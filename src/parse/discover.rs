@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::diag::Diagnostic;
+use crate::parse::compose::{compose_file_order, COMPOSE_FILE_NAMES, COMPOSE_OVERRIDE_FILE_NAMES};
 
 /// Directories deeper than this below the scanned root are not walked.
 pub const MAX_WALK_DEPTH: usize = 64;
@@ -29,8 +30,8 @@ pub enum InputKind {
 }
 
 /// Classifies a file by its name: `Dockerfile`, `Dockerfile.*`, `*.Dockerfile`,
-/// `*.dockerfile`, `Containerfile`, `Containerfile.*`; `requirements*.txt`; `compose.yaml`,
-/// `compose.yml`, `docker-compose.yaml`, `docker-compose.yml` and their `*.override.*` files.
+/// `*.dockerfile`, `Containerfile`, `Containerfile.*`; `requirements*.txt`; the compose file
+/// names compose looks for and their `*.override.*` files.
 pub fn classify(file_name: &str) -> Option<InputKind> {
     if file_name.ends_with(".dockerignore") {
         return None;
@@ -50,29 +51,14 @@ pub fn classify(file_name: &str) -> Option<InputKind> {
     if file_name.starts_with("requirements") && file_name.ends_with(".txt") {
         return Some(InputKind::Requirements);
     }
-    if compose_rank(file_name).is_some() {
+    if is_compose_file(file_name) {
         return Some(InputKind::Compose);
     }
     None
 }
 
-/// Orders the compose files of one folder as compose applies them: the base file first
-/// (`compose.yaml` > `compose.yml` > `docker-compose.yaml` > `docker-compose.yml`), then
-/// its override file. Returns `(preference of the base name, is an override)`.
-pub fn compose_rank(file_name: &str) -> Option<(usize, bool)> {
-    const BASES: [&str; 4] = [
-        "compose.yaml",
-        "compose.yml",
-        "docker-compose.yaml",
-        "docker-compose.yml",
-    ];
-    BASES.iter().enumerate().find_map(|(rank, base)| {
-        if file_name == *base {
-            return Some((rank, false));
-        }
-        let (stem, ext) = base.rsplit_once('.')?;
-        (file_name == format!("{stem}.override.{ext}")).then_some((rank, true))
-    })
+fn is_compose_file(file_name: &str) -> bool {
+    COMPOSE_FILE_NAMES.contains(&file_name) || COMPOSE_OVERRIDE_FILE_NAMES.contains(&file_name)
 }
 
 /// The inputs found under one scanned root.
@@ -177,35 +163,30 @@ fn walk(
     }
 }
 
-/// A compose file with its [`compose_rank`].
-type RankedComposeFile = ((usize, bool), PathBuf);
-
-/// Groups compose files by folder, each group in merge order: compose uses the most preferred
-/// base file of a folder and the override file of the same name. A folder with only override
-/// files still forms a group, so that the linker can report it.
+/// Groups compose files by folder, each group in the order compose reads them (see
+/// [`compose_file_order`]); files compose would not read are left out.
 fn group_compose_files(files: Vec<PathBuf>) -> Vec<Vec<PathBuf>> {
-    let mut by_folder: BTreeMap<PathBuf, Vec<RankedComposeFile>> = BTreeMap::new();
+    let mut by_folder: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
     for file in files {
-        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if let Some(rank) = compose_rank(name) {
-            let folder = file.parent().map(Path::to_path_buf).unwrap_or_default();
-            by_folder.entry(folder).or_default().push((rank, file));
+        if let (Some(folder), Some(name)) =
+            (file.parent(), file.file_name().and_then(|n| n.to_str()))
+        {
+            by_folder
+                .entry(folder.to_path_buf())
+                .or_default()
+                .push(name.to_string());
         }
     }
     by_folder
-        .into_values()
-        .map(|mut files| {
-            files.sort();
-            let base = files.iter().find(|((_, is_override), _)| !is_override);
-            match base.map(|((rank, _), _)| *rank) {
-                Some(base_rank) => files
-                    .into_iter()
-                    .filter(|((rank, _), _)| *rank == base_rank)
-                    .map(|(_, path)| path)
-                    .collect(),
-                None => files.into_iter().map(|(_, path)| path).collect(),
-            }
+        .into_iter()
+        .map(|(folder, names)| {
+            compose_file_order(&names)
+                .files
+                .iter()
+                .map(|name| folder.join(name))
+                .collect::<Vec<_>>()
         })
+        .filter(|group| !group.is_empty())
         .collect()
 }
 
@@ -272,6 +253,11 @@ mod tests {
         std::fs::write(root.join("compose.override.yaml"), "services: {}\n").unwrap();
         std::fs::write(root.join("compose.yaml"), "services: {}\n").unwrap();
         std::fs::write(root.join("docker-compose.yml"), "services: {}\n").unwrap();
+        std::fs::write(
+            root.join("svc/docker-compose.override.yml"),
+            "services: {}\n",
+        )
+        .unwrap();
         let (found, diagnostics) = discover(root);
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
         let rel = |paths: &[PathBuf]| -> Vec<String> {
