@@ -517,6 +517,10 @@ mod tests {
         .sum();
         assert_eq!(context.sent_size, expected);
         assert!(context.total_size > context.sent_size);
+        let json = serde_json::to_value(&context).expect("json");
+        assert_eq!(json["dockerignore"]["patterns"][4]["text"], "docs/keep.md");
+        assert_eq!(json["dockerignore"]["patterns"][4]["kind"], "exact");
+        assert_eq!(json["files"][0]["kind"], "file");
     }
 
     #[test]

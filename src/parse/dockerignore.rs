@@ -1144,6 +1144,12 @@ mod tests {
         }
 
         #[test]
+        fn go_clean_is_idempotent(path in "[a./]{0,16}") {
+            let once = go_clean(&path);
+            prop_assert_eq!(go_clean(&once), once);
+        }
+
+        #[test]
         fn glob_like_patterns_never_panic(lines in proptest::collection::vec("[a-c/!*?\\[\\]^\\\\{}.:-]{0,12}", 0..6), path in "[a-c/.*\\[\\]-]{0,16}") {
             let text = lines.join("\n");
             let (ignore, _) = parse(&text);
