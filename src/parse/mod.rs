@@ -1,5 +1,7 @@
 //! Front ends that turn input files into the model, reporting problems as diagnostics.
 pub mod compose;
+pub mod context;
 pub mod discover;
+pub mod dockerignore;
 pub mod interpolate;
 pub mod yaml;
