@@ -1,2 +1,3 @@
 //! The repository model: plain data, every value with the span it was read from.
+pub mod package;
 pub mod shell;
