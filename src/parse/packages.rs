@@ -107,7 +107,7 @@ const fn dnf_family(manager: Manager) -> Syntax {
         manager,
         short_with_value: b"cxdeR",
         long_with_value: DNF_OPTIONS,
-        subcommands: &[&["install"]],
+        subcommands: &[&["install"], &["groupinstall"], &["group", "install"]],
     }
 }
 
@@ -850,7 +850,8 @@ fn apk_argument(text: &str) -> Argument {
 }
 
 /// dnf/yum package specifications keep their version inside the name (`pkg-1.2-3.el9`),
-/// which cannot be split reliably, so the whole argument is the name.
+/// which cannot be split reliably, so the whole argument is the name. Group names
+/// (`"Development Tools"`, `@development`) are names too.
 fn rpm_argument(text: &str) -> Argument {
     if let Some(kind) = url_kind(text) {
         return source(kind, text);
@@ -859,7 +860,7 @@ fn rpm_argument(text: &str) -> Argument {
     if text.ends_with(".rpm") {
         return source(SourceKind::Path, text);
     }
-    let name_ok = |b: u8| b.is_ascii_alphanumeric() || b"@+._-:*?()/".contains(&b);
+    let name_ok = |b: u8| b.is_ascii_alphanumeric() || b"@+._-:*?()/ ".contains(&b);
     if !all_bytes(text, 0..text.len(), name_ok) {
         return Argument::Unrecognized;
     }
@@ -1215,10 +1216,26 @@ mod tests {
     fn dnf_yum_microdnf() {
         let src = "RUN dnf install -y --setopt=install_weak_deps=False --nodocs gcc python3-devel \
                    && yum -y install make /usr/bin/which https://x/y.rpm \
-                   && microdnf --enablerepo crb install git && dnf clean all";
+                   && microdnf --enablerepo crb install git && dnf clean all \
+                   && yum groupinstall -y 'Development Tools' && dnf group install -y @rpm-development-tools";
         let all = installs(src);
         let managers: Vec<_> = all.iter().map(|i| i.manager).collect();
-        assert_eq!(managers, [Manager::Dnf, Manager::Yum, Manager::Microdnf]);
+        assert_eq!(
+            managers,
+            [
+                Manager::Dnf,
+                Manager::Yum,
+                Manager::Microdnf,
+                Manager::Yum,
+                Manager::Dnf
+            ]
+        );
+        assert_eq!(
+            under(src, all[3].packages[0].name.span),
+            "Development Tools"
+        );
+        assert_eq!(all[4].subcommand.as_ref().unwrap().value, "group install");
+        assert_eq!(names(&all[4]), ["@rpm-development-tools"]);
         assert_eq!(names(&all[0]), ["gcc", "python3-devel"]);
         let setopt = all[0].flag("--setopt").unwrap();
         assert_eq!(

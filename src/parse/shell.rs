@@ -847,6 +847,11 @@ impl Parser<'_, '_, '_> {
                     );
                 }
                 self.finish(None);
+                if matches!(self.peek(), Some(Token::Op(Op::Open, next)) if next.start == span.end)
+                {
+                    self.skip_arithmetic();
+                    return;
+                }
                 self.open(Frame::Subshell, span);
                 return;
             }
@@ -857,6 +862,21 @@ impl Parser<'_, '_, '_> {
             }
         };
         self.finish(Some(separator));
+    }
+
+    /// Skips an arithmetic command `(( … ))`; the first `(` was read and the second peeked.
+    fn skip_arithmetic(&mut self) {
+        let mut open: u32 = 1;
+        while let Some(token) = self.next() {
+            match token {
+                Token::Op(Op::Open, _) => open += 1,
+                Token::Op(Op::Close, _) => open -= 1,
+                _ => {}
+            }
+            if open == 0 {
+                return;
+            }
+        }
     }
 
     fn peek(&mut self) -> Option<&Token> {
@@ -1282,7 +1302,8 @@ mod tests {
     fn compound_commands_are_flattened_with_depth() {
         let src = "RUN (cd /x && make) ; { a; b; } ; if test -f x; then c; else d; fi; \
                    for f in 1 2; do e $f; done; while true; do g; done; \
-                   case $x in a|b) h ;; *) i ;; esac; function fn { j; }; k() { l; }";
+                   case $x in a|b) h ;; *) i ;; esac; function fn { j; }; k() { l; }; \
+                   (( n = (1 + 2) * 3 )); ( (m) )";
         let script = parse_at(src, 4);
         let got: Vec<_> = script
             .commands
@@ -1305,7 +1326,8 @@ mod tests {
                 ("h", 1),
                 ("i", 1),
                 ("j", 1),
-                ("l", 1)
+                ("l", 1),
+                ("m", 2)
             ]
         );
         assert!(script.diagnostics.is_empty(), "{:?}", script.diagnostics);
@@ -1430,7 +1452,7 @@ mod tests {
 
     #[test]
     fn nesting_is_bounded() {
-        let deep = format!("RUN {}a{}", "(".repeat(100_000), ")".repeat(100_000));
+        let deep = format!("RUN {}a{}", "( ".repeat(100_000), ")".repeat(100_000));
         let script = parse_at(&deep, 4);
         assert_eq!(script.commands.len(), 1);
         assert_eq!(script.diagnostics.len(), 1);
@@ -1457,6 +1479,64 @@ mod tests {
         let script = parse_shell(&continued(&src, 4));
         assert_eq!(script.commands[0].words.len(), 20_004);
         assert_eq!(under(&src, script.commands[0].words[20_003].span), "last");
+    }
+
+    /// Every shell-form `RUN` body and heredoc in the conformance vectors (valid Dockerfiles
+    /// run through BuildKit's parser) parses without a diagnostic.
+    #[test]
+    fn conformance_run_bodies_parse_cleanly() {
+        let mut bodies = Vec::new();
+        for set in ["buildkit", "snippets"] {
+            let path = format!(
+                "{}/tests/conformance/dockerfile/{set}/expected.jsonl",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let text = std::fs::read_to_string(&path).unwrap();
+            for line in text.lines() {
+                let file: serde_json::Value = serde_json::from_str(line).unwrap();
+                let instructions = file["instructions"].as_array().cloned().unwrap_or_default();
+                for instruction in instructions {
+                    let is_shell_run = instruction["cmd"]
+                        .as_str()
+                        .unwrap()
+                        .eq_ignore_ascii_case("run")
+                        && instruction["json"] == false;
+                    if !is_shell_run {
+                        continue;
+                    }
+                    let heredocs = instruction["heredocs"].as_array().unwrap();
+                    if heredocs.is_empty() {
+                        bodies.push(instruction["value"][0].as_str().unwrap().to_string());
+                    }
+                    bodies.extend(heredocs.iter().map(|h| h.as_str().unwrap().to_string()));
+                }
+            }
+        }
+        assert!(bodies.len() > 100, "{}", bodies.len());
+        let mut apt_installs = Vec::new();
+        for body in &bodies {
+            let script = parse_at(body, 0);
+            assert!(
+                script.diagnostics.is_empty(),
+                "{body:?}: {:?}",
+                script.diagnostics
+            );
+            for command in &script.commands {
+                assert!(command.span.end as usize <= body.len());
+                if command.program().is_some_and(|p| p.text == "apt-get")
+                    && command.words.iter().any(|w| w.text == "install")
+                {
+                    apt_installs.push(texts(command).join(" "));
+                }
+            }
+        }
+        assert!(
+            apt_installs.contains(
+                &"apt-get --no-install-recommends install -y git golang ca-certificates"
+                    .to_string()
+            ),
+            "{apt_installs:?}"
+        );
     }
 
     proptest! {
