@@ -77,6 +77,17 @@ pub struct InstallCommand {
     pub variable_arguments: Vec<Spanned<String>>,
     /// Arguments that are neither options nor recognisable package specifications.
     pub unrecognized_arguments: Vec<Spanned<String>>,
+    /// Environment set for this command only: leading `NAME=value` assignments and the
+    /// settings of wrappers such as `env PIP_NO_CACHE_DIR=1` or `sudo NAME=value`.
+    pub environment: Vec<EnvironmentSetting>,
+}
+
+/// A `NAME=value` setting in effect for one command.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EnvironmentSetting {
+    pub name: Spanned<String>,
+    /// The value, unquoted.
+    pub value: Spanned<String>,
 }
 
 impl InstallCommand {

@@ -7,7 +7,8 @@
 use std::ops::Range;
 
 use crate::model::package::{
-    Flag, InstallCommand, Manager, PackageInstall, PipRequirementFile, SourceInstall, SourceKind,
+    EnvironmentSetting, Flag, InstallCommand, Manager, PackageInstall, PipRequirementFile,
+    SourceInstall, SourceKind,
 };
 use crate::model::shell::{Command, Word};
 use crate::source::Spanned;
@@ -553,6 +554,7 @@ fn install_command(index: usize, command: &Command) -> Option<InstallCommand> {
         sources: Vec::new(),
         variable_arguments,
         unrecognized_arguments: Vec::new(),
+        environment: environment(command),
     };
     if syntax.manager.is_python() {
         collect_pip_option_files(&mut install, &value_sources);
@@ -596,6 +598,32 @@ fn install_command(index: usize, command: &Command) -> Option<InstallCommand> {
         }
     }
     Some(install)
+}
+
+/// The command's leading assignments and the `NAME=value` words of its wrappers.
+fn environment(command: &Command) -> Vec<EnvironmentSetting> {
+    let leading = command.assignments.iter().map(|a| EnvironmentSetting {
+        name: a.name.clone(),
+        value: Spanned::new(a.value.text.clone(), a.value.span),
+    });
+    let wrapper_words = command
+        .words
+        .get(..command.program_index.unwrap_or(0))
+        .unwrap_or(&[]);
+    let from_wrappers = wrapper_words.iter().filter_map(|word| {
+        let eq = word.text.find('=')?;
+        let name = &word.text[..eq];
+        let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !valid {
+            return None;
+        }
+        Some(EnvironmentSetting {
+            name: word.spanned(0..eq)?,
+            value: value_of(word, eq + 1..word.text.len())?,
+        })
+    });
+    leading.chain(from_wrappers).collect()
 }
 
 fn is_information_flag(name: &str) -> bool {
@@ -1171,6 +1199,8 @@ mod tests {
             .collect();
         assert_eq!(variables, ["$(cat pkgs.txt)", "$EXTRA"]);
         assert!(under(src, apt.span).starts_with("DEBIAN_FRONTEND=noninteractive apt-get -o"));
+        assert_eq!(apt.environment[0].name.value, "DEBIAN_FRONTEND");
+        assert_eq!(under(src, apt.environment[0].value.span), "noninteractive");
         assert!(under(src, apt.span).ends_with("$EXTRA"));
         assert_eq!(gcc.command_span, apt.span);
         assert_eq!(all[1].program.value, "apt");
@@ -1402,6 +1432,10 @@ mod tests {
         assert_eq!(all.len(), 3);
         assert_eq!(under(src, all[0].packages[0].name.span), "flask");
         assert_eq!(under(src, all[1].packages[0].name.span), "gunicorn");
+        let environment = &all[1].environment;
+        assert_eq!(environment.len(), 1);
+        assert_eq!(under(src, environment[0].name.span), "PIP_NO_CACHE_DIR");
+        assert_eq!(under(src, environment[0].value.span), "1");
         assert_eq!(under(src, all[2].packages[0].name.span), "gcc");
         assert_eq!(all[2].packages[0].command_index, 4);
         assert_eq!(under(src, all[0].span), "pip install flask");
