@@ -1,3 +1,5 @@
 //! The repository model: plain data, every value with the span it was read from.
 pub mod compose;
 pub mod context;
+pub mod package;
+pub mod shell;

@@ -4,4 +4,6 @@ pub mod context;
 pub mod discover;
 pub mod dockerignore;
 pub mod interpolate;
+pub mod packages;
+pub mod shell;
 pub mod yaml;
