@@ -1,1 +1,3 @@
 //! Front ends that turn input files into the model, reporting problems as diagnostics.
+
+pub mod requirements;
