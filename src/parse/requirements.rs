@@ -1275,7 +1275,7 @@ fn link_parts(
         let name = line.slice(name_range.clone()).replace('_', "-");
         let version = line.slice(version_range.clone()).replace('_', "-");
         let requirement = format!("{name}=={version}");
-        parse_pep508::<AnyUrl>(&requirement).map_err(|e| LineError {
+        parse_pep508(&requirement).map_err(|e| LineError {
             message: format!("invalid wheel file name: {}", e.message),
             range: filename.clone().unwrap_or(link.clone()),
         })?;
@@ -1368,7 +1368,7 @@ fn bracket_extras(
     range: Range<usize>,
 ) -> Result<Vec<Spanned<String>>, LineError> {
     let text = line.slice(range.clone());
-    parse_pep508::<AnyUrl>(&format!("placeholder{text}")).map_err(|e| LineError {
+    parse_pep508(&format!("placeholder{text}")).map_err(|e| LineError {
         message: e.message.to_string(),
         range: range.clone(),
     })?;
@@ -1447,17 +1447,84 @@ fn nesting_depth(text: &str) -> usize {
     deepest
 }
 
-fn parse_pep508<T: Pep508Url>(text: &str) -> Result<pep508_rs::Requirement<T>, Pep508Error<T>> {
-    use std::str::FromStr;
-    pep508_rs::Requirement::<T>::from_str(text)
+/// A `pep508_rs` failure: message and byte range in the parsed string.
+struct Pep508Failure {
+    message: String,
+    start: usize,
+    len: usize,
 }
 
-/// Maps a `pep508_rs` error inside `range` of the line to a line error.
-fn pep508_error<T: Pep508Url>(
-    line: &LogicalLine,
-    range: Range<usize>,
-    error: &Pep508Error<T>,
-) -> LineError {
+impl<T: Pep508Url> From<Pep508Error<T>> for Pep508Failure {
+    fn from(error: Pep508Error<T>) -> Pep508Failure {
+        Pep508Failure {
+            message: error.message.to_string(),
+            start: error.start,
+            len: error.len,
+        }
+    }
+}
+
+/// Parses a PEP 508 requirement with `pep508_rs`. Names and extras that end in `.`, `-` or
+/// `_` before another character are refused first: `pep508_rs` 0.9 panics on them.
+fn parse_pep508(text: &str) -> Result<pep508_rs::Requirement<AnyUrl>, Pep508Failure> {
+    use std::str::FromStr;
+    if let Some((start, len)) = name_ending_in_separator(text) {
+        return Err(Pep508Failure {
+            message: "a name must end with a letter or digit".into(),
+            start,
+            len,
+        });
+    }
+    Ok(pep508_rs::Requirement::<AnyUrl>::from_str(text)?)
+}
+
+/// The position of a trailing separator of the project name or of an extra, if any.
+fn name_ending_in_separator(text: &str) -> Option<(usize, usize)> {
+    let mut i = text.len() - text.trim_start().len();
+    let check_run = |from: usize| -> (usize, Option<(usize, usize)>) {
+        let run: usize = text
+            .get(from..)
+            .unwrap_or("")
+            .chars()
+            .take_while(|&c| is_name_char(c))
+            .count();
+        let end = from + run;
+        let bad = text
+            .get(..end)
+            .and_then(|run_text| run_text.chars().last())
+            .filter(|c| run > 0 && matches!(c, '.' | '-' | '_'))
+            .map(|_| (end - 1, 1));
+        (end, bad)
+    };
+    let (end, bad) = check_run(i);
+    if bad.is_some() {
+        return bad;
+    }
+    i = end
+        + (text.get(end..).unwrap_or("").len() - text.get(end..).unwrap_or("").trim_start().len());
+    if text.get(i..).is_some_and(|rest| rest.starts_with('[')) {
+        let close = text
+            .get(i..)
+            .and_then(|rest| rest.find(']'))
+            .map_or(text.len(), |c| i + c);
+        let mut j = i + 1;
+        while j < close {
+            let (end, bad) = check_run(j);
+            if bad.is_some() {
+                return bad;
+            }
+            j = end
+                + text
+                    .get(end..)
+                    .and_then(|rest| rest.chars().next())
+                    .map_or(1, char::len_utf8);
+        }
+    }
+    None
+}
+
+/// Maps a `pep508_rs` failure inside `range` of the line to a line error.
+fn pep508_error(line: &LogicalLine, range: Range<usize>, error: &Pep508Failure) -> LineError {
     let text = line.slice(range.clone());
     let mut start = error.start.min(text.len());
     while !text.is_char_boundary(start) {
@@ -1471,7 +1538,7 @@ fn pep508_error<T: Pep508Url>(
         end += 1;
     }
     LineError {
-        message: error.message.to_string(),
+        message: error.message.clone(),
         range: range.start + start..range.start + end,
     }
 }
@@ -1486,7 +1553,7 @@ fn pep508_parts(line: &LogicalLine, range: Range<usize>) -> Result<Parts, LineEr
             range,
         });
     }
-    let parsed = parse_pep508::<AnyUrl>(text).map_err(|e| pep508_error(line, range.clone(), &e))?;
+    let parsed = parse_pep508(text).map_err(|e| pep508_error(line, range.clone(), &e))?;
     let specifiers = match &parsed.version_or_url {
         Some(VersionOrUrl::VersionSpecifier(specifiers)) => Some(specifiers),
         _ => None,
@@ -1618,7 +1685,8 @@ fn parse_marker(line: &LogicalLine, range: Range<usize>) -> Result<Spanned<Strin
             range,
         });
     }
-    MarkerTree::parse_str::<AnyUrl>(text).map_err(|e| pep508_error(line, range.clone(), &e))?;
+    MarkerTree::parse_str::<AnyUrl>(text)
+        .map_err(|e| pep508_error(line, range.clone(), &Pep508Failure::from(e)))?;
     let formatted = format_marker(text).unwrap_or_else(|| text.to_string());
     Ok(Spanned::new(formatted, line.span(range)))
 }
@@ -2001,4 +2069,429 @@ fn normalize_path(path: &Path) -> PathBuf {
         }
     }
     normalized
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse(text: &str) -> (RequirementsFile, Vec<Diagnostic>) {
+        parse_requirements(FileId(0), text)
+    }
+
+    fn under(text: &str, span: Span) -> &str {
+        &text[span.range()]
+    }
+
+    #[test]
+    fn name_extras_specifier_spans() {
+        let text = "# deps\naiohttp[speedups, Extra_2] >= 3.9, <4 ; python_version >= '3.8'\n";
+        let (file, diags) = parse(text);
+        assert!(diags.is_empty(), "{diags:?}");
+        let [req] = file.requirements.as_slice() else {
+            panic!("one requirement: {file:?}");
+        };
+        let name = req.name.as_ref().unwrap();
+        assert_eq!(under(text, name.span), "aiohttp");
+        assert_eq!(req.normalized_name.as_deref(), Some("aiohttp"));
+        let extras: Vec<&str> = req.extras.iter().map(|e| under(text, e.span)).collect();
+        assert_eq!(extras, ["speedups", "Extra_2"]);
+        let spec = req.specifier.as_ref().unwrap();
+        assert_eq!(spec.value, "<4,>=3.9");
+        assert_eq!(under(text, spec.span), ">= 3.9, <4");
+        let marker = req.marker.as_ref().unwrap();
+        assert_eq!(marker.value, "python_version >= \"3.8\"");
+        assert_eq!(under(text, marker.span), "python_version >= '3.8'");
+        assert_eq!(
+            under(text, req.span),
+            "aiohttp[speedups, Extra_2] >= 3.9, <4 ; python_version >= '3.8'"
+        );
+        assert_eq!(req.line, 2);
+    }
+
+    #[test]
+    fn continued_requirement_with_hashes() {
+        let text =
+            "certifi==2024.2.2 \\\n    --hash=sha256:aaaa \\\n    --hash sha256:bbbb\nidna\n";
+        let (file, diags) = parse(text);
+        assert!(diags.is_empty(), "{diags:?}");
+        let req = &file.requirements[0];
+        assert_eq!(under(text, req.span), "certifi==2024.2.2");
+        assert_eq!(req.text, "certifi==2024.2.2    ");
+        assert_eq!(
+            under(text, req.line_span),
+            "certifi==2024.2.2 \\\n    --hash=sha256:aaaa \\\n    --hash sha256:bbbb"
+        );
+        let hashes: Vec<&str> = req.hashes.iter().map(|h| under(text, h.span)).collect();
+        assert_eq!(hashes, ["sha256:aaaa", "sha256:bbbb"]);
+        assert_eq!(req.hashes[1].value, "sha256:bbbb");
+        assert_eq!(file.requirements[1].line, 4);
+    }
+
+    #[test]
+    fn requirement_over_continuation_lines() {
+        let text = "pandas \\\n  >=2.0 \\\n  ,<3\n";
+        let (file, _) = parse(text);
+        let req = &file.requirements[0];
+        assert_eq!(under(text, req.span), "pandas \\\n  >=2.0 \\\n  ,<3");
+        assert_eq!(under(text, req.name.as_ref().unwrap().span), "pandas");
+        let spec = req.specifier.as_ref().unwrap();
+        assert_eq!(under(text, spec.span), ">=2.0 \\\n  ,<3");
+        assert_eq!(spec.value, "<3,>=2.0");
+    }
+
+    #[test]
+    fn include_paths_and_options() {
+        let text = "-r base.txt\n--constraint=constraints.txt\n-i https://x.invalid/simple\n--extra-index https://y.invalid\n--pre\n";
+        let (file, diags) = parse(text);
+        assert!(diags.is_empty(), "{diags:?}");
+        let paths: Vec<(&str, IncludeKind)> = file
+            .includes
+            .iter()
+            .map(|i| (under(text, i.path.span), i.kind))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("base.txt", IncludeKind::Requirement),
+                ("constraints.txt", IncludeKind::Constraint)
+            ]
+        );
+        let options: Vec<(FileOptionKind, &str, Option<&str>)> = file
+            .options
+            .iter()
+            .map(|o| {
+                (
+                    o.kind,
+                    under(text, o.flag.span),
+                    o.value.as_ref().map(|v| under(text, v.span)),
+                )
+            })
+            .collect();
+        assert_eq!(
+            options,
+            [
+                (
+                    FileOptionKind::IndexUrl,
+                    "-i",
+                    Some("https://x.invalid/simple")
+                ),
+                (
+                    FileOptionKind::ExtraIndexUrl,
+                    "--extra-index",
+                    Some("https://y.invalid")
+                ),
+                (FileOptionKind::Pre, "--pre", None),
+            ]
+        );
+    }
+
+    #[test]
+    fn comments_follow_pip() {
+        let text = "flask#not-a-comment\nnumpy # comment\n  # indented\npkg-a \\\n# stops\npkg-b\n";
+        let lines: Vec<(u32, String)> = preprocess(FileId(0), text, &Env::new())
+            .iter()
+            .map(|l| (l.line, l.as_str().to_string()))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                (1, "flask#not-a-comment".to_string()),
+                (2, "numpy".to_string()),
+                (4, "pkg-a".to_string()),
+                (6, "pkg-b".to_string()),
+            ]
+        );
+        let (file, diags) = parse(text);
+        assert_eq!(file.requirements.len(), 3);
+        let error = diags.iter().find(|d| d.is_error()).unwrap();
+        assert_eq!(under(text, error.span.unwrap()), "#");
+    }
+
+    #[test]
+    fn trailing_space_after_backslash_does_not_continue() {
+        let lines = preprocess(FileId(0), "a \\ \nb\n", &Env::new());
+        let texts: Vec<&str> = lines.iter().map(LogicalLine::as_str).collect();
+        assert_eq!(texts, ["a \\", "b"]);
+    }
+
+    #[test]
+    fn env_expansion_spans_cover_the_reference() {
+        let text = "--index-url ${MY_INDEX}/simple\npkg==${UNSET}\n";
+        let env = Env::from([("MY_INDEX".to_string(), "https://idx.invalid".to_string())]);
+        let (file, diags) = parse_requirements_with_env(FileId(0), text, &env);
+        let value = file.options[0].value.as_ref().unwrap();
+        assert_eq!(value.value, "https://idx.invalid/simple");
+        assert_eq!(under(text, value.span), "${MY_INDEX}/simple");
+        assert_eq!(diags.len(), 1);
+        assert!(diags[0].is_error());
+        // Without an environment the reference stays literal.
+        let (file, _) = parse(text);
+        assert_eq!(
+            file.options[0].value.as_ref().unwrap().value,
+            "${MY_INDEX}/simple"
+        );
+    }
+
+    #[test]
+    fn urls_paths_wheels_and_editables() {
+        let text = "pip @ https://github.com/pypa/pip/archive/22.0.2.zip\n\
+                    ./dist/Foo_Bar-1.0-py3-none-any.whl\n\
+                    git+https://github.com/psf/requests.git#egg=requests\n\
+                    -e git+https://github.com/x/y.git#egg=y_pkg\n\
+                    -e ./local[dev]\n\
+                    ./sdist-1.0.tar.gz\n\
+                    https://x.invalid/a.zip;python_version<'3'\n\
+                    https://x.invalid/b.zip ; python_version<'3'\n";
+        let (file, diags) = parse(text);
+        assert!(diags.is_empty(), "{diags:?}");
+        let reqs = &file.requirements;
+        assert_eq!(reqs.len(), 8);
+        assert_eq!(
+            under(text, reqs[0].url.as_ref().unwrap().span),
+            "https://github.com/pypa/pip/archive/22.0.2.zip"
+        );
+        assert_eq!(under(text, reqs[0].name.as_ref().unwrap().span), "pip");
+        let wheel = &reqs[1];
+        assert_eq!(wheel.name.as_ref().unwrap().value, "Foo-Bar");
+        assert_eq!(under(text, wheel.name.as_ref().unwrap().span), "Foo_Bar");
+        assert_eq!(wheel.normalized_name.as_deref(), Some("foo-bar"));
+        assert_eq!(wheel.specifier.as_ref().unwrap().value, "==1.0");
+        assert_eq!(under(text, reqs[2].name.as_ref().unwrap().span), "requests");
+        assert!(reqs[3].editable);
+        assert_eq!(under(text, reqs[3].name.as_ref().unwrap().span), "y_pkg");
+        assert_eq!(
+            under(text, reqs[3].span),
+            "git+https://github.com/x/y.git#egg=y_pkg"
+        );
+        let local = &reqs[4];
+        assert!(local.editable && local.name.is_none());
+        assert_eq!(local.url.as_ref().unwrap().value, "./local");
+        assert_eq!(under(text, local.extras[0].span), "dev");
+        assert!(reqs[5].name.is_none());
+        assert_eq!(reqs[5].url.as_ref().unwrap().value, "./sdist-1.0.tar.gz");
+        // A URL needs "; " before its marker.
+        assert_eq!(
+            reqs[6].url.as_ref().unwrap().value,
+            "https://x.invalid/a.zip;python_version<'3'"
+        );
+        assert!(reqs[6].marker.is_none());
+        let marker = reqs[7].marker.as_ref().unwrap();
+        assert_eq!(marker.value, "python_version < \"3\"");
+        assert_eq!(under(text, marker.span), "python_version<'3'");
+    }
+
+    #[test]
+    fn option_errors_are_reported_and_parsing_goes_on() {
+        let text = "--frobnicate\nsix --hash=md5:x\nsix --hash=sha256:x -r other.txt\n-i\nsix -r 'unclosed\nsix\n";
+        let (file, diags) = parse(text);
+        let errors: Vec<&str> = diags
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| under(text, d.span.unwrap()))
+            .collect();
+        assert_eq!(errors, ["--frobnicate", "md5:x", "-i", "'unclosed"]);
+        let names: Vec<&str> = file
+            .requirements
+            .iter()
+            .map(|r| r.name.as_ref().unwrap().value.as_str())
+            .collect();
+        assert_eq!(names, ["six", "six"]);
+        // `-r` on a requirement line is ignored by pip: a warning, no include.
+        assert!(file.includes.is_empty());
+        let warning = diags.iter().find(|d| !d.is_error()).unwrap();
+        assert_eq!(under(text, warning.span.unwrap()), "-r other.txt");
+    }
+
+    #[test]
+    fn ambiguous_abbreviation_is_an_error() {
+        let (_, diags) = parse("--pr\n");
+        assert!(diags[0].message.contains("ambiguous option: --pr"));
+    }
+
+    #[test]
+    fn invalid_requirement_span_in_multibyte_text() {
+        let text = "pkg==1.0 ünïcode\nok\n";
+        let (file, diags) = parse(text);
+        assert_eq!(file.requirements.len(), 1);
+        let span = diags[0].span.unwrap();
+        assert!(text.is_char_boundary(span.start as usize));
+        assert!(text.is_char_boundary(span.end as usize));
+    }
+
+    #[test]
+    fn marker_formatting_follows_packaging() {
+        assert_eq!(
+            format_marker("(os.name=='nt' or (sys_platform == \"win32\")) and extra == 'Foo_Bar'")
+                .unwrap(),
+            "(os_name == \"nt\" or sys_platform == \"win32\") and extra == \"Foo_Bar\""
+        );
+        assert_eq!(
+            format_marker("extra == 'A.B' or ((extra == 'C.D'))").unwrap(),
+            "extra == \"a-b\" or extra == \"C.D\""
+        );
+        assert_eq!(
+            format_marker("python_implementation not  in 'x'").unwrap(),
+            "platform_python_implementation not in \"x\""
+        );
+    }
+
+    #[test]
+    fn duplicate_specifiers_collapse_like_packaging() {
+        let (file, _) = parse("pkg>=1.0,>=1.0.0,~=1.0,~=1.0.0\n");
+        assert_eq!(
+            file.requirements[0].specifier.as_ref().unwrap().value,
+            ">=1.0,~=1.0,~=1.0.0"
+        );
+    }
+
+    #[test]
+    fn crlf_bom_and_python_line_breaks() {
+        let text = "\u{feff}a\r\nb\rc\u{0c}d\n";
+        let lines: Vec<(u32, String)> = preprocess(FileId(0), text, &Env::new())
+            .iter()
+            .map(|l| (l.line, l.as_str().to_string()))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                (1, "a".to_string()),
+                (2, "b".to_string()),
+                (3, "c".to_string()),
+                (4, "d".to_string())
+            ]
+        );
+        let (file, _) = parse(text);
+        assert_eq!(under(text, file.requirements[3].span), "d");
+    }
+
+    #[test]
+    fn load_follows_includes_once_and_reports_cycles_and_missing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir(root.join("sub")).unwrap();
+        std::fs::write(
+            root.join("requirements.txt"),
+            "-r sub/base.txt\n-c constraints.txt\n-r missing.txt\n-r https://x.invalid/r.txt\nflask\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("sub/base.txt"),
+            "-r ../requirements.txt\n-r common.txt\nrequests\n",
+        )
+        .unwrap();
+        std::fs::write(root.join("sub/common.txt"), "-r common.txt\nidna\n").unwrap();
+        std::fs::write(
+            root.join("constraints.txt"),
+            "-r sub/common.txt\nurllib3<3\n",
+        )
+        .unwrap();
+        let mut sources = Sources::new();
+        let (files, diags) = load_requirements(&root.join("requirements.txt"), root, &mut sources);
+        let names: Vec<(String, bool)> = files
+            .iter()
+            .map(|f| (sources.get(f.file).unwrap().rel_path.clone(), f.constraint))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("requirements.txt".to_string(), false),
+                ("sub/base.txt".to_string(), false),
+                ("sub/common.txt".to_string(), false),
+                ("constraints.txt".to_string(), true),
+            ]
+        );
+        // common.txt is read once although two files include it.
+        assert_eq!(files[3].includes[0].resolved, Some(files[2].file));
+        assert!(files[3].requirements.iter().all(|r| r.constraint));
+        let messages: Vec<(String, String)> = diags
+            .iter()
+            .map(|d| {
+                (
+                    sources.slice(d.span.unwrap()).to_string(),
+                    d.message.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(messages.len(), 4, "{messages:?}");
+        assert_eq!(messages[0].0, "../requirements.txt");
+        assert!(messages[0].1.contains("includes itself"));
+        assert_eq!(messages[1].0, "common.txt");
+        assert!(messages[1].1.contains("includes itself"));
+        assert_eq!(messages[2].0, "missing.txt");
+        assert!(diags[2].is_error());
+        assert_eq!(messages[3].0, "https://x.invalid/r.txt");
+        assert_eq!(diags[3].severity, Severity::Note);
+        assert_eq!(files[0].includes[0].resolved, Some(files[1].file));
+        assert_eq!(files[0].includes[2].resolved, None);
+    }
+
+    fn check_span(text: &str, span: Span) {
+        assert!(span.end as usize <= text.len(), "{span:?} out of bounds");
+        assert!(span.start <= span.end);
+        assert!(text.is_char_boundary(span.start as usize));
+        assert!(text.is_char_boundary(span.end as usize));
+    }
+
+    fn check_all_spans(text: &str, file: &RequirementsFile, diags: &[Diagnostic]) {
+        for req in &file.requirements {
+            check_span(text, req.span);
+            check_span(text, req.line_span);
+            let optional = [&req.name, &req.specifier, &req.marker, &req.url];
+            for spanned in optional.into_iter().flatten() {
+                check_span(text, spanned.span);
+            }
+            let lists = [
+                &req.extras,
+                &req.hashes,
+                &req.config_settings,
+                &req.global_options,
+            ];
+            for spanned in lists.into_iter().flatten() {
+                check_span(text, spanned.span);
+            }
+        }
+        for include in &file.includes {
+            check_span(text, include.path.span);
+        }
+        for option in &file.options {
+            check_span(text, option.flag.span);
+            if let Some(value) = &option.value {
+                check_span(text, value.span);
+            }
+        }
+        for diag in diags {
+            if let Some(span) = diag.span {
+                check_span(text, span);
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_and_spans_stay_in_bounds(text in "\\PC*") {
+            let env = Env::from([("A".to_string(), "é-ü".to_string()), ("B".to_string(), "x".to_string())]);
+            let (file, diags) = parse_requirements_with_env(FileId(0), &text, &env);
+            check_all_spans(&text, &file, &diags);
+        }
+
+        #[test]
+        fn never_panics_on_requirement_like_lines(
+            lines in prop::collection::vec(
+                "(-e |-r |--hash=|-c |--pre |--i|-i)?[a-zA-Z0-9_.@;:/ \\[\\]<>=!~,'\"()#$\\{\\}\\\\é\t-]{0,40}",
+                0..8,
+            ),
+            breaks in prop::collection::vec(prop::sample::select(vec!["\n", "\r\n", "\r", "\\\n", " \\\n", "\u{2028}"]), 8),
+        ) {
+            let mut text = String::new();
+            for (line, brk) in lines.iter().zip(breaks.iter()) {
+                text.push_str(line);
+                text.push_str(brk);
+            }
+            let env = Env::from([("A".to_string(), "https://ü.invalid".to_string())]);
+            let (file, diags) = parse_requirements_with_env(FileId(0), &text, &env);
+            check_all_spans(&text, &file, &diags);
+        }
+    }
 }
