@@ -1,3 +1,4 @@
 //! The repository model: plain data, every value with the span it was read from.
 
+pub mod python;
 pub mod requirements;

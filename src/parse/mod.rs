@@ -1,3 +1,4 @@
 //! Front ends that turn input files into the model, reporting problems as diagnostics.
 
+pub mod python_imports;
 pub mod requirements;

@@ -486,6 +486,25 @@ impl Word {
         self.value.push(c);
     }
 
+    /// The logical range written for bytes `from..to` of the value.
+    fn range_of(&self, from: usize, to: usize) -> Range<usize> {
+        let first = self.origins.partition_point(|&(offset, _)| offset < from);
+        let last = self.origins.partition_point(|&(offset, _)| offset < to);
+        let start = self.origins.get(first).map_or(self.raw.end, |&(_, o)| o);
+        let end = last
+            .checked_sub(1)
+            .and_then(|i| self.origins.get(i))
+            .map_or(start, |&(offset, origin)| {
+                let len = self
+                    .value
+                    .get(offset..)
+                    .and_then(|rest| rest.chars().next())
+                    .map_or(1, char::len_utf8);
+                origin + len
+            });
+        start..end.max(start)
+    }
+
     /// The logical range of the part of the word from byte `from` of its value on.
     fn range_from(&self, from: usize) -> Range<usize> {
         let index = self.origins.partition_point(|&(offset, _)| offset < from);
@@ -627,6 +646,11 @@ fn parse_options(words: &[Word]) -> Result<Vec<Occurrence>, LineError> {
     };
     let arg_range =
         |arg: Arg| -> Range<usize> { words.get(arg.word).map_or(0..0, |w| w.range_from(arg.from)) };
+    let flag_range = |arg: Arg, len: usize| -> Range<usize> {
+        words
+            .get(arg.word)
+            .map_or(0..0, |w| w.range_of(arg.from, arg.from + len))
+    };
     while let Some(arg) = args.pop_front() {
         let text = arg_text(arg);
         if text == "--" {
@@ -639,7 +663,7 @@ fn parse_options(words: &[Word]) -> Result<Vec<Occurrence>, LineError> {
             };
             let flag_len = 2 + name.len();
             let word_range = arg_range(arg);
-            let flag = word_range.start..(word_range.start + flag_len).min(word_range.end);
+            let flag = flag_range(arg, flag_len);
             let written = format!("--{name}");
             let spec = match_long_option(&written).map_err(|message| LineError {
                 message,
@@ -673,10 +697,9 @@ fn parse_options(words: &[Word]) -> Result<Vec<Occurrence>, LineError> {
             };
             occurrences.push(checked(spec.dest, &written, flag, value)?);
         } else if text.len() > 1 && text.starts_with('-') {
-            let word_range = arg_range(arg);
             let letter = text.chars().nth(1).unwrap_or('-');
             let flag_len = 1 + letter.len_utf8();
-            let flag = word_range.start..(word_range.start + flag_len).min(word_range.end);
+            let flag = flag_range(arg, flag_len);
             let spec = OPTIONS
                 .iter()
                 .find(|spec| spec.short == Some(letter))
