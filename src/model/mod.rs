@@ -1,5 +1,8 @@
 //! The repository model: plain data, every value with the span it was read from.
+
 pub mod compose;
 pub mod context;
 pub mod package;
+pub mod python;
+pub mod requirements;
 pub mod shell;

@@ -1,9 +1,12 @@
 //! Front ends that turn input files into the model, reporting problems as diagnostics.
+
 pub mod compose;
 pub mod context;
 pub mod discover;
 pub mod dockerignore;
 pub mod interpolate;
 pub mod packages;
+pub mod python_imports;
+pub mod requirements;
 pub mod shell;
 pub mod yaml;
