@@ -10,6 +10,7 @@ use crate::model::package::{
     EnvironmentSetting, Flag, InstallCommand, Manager, PackageInstall, PipRequirementFile,
     SourceInstall, SourceKind,
 };
+use crate::model::requirements::normalize_name;
 use crate::model::shell::{Command, Word};
 use crate::source::Spanned;
 
@@ -731,7 +732,7 @@ fn package_install(
         return None;
     }
     let normalized_name = match manager {
-        Manager::Pip | Manager::Uv => pep503_normalize(&name.value),
+        Manager::Pip | Manager::Uv => normalize_name(&name.value),
         Manager::Npm | Manager::Yarn | Manager::Pnpm => name.value.clone(),
         _ => name.value.to_lowercase(),
     };
@@ -758,24 +759,6 @@ fn package_install(
         command_span: install.span,
         command_index: install.command_index,
     })
-}
-
-/// PEP 503: lowercase, runs of `-`, `_`, `.` become one `-`.
-pub fn pep503_normalize(name: &str) -> String {
-    let mut normalized = String::with_capacity(name.len());
-    let mut in_separator = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !in_separator {
-                normalized.push('-');
-            }
-            in_separator = true;
-        } else {
-            normalized.extend(c.to_lowercase());
-            in_separator = false;
-        }
-    }
-    normalized
 }
 
 fn classify_argument(manager: Manager, text: &str) -> Argument {
@@ -1568,12 +1551,6 @@ mod tests {
                 format!("\"{}\"", manager.as_str())
             );
         }
-    }
-
-    #[test]
-    fn pep503() {
-        assert_eq!(pep503_normalize("Foo__Bar.-baz"), "foo-bar-baz");
-        assert_eq!(pep503_normalize("numpy"), "numpy");
     }
 
     proptest! {
