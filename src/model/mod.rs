@@ -1,1 +1,2 @@
 //! The repository model: plain data, every value with the span it was read from.
+pub mod dockerfile;

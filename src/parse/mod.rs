@@ -1,1 +1,2 @@
 //! Front ends that turn input files into the model, reporting problems as diagnostics.
+pub mod dockerfile;
