@@ -269,7 +269,8 @@ COPY --from=nginx:1.25 /e /f\n";
     let tag = runtime.base.tag.as_ref().map(|t| under(text, t.span));
     assert_eq!(tag, Some("3.12-slim"));
     assert!(runtime.lineage.is_empty());
-    let copies: Vec<(Option<usize>, Option<(&str, bool)>)> = runtime
+    type Resolved<'a> = (Option<usize>, Option<(&'a str, bool)>);
+    let copies: Vec<Resolved> = runtime
         .copies_from
         .iter()
         .map(|c| {
