@@ -42,6 +42,12 @@ pub(crate) fn is_known_keyword(keyword: &str) -> bool {
         .any(|known| known.eq_ignore_ascii_case(keyword))
 }
 
+/// Go's `unicode.IsSpace` applied to single bytes, as `extractBuilderFlags` and
+/// `parseHealthConfig` do: only ASCII blanks (a non-ASCII character is never a blank there).
+fn is_byte_space(c: char) -> bool {
+    c.is_ascii_whitespace() || c == '\u{b}'
+}
+
 /// Go's `unicode.IsSpace`.
 fn is_space(c: char) -> bool {
     c.is_whitespace()
@@ -140,7 +146,11 @@ enum Phase {
 /// arguments start.
 fn extract_flags(text: &str, range: Range<usize>) -> (Vec<FlagWord>, usize) {
     let slice = text.get(range.clone()).unwrap_or("");
+    // Flags are short and come first: only their characters are looked at.
+    let region = flags_region_len(slice);
     let chars: Vec<(usize, char)> = slice
+        .get(..region)
+        .unwrap_or(slice)
         .char_indices()
         .map(|(i, c)| (range.start + i, c))
         .collect();
@@ -163,7 +173,7 @@ fn extract_flags(text: &str, range: Range<usize>) -> (Vec<FlagWord>, usize) {
             return (words, range.end);
         };
         if phase == Phase::Spaces {
-            if is_space(ch) {
+            if is_byte_space(ch) {
                 i += 1;
                 continue;
             }
@@ -176,7 +186,7 @@ fn extract_flags(text: &str, range: Range<usize>) -> (Vec<FlagWord>, usize) {
         }
         match phase {
             Phase::Word => {
-                if is_space(ch) {
+                if is_byte_space(ch) {
                     phase = Phase::Spaces;
                     if is_double_dash(&word) {
                         return (words, pos);
@@ -228,6 +238,36 @@ fn extract_flags(text: &str, range: Range<usize>) -> (Vec<FlagWord>, usize) {
         word.push((ch, pos..pos + ch.len_utf8()));
         i += 1;
     }
+}
+
+/// An upper bound of how far `extract_flags` can read: up to the first blank-separated word
+/// that does not start with `--` (quotes may hide blanks, so this skips quoted text).
+fn flags_region_len(slice: &str) -> usize {
+    let mut quote: Option<char> = None;
+    let mut at_word_start = true;
+    let mut escaped = false;
+    for (pos, ch) in slice.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match quote {
+            Some(q) if ch == q => quote = None,
+            Some(_) => escaped = ch == '\\',
+            None if is_byte_space(ch) => at_word_start = true,
+            None => {
+                if at_word_start && !slice[pos..].starts_with("--") {
+                    return pos + ch.len_utf8();
+                }
+                at_word_start = false;
+                if ch == '"' || ch == '\'' {
+                    quote = Some(ch);
+                }
+                escaped = ch == '\\';
+            }
+        }
+    }
+    slice.len()
 }
 
 fn flag_from_word(line: &MappedText, word: &FlagWord) -> Flag {
@@ -371,8 +411,11 @@ enum JsonOutcome {
     Rejected,
 }
 
-fn try_json(instruction: &Instruction, diagnostics: &mut Vec<Diagnostic>) -> JsonOutcome {
-    let arguments = &instruction.arguments;
+fn try_json(
+    keyword: &str,
+    arguments: &MappedText,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> JsonOutcome {
     match parse_json_array(&arguments.text) {
         Ok(strings) => JsonOutcome::Exec(
             strings
@@ -394,7 +437,7 @@ fn try_json(instruction: &Instruction, diagnostics: &mut Vec<Diagnostic>) -> Jso
                 diagnostics.push(
                     Diagnostic::warning(format!(
                         "the arguments of {} start with `[` but are not a valid JSON array, so they are run as a shell command",
-                        instruction.keyword.value
+                        keyword.to_uppercase()
                     ))
                     .with_span(arguments.full_span())
                     .with_help("exec form needs double-quoted strings, e.g. [\"echo\", \"hi\"]"),
@@ -413,11 +456,24 @@ fn fill_values(
     depth: usize,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    let arguments = instruction.arguments.clone();
+    let empty = MappedText::new(instruction.arguments.file);
+    let arguments = std::mem::replace(&mut instruction.arguments, empty);
+    fill_values_from(instruction, &arguments, keyword, escape, depth, diagnostics);
+    instruction.arguments = arguments;
+}
+
+fn fill_values_from(
+    instruction: &mut Instruction,
+    arguments: &MappedText,
+    keyword: &str,
+    escape: char,
+    depth: usize,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     let text = arguments.text.as_str();
     match keyword {
         // parseMaybeJSONToList
-        "add" | "copy" | "volume" => match try_json(instruction, diagnostics) {
+        "add" | "copy" | "volume" => match try_json(keyword, arguments, diagnostics) {
             JsonOutcome::Exec(values) => {
                 instruction.values = values;
                 instruction.form = Form::Exec;
@@ -426,7 +482,7 @@ fn fill_values(
             JsonOutcome::NotJson => {
                 instruction.values = split_whitespace_delimited(text)
                     .into_iter()
-                    .map(|range| spanned(&arguments, range))
+                    .map(|range| spanned(arguments, range))
                     .collect();
             }
         },
@@ -435,36 +491,36 @@ fn fill_values(
             if text.is_empty() {
                 return;
             }
-            match try_json(instruction, diagnostics) {
+            match try_json(keyword, arguments, diagnostics) {
                 JsonOutcome::Exec(values) => {
                     instruction.values = values;
                     instruction.form = Form::Exec;
                 }
                 JsonOutcome::Rejected => {}
                 JsonOutcome::NotJson => {
-                    instruction.values = vec![spanned(&arguments, 0..text.len())];
+                    instruction.values = vec![spanned(arguments, 0..text.len())];
                 }
             }
         }
         "arg" => {
             instruction.values = parse_words(text, escape)
                 .into_iter()
-                .map(|range| spanned(&arguments, range))
+                .map(|range| spanned(arguments, range))
                 .collect();
         }
         "env" | "label" => {
-            instruction.values = name_values(&arguments, keyword, escape, diagnostics);
+            instruction.values = name_values(arguments, keyword, escape, diagnostics);
         }
         "expose" | "from" => {
             instruction.values = split_whitespace_delimited(text)
                 .into_iter()
-                .map(|range| spanned(&arguments, range))
+                .map(|range| spanned(arguments, range))
                 .collect();
         }
         "maintainer" | "stopsignal" | "user" | "workdir" if !text.is_empty() => {
-            instruction.values = vec![spanned(&arguments, 0..text.len())];
+            instruction.values = vec![spanned(arguments, 0..text.len())];
         }
-        "healthcheck" => health_values(instruction, &arguments, diagnostics),
+        "healthcheck" => health_values(instruction, arguments, diagnostics),
         "onbuild" => {
             if text.is_empty() {
                 return;
@@ -477,7 +533,7 @@ fn fill_values(
                 return;
             }
             let inner = parse_instruction(
-                &arguments,
+                arguments,
                 arguments.full_span(),
                 escape,
                 depth + 1,
@@ -496,22 +552,18 @@ fn health_values(
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let text = arguments.text.as_str();
-    let type_end = text.find(is_space).unwrap_or(text.len());
+    let type_end = text.find(is_byte_space).unwrap_or(text.len());
     if type_end == 0 {
         return;
     }
     let rest = &text[type_end..];
-    let command_start = type_end + (rest.len() - rest.trim_start().len());
+    let command_start = type_end + (rest.len() - rest.trim_start_matches(is_byte_space).len());
     instruction.values.push(spanned(arguments, 0..type_end));
     if command_start >= text.len() {
         return;
     }
     let command = arguments.slice(command_start..text.len());
-    let probe = Instruction {
-        arguments: command.clone(),
-        ..instruction.clone()
-    };
-    match try_json(&probe, diagnostics) {
+    match try_json("healthcheck", &command, diagnostics) {
         JsonOutcome::Exec(values) => {
             instruction.values.extend(values);
             instruction.form = Form::Exec;
@@ -608,7 +660,7 @@ pub(crate) fn heredoc_markers(line: &str) -> Vec<HeredocMarker> {
         if delimiter.is_empty() || delimiter.contains('<') {
             continue;
         }
-        let Some(name) = unquote_word(delimiter) else {
+        let Some(name) = unquote_word(delimiter).filter(|name| !name.is_empty()) else {
             continue;
         };
         let quote_count = |s: &str| s.chars().filter(|c| matches!(c, '\'' | '"')).count();
@@ -671,7 +723,8 @@ fn unquote_word(word: &str) -> Option<String> {
     let mut chars = word.chars();
     while let Some(ch) = chars.next() {
         match ch {
-            '\\' => out.push(chars.next().unwrap_or('\\')),
+            // An escape at the very end is dropped, as BuildKit's lexer does.
+            '\\' => out.extend(chars.next()),
             '\'' => loop {
                 match chars.next()? {
                     '\'' => break,

@@ -541,3 +541,24 @@ proptest! {
         assert_spans_valid(&with_bom);
     }
 }
+
+#[test]
+fn quirks_found_by_diffing_against_buildkit() {
+    // extractBuilderFlags looks at bytes: a non-ASCII blank before `--` ends the flags.
+    let parsed = parse("FROM a\nRUN \u{a0} --mount=type=cache,target=/x make\n");
+    let run = &parsed.dockerfile.instructions[1];
+    assert!(run.flags.is_empty());
+    assert_eq!(run.values[0].value, "--mount=type=cache,target=/x make");
+    // An empty delimiter is no heredoc; nothing after the line is swallowed.
+    let parsed = parse("FROM a\nRUN cat <<\"\" x\nRUN b\n");
+    assert_eq!(parsed.dockerfile.instructions.len(), 3);
+    assert!(parsed.dockerfile.instructions[1].heredocs.is_empty());
+    // HEALTHCHECK's type word also ends at an ASCII blank only.
+    let parsed = parse("FROM a\nHEALTHCHECK CMD\u{a0}x\n");
+    let values: Vec<&str> = parsed.dockerfile.instructions[1]
+        .values
+        .iter()
+        .map(|v| v.value.as_str())
+        .collect();
+    assert_eq!(values, ["CMD\u{a0}x"]);
+}
