@@ -2,6 +2,7 @@
 
 pub mod compose;
 pub mod context;
+pub mod dockerfile;
 pub mod package;
 pub mod python;
 pub mod requirements;

@@ -3,6 +3,7 @@
 pub mod compose;
 pub mod context;
 pub mod discover;
+pub mod dockerfile;
 pub mod dockerignore;
 pub mod interpolate;
 pub mod packages;

@@ -1,0 +1,563 @@
+//! What BuildKit's dispatcher derives from the parse tree: build stages (`FROM … AS name`),
+//! global `ARG`s substituted into base images, `COPY --from` sources, and the argument
+//! checks that make it reject an instruction the parser accepted.
+
+use crate::diag::Diagnostic;
+use crate::model::dockerfile::{CopyFrom, Form, ImageRef, Instruction, Stage};
+use crate::source::{Span, Spanned};
+
+use super::instruction::is_known_keyword;
+
+/// How deeply `${A:-${B:-…}}` defaults are expanded.
+const MAX_EXPANSION_DEPTH: usize = 16;
+
+/// A global `ARG`: its name and default value (expanded), `None` without a default.
+type GlobalArg = (String, Option<String>);
+
+/// Splits the instructions into stages; returns the indices of the global `ARG`s and the
+/// stages. Reports instructions BuildKit's dispatcher rejects.
+pub(crate) fn build_stages(
+    text: &str,
+    instructions: &[Instruction],
+    escape: char,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> (Vec<usize>, Vec<Stage>) {
+    let mut global_args = Vec::new();
+    let mut vars: Vec<GlobalArg> = Vec::new();
+    let mut stages: Vec<Stage> = Vec::new();
+    for (index, instruction) in instructions.iter().enumerate() {
+        check_instruction(instruction, diagnostics);
+        if instruction.is("FROM") {
+            if let Some(previous) = stages.last_mut() {
+                previous.instructions.end = index;
+            }
+            let stage = new_stage(
+                text,
+                index,
+                instruction,
+                &stages,
+                &vars,
+                escape,
+                diagnostics,
+            );
+            stages.push(stage);
+        } else if stages.is_empty() {
+            if instruction.is("ARG") {
+                global_args.push(index);
+                declare_args(instruction, escape, &mut vars);
+            } else if is_known_keyword(&instruction.keyword.value) {
+                diagnostics.push(
+                    Diagnostic::error(format!(
+                        "{} comes before the first FROM: only ARG may precede FROM",
+                        instruction.keyword.value
+                    ))
+                    .with_span(instruction.keyword.span),
+                );
+            }
+        }
+    }
+    if let Some(last) = stages.last_mut() {
+        last.instructions.end = instructions.len();
+    }
+    resolve_copies(text, instructions, &mut stages, &vars, escape, diagnostics);
+    for index in 0..stages.len() {
+        let mut lineage = Vec::new();
+        let mut current = stages.get(index).and_then(|s| s.base_stage);
+        while let Some(base) = current {
+            if lineage.len() >= stages.len() || base >= index {
+                break;
+            }
+            lineage.push(base);
+            current = stages.get(base).and_then(|s| s.base_stage);
+        }
+        if let Some(stage) = stages.get_mut(index) {
+            stage.lineage = lineage;
+        }
+    }
+    (global_args, stages)
+}
+
+fn declare_args(instruction: &Instruction, escape: char, vars: &mut Vec<GlobalArg>) {
+    for word in &instruction.values {
+        let (name, value) = match word.value.split_once('=') {
+            Some((name, value)) => {
+                let mut expander = Expander::new(vars, escape);
+                let expanded = expander.expand(value, 0);
+                (name.to_string(), (!expander.unresolved).then_some(expanded))
+            }
+            None => (word.value.clone(), None),
+        };
+        vars.retain(|(existing, _)| *existing != name);
+        vars.push((name, value));
+    }
+}
+
+fn new_stage(
+    text: &str,
+    index: usize,
+    instruction: &Instruction,
+    earlier: &[Stage],
+    vars: &[GlobalArg],
+    escape: char,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Stage {
+    let values = &instruction.values;
+    let mut name = None;
+    match values.as_slice() {
+        [_] => {}
+        [_, keyword, alias] if keyword.value.eq_ignore_ascii_case("as") => {
+            let lower = alias.value.to_lowercase();
+            if !is_valid_stage_name(&lower) {
+                diagnostics.push(
+                    Diagnostic::error(format!(
+                        "invalid name for build stage: {:?}, name can't start with a number or contain symbols",
+                        alias.value
+                    ))
+                    .with_span(alias.span),
+                );
+            } else if earlier
+                .iter()
+                .any(|s| s.name.as_ref().is_some_and(|n| n.value == lower))
+            {
+                diagnostics.push(
+                    Diagnostic::error(format!("duplicate stage name {lower:?}"))
+                        .with_span(alias.span),
+                );
+            }
+            name = Some(Spanned::new(lower, alias.span));
+        }
+        _ => diagnostics.push(
+            Diagnostic::error("FROM requires either one or three arguments")
+                .with_span(instruction.arguments.full_span()),
+        ),
+    }
+    let raw = values
+        .first()
+        .cloned()
+        .unwrap_or_else(|| Spanned::new(String::new(), instruction.arguments.full_span()));
+    let base = image_ref(text, raw, vars, escape);
+    let base_stage = earlier
+        .iter()
+        .position(|s| s.name.as_ref().is_some_and(|n| n.value == base.expanded));
+    Stage {
+        index: earlier.len(),
+        name,
+        from: index,
+        instructions: index + 1..index + 1,
+        base,
+        platform: instruction.flag("platform").and_then(|f| f.value.clone()),
+        base_stage,
+        lineage: Vec::new(),
+        copies_from: Vec::new(),
+    }
+}
+
+/// BuildKit's `validStageName`: `^[a-z][a-z0-9-_.]*$`.
+fn is_valid_stage_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'))
+}
+
+fn resolve_copies(
+    text: &str,
+    instructions: &[Instruction],
+    stages: &mut [Stage],
+    vars: &[GlobalArg],
+    escape: char,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let names: Vec<Option<String>> = stages
+        .iter()
+        .map(|s| s.name.as_ref().map(|n| n.value.clone()))
+        .collect();
+    for stage in stages.iter_mut() {
+        let range = stage.instructions.clone();
+        for index in range {
+            let Some(instruction) = instructions.get(index) else {
+                continue;
+            };
+            if !instruction.is("COPY") {
+                continue;
+            }
+            let Some(source) = instruction.flag("from").and_then(|f| f.value.clone()) else {
+                continue;
+            };
+            let mut expander = Expander::new(vars, escape);
+            let expanded = expander.expand(&source.value, 0);
+            let mut copy = CopyFrom {
+                instruction: index,
+                source: source.clone(),
+                stage: None,
+                image: None,
+            };
+            if let Ok(number) = expanded.parse::<i64>() {
+                match usize::try_from(number).ok().filter(|&n| n < names.len()) {
+                    Some(n) if n == stage.index => diagnostics.push(
+                        Diagnostic::error(format!(
+                            "circular dependency: COPY --from={expanded} refers to its own stage"
+                        ))
+                        .with_span(source.span),
+                    ),
+                    Some(n) => copy.stage = Some(n),
+                    None => diagnostics.push(
+                        Diagnostic::error(format!("invalid stage index {number}"))
+                            .with_span(source.span),
+                    ),
+                }
+            } else {
+                let lower = expanded.to_lowercase();
+                match names
+                    .iter()
+                    .position(|n| n.as_deref() == Some(lower.as_str()))
+                {
+                    Some(n) if n == stage.index => diagnostics.push(
+                        Diagnostic::error(format!(
+                            "circular dependency: COPY --from={expanded} refers to its own stage"
+                        ))
+                        .with_span(source.span),
+                    ),
+                    Some(n) => copy.stage = Some(n),
+                    None => copy.image = Some(image_ref(text, source, vars, escape)),
+                }
+            }
+            stage.copies_from.push(copy);
+        }
+    }
+}
+
+/// Parses an image reference with Docker's grammar after substituting global `ARG`s.
+fn image_ref(text: &str, raw: Spanned<String>, vars: &[GlobalArg], escape: char) -> ImageRef {
+    let mut expander = Expander::new(vars, escape);
+    let expanded = expander.expand(&raw.value, 0);
+    let (name, digest) = match expanded.split_once('@') {
+        Some((name, digest)) => (name, Some(digest.to_string())),
+        None => (expanded.as_str(), None),
+    };
+    let last_slash = name.rfind('/');
+    let tag_at = name
+        .rfind(':')
+        .filter(|&colon| last_slash.is_none_or(|slash| colon > slash));
+    let (path, tag) = match tag_at {
+        Some(colon) => (&name[..colon], Some((&name[colon + 1..], colon + 1))),
+        None => (name, None),
+    };
+    let (registry, repository) = match path.split_once('/') {
+        Some((first, rest))
+            if first.contains('.') || first.contains(':') || first == "localhost" =>
+        {
+            (Some(first.to_string()), rest.to_string())
+        }
+        _ => (None, path.to_string()),
+    };
+    // The tag's own span, when the raw text in the file is the reference verbatim.
+    let written_verbatim =
+        !expander.substituted && text.get(raw.span.range()) == Some(raw.value.as_str());
+    let tag = tag.map(|(tag, offset)| {
+        let span = if written_verbatim {
+            let start = raw.span.start as usize + offset;
+            Span::new(raw.span.file, start..start + tag.len())
+        } else {
+            raw.span
+        };
+        Spanned::new(tag.to_string(), span)
+    });
+    ImageRef {
+        is_scratch: expanded == "scratch",
+        unresolved: expander.unresolved,
+        registry,
+        repository,
+        tag,
+        digest,
+        expanded: expanded.clone(),
+        raw,
+    }
+}
+
+/// Substitutes global `ARG` defaults into a word as BuildKit's shell lexer does for `FROM`:
+/// `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:+alt}`, `${VAR+alt}`,
+/// quotes removed, escapes applied. Variables without a known value are kept as written and
+/// mark the result unresolved.
+struct Expander<'a> {
+    vars: &'a [GlobalArg],
+    escape: char,
+    /// A variable, quote or escape changed the text.
+    substituted: bool,
+    unresolved: bool,
+}
+
+impl<'a> Expander<'a> {
+    fn new(vars: &'a [GlobalArg], escape: char) -> Expander<'a> {
+        Expander {
+            vars,
+            escape,
+            substituted: false,
+            unresolved: false,
+        }
+    }
+
+    /// `Some(Some(value))` for an ARG with a default, `Some(None)` for one without.
+    fn lookup(&self, name: &str) -> Option<Option<&str>> {
+        self.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_deref())
+    }
+
+    fn expand(&mut self, word: &str, depth: usize) -> String {
+        let chars: Vec<char> = word.chars().collect();
+        let mut out = String::new();
+        let mut i = 0;
+        while let Some(&c) = chars.get(i) {
+            if c == self.escape {
+                self.substituted = true;
+                match chars.get(i + 1) {
+                    Some(&next) => out.push(next),
+                    None => out.push(c),
+                }
+                i += 2;
+            } else if c == '\'' {
+                self.substituted = true;
+                i += 1;
+                while let Some(&q) = chars.get(i) {
+                    i += 1;
+                    if q == '\'' {
+                        break;
+                    }
+                    out.push(q);
+                }
+            } else if c == '"' {
+                self.substituted = true;
+                i += 1;
+                while let Some(&q) = chars.get(i) {
+                    if q == '"' {
+                        i += 1;
+                        break;
+                    }
+                    if q == self.escape
+                        && chars
+                            .get(i + 1)
+                            .is_some_and(|&n| n == '"' || n == '$' || n == self.escape)
+                    {
+                        out.extend(chars.get(i + 1));
+                        i += 2;
+                    } else if q == '$' {
+                        i = self.variable(&chars, i, depth, &mut out);
+                    } else {
+                        out.push(q);
+                        i += 1;
+                    }
+                }
+            } else if c == '$' {
+                i = self.variable(&chars, i, depth, &mut out);
+            } else {
+                out.push(c);
+                i += 1;
+            }
+        }
+        out
+    }
+
+    /// Expands the variable reference at `chars[start]` (a `$`) into `out`; returns the index
+    /// after it.
+    fn variable(&mut self, chars: &[char], start: usize, depth: usize, out: &mut String) -> usize {
+        let is_name_char = |c: &char| c.is_ascii_alphanumeric() || *c == '_';
+        match chars.get(start + 1) {
+            Some('{') => {
+                let mut nesting = 0usize;
+                let mut close = None;
+                for (offset, c) in chars.iter().enumerate().skip(start + 2) {
+                    match c {
+                        '{' => nesting += 1,
+                        '}' if nesting == 0 => {
+                            close = Some(offset);
+                            break;
+                        }
+                        '}' => nesting -= 1,
+                        _ => {}
+                    }
+                }
+                let Some(close) = close else {
+                    self.unresolved = true;
+                    out.extend(chars.get(start..).unwrap_or(&[]));
+                    return chars.len();
+                };
+                let inner = chars.get(start + 2..close).unwrap_or(&[]);
+                let name_len = inner.iter().take_while(|c| is_name_char(c)).count();
+                let name: String = inner.iter().take(name_len).collect();
+                let rest: String = inner.iter().skip(name_len).collect();
+                let original: String = chars.get(start..=close).unwrap_or(&[]).iter().collect();
+                self.substitute(&name, &rest, &original, depth, out);
+                close + 1
+            }
+            Some(c) if c.is_ascii_alphabetic() || *c == '_' => {
+                let name_len = chars
+                    .get(start + 1..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .take_while(|c| is_name_char(c))
+                    .count();
+                let name: String = chars
+                    .get(start + 1..start + 1 + name_len)
+                    .unwrap_or(&[])
+                    .iter()
+                    .collect();
+                self.substitute(&name, "", &format!("${name}"), depth, out);
+                start + 1 + name_len
+            }
+            _ => {
+                out.push('$');
+                start + 1
+            }
+        }
+    }
+
+    fn substitute(
+        &mut self,
+        name: &str,
+        modifier: &str,
+        original: &str,
+        depth: usize,
+        out: &mut String,
+    ) {
+        self.substituted = true;
+        let value = self.lookup(name).flatten().map(str::to_string);
+        let (operator, word) = [":-", ":+", ":?", "-", "+", "?"]
+            .iter()
+            .find_map(|op| modifier.strip_prefix(op).map(|w| (*op, w)))
+            .unwrap_or(("", modifier));
+        if operator.is_empty() && !modifier.is_empty() {
+            // Pattern operations (`${V#x}`, `${V/x/y}`) are not evaluated.
+            self.unresolved = true;
+            out.push_str(original);
+            return;
+        }
+        let use_word = match operator {
+            ":-" => value.as_deref().is_none_or(str::is_empty),
+            "-" => value.is_none(),
+            ":+" => value.as_deref().is_some_and(|v| !v.is_empty()),
+            "+" => value.is_some(),
+            _ => false,
+        };
+        if use_word {
+            if depth >= MAX_EXPANSION_DEPTH {
+                self.unresolved = true;
+                out.push_str(word);
+            } else {
+                let expanded = self.expand(word, depth + 1);
+                out.push_str(&expanded);
+            }
+        } else if matches!(operator, ":+" | "+") {
+            // The alternative is not used: the result is empty.
+        } else if matches!(operator, ":-" | "-") {
+            out.push_str(value.as_deref().unwrap_or(""));
+        } else if let Some(value) = value {
+            out.push_str(&value);
+        } else {
+            self.unresolved = true;
+            out.push_str(original);
+        }
+    }
+}
+
+/// The argument checks of BuildKit's instruction parsers (`instructions/parse.go`).
+fn check_instruction(instruction: &Instruction, diagnostics: &mut Vec<Diagnostic>) {
+    let keyword = instruction.keyword.value.as_str();
+    let count = instruction.values.len();
+    let mut error = |message: String| {
+        diagnostics.push(Diagnostic::error(message).with_span(instruction.span));
+    };
+    match keyword {
+        "COPY" | "ADD" if count < 2 && (count == 1 || instruction.form == Form::Shell) => error(format!(
+            "{keyword} requires at least two arguments, but only one was provided. Destination could not be determined"
+        )),
+        "USER" | "WORKDIR" | "STOPSIGNAL" | "MAINTAINER" if count != 1 => {
+            error(format!("{keyword} requires exactly one argument"))
+        }
+        "ARG" | "EXPOSE" | "VOLUME" | "ENV" | "LABEL" | "ONBUILD" | "FROM" | "HEALTHCHECK"
+            if count == 0 && instruction.onbuild.is_none() && instruction.arguments.is_empty() =>
+        {
+            error(format!("{keyword} requires at least one argument"))
+        }
+        "SHELL" if instruction.form != Form::Exec => {
+            error("SHELL requires the arguments to be in JSON form".to_string())
+        }
+        "HEALTHCHECK" => match instruction.values.first().map(|v| v.value.to_uppercase()) {
+            Some(kind) if kind == "NONE" && count > 1 => {
+                error("HEALTHCHECK NONE takes no arguments".to_string())
+            }
+            Some(kind) if kind == "CMD" && count < 2 => {
+                error("Missing command after HEALTHCHECK CMD".to_string())
+            }
+            Some(kind) if kind != "NONE" && kind != "CMD" => error(format!(
+                "Unknown type {kind:?} in HEALTHCHECK (try CMD)"
+            )),
+            _ => {}
+        },
+        _ => {}
+    }
+    if let Some(inner) = &instruction.onbuild {
+        match inner.keyword.value.as_str() {
+            "ONBUILD" => error("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed".to_string()),
+            "FROM" | "MAINTAINER" => error(format!(
+                "{} isn't allowed as an ONBUILD trigger",
+                inner.keyword.value
+            )),
+            _ => {}
+        }
+        check_instruction(inner, diagnostics);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::FileId;
+
+    fn expand(word: &str, vars: &[(&str, Option<&str>)]) -> (String, bool) {
+        let vars: Vec<GlobalArg> = vars
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.map(str::to_string)))
+            .collect();
+        let mut expander = Expander::new(&vars, '\\');
+        let out = expander.expand(word, 0);
+        (out, expander.unresolved)
+    }
+
+    #[test]
+    fn expands_global_args() {
+        let vars = [("V", Some("3.19")), ("E", Some("")), ("U", None)];
+        assert_eq!(expand("alpine:$V", &vars), ("alpine:3.19".into(), false));
+        assert_eq!(expand("alpine:${V}", &vars), ("alpine:3.19".into(), false));
+        assert_eq!(expand("a:${U:-1.0}", &vars), ("a:1.0".into(), false));
+        assert_eq!(expand("a:${E:-x}", &vars), ("a:x".into(), false));
+        assert_eq!(expand("a:${E-x}", &vars), ("a:".into(), false));
+        assert_eq!(expand("a${V:+-slim}", &vars), ("a-slim".into(), false));
+        assert_eq!(expand("a${U:+-slim}", &vars), ("a".into(), false));
+        assert_eq!(expand("${U}/img", &vars), ("${U}/img".into(), true));
+        assert_eq!(expand("$NOPE", &vars), ("$NOPE".into(), true));
+        assert_eq!(expand("\"x\"'y'", &vars), ("xy".into(), false));
+        assert_eq!(expand("${A:-${V}}", &vars), ("3.19".into(), false));
+    }
+
+    #[test]
+    fn image_reference_grammar() {
+        let text = "localhost:5000/team/app:1.2@sha256:abc";
+        let raw = Spanned::new(text.to_string(), Span::new(FileId(0), 0..text.len()));
+        let image = image_ref(text, raw, &[], '\\');
+        assert_eq!(image.registry.as_deref(), Some("localhost:5000"));
+        assert_eq!(image.repository, "team/app");
+        assert_eq!(image.digest.as_deref(), Some("sha256:abc"));
+        let tag = image.tag.as_ref().map(|t| &text[t.span.range()]);
+        assert_eq!(tag, Some("1.2"));
+
+        let text = "nvidia/cuda:12.1-devel";
+        let raw = Spanned::new(text.to_string(), Span::new(FileId(0), 0..text.len()));
+        let image = image_ref(text, raw, &[], '\\');
+        assert_eq!(image.registry, None);
+        assert_eq!(image.repository, "nvidia/cuda");
+        assert!(!image.is_scratch && !image.unresolved);
+    }
+}
