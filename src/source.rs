@@ -268,6 +268,17 @@ fn read_text(path: &Path, rel_path: &str) -> Result<Result<String, Vec<u8>>, Dia
     Ok(String::from_utf8(bytes).map_err(|e| e.into_bytes()))
 }
 
+/// Serialised as its text and the span of the whole text.
+impl Serialize for MappedText {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut state = serializer.serialize_struct("MappedText", 2)?;
+        state.serialize_field("text", &self.text)?;
+        state.serialize_field("span", &self.full_span())?;
+        state.end()
+    }
+}
+
 /// A logical string made of pieces of one file, each logical byte mapped to its file offset.
 ///
 /// Parsers build one when the text they analyse is not contiguous in the file: a Dockerfile

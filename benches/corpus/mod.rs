@@ -93,11 +93,37 @@ const PIP: &[&str] = &[
     "Pillow",
 ];
 
-const APK: &[&str] = &["curl", "git", "build-base", "musl-dev", "openssl", "bash", "tzdata"];
-const NPM: &[&str] = &["typescript", "@nestjs/cli@10", "pm2", "express@4.19.2", "prisma"];
+const APK: &[&str] = &[
+    "curl",
+    "git",
+    "build-base",
+    "musl-dev",
+    "openssl",
+    "bash",
+    "tzdata",
+];
+const NPM: &[&str] = &[
+    "typescript",
+    "@nestjs/cli@10",
+    "pm2",
+    "express@4.19.2",
+    "prisma",
+];
 const MODULES: &[&str] = &[
-    "fastapi", "requests", "pandas", "numpy", "sklearn", "torch", "redis", "celery", "os", "json",
-    "sqlalchemy", "pydantic", "PIL", "yaml",
+    "fastapi",
+    "requests",
+    "pandas",
+    "numpy",
+    "sklearn",
+    "torch",
+    "redis",
+    "celery",
+    "os",
+    "json",
+    "sqlalchemy",
+    "pydantic",
+    "PIL",
+    "yaml",
 ];
 
 /// Writes `services` service folders under `root` and returns the number of bytes written.
@@ -225,7 +251,9 @@ fn dockerfile(rng: &mut Rng, index: usize) -> String {
                 out.push_str("USER 10001\n");
             }
             out.push_str("EXPOSE 8000\n");
-            out.push_str("CMD [\"gunicorn\", \"-k\", \"uvicorn.workers.UvicornWorker\", \"app.main:app\"]\n");
+            out.push_str(
+                "CMD [\"gunicorn\", \"-k\", \"uvicorn.workers.UvicornWorker\", \"app.main:app\"]\n",
+            );
         }
         out.push('\n');
     }

@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 use crate::source::{FileId, MappedText, Span, Spanned};
 
@@ -82,7 +82,6 @@ pub struct Instruction {
     /// The text after the keyword and flags, with line continuations, comment lines and empty
     /// continuation lines removed exactly as BuildKit joins them, and trimmed. For `RUN` in
     /// shell form this is the script the shell runs.
-    #[serde(serialize_with = "serialize_mapped_text")]
     pub arguments: MappedText,
     /// BuildKit's value list for this instruction: JSON-decoded strings in exec form (the
     /// span is the literal's content, without its quotes), whitespace-separated words for
@@ -143,7 +142,6 @@ pub struct Heredoc {
     /// The `<<EOF` token on the instruction line.
     pub marker_span: Span,
     /// The body lines (each with its line ending) after tab stripping.
-    #[serde(serialize_with = "serialize_mapped_text")]
     pub body: MappedText,
     /// The terminator line, when the heredoc was terminated before the end of the file.
     pub terminator_span: Option<Span>,
@@ -204,15 +202,4 @@ pub struct ImageRef {
     pub is_scratch: bool,
     /// A variable without a known value remains in `expanded`.
     pub unresolved: bool,
-}
-
-fn serialize_mapped_text<S: Serializer>(
-    text: &MappedText,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeStruct;
-    let mut state = serializer.serialize_struct("MappedText", 2)?;
-    state.serialize_field("text", &text.text)?;
-    state.serialize_field("span", &text.full_span())?;
-    state.end()
 }

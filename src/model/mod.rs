@@ -5,5 +5,6 @@ pub mod context;
 pub mod dockerfile;
 pub mod package;
 pub mod python;
+pub mod repository;
 pub mod requirements;
 pub mod shell;

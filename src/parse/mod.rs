@@ -8,6 +8,7 @@ pub mod dockerignore;
 pub mod interpolate;
 pub mod packages;
 pub mod python_imports;
+pub mod repository;
 pub mod requirements;
 pub mod shell;
 pub mod yaml;

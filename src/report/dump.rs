@@ -4,11 +4,67 @@
 //! replaced by its resolved location: the file's path relative to the scanned root, 1-based
 //! start line and column, end line and column (the end column is that of the character after
 //! the span, as in SARIF; columns count Unicode scalar values) and the covered text.
+//! Instructions are flattened for the contract other tools rely on: `keyword` is the
+//! upper-case keyword and `start_line`, `end_line`, `start_column`, `end_column` sit on the
+//! instruction itself (lines counted as BuildKit counts them).
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::diag::Diagnostic;
+use crate::model::repository::Repository;
 use crate::source::{FileId, Sources};
+
+/// The version of the dump's JSON layout; it changes only when a field changes meaning or
+/// disappears.
+pub const DUMP_VERSION: u32 = 1;
+
+/// The whole dump document: the repository model and the diagnostics found reading it.
+pub fn dump(
+    repository: &Repository,
+    diagnostics: &[Diagnostic],
+    sources: &Sources,
+) -> serde_json::Result<Value> {
+    let mut document = to_json(repository, sources)?;
+    if let Some(fields) = document.as_object_mut() {
+        fields.insert("version".into(), Value::from(DUMP_VERSION));
+        fields.insert("diagnostics".into(), to_json(&diagnostics, sources)?);
+        if let Some(Value::Array(dockerfiles)) = fields.get_mut("dockerfiles") {
+            for dockerfile in dockerfiles {
+                if let Some(Value::Array(instructions)) = dockerfile.get_mut("instructions") {
+                    instructions.iter_mut().for_each(flatten_instruction);
+                }
+            }
+        }
+    }
+    Ok(document)
+}
+
+/// Lifts the keyword's value and the instruction's lines and columns onto the instruction
+/// (and its `ONBUILD` trigger).
+fn flatten_instruction(instruction: &mut Value) {
+    let Some(fields) = instruction.as_object_mut() else {
+        return;
+    };
+    if let Some(Value::Object(keyword)) = fields.remove("keyword") {
+        fields.insert(
+            "keyword".into(),
+            keyword.get("value").cloned().unwrap_or(Value::Null),
+        );
+        fields.insert(
+            "keyword_span".into(),
+            keyword.get("span").cloned().unwrap_or(Value::Null),
+        );
+    }
+    if let Some(Value::Object(span)) = fields.get("span").cloned() {
+        for key in ["start_line", "start_column", "end_line", "end_column"] {
+            fields.insert(key.into(), span.get(key).cloned().unwrap_or(Value::Null));
+        }
+    }
+    if let Some(trigger) = fields.get_mut("onbuild") {
+        flatten_instruction(trigger);
+    }
+}
 
 /// Serialises `model` with every span resolved against `sources`.
 pub fn to_json<T: Serialize>(model: &T, sources: &Sources) -> serde_json::Result<Value> {

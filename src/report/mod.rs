@@ -1,4 +1,5 @@
-//! Renderers: turn the model and findings into what users read. Byte spans become lines and
-//! columns only here.
+//! Renderers: turn the model, diagnostics and findings into what users read. Byte spans
+//! become lines and columns only here.
 
+pub mod diagnostics;
 pub mod dump;

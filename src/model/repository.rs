@@ -1,0 +1,175 @@
+//! The linked repository: every input of a scanned path and the links between them.
+//!
+//! A compose service links to its build context, its Dockerfile and the stage that is its
+//! image; a Dockerfile links to the context it is built with; each `RUN` is split into
+//! commands and package installs; each `COPY`/`ADD` source is resolved in the context; each
+//! `pip install -r FILE` is traced through `WORKDIR` and the `COPY` that put FILE into the
+//! image back to a requirements file of the context; each context lists its Python files
+//! and what they import. Indices (`context`, `dockerfile`, `stage`, `instruction`, …) point
+//! into the vectors of [`Repository`] and [`Dockerfile`].
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::model::compose::ComposeProject;
+use crate::model::context::{BuildContext, CopySource, DockerIgnore};
+use crate::model::dockerfile::Dockerfile;
+use crate::model::package::{InstallCommand, PackageInstall};
+use crate::model::python::Import;
+use crate::model::requirements::RequirementsFile;
+use crate::model::shell::Command;
+use crate::source::{FileId, Spanned};
+
+/// The model of one scanned path.
+#[derive(Clone, Debug, Serialize)]
+pub struct Repository {
+    /// The directory paths are reported relative to.
+    pub root: PathBuf,
+    pub dockerfiles: Vec<DockerfileModel>,
+    pub contexts: Vec<ContextModel>,
+    pub requirements_files: Vec<RequirementsModel>,
+    pub compose_projects: Vec<ComposeProject>,
+    /// Every compose service, linked to what it builds.
+    pub services: Vec<ServiceLink>,
+    pub python_files: Vec<PythonFile>,
+}
+
+/// One Dockerfile with what was derived from it.
+#[derive(Clone, Debug, Serialize)]
+pub struct DockerfileModel {
+    /// Relative to the scanned root, `/`-separated.
+    pub path: String,
+    /// Instructions, stages and their lineage, as parsed.
+    #[serde(flatten)]
+    pub dockerfile: Dockerfile,
+    /// The stage built when no target is given (the last one).
+    pub final_stage: Option<usize>,
+    /// The build context this Dockerfile is built with: the context of the first compose
+    /// service that builds it, otherwise the Dockerfile's own folder (`docker build .`).
+    pub context: Option<usize>,
+    /// Every `RUN`, split into commands and install commands.
+    pub runs: Vec<RunModel>,
+    /// Every package installed by a `RUN`, with the stage and instruction it is in.
+    pub packages: Vec<StagePackage>,
+    /// Every `COPY`/`ADD`, with its sources resolved in the build context.
+    pub copies: Vec<CopyModel>,
+    /// Every `pip install -r FILE`, traced back to the requirements file it installs.
+    pub pip_requirements: Vec<PipRequirementsLink>,
+}
+
+/// The shell commands of one `RUN` (its shell form and every heredoc run as a script).
+#[derive(Clone, Debug, Serialize)]
+pub struct RunModel {
+    pub instruction: usize,
+    pub stage: Option<usize>,
+    pub commands: Vec<Command>,
+    pub installs: Vec<InstallCommand>,
+    /// The `--mount=type=cache` targets of this `RUN`.
+    pub cache_mounts: Vec<Spanned<String>>,
+}
+
+/// A package install located in its Dockerfile.
+#[derive(Clone, Debug, Serialize)]
+pub struct StagePackage {
+    pub stage: Option<usize>,
+    pub instruction: usize,
+    /// Index into [`DockerfileModel::runs`] of the `RUN` it is in.
+    pub run: usize,
+    /// Index into that run's [`RunModel::installs`].
+    pub install: usize,
+    #[serde(flatten)]
+    pub package: PackageInstall,
+}
+
+/// One `COPY` or `ADD`.
+#[derive(Clone, Debug, Serialize)]
+pub struct CopyModel {
+    pub instruction: usize,
+    pub stage: Option<usize>,
+    /// `--from`: the stage index when it names an earlier stage.
+    pub from_stage: Option<usize>,
+    /// `--from` as written, when given.
+    pub from: Option<Spanned<String>>,
+    pub sources: Vec<CopySourceModel>,
+    pub destination: Option<Spanned<String>>,
+    /// The destination as an absolute path in the image (after `WORKDIR`).
+    pub destination_path: Option<String>,
+    /// Whether the destination is a directory (ends with `/`, or several sources).
+    pub destination_is_dir: bool,
+}
+
+/// One source of a `COPY`/`ADD`.
+#[derive(Clone, Debug, Serialize)]
+pub struct CopySourceModel {
+    pub source: Spanned<String>,
+    /// The source resolved in the build context; `None` for `--from`, heredocs and URLs.
+    pub resolved: Option<CopySource>,
+}
+
+/// A `pip install -r FILE` traced to the file in the build context.
+#[derive(Clone, Debug, Serialize)]
+pub struct PipRequirementsLink {
+    pub stage: Option<usize>,
+    pub instruction: usize,
+    /// The `FILE` word as written.
+    pub path: Spanned<String>,
+    pub constraint: bool,
+    /// `FILE` as an absolute path in the image (after `WORKDIR`).
+    pub image_path: String,
+    /// The `COPY`/`ADD` instruction that put the file there, if one did.
+    pub copied_by: Option<usize>,
+    /// The file's path in the build context, if it was copied from there.
+    pub context_path: Option<String>,
+    /// Index into [`Repository::requirements_files`].
+    pub requirements_file: Option<usize>,
+}
+
+/// A build context with its `.dockerignore`.
+#[derive(Clone, Debug, Serialize)]
+pub struct ContextModel {
+    /// Relative to the scanned root, `/`-separated (`.` for the root itself).
+    pub path: String,
+    /// The `.dockerignore` in effect (relative path), if any.
+    pub dockerignore_path: Option<String>,
+    pub dockerignore: Option<DockerIgnore>,
+    #[serde(flatten)]
+    pub context: BuildContext,
+    /// Indices into [`Repository::python_files`] of the Python files the context sends.
+    pub python_files: Vec<usize>,
+}
+
+/// A requirements file (found by name or pulled in by `pip install -r` or `-r`/`-c`).
+#[derive(Clone, Debug, Serialize)]
+pub struct RequirementsModel {
+    /// Relative to the scanned root, `/`-separated.
+    pub path: String,
+    #[serde(flatten)]
+    pub requirements: RequirementsFile,
+}
+
+/// A Python source file of a build context and what it imports.
+#[derive(Clone, Debug, Serialize)]
+pub struct PythonFile {
+    pub path: String,
+    pub file: FileId,
+    pub context: usize,
+    pub imports: Vec<Import>,
+}
+
+/// A compose service linked to what it builds.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceLink {
+    pub name: String,
+    /// Index into [`Repository::compose_projects`] and that project's `services`.
+    pub project: usize,
+    pub service: usize,
+    pub context: Option<usize>,
+    pub dockerfile: Option<usize>,
+    /// The stage that is the service's image (`build.target`, else the final stage).
+    pub image_stage: Option<usize>,
+    /// Whether `build.context` names a folder that exists.
+    pub context_exists: bool,
+    /// Whether the Dockerfile `build.dockerfile` names exists.
+    pub dockerfile_exists: bool,
+}

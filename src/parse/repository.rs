@@ -1,0 +1,879 @@
+//! Loading and linking a repository: discovery, every front end, and the links between their
+//! results (see [`crate::model::repository`]).
+//!
+//! Files are read once into [`Sources`]; every problem becomes a [`Diagnostic`] and the rest
+//! of the repository is still modelled.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Component, Path, PathBuf};
+
+use crate::diag::Diagnostic;
+use crate::model::compose::ComposeProject;
+use crate::model::context::{CopyOutcome, DockerIgnore};
+use crate::model::dockerfile::{Dockerfile, Form, Instruction};
+use crate::model::repository::{
+    ContextModel, CopyModel, CopySourceModel, DockerfileModel, PipRequirementsLink, PythonFile,
+    Repository, RequirementsModel, RunModel, ServiceLink, StagePackage,
+};
+use crate::model::shell::Command;
+use crate::parse::compose::{parse_compose, ComposeInput};
+use crate::parse::context::{dockerignore_path, scan_context};
+use crate::parse::discover::{discover, relative_path};
+use crate::parse::dockerfile::parse_dockerfile;
+use crate::parse::dockerignore::parse_dockerignore;
+use crate::parse::interpolate::{parse_dotenv, Interpolation};
+use crate::parse::packages::install_commands;
+use crate::parse::python_imports::parse_imports;
+use crate::parse::requirements::load_requirements;
+use crate::parse::shell::parse_shell;
+use crate::source::{FileId, MappedText, Sources};
+
+/// Python files larger than this are not read for imports (generated or vendored code).
+const MAX_PYTHON_FILE_BYTES: u64 = 2 * 1024 * 1024;
+
+/// Contexts with more Python files than this are sampled up to this many, with a warning.
+const MAX_PYTHON_FILES_PER_CONTEXT: usize = 20_000;
+
+/// How to load a repository.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Variables for compose interpolation. They override the `.env` file beside the compose
+    /// files; the process environment is not read, so results do not depend on the machine.
+    pub variables: BTreeMap<String, String>,
+}
+
+/// A loaded repository: the model, the files it points into, and the problems found.
+#[derive(Debug)]
+pub struct Loaded {
+    pub repository: Repository,
+    pub sources: Sources,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Discovers, parses and links everything below `path`.
+pub fn load(path: &Path, options: &LoadOptions) -> Loaded {
+    let (found, diagnostics) = discover(path);
+    let mut linker = Linker {
+        root: found.root.clone(),
+        sources: Sources::new(),
+        diagnostics,
+        repository: Repository {
+            root: found.root.clone(),
+            dockerfiles: Vec::new(),
+            contexts: Vec::new(),
+            requirements_files: Vec::new(),
+            compose_projects: Vec::new(),
+            services: Vec::new(),
+            python_files: Vec::new(),
+        },
+        dockerfile_by_path: HashMap::new(),
+        context_by_key: HashMap::new(),
+        requirements_by_path: HashMap::new(),
+    };
+    for project in &found.compose_projects {
+        linker.load_compose(project, options);
+    }
+    for dockerfile in &found.dockerfiles {
+        linker.dockerfile(dockerfile);
+    }
+    for requirements in &found.requirements {
+        linker.requirements(requirements);
+    }
+    linker.link_services();
+    for index in 0..linker.repository.dockerfiles.len() {
+        linker.analyse_dockerfile(index);
+    }
+    Loaded {
+        repository: linker.repository,
+        sources: linker.sources,
+        diagnostics: linker.diagnostics,
+    }
+}
+
+struct Linker {
+    root: PathBuf,
+    sources: Sources,
+    diagnostics: Vec<Diagnostic>,
+    repository: Repository,
+    dockerfile_by_path: HashMap<PathBuf, usize>,
+    /// Contexts by (context root, `.dockerignore` in effect).
+    context_by_key: HashMap<(PathBuf, Option<PathBuf>), usize>,
+    requirements_by_path: HashMap<PathBuf, usize>,
+}
+
+impl Linker {
+    fn rel(&self, path: &Path) -> String {
+        relative_path(&self.root, path)
+    }
+
+    /// Loads a file into the sources, or records why it could not be.
+    fn load_file(&mut self, path: &Path) -> Option<FileId> {
+        if let Some(id) = self.sources.find(path) {
+            return Some(id);
+        }
+        let rel = self.rel(path);
+        match self.sources.load(path, &rel) {
+            Ok((id, warning)) => {
+                self.diagnostics.extend(warning);
+                Some(id)
+            }
+            Err(diagnostic) => {
+                self.diagnostics.push(diagnostic);
+                None
+            }
+        }
+    }
+
+    fn load_compose(&mut self, files: &[PathBuf], options: &LoadOptions) {
+        let ids: Vec<(FileId, &PathBuf)> = files
+            .iter()
+            .filter_map(|path| Some((self.load_file(path)?, path)))
+            .collect();
+        let Some(first) = files.first() else {
+            return;
+        };
+        let project_dir = first.parent().map(Path::to_path_buf).unwrap_or_default();
+        let variables = self.dotenv(&project_dir, options);
+        let inputs: Vec<ComposeInput<'_>> = ids
+            .iter()
+            .map(|&(file, path)| ComposeInput {
+                file,
+                path,
+                text: self.sources.text(file),
+            })
+            .collect();
+        let (project, diagnostics) = parse_compose(&inputs, &variables);
+        self.diagnostics.extend(diagnostics);
+        self.repository.compose_projects.push(project);
+    }
+
+    /// The interpolation variables of a compose project: its `.env` file, overridden by the
+    /// variables given explicitly.
+    fn dotenv(&mut self, project_dir: &Path, options: &LoadOptions) -> Interpolation {
+        let path = project_dir.join(".env");
+        let entries = if path.is_file() {
+            match self.load_file(&path) {
+                Some(file) => {
+                    let (entries, diagnostics) = parse_dotenv(file, self.sources.text(file));
+                    self.diagnostics.extend(diagnostics);
+                    entries
+                }
+                None => Vec::new(),
+            }
+        } else {
+            Vec::new()
+        };
+        let (variables, diagnostics) =
+            Interpolation::from_dotenv(&entries, options.variables.clone());
+        self.diagnostics.extend(diagnostics);
+        variables
+    }
+
+    /// Parses the Dockerfile at `path` once; returns its index.
+    fn dockerfile(&mut self, path: &Path) -> Option<usize> {
+        let key = lexical_normalize(path);
+        if let Some(&index) = self.dockerfile_by_path.get(&key) {
+            return Some(index);
+        }
+        let file = self.load_file(path)?;
+        let parsed = parse_dockerfile(file, self.sources.text(file));
+        self.diagnostics.extend(parsed.diagnostics);
+        let index = self.repository.dockerfiles.len();
+        let final_stage = parsed.dockerfile.stages.len().checked_sub(1);
+        self.repository.dockerfiles.push(DockerfileModel {
+            path: self.rel(path),
+            dockerfile: parsed.dockerfile,
+            final_stage,
+            context: None,
+            runs: Vec::new(),
+            packages: Vec::new(),
+            copies: Vec::new(),
+            pip_requirements: Vec::new(),
+        });
+        self.dockerfile_by_path.insert(key, index);
+        Some(index)
+    }
+
+    /// Loads a requirements file and what it includes; returns the index of `path`.
+    fn requirements(&mut self, path: &Path) -> Option<usize> {
+        let key = lexical_normalize(path);
+        if let Some(&index) = self.requirements_by_path.get(&key) {
+            return Some(index);
+        }
+        let (files, diagnostics) = load_requirements(path, &self.root, &mut self.sources);
+        self.diagnostics.extend(diagnostics);
+        for requirements in files {
+            let Some(source) = self.sources.get(requirements.file) else {
+                continue;
+            };
+            let file_key = lexical_normalize(&source.path);
+            if self.requirements_by_path.contains_key(&file_key) {
+                continue;
+            }
+            let model = RequirementsModel {
+                path: source.rel_path.clone(),
+                requirements,
+            };
+            self.requirements_by_path
+                .insert(file_key, self.repository.requirements_files.len());
+            self.repository.requirements_files.push(model);
+        }
+        self.requirements_by_path.get(&key).copied()
+    }
+
+    /// The context rooted at `root` as the Dockerfile at `dockerfile` sees it (the
+    /// `.dockerignore` depends on both); scanned once.
+    fn context(&mut self, root: &Path, dockerfile: &Path) -> Option<usize> {
+        let root = lexical_normalize(root);
+        let ignore_path = dockerignore_path(dockerfile, &root);
+        let key = (root.clone(), ignore_path.clone());
+        if let Some(&index) = self.context_by_key.get(&key) {
+            return Some(index);
+        }
+        if !root.is_dir() {
+            return None;
+        }
+        let dockerignore = ignore_path
+            .as_deref()
+            .and_then(|path| self.dockerignore(path));
+        let (context, diagnostics) = scan_context(&root, dockerignore.as_ref());
+        self.diagnostics.extend(diagnostics);
+        let index = self.repository.contexts.len();
+        self.repository.contexts.push(ContextModel {
+            path: self.rel(&root),
+            dockerignore_path: ignore_path.as_deref().map(|p| self.rel(p)),
+            dockerignore,
+            context,
+            python_files: Vec::new(),
+        });
+        self.context_by_key.insert(key, index);
+        self.python_files(index);
+        Some(index)
+    }
+
+    fn dockerignore(&mut self, path: &Path) -> Option<DockerIgnore> {
+        let file = self.load_file(path)?;
+        let (ignore, diagnostics) = parse_dockerignore(file, self.sources.text(file));
+        self.diagnostics.extend(diagnostics);
+        Some(ignore)
+    }
+
+    /// Reads the Python files that context `index` sends and records their imports.
+    fn python_files(&mut self, index: usize) {
+        let Some(context) = self.repository.contexts.get(index) else {
+            return;
+        };
+        let root = context.context.root.clone();
+        let candidates: Vec<String> = context
+            .context
+            .files
+            .iter()
+            .filter(|f| f.excluded_by.is_none() && f.rel_path.ends_with(".py"))
+            .filter(|f| f.size <= MAX_PYTHON_FILE_BYTES)
+            .map(|f| f.rel_path.clone())
+            .collect();
+        if candidates.len() > MAX_PYTHON_FILES_PER_CONTEXT {
+            self.diagnostics.push(Diagnostic::warning(format!(
+                "{}: the context has {} Python files; only the first {MAX_PYTHON_FILES_PER_CONTEXT} are read for imports",
+                self.rel(&root),
+                candidates.len()
+            )));
+        }
+        for rel_path in candidates.into_iter().take(MAX_PYTHON_FILES_PER_CONTEXT) {
+            let path = root.join(&rel_path);
+            let Some(file) = self.load_file(&path) else {
+                continue;
+            };
+            let imports = parse_imports(file, self.sources.text(file));
+            let python_index = self.repository.python_files.len();
+            self.repository.python_files.push(PythonFile {
+                path: self.rel(&path),
+                file,
+                context: index,
+                imports,
+            });
+            if let Some(context) = self.repository.contexts.get_mut(index) {
+                context.python_files.push(python_index);
+            }
+        }
+    }
+
+    /// Links every compose service to its context, Dockerfile and image stage.
+    fn link_services(&mut self) {
+        let projects: Vec<ComposeProject> = self.repository.compose_projects.clone();
+        for (project_index, project) in projects.iter().enumerate() {
+            for (service_index, service) in project.services.iter().enumerate() {
+                let mut link = ServiceLink {
+                    name: service.name.value.clone(),
+                    project: project_index,
+                    service: service_index,
+                    context: None,
+                    dockerfile: None,
+                    image_stage: None,
+                    context_exists: false,
+                    dockerfile_exists: false,
+                };
+                if let Some(build) = service.build.as_ref().filter(|b| !b.remote_context) {
+                    link.context_exists = build.context_path.is_dir();
+                    link.dockerfile_exists =
+                        build.dockerfile_inline.is_none() && build.dockerfile_path.is_file();
+                    if link.dockerfile_exists {
+                        link.dockerfile = self.dockerfile(&build.dockerfile_path);
+                    }
+                    if link.context_exists {
+                        link.context = self.context(&build.context_path, &build.dockerfile_path);
+                    }
+                    if let Some(dockerfile) = link.dockerfile {
+                        let model = self.repository.dockerfiles.get_mut(dockerfile);
+                        if let Some(model) = model {
+                            if model.context.is_none() {
+                                model.context = link.context;
+                            }
+                            link.image_stage = match &build.target {
+                                Some(target) => model
+                                    .dockerfile
+                                    .stage_by_name(&target.value)
+                                    .map(|stage| stage.index),
+                                None => model.final_stage,
+                            };
+                        }
+                    }
+                }
+                self.repository.services.push(link);
+            }
+        }
+    }
+
+    /// Splits the RUNs, resolves the COPY sources and traces `pip install -r` of one
+    /// Dockerfile, in the context it is built with.
+    fn analyse_dockerfile(&mut self, index: usize) {
+        let Some(model) = self.repository.dockerfiles.get(index) else {
+            return;
+        };
+        let dockerfile_path = self
+            .sources
+            .get(model.dockerfile.file)
+            .map(|f| f.path.clone())
+            .unwrap_or_default();
+        let context = match model.context {
+            Some(context) => Some(context),
+            None => {
+                let folder = dockerfile_path
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default();
+                self.context(&folder, &dockerfile_path)
+            }
+        };
+        let Some(model) = self.repository.dockerfiles.get(index) else {
+            return;
+        };
+        let dockerfile = &model.dockerfile;
+        let stage_of = stage_index_by_instruction(dockerfile);
+        let workdirs = working_directories(dockerfile);
+        let build_context = context.and_then(|c| self.repository.contexts.get(c));
+
+        let mut runs = Vec::new();
+        let mut packages = Vec::new();
+        let mut copies = Vec::new();
+        for (instruction_index, instruction) in dockerfile.instructions.iter().enumerate() {
+            let stage = stage_of.get(instruction_index).copied().flatten();
+            if instruction.is("RUN") {
+                let run = run_model(instruction, instruction_index, stage);
+                let run_index = runs.len();
+                for (install_index, install) in run.installs.iter().enumerate() {
+                    for package in &install.packages {
+                        packages.push(StagePackage {
+                            stage,
+                            instruction: instruction_index,
+                            run: run_index,
+                            install: install_index,
+                            package: package.clone(),
+                        });
+                    }
+                }
+                self.diagnostics.extend(run_diagnostics(instruction));
+                runs.push(run);
+            } else if instruction.is("COPY") || instruction.is("ADD") {
+                let workdir = workdirs.get(instruction_index).map_or("/", String::as_str);
+                copies.push(copy_model(
+                    dockerfile,
+                    instruction,
+                    instruction_index,
+                    stage,
+                    workdir,
+                    build_context,
+                ));
+            }
+        }
+
+        let mut pip_links = Vec::new();
+        for run in &runs {
+            let workdir = workdirs.get(run.instruction).map_or("/", String::as_str);
+            for install in &run.installs {
+                for file in &install.requirement_files {
+                    if file.path_is_variable {
+                        continue;
+                    }
+                    let image_path = join_image_path(workdir, &file.path.value);
+                    let origin = trace_copy(dockerfile, &copies, run, &image_path, build_context);
+                    pip_links.push((
+                        PipRequirementsLink {
+                            stage: run.stage,
+                            instruction: run.instruction,
+                            path: file.path.clone(),
+                            constraint: file.constraint,
+                            image_path,
+                            copied_by: origin.as_ref().map(|o| o.0),
+                            context_path: origin.as_ref().map(|o| o.1.clone()),
+                            requirements_file: None,
+                        },
+                        build_context.map(|c| c.context.root.clone()),
+                    ));
+                }
+            }
+        }
+        let mut resolved_links = Vec::new();
+        for (mut link, root) in pip_links {
+            if let (Some(root), Some(rel)) = (root, link.context_path.as_deref()) {
+                link.requirements_file = self.requirements(&root.join(rel));
+            }
+            resolved_links.push(link);
+        }
+        if let Some(model) = self.repository.dockerfiles.get_mut(index) {
+            model.context = context;
+            model.runs = runs;
+            model.packages = packages;
+            model.copies = copies;
+            model.pip_requirements = resolved_links;
+        }
+    }
+}
+
+/// The stage of every instruction (`None` before the first `FROM`).
+fn stage_index_by_instruction(dockerfile: &Dockerfile) -> Vec<Option<usize>> {
+    let mut stages = vec![None; dockerfile.instructions.len()];
+    for stage in &dockerfile.stages {
+        for index in stage.from..stage.instructions.end {
+            if let Some(slot) = stages.get_mut(index) {
+                *slot = Some(stage.index);
+            }
+        }
+    }
+    stages
+}
+
+/// The working directory in effect at every instruction: `/` at a `FROM` of an image, the
+/// base stage's final directory at a `FROM` of a stage, changed by each `WORKDIR` (relative
+/// ones join the current directory). `$VAR` and `${VAR}` are expanded from the `ENV` and
+/// `ARG` defaults of the stage and its lineage where known.
+fn working_directories(dockerfile: &Dockerfile) -> Vec<String> {
+    let mut workdirs = vec!["/".to_string(); dockerfile.instructions.len()];
+    let mut final_workdir: Vec<String> = Vec::with_capacity(dockerfile.stages.len());
+    let mut final_env: Vec<HashMap<String, String>> = Vec::with_capacity(dockerfile.stages.len());
+    for stage in &dockerfile.stages {
+        let inherited = stage.base_stage.and_then(|base| {
+            Some((
+                final_workdir.get(base)?.clone(),
+                final_env.get(base)?.clone(),
+            ))
+        });
+        let (mut workdir, mut env) = inherited.unwrap_or_else(|| ("/".to_string(), HashMap::new()));
+        for index in stage.from..stage.instructions.end {
+            let Some(instruction) = dockerfile.instructions.get(index) else {
+                continue;
+            };
+            if instruction.is("WORKDIR") {
+                if let Some(value) = instruction.values.first() {
+                    workdir = join_image_path(&workdir, &expand_variables(&value.value, &env));
+                }
+            } else if instruction.is("ENV") {
+                for (key, value) in instruction.key_values() {
+                    env.insert(key.value.clone(), expand_variables(&value.value, &env));
+                }
+            } else if instruction.is("ARG") {
+                for value in &instruction.values {
+                    if let Some((name, default)) = value.value.split_once('=') {
+                        env.entry(name.to_string())
+                            .or_insert_with(|| default.trim_matches('"').to_string());
+                    }
+                }
+            }
+            if let Some(slot) = workdirs.get_mut(index) {
+                slot.clone_from(&workdir);
+            }
+        }
+        final_workdir.push(workdir);
+        final_env.push(env);
+    }
+    workdirs
+}
+
+/// Substitutes `$NAME` and `${NAME}` from `env`; unknown variables are left as written.
+fn expand_variables(text: &str, env: &HashMap<String, String>) -> String {
+    if !text.contains('$') {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(position) = rest.find('$') {
+        out.push_str(&rest[..position]);
+        let after = &rest[position + 1..];
+        let (name, consumed) = if let Some(braced) = after.strip_prefix('{') {
+            match braced.find('}') {
+                Some(end) => (&braced[..end], end + 2),
+                None => ("", 0),
+            }
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], end)
+        };
+        match env.get(name).filter(|_| !name.is_empty()) {
+            Some(value) => out.push_str(value),
+            None => out.push_str(&rest[position..position + 1 + consumed]),
+        }
+        rest = &after[consumed..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `path` resolved against the directory `base` in the image, normalised lexically.
+fn join_image_path(base: &str, path: &str) -> String {
+    let joined = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("{base}/{path}")
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for part in joined.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+fn lexical_normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// The commands of one `RUN`: its shell form, and each heredoc that is run as a script.
+fn run_model(instruction: &Instruction, index: usize, stage: Option<usize>) -> RunModel {
+    let mut commands: Vec<Command> = Vec::new();
+    if instruction.form == Form::Shell {
+        let script = parse_shell(&instruction.arguments);
+        let heredoc_scripts = heredocs_run_as_scripts(instruction, &script.commands);
+        commands.extend(script.commands);
+        for body in heredoc_scripts {
+            commands.extend(parse_shell(body).commands);
+        }
+    }
+    let installs = install_commands(&commands);
+    let cache_mounts = instruction
+        .flags
+        .iter()
+        .filter(|flag| flag.name.value == "mount")
+        .filter_map(|flag| flag.value.as_ref())
+        .filter(|value| value.value.split(',').any(|part| part == "type=cache"))
+        .cloned()
+        .collect();
+    RunModel {
+        instruction: index,
+        stage,
+        commands,
+        installs,
+        cache_mounts,
+    }
+}
+
+/// Diagnostics of a `RUN`'s shell text (unterminated quotes and the like).
+fn run_diagnostics(instruction: &Instruction) -> Vec<Diagnostic> {
+    if instruction.form != Form::Shell {
+        return Vec::new();
+    }
+    parse_shell(&instruction.arguments).diagnostics
+}
+
+/// Shells whose standard input is a script.
+const SHELLS: [&str; 7] = ["sh", "bash", "dash", "ash", "zsh", "ksh", "mksh"];
+
+/// The heredoc bodies of a `RUN` that a shell executes: all of them when the command is
+/// only heredoc markers (BuildKit runs each body as a script, unless it starts with a
+/// shebang for another interpreter), and a heredoc fed to a shell (`bash <<EOF`).
+fn heredocs_run_as_scripts<'a>(
+    instruction: &'a Instruction,
+    commands: &[Command],
+) -> Vec<&'a MappedText> {
+    let only_markers = commands.iter().all(|command| command.words.is_empty());
+    instruction
+        .heredocs
+        .iter()
+        .filter(|heredoc| {
+            if only_markers {
+                return shebang_is_shell(&heredoc.body.text);
+            }
+            commands.iter().any(|command| {
+                let program = command
+                    .program()
+                    .map(|w| w.text.rsplit('/').next().unwrap_or("").to_string());
+                let is_shell = program.is_some_and(|p| SHELLS.contains(&p.as_str()))
+                    && command.arguments().is_empty();
+                is_shell
+                    && command.redirections.iter().any(|redirection| {
+                        redirection.operator.value.starts_with("<<")
+                            && redirection
+                                .target
+                                .as_ref()
+                                .is_some_and(|t| t.text == heredoc.name.value)
+                    })
+            })
+        })
+        .map(|heredoc| &heredoc.body)
+        .collect()
+}
+
+fn shebang_is_shell(body: &str) -> bool {
+    let Some(shebang) = body.strip_prefix("#!") else {
+        return true;
+    };
+    let line = shebang.lines().next().unwrap_or("");
+    let mut words = line.split_whitespace();
+    let mut program = words.next().unwrap_or("").rsplit('/').next().unwrap_or("");
+    if program == "env" {
+        program = words.next().unwrap_or("");
+    }
+    SHELLS.contains(&program)
+}
+
+/// A `COPY`/`ADD` with its sources resolved in the build context.
+fn copy_model(
+    dockerfile: &Dockerfile,
+    instruction: &Instruction,
+    index: usize,
+    stage: Option<usize>,
+    workdir: &str,
+    context: Option<&ContextModel>,
+) -> CopyModel {
+    let from = instruction.flag("from").and_then(|f| f.value.clone());
+    let from_stage = stage
+        .and_then(|s| dockerfile.stages.get(s))
+        .and_then(|s| s.copies_from.iter().find(|c| c.instruction == index))
+        .and_then(|c| c.stage);
+    let heredoc_names: Vec<&str> = instruction
+        .heredocs
+        .iter()
+        .map(|h| h.name.value.as_str())
+        .collect();
+    let (sources, destination) = match instruction.values.split_last() {
+        Some((destination, sources)) => (sources, Some(destination.clone())),
+        None => (&[][..], None),
+    };
+    let sources = sources
+        .iter()
+        .map(|source| {
+            let is_heredoc = source
+                .value
+                .strip_prefix("<<")
+                .map(|rest| rest.trim_start_matches('-').trim_matches(['"', '\'']))
+                .is_some_and(|name| heredoc_names.contains(&name));
+            let is_remote = source.value.contains("://") || source.value.starts_with("git@");
+            let resolved = if from.is_some() || is_heredoc || is_remote {
+                None
+            } else {
+                context.map(|c| c.context.resolve_copy_source(&source.value))
+            };
+            CopySourceModel {
+                source: source.clone(),
+                resolved,
+            }
+        })
+        .collect::<Vec<_>>();
+    let destination_is_dir = sources.len() > 1
+        || destination
+            .as_ref()
+            .is_some_and(|d| d.value.ends_with('/') || d.value == "." || d.value == "..");
+    let destination_path = destination
+        .as_ref()
+        .map(|d| join_image_path(workdir, &d.value));
+    CopyModel {
+        instruction: index,
+        stage,
+        from_stage,
+        from,
+        sources,
+        destination,
+        destination_path,
+        destination_is_dir,
+    }
+}
+
+/// Which `COPY`/`ADD` from the build context put `image_path` into the image of `run`'s
+/// stage (searching the stage, then the stages it is built FROM), and the file's path in
+/// the context. The last copy before the `RUN` that could have written the path wins.
+fn trace_copy(
+    dockerfile: &Dockerfile,
+    copies: &[CopyModel],
+    run: &RunModel,
+    image_path: &str,
+    context: Option<&ContextModel>,
+) -> Option<(usize, String)> {
+    let context = context?;
+    let stage = dockerfile.stages.get(run.stage?)?;
+    let mut searched: Vec<usize> = vec![stage.index];
+    searched.extend(stage.lineage.iter().copied());
+    copies
+        .iter()
+        .rev()
+        .filter(|copy| copy.instruction < run.instruction)
+        .filter(|copy| copy.stage.is_some_and(|s| searched.contains(&s)))
+        .filter(|copy| copy.from.is_none())
+        .find_map(|copy| {
+            let destination = copy.destination_path.as_deref()?;
+            copy.sources.iter().find_map(|source| {
+                let resolved = source.resolved.as_ref()?;
+                if resolved.outcome != CopyOutcome::Found {
+                    return None;
+                }
+                let candidate = context_path_for(
+                    &resolved.cleaned,
+                    resolved.files.len() == 1 && !resolved.wildcard,
+                    destination,
+                    copy.destination_is_dir || resolved.wildcard,
+                    image_path,
+                )?;
+                let sent = resolved.files.iter().any(|&f| {
+                    context
+                        .context
+                        .files
+                        .get(f)
+                        .is_some_and(|file| file.rel_path == candidate)
+                });
+                sent.then_some((copy.instruction, candidate))
+            })
+        })
+}
+
+/// The context path that a copy of `source` to `destination` would have placed at
+/// `image_path`, if it could have. A single file copied to a non-directory destination
+/// lands at the destination itself; otherwise a file lands at `destination/<name>` and a
+/// directory's contents under `destination/`.
+fn context_path_for(
+    source: &str,
+    source_is_single_file: bool,
+    destination: &str,
+    destination_is_dir: bool,
+    image_path: &str,
+) -> Option<String> {
+    if source_is_single_file && !destination_is_dir && !destination.ends_with('/') {
+        return (image_path == destination).then(|| source.to_string());
+    }
+    let rest = image_path
+        .strip_prefix(destination.trim_end_matches('/'))?
+        .strip_prefix('/')?;
+    if source_is_single_file {
+        let name = source.rsplit('/').next()?;
+        return (rest == name).then(|| source.to_string());
+    }
+    // A directory (or the whole context) or a wildcard: the file keeps its path below the
+    // source directory; for a wildcard, its name below the wildcard's folder.
+    let folder = if source.contains(['*', '?', '[']) {
+        source.rsplit_once('/').map_or("", |(folder, _)| folder)
+    } else {
+        source
+    };
+    Some(if folder.is_empty() {
+        rest.to_string()
+    } else {
+        format!("{folder}/{rest}")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_paths_join_and_normalise() {
+        assert_eq!(
+            join_image_path("/srv", "requirements.txt"),
+            "/srv/requirements.txt"
+        );
+        assert_eq!(join_image_path("/srv/app", "../req.txt"), "/srv/req.txt");
+        assert_eq!(join_image_path("/srv", "/tmp/r.txt"), "/tmp/r.txt");
+        assert_eq!(join_image_path("/", "."), "/");
+    }
+
+    #[test]
+    fn variables_expand_where_known() {
+        let env = HashMap::from([("APP".to_string(), "/srv/app".to_string())]);
+        assert_eq!(expand_variables("$APP/x", &env), "/srv/app/x");
+        assert_eq!(expand_variables("${APP}/x", &env), "/srv/app/x");
+        assert_eq!(expand_variables("$OTHER/x", &env), "$OTHER/x");
+        assert_eq!(expand_variables("${broken", &env), "${broken");
+    }
+
+    #[test]
+    fn copied_files_map_back_to_the_context() {
+        // COPY requirements.txt .  (WORKDIR /srv)
+        assert_eq!(
+            context_path_for(
+                "requirements.txt",
+                true,
+                "/srv",
+                true,
+                "/srv/requirements.txt"
+            ),
+            Some("requirements.txt".into())
+        );
+        // COPY reqs/base.txt /tmp/requirements.txt
+        assert_eq!(
+            context_path_for(
+                "reqs/base.txt",
+                true,
+                "/tmp/requirements.txt",
+                false,
+                "/tmp/requirements.txt"
+            ),
+            Some("reqs/base.txt".into())
+        );
+        // COPY . /app
+        assert_eq!(
+            context_path_for("", false, "/app", true, "/app/requirements/prod.txt"),
+            Some("requirements/prod.txt".into())
+        );
+        // COPY requirements*.txt /app/
+        assert_eq!(
+            context_path_for(
+                "requirements*.txt",
+                false,
+                "/app",
+                true,
+                "/app/requirements-dev.txt"
+            ),
+            Some("requirements-dev.txt".into())
+        );
+        assert_eq!(
+            context_path_for("app.py", true, "/srv", true, "/srv/requirements.txt"),
+            None
+        );
+    }
+}
