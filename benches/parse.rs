@@ -1,12 +1,20 @@
 //! Benchmark: discovery + reading + parsing + linking of a generated repository.
 //!
-//! `cargo bench --bench parse [-- SERVICES [ITERATIONS]]` writes a corpus of SERVICES (default
-//! 2,000) service folders with [`corpus::generate`] into a temporary directory, then loads it
-//! ITERATIONS times (default 10) on the current thread and prints the fastest and median
-//! wall-clock times with files/s and MB/s, next to the time it takes only to read the same
-//! files (the floor).
+//! `cargo bench --bench parse [-- COUNT [ITERATIONS]]` runs two scenarios on one thread, each
+//! on a corpus written into a temporary directory: COUNT (default 2,000) Dockerfiles alone
+//! ([`corpus::generate_dockerfiles`]), and a repository of COUNT service folders with
+//! requirements, Python sources, `.dockerignore` files and a compose file
+//! ([`corpus::generate`]). Each is loaded ITERATIONS times (default 10); the fastest and
+//! median wall-clock times are printed with files/s and MB/s, next to the time it takes only
+//! to read the same files (the floor). With `BENCH_CORPUS_DIR=DIR` set, the two corpora are
+//! written to `DIR/dockerfiles` and `DIR/repository` and kept, for profiling, and nothing is
+//! timed.
 
 mod corpus;
+
+/// The allocator of the `dockpolicy` binary, so that the benchmark measures what users run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -18,36 +26,55 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let services: usize = args.first().map_or(Ok(2_000), |a| a.parse())?;
+    let count: usize = args.first().map_or(Ok(2_000), |a| a.parse())?;
     let iterations: usize = args.get(1).map_or(Ok(10), |a| a.parse())?;
 
-    let dir = tempfile::tempdir()?;
-    let bytes = corpus::generate(dir.path(), services, 0x5eed)?;
-    let files = count_files(dir.path())?;
-    let dockerfile_bytes: u64 = (0..services)
-        .map(|i| {
-            std::fs::metadata(dir.path().join(format!("services/svc{i:04}/Dockerfile")))
-                .map_or(0, |m| m.len())
-        })
-        .sum();
+    if let Some(dir) = std::env::var_os("BENCH_CORPUS_DIR") {
+        // Write the corpora to keep, for profiling the CLI on them, and stop.
+        let dir = Path::new(&dir);
+        corpus::generate_dockerfiles(&dir.join("dockerfiles"), count, 0x5eed)?;
+        corpus::generate(&dir.join("repository"), count, 0x5eed)?;
+        println!("corpora written to {}", dir.display());
+        return Ok(());
+    }
+    let dockerfiles = tempfile::tempdir()?;
+    let bytes = corpus::generate_dockerfiles(dockerfiles.path(), count, 0x5eed)?;
     println!(
-        "corpus: {services} Dockerfiles ({:.1} MB), {files} files, {:.1} MB in all",
-        dockerfile_bytes as f64 / 1e6,
+        "\nscenario 1: {count} Dockerfiles alone, {:.1} MB",
         bytes as f64 / 1e6
     );
+    scenario(dockerfiles.path(), count, bytes, iterations);
 
+    let repository = tempfile::tempdir()?;
+    let bytes = corpus::generate(repository.path(), count, 0x5eed)?;
+    let files = count_files(repository.path())?;
+    println!(
+        "\nscenario 2: a repository of {count} services (Dockerfile, requirements.txt, Python \
+         source, .dockerignore for 60%, one compose file), {files} files, {:.1} MB",
+        bytes as f64 / 1e6
+    );
+    scenario(repository.path(), files, bytes, iterations);
+    Ok(())
+}
+
+/// Times reading every file of `root`, then loading it, and prints both.
+fn scenario(root: &Path, files: usize, bytes: u64, iterations: usize) {
     let read_only = measure(iterations, || {
-        read_all(dir.path());
+        read_all(root);
     });
-    let mut last = None;
-    let full = measure(iterations, || {
-        last = Some(load(dir.path(), &LoadOptions::default()));
-    });
-    if let Some(loaded) = &last {
+    let full = measure(iterations, || load(root, &LoadOptions::default()));
+    let loaded = load(root, &LoadOptions::default());
+    {
         let repository = &loaded.repository;
         println!(
-            "model: {} Dockerfiles, {} stages, {} packages, {} requirements files, {} services, {} diagnostics",
+            "model: {} Dockerfiles, {} instructions, {} stages, {} packages, {} contexts, \
+             {} requirements files, {} Python files, {} services, {} diagnostics",
             repository.dockerfiles.len(),
+            repository
+                .dockerfiles
+                .iter()
+                .map(|d| d.dockerfile.instructions.len())
+                .sum::<usize>(),
             repository
                 .dockerfiles
                 .iter()
@@ -56,25 +83,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             repository
                 .dockerfiles
                 .iter()
-                .map(|d| d.packages.len())
+                .map(|d| d.packages().count())
                 .sum::<usize>(),
+            repository.contexts.len(),
             repository.requirements_files.len(),
+            repository.python_files.len(),
             repository.services.len(),
             loaded.diagnostics.len()
         );
     }
     report("read files only", read_only, files, bytes);
     report("discover + parse + link", full, files, bytes);
-    Ok(())
 }
 
-/// Runs `work` `iterations` times and returns the fastest and the median duration.
-fn measure(iterations: usize, mut work: impl FnMut()) -> (Duration, Duration) {
+/// Runs `work` `iterations` times and returns the fastest and the median duration. What
+/// `work` returns is dropped outside the timing.
+fn measure<T>(iterations: usize, mut work: impl FnMut() -> T) -> (Duration, Duration) {
     let mut times: Vec<Duration> = (0..iterations.max(1))
         .map(|_| {
             let start = Instant::now();
-            work();
-            start.elapsed()
+            let result = work();
+            let elapsed = start.elapsed();
+            drop(result);
+            elapsed
         })
         .collect();
     times.sort();

@@ -7,6 +7,7 @@
 //! instruction with its line continuations removed, say) that maps every logical byte back
 //! to its offset in the file, so that parsers of the logical text still produce file spans.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -168,6 +169,7 @@ impl SourceFile {
 #[derive(Debug, Default)]
 pub struct Sources {
     files: Vec<SourceFile>,
+    by_path: HashMap<PathBuf, FileId>,
 }
 
 impl Sources {
@@ -178,6 +180,7 @@ impl Sources {
     /// Adds a file whose text is already in memory (tests, embedded rule packs).
     pub fn add(&mut self, path: PathBuf, rel_path: String, text: String) -> FileId {
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
+        self.by_path.entry(path.clone()).or_insert(id);
         self.files.push(SourceFile::new(path, rel_path, text));
         id
     }
@@ -207,11 +210,7 @@ impl Sources {
 
     /// Finds an already loaded file by the path it was read from.
     pub fn find(&self, path: &Path) -> Option<FileId> {
-        self.files
-            .iter()
-            .position(|f| f.path == path)
-            .and_then(|i| u32::try_from(i).ok())
-            .map(FileId)
+        self.by_path.get(path).copied()
     }
 
     pub fn get(&self, id: FileId) -> Option<&SourceFile> {

@@ -126,6 +126,20 @@ const MODULES: &[&str] = &[
     "yaml",
 ];
 
+/// Writes `count` Dockerfiles alone, one per folder, under `root`; returns the bytes written.
+pub fn generate_dockerfiles(root: &Path, count: usize, seed: u64) -> std::io::Result<u64> {
+    let mut rng = Rng(seed.max(1));
+    let mut bytes = 0u64;
+    for index in 0..count {
+        let dir = root.join(format!("images/{:02}/img{index:04}", index % 40));
+        std::fs::create_dir_all(&dir)?;
+        let text = dockerfile(&mut rng, index);
+        bytes += text.len() as u64;
+        std::fs::write(dir.join("Dockerfile"), text)?;
+    }
+    Ok(bytes)
+}
+
 /// Writes `services` service folders under `root` and returns the number of bytes written.
 pub fn generate(root: &Path, services: usize, seed: u64) -> std::io::Result<u64> {
     let mut rng = Rng(seed.max(1));
@@ -191,7 +205,7 @@ fn dockerfile(rng: &mut Rng, index: usize) -> String {
         } else {
             out.push_str("    && apt-get install -y \\\n");
         }
-        for _ in 0..(4 + rng.below(10)) {
+        for _ in 0..(8 + rng.below(16)) {
             let _ = writeln!(out, "        {} \\", rng.pick(APT));
         }
         if rng.chance(30) {

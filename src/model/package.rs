@@ -142,8 +142,6 @@ pub struct PackageInstall {
     pub qualifier: Option<Spanned<String>>,
     /// The whole argument word as written.
     pub span: Span,
-    /// Names of the flags of the install command (see [`InstallCommand::flags`]).
-    pub flags: Vec<String>,
     /// The whole install command.
     pub command_span: Span,
     /// Index of the command in [`crate::model::shell::ShellScript::commands`].

@@ -50,12 +50,21 @@ pub struct DockerfileModel {
     pub context: Option<usize>,
     /// Every `RUN`, split into commands and install commands.
     pub runs: Vec<RunModel>,
-    /// Every package installed by a `RUN`, with the stage and instruction it is in.
-    pub packages: Vec<StagePackage>,
     /// Every `COPY`/`ADD`, with its sources resolved in the build context.
     pub copies: Vec<CopyModel>,
     /// Every `pip install -r FILE`, traced back to the requirements file it installs.
     pub pip_requirements: Vec<PipRequirementsLink>,
+}
+
+impl DockerfileModel {
+    /// Every package installed by a `RUN` of the file, with the run it is in.
+    pub fn packages(&self) -> impl Iterator<Item = (&RunModel, &PackageInstall)> {
+        self.runs.iter().flat_map(|run| {
+            run.installs
+                .iter()
+                .flat_map(move |install| install.packages.iter().map(move |p| (run, p)))
+        })
+    }
 }
 
 /// The shell commands of one `RUN` (its shell form and every heredoc run as a script).
@@ -67,19 +76,6 @@ pub struct RunModel {
     pub installs: Vec<InstallCommand>,
     /// The `--mount=type=cache` targets of this `RUN`.
     pub cache_mounts: Vec<Spanned<String>>,
-}
-
-/// A package install located in its Dockerfile.
-#[derive(Clone, Debug, Serialize)]
-pub struct StagePackage {
-    pub stage: Option<usize>,
-    pub instruction: usize,
-    /// Index into [`DockerfileModel::runs`] of the `RUN` it is in.
-    pub run: usize,
-    /// Index into that run's [`RunModel::installs`].
-    pub install: usize,
-    #[serde(flatten)]
-    pub package: PackageInstall,
 }
 
 /// One `COPY` or `ADD`.

@@ -560,7 +560,6 @@ fn install_command(index: usize, command: &Command) -> Option<InstallCommand> {
     if syntax.manager.is_python() {
         collect_pip_option_files(&mut install, &value_sources);
     }
-    let flag_names: Vec<String> = install.flags.iter().map(|f| f.name.clone()).collect();
     for word in packages {
         match classify_argument(syntax.manager, &word.text) {
             Argument::Package(spec) => {
@@ -570,9 +569,7 @@ fn install_command(index: usize, command: &Command) -> Option<InstallCommand> {
                     install.variable_arguments.push(word.to_spanned());
                     continue;
                 }
-                let Some(package) =
-                    package_install(syntax.manager, word, spec, &install, &flag_names)
-                else {
+                let Some(package) = package_install(syntax.manager, word, spec, &install) else {
                     install.unrecognized_arguments.push(word.to_spanned());
                     continue;
                 };
@@ -725,7 +722,6 @@ fn package_install(
     word: &Word,
     spec: Spec,
     install: &InstallCommand,
-    flags: &[String],
 ) -> Option<PackageInstall> {
     let name = word.spanned(spec.name.clone())?;
     if name.value.is_empty() {
@@ -755,7 +751,6 @@ fn package_install(
         qualifier: spec.qualifier.and_then(|q| word.spanned(q)),
         name,
         span: word.span,
-        flags: flags.to_vec(),
         command_span: install.span,
         command_index: install.command_index,
     })
@@ -1439,7 +1434,8 @@ mod tests {
             got,
             [(Manager::Apt, "build-essential"), (Manager::Pip, "black")]
         );
-        assert!(packages[1].flags.contains(&"--user".to_string()));
+        let installs = install_commands(&script.commands);
+        assert!(installs[1].has_flag(&["--user"]));
         assert_eq!(
             under(src, packages[1].version.as_ref().unwrap().span),
             "==24.1.0"

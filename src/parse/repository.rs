@@ -13,7 +13,7 @@ use crate::model::context::{CopyOutcome, DockerIgnore};
 use crate::model::dockerfile::{Dockerfile, Form, Instruction};
 use crate::model::repository::{
     ContextModel, CopyModel, CopySourceModel, DockerfileModel, PipRequirementsLink, PythonFile,
-    Repository, RequirementsModel, RunModel, ServiceLink, StagePackage,
+    Repository, RequirementsModel, RunModel, ServiceLink,
 };
 use crate::model::shell::Command;
 use crate::parse::compose::{parse_compose, ComposeInput};
@@ -52,6 +52,7 @@ pub struct Loaded {
 
 /// Discovers, parses and links everything below `path`.
 pub fn load(path: &Path, options: &LoadOptions) -> Loaded {
+    let t = std::time::Instant::now();
     let (found, diagnostics) = discover(path);
     let mut linker = Linker {
         root: found.root.clone(),
@@ -186,7 +187,6 @@ impl Linker {
             final_stage,
             context: None,
             runs: Vec::new(),
-            packages: Vec::new(),
             copies: Vec::new(),
             pip_requirements: Vec::new(),
         });
@@ -374,25 +374,12 @@ impl Linker {
         let build_context = context.and_then(|c| self.repository.contexts.get(c));
 
         let mut runs = Vec::new();
-        let mut packages = Vec::new();
         let mut copies = Vec::new();
         for (instruction_index, instruction) in dockerfile.instructions.iter().enumerate() {
             let stage = stage_of.get(instruction_index).copied().flatten();
             if instruction.is("RUN") {
-                let run = run_model(instruction, instruction_index, stage);
-                let run_index = runs.len();
-                for (install_index, install) in run.installs.iter().enumerate() {
-                    for package in &install.packages {
-                        packages.push(StagePackage {
-                            stage,
-                            instruction: instruction_index,
-                            run: run_index,
-                            install: install_index,
-                            package: package.clone(),
-                        });
-                    }
-                }
-                self.diagnostics.extend(run_diagnostics(instruction));
+                let (run, diagnostics) = run_model(instruction, instruction_index, stage);
+                self.diagnostics.extend(diagnostics);
                 runs.push(run);
             } else if instruction.is("COPY") || instruction.is("ADD") {
                 let workdir = workdirs.get(instruction_index).map_or("/", String::as_str);
@@ -443,7 +430,6 @@ impl Linker {
         if let Some(model) = self.repository.dockerfiles.get_mut(index) {
             model.context = context;
             model.runs = runs;
-            model.packages = packages;
             model.copies = copies;
             model.pip_requirements = resolved_links;
         }
@@ -576,15 +562,24 @@ fn lexical_normalize(path: &Path) -> PathBuf {
     out
 }
 
-/// The commands of one `RUN`: its shell form, and each heredoc that is run as a script.
-fn run_model(instruction: &Instruction, index: usize, stage: Option<usize>) -> RunModel {
+/// The commands of one `RUN`: its shell form, and each heredoc that is run as a script;
+/// with the shell parser's diagnostics (unterminated quotes and the like).
+fn run_model(
+    instruction: &Instruction,
+    index: usize,
+    stage: Option<usize>,
+) -> (RunModel, Vec<Diagnostic>) {
     let mut commands: Vec<Command> = Vec::new();
+    let mut diagnostics = Vec::new();
     if instruction.form == Form::Shell {
         let script = parse_shell(&instruction.arguments);
         let heredoc_scripts = heredocs_run_as_scripts(instruction, &script.commands);
         commands.extend(script.commands);
+        diagnostics.extend(script.diagnostics);
         for body in heredoc_scripts {
-            commands.extend(parse_shell(body).commands);
+            let script = parse_shell(body);
+            commands.extend(script.commands);
+            diagnostics.extend(script.diagnostics);
         }
     }
     let installs = install_commands(&commands);
@@ -596,21 +591,14 @@ fn run_model(instruction: &Instruction, index: usize, stage: Option<usize>) -> R
         .filter(|value| value.value.split(',').any(|part| part == "type=cache"))
         .cloned()
         .collect();
-    RunModel {
+    let run = RunModel {
         instruction: index,
         stage,
         commands,
         installs,
         cache_mounts,
-    }
-}
-
-/// Diagnostics of a `RUN`'s shell text (unterminated quotes and the like).
-fn run_diagnostics(instruction: &Instruction) -> Vec<Diagnostic> {
-    if instruction.form != Form::Shell {
-        return Vec::new();
-    }
-    parse_shell(&instruction.arguments).diagnostics
+    };
+    (run, diagnostics)
 }
 
 /// Shells whose standard input is a script.
