@@ -52,7 +52,6 @@ pub struct Loaded {
 
 /// Discovers, parses and links everything below `path`.
 pub fn load(path: &Path, options: &LoadOptions) -> Loaded {
-    let t = std::time::Instant::now();
     let (found, diagnostics) = discover(path);
     let mut linker = Linker {
         root: found.root.clone(),
