@@ -11,6 +11,7 @@
 )]
 
 pub mod diag;
+pub mod lang;
 pub mod model;
 pub mod parse;
 pub mod report;

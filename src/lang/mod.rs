@@ -1,0 +1,3 @@
+//! The rule language: syntax tree, parser, schema of what rules may read, and checker.
+
+pub mod ast;
