@@ -11,6 +11,7 @@
 )]
 
 pub mod diag;
+pub mod eval;
 pub mod lang;
 pub mod model;
 pub mod parse;

@@ -1,0 +1,450 @@
+//! The evaluator: runs every rule over the model in one pass, rules in parallel, and returns
+//! the findings in a deterministic order. Work is bounded: each rule may take at most
+//! [`MAX_STEPS`] steps (loop iterations, quantifier elements and expression nodes), and
+//! expression depth is bounded by the parser, so no rule can loop forever or blow the stack.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use regex::Regex;
+use serde::Serialize;
+
+use crate::diag::{Diagnostic, Severity};
+use crate::eval::value::Value;
+use crate::eval::world::World;
+use crate::lang::ast::{BinaryOp, Expr, ExprKind, QuantifierKind, Rule, Template, TemplatePart};
+use crate::source::Span;
+
+/// The most steps one rule may take over one repository.
+pub const MAX_STEPS: u64 = 50_000_000;
+
+/// One finding of one rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub rule_id: String,
+    pub rule_name: String,
+    pub severity: Severity,
+    pub message: String,
+    pub span: Span,
+    pub related: Vec<RelatedLocation>,
+}
+
+/// A secondary location of a finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RelatedLocation {
+    pub span: Span,
+    pub message: String,
+}
+
+/// A param value given by configuration instead of the rule's default.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ParamValue {
+    Bool(bool),
+    Integer(i64),
+    String(String),
+    Size(u64),
+    List(Vec<ParamValue>),
+}
+
+impl ParamValue {
+    fn to_value<'m>(&self) -> Value<'m> {
+        match self {
+            ParamValue::Bool(b) => Value::Bool(*b),
+            ParamValue::Integer(i) => Value::Integer(*i),
+            ParamValue::String(s) => Value::String(Cow::Owned(s.clone()), None),
+            ParamValue::Size(s) => Value::Size(*s),
+            ParamValue::List(items) => {
+                Value::list(items.iter().map(ParamValue::to_value).collect())
+            }
+        }
+    }
+}
+
+/// A rule to evaluate, with the param values configuration gives it.
+pub struct RuleRun<'r> {
+    pub rule: &'r Rule,
+    pub params: HashMap<String, ParamValue>,
+}
+
+/// Evaluates every rule over `world`, in parallel. Findings are deduplicated and sorted by
+/// file, position, rule ID and message; problems (a rule that ran out of steps, an invalid
+/// regular expression given by configuration) are diagnostics at the rule.
+pub fn evaluate(rules: &[RuleRun<'_>], world: &World<'_>) -> (Vec<Finding>, Vec<Diagnostic>) {
+    let results: Vec<(Vec<Finding>, Vec<Diagnostic>)> = rules
+        .par_iter()
+        .map(|run| evaluate_rule(run, world))
+        .collect();
+    let mut findings = Vec::new();
+    let mut diagnostics = Vec::new();
+    for (rule_findings, rule_diagnostics) in results {
+        findings.extend(rule_findings);
+        diagnostics.extend(rule_diagnostics);
+    }
+    let path = |span: Span| {
+        world
+            .sources
+            .get(span.file)
+            .map_or("", |f| f.rel_path.as_str())
+    };
+    findings.sort_by(|a, b| {
+        (
+            path(a.span),
+            a.span.start,
+            a.span.end,
+            &a.rule_id,
+            &a.message,
+        )
+            .cmp(&(
+                path(b.span),
+                b.span.start,
+                b.span.end,
+                &b.rule_id,
+                &b.message,
+            ))
+    });
+    findings.dedup();
+    (findings, diagnostics)
+}
+
+fn evaluate_rule(run: &RuleRun<'_>, world: &World<'_>) -> (Vec<Finding>, Vec<Diagnostic>) {
+    let rule = run.rule;
+    let mut params = HashMap::new();
+    for param in &rule.params {
+        let value = match run.params.get(&param.name.value) {
+            Some(value) => value.to_value(),
+            None => literal(&param.default),
+        };
+        params.insert(param.name.value.as_str(), value);
+    }
+    let mut evaluator = Evaluator {
+        world,
+        rule,
+        params,
+        scopes: Vec::new(),
+        steps: 0,
+        regexes: HashMap::new(),
+        findings: Vec::new(),
+        problem: None,
+    };
+    evaluator.bindings(0);
+    let diagnostics = evaluator.problem.take().into_iter().collect();
+    (evaluator.findings, diagnostics)
+}
+
+/// The value of a literal expression (a param default).
+fn literal<'m>(expr: &Expr) -> Value<'m> {
+    match &expr.kind {
+        ExprKind::Bool(b) => Value::Bool(*b),
+        ExprKind::Integer(i) => Value::Integer(*i),
+        ExprKind::String(s) => Value::String(Cow::Owned(s.clone()), None),
+        ExprKind::Size(s) => Value::Size(*s),
+        ExprKind::List(items) => Value::list(items.iter().map(literal).collect()),
+        _ => Value::Null,
+    }
+}
+
+struct Evaluator<'w, 'm, 'r> {
+    world: &'w World<'m>,
+    rule: &'r Rule,
+    params: HashMap<&'r str, Value<'m>>,
+    scopes: Vec<(&'r str, Value<'m>)>,
+    steps: u64,
+    regexes: HashMap<String, Option<Regex>>,
+    findings: Vec<Finding>,
+    /// The first problem met; evaluation of the rule stops at it.
+    problem: Option<Diagnostic>,
+}
+
+impl<'m, 'r> Evaluator<'_, 'm, 'r> {
+    /// Counts a step; false once the budget is spent (and records why).
+    fn step(&mut self) -> bool {
+        if self.problem.is_some() {
+            return false;
+        }
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            self.problem = Some(
+                Diagnostic::error(format!(
+                    "rule `{}` stopped after {MAX_STEPS} steps; its findings are incomplete",
+                    self.rule.id.value
+                ))
+                .with_span(self.rule.id.span)
+                .with_help("narrow the collections it iterates, or the joins between them"),
+            );
+            return false;
+        }
+        true
+    }
+
+    fn bindings(&mut self, index: usize) {
+        let query = &self.rule.query;
+        let Some(binding) = query.bindings.get(index) else {
+            let matched = match &query.condition {
+                Some(condition) => self.eval(condition).is_true(),
+                None => true,
+            };
+            if matched && self.problem.is_none() {
+                self.report();
+            }
+            return;
+        };
+        let Value::List(items) = self.eval(&binding.collection) else {
+            return;
+        };
+        for item in items.iter() {
+            if !self.step() {
+                return;
+            }
+            self.scopes
+                .push((binding.variable.value.as_str(), item.clone()));
+            self.bindings(index + 1);
+            self.scopes.pop();
+        }
+    }
+
+    /// Where a reported value is: its own span, or else the first bound entity's.
+    fn location(&self, value: &Value<'m>) -> Option<Span> {
+        match value {
+            Value::Entity(entity) => self.world.span(*entity),
+            Value::String(_, Some(span)) => Some(*span),
+            _ => None,
+        }
+    }
+
+    fn report(&mut self) {
+        let report = &self.rule.query.report;
+        let target = self.eval(&report.target);
+        let fallback = self
+            .scopes
+            .iter()
+            .find_map(|(_, value)| self.location(value));
+        let Some(span) = self.location(&target).or(fallback) else {
+            return;
+        };
+        let message = self.template(&report.message);
+        let mut related = Vec::new();
+        for secondary in &report.related {
+            let value = self.eval(&secondary.target);
+            if let Some(span) = self.location(&value) {
+                related.push(RelatedLocation {
+                    span,
+                    message: self.template(&secondary.message),
+                });
+            }
+        }
+        self.findings.push(Finding {
+            rule_id: self.rule.id.value.clone(),
+            rule_name: self.rule.name.value.clone(),
+            severity: self
+                .rule
+                .severity
+                .as_ref()
+                .map_or(Severity::Warning, |s| s.value),
+            message,
+            span,
+            related,
+        });
+    }
+
+    fn template(&mut self, template: &'r Template) -> String {
+        let mut out = String::new();
+        for part in &template.parts {
+            match part {
+                TemplatePart::Text(text) => out.push_str(text),
+                TemplatePart::Hole(expr) => {
+                    let value = self.eval(expr);
+                    out.push_str(&self.world.display(&value));
+                }
+            }
+        }
+        out
+    }
+
+    fn lookup(&self, name: &str) -> Value<'m> {
+        if let Some((_, value)) = self.scopes.iter().rev().find(|(bound, _)| *bound == name) {
+            return value.clone();
+        }
+        if let Some(value) = self.params.get(name) {
+            return value.clone();
+        }
+        match self.world.collection(name) {
+            Some(entities) => Value::list(entities.into_iter().map(Value::Entity).collect()),
+            None => Value::Null,
+        }
+    }
+
+    fn eval(&mut self, expr: &'r Expr) -> Value<'m> {
+        if !self.step() {
+            return Value::Null;
+        }
+        match &expr.kind {
+            ExprKind::Null => Value::Null,
+            ExprKind::Bool(_) | ExprKind::Integer(_) | ExprKind::String(_) | ExprKind::Size(_) => {
+                literal(expr)
+            }
+            ExprKind::List(items) => {
+                let values = items.iter().map(|item| self.eval(item)).collect();
+                Value::list(values)
+            }
+            ExprKind::Name(name) => self.lookup(name),
+            ExprKind::Field(base, name) => match self.eval(base) {
+                Value::Entity(entity) => {
+                    self.world.field(entity, &name.value).unwrap_or(Value::Null)
+                }
+                _ => Value::Null,
+            },
+            ExprKind::Call(name, arguments) => {
+                let values: Vec<Value<'m>> = arguments.iter().map(|a| self.eval(a)).collect();
+                call(&name.value, &values)
+            }
+            ExprKind::Quantifier(quantifier) => {
+                let items = match self.eval(&quantifier.collection) {
+                    Value::List(items) => items,
+                    _ => return empty_quantifier(quantifier.kind),
+                };
+                let mut count = 0i64;
+                for item in items.iter() {
+                    if !self.step() {
+                        return Value::Null;
+                    }
+                    self.scopes
+                        .push((quantifier.variable.value.as_str(), item.clone()));
+                    let holds = match &quantifier.condition {
+                        Some(condition) => self.eval(condition).is_true(),
+                        None => true,
+                    };
+                    self.scopes.pop();
+                    match (quantifier.kind, holds) {
+                        (QuantifierKind::Any, true) => return Value::Bool(true),
+                        (QuantifierKind::All, false) => return Value::Bool(false),
+                        (QuantifierKind::Count, true) => count += 1,
+                        _ => {}
+                    }
+                }
+                match quantifier.kind {
+                    QuantifierKind::Any => Value::Bool(false),
+                    QuantifierKind::All => Value::Bool(true),
+                    QuantifierKind::Count => Value::Integer(count),
+                }
+            }
+            ExprKind::Not(operand) => Value::Bool(!self.eval(operand).is_true()),
+            ExprKind::Binary(op, left, right) => self.binary(*op, left, right),
+        }
+    }
+
+    fn binary(&mut self, op: BinaryOp, left: &'r Expr, right: &'r Expr) -> Value<'m> {
+        match op {
+            BinaryOp::And => {
+                return Value::Bool(self.eval(left).is_true() && self.eval(right).is_true())
+            }
+            BinaryOp::Or => {
+                return Value::Bool(self.eval(left).is_true() || self.eval(right).is_true())
+            }
+            _ => {}
+        }
+        let a = self.eval(left);
+        let b = self.eval(right);
+        let result = match op {
+            BinaryOp::Eq => a.equals(&b),
+            BinaryOp::Ne => !a.equals(&b),
+            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+                let ordering = match (&a, &b) {
+                    (Value::Integer(x), Value::Integer(y)) => Some(x.cmp(y)),
+                    (Value::Size(x), Value::Size(y)) => Some(x.cmp(y)),
+                    (Value::String(x, _), Value::String(y, _)) => Some(x.cmp(y)),
+                    _ => None,
+                };
+                ordering.is_some_and(|o| match op {
+                    BinaryOp::Lt => o.is_lt(),
+                    BinaryOp::Le => o.is_le(),
+                    BinaryOp::Gt => o.is_gt(),
+                    _ => o.is_ge(),
+                })
+            }
+            BinaryOp::In => contains(&b, &a),
+            BinaryOp::NotIn => !contains(&b, &a),
+            BinaryOp::Matches => match (a.as_str(), b.as_str()) {
+                (Some(text), Some(pattern)) => self
+                    .regex(pattern, right.span)
+                    .is_some_and(|regex| regex.is_match(text)),
+                _ => false,
+            },
+            BinaryOp::And | BinaryOp::Or => false,
+        };
+        Value::Bool(result)
+    }
+
+    /// The compiled pattern, compiled once per rule; an invalid one (from configuration) is a
+    /// problem that stops the rule.
+    fn regex(&mut self, pattern: &str, span: Span) -> Option<&Regex> {
+        if !self.regexes.contains_key(pattern) {
+            let compiled = match Regex::new(pattern) {
+                Ok(regex) => Some(regex),
+                Err(e) => {
+                    self.problem.get_or_insert_with(|| {
+                        Diagnostic::error(format!("`{pattern}` is not a valid regular expression"))
+                            .with_span(span)
+                            .with_help(
+                                e.to_string()
+                                    .lines()
+                                    .last()
+                                    .unwrap_or("")
+                                    .trim()
+                                    .to_string(),
+                            )
+                    });
+                    None
+                }
+            };
+            self.regexes.insert(pattern.to_string(), compiled);
+        }
+        self.regexes.get(pattern).and_then(Option::as_ref)
+    }
+}
+
+fn empty_quantifier<'m>(kind: QuantifierKind) -> Value<'m> {
+    match kind {
+        QuantifierKind::Any => Value::Bool(false),
+        QuantifierKind::All => Value::Bool(true),
+        QuantifierKind::Count => Value::Integer(0),
+    }
+}
+
+/// `needle in haystack`: an element of a list, or a substring of a string.
+fn contains(haystack: &Value<'_>, needle: &Value<'_>) -> bool {
+    match haystack {
+        Value::List(items) => items.iter().any(|item| item.equals(needle)),
+        Value::String(text, _) => needle.as_str().is_some_and(|n| text.contains(n)),
+        _ => false,
+    }
+}
+
+fn call<'m>(name: &str, arguments: &[Value<'m>]) -> Value<'m> {
+    let text = |i: usize| arguments.get(i).and_then(Value::as_str);
+    match name {
+        "lower" => text(0).map_or(Value::Null, |t| {
+            Value::String(Cow::Owned(t.to_lowercase()), None)
+        }),
+        "upper" => text(0).map_or(Value::Null, |t| {
+            Value::String(Cow::Owned(t.to_uppercase()), None)
+        }),
+        "starts_with" => {
+            Value::Bool(matches!((text(0), text(1)), (Some(a), Some(b)) if a.starts_with(b)))
+        }
+        "ends_with" => {
+            Value::Bool(matches!((text(0), text(1)), (Some(a), Some(b)) if a.ends_with(b)))
+        }
+        "contains" => Value::Bool(match (arguments.first(), arguments.get(1)) {
+            (Some(haystack), Some(needle)) => contains(haystack, needle),
+            _ => false,
+        }),
+        "len" => Value::Integer(match arguments.first() {
+            Some(Value::String(t, _)) => i64::try_from(t.chars().count()).unwrap_or(i64::MAX),
+            Some(Value::List(items)) => i64::try_from(items.len()).unwrap_or(i64::MAX),
+            _ => 0,
+        }),
+        "exists" => Value::Bool(arguments.first().is_some_and(|v| !v.is_null())),
+        _ => Value::Null,
+    }
+}

@@ -1,0 +1,6 @@
+//! Evaluation of rules over the repository model: values and entities, the model as rules
+//! see it, and the engine that produces findings.
+
+pub mod engine;
+pub mod value;
+pub mod world;

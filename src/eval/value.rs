@@ -1,0 +1,155 @@
+//! Values that rule expressions evaluate to, and the entities of the model they refer to.
+
+use std::borrow::Cow;
+use std::rc::Rc;
+
+use crate::source::Span;
+
+/// A reference to one entity of the model, by indices into the repository's vectors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Entity {
+    Dockerfile(usize),
+    /// Dockerfile, stage.
+    Stage(usize, usize),
+    /// The base reference of (Dockerfile, stage).
+    ImageRef(usize, usize),
+    /// Index into the world's images.
+    Image(usize),
+    /// Dockerfile, instruction.
+    Instruction(usize, usize),
+    /// Dockerfile, instruction, flag.
+    Flag(usize, usize, usize),
+    /// Dockerfile, run, command.
+    Command(usize, usize, usize),
+    /// Dockerfile, run, install.
+    Install(usize, usize, usize),
+    /// Dockerfile, run, install, package.
+    Package(usize, usize, usize, usize),
+    Setting(SettingAt),
+    /// Dockerfile, pip link.
+    PipRequirements(usize, usize),
+    /// Dockerfile, copy.
+    Copy(usize, usize),
+    /// Dockerfile, copy, source.
+    CopySource(usize, usize, usize),
+    Context(usize),
+    /// Context, file.
+    ContextFile(usize, usize),
+    /// The `.dockerignore` of a context.
+    Dockerignore(usize),
+    /// Context, pattern.
+    IgnorePattern(usize, usize),
+    RequirementsFile(usize),
+    /// Requirements file, requirement.
+    Requirement(usize, usize),
+    Service(usize),
+    /// The healthcheck of a service.
+    Healthcheck(usize),
+    /// Service, reservation.
+    Gpu(usize, usize),
+    PythonFile(usize),
+    /// Python file, import.
+    Import(usize, usize),
+}
+
+/// Where an environment setting is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SettingAt {
+    /// Dockerfile, `ENV` instruction, pair.
+    Env(usize, usize, usize),
+    /// Dockerfile, `ARG` instruction, value.
+    Arg(usize, usize, usize),
+    /// Dockerfile, run, install, setting.
+    Command(usize, usize, usize, usize),
+}
+
+/// A value: null, a scalar, a list or an entity. Strings read from a file keep their span.
+#[derive(Clone, Debug)]
+pub enum Value<'m> {
+    Null,
+    Bool(bool),
+    Integer(i64),
+    Size(u64),
+    String(Cow<'m, str>, Option<Span>),
+    List(Rc<Vec<Value<'m>>>),
+    Entity(Entity),
+}
+
+impl<'m> Value<'m> {
+    pub fn str(text: &'m str, span: Option<Span>) -> Value<'m> {
+        Value::String(Cow::Borrowed(text), span)
+    }
+
+    pub fn list(items: Vec<Value<'m>>) -> Value<'m> {
+        Value::List(Rc::new(items))
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// `true` only for the boolean true; null and everything else is false.
+    pub fn is_true(&self) -> bool {
+        matches!(self, Value::Bool(true))
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(text, _) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// Equality as rules see it: strings by text (not span), entities by identity.
+    pub fn equals(&self, other: &Value<'_>) -> bool {
+        match (self, other) {
+            (Value::Null, Value::Null) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Integer(a), Value::Integer(b)) => a == b,
+            (Value::Size(a), Value::Size(b)) => a == b,
+            (Value::String(a, _), Value::String(b, _)) => a == b,
+            (Value::List(a), Value::List(b)) => {
+                a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.equals(y))
+            }
+            (Value::Entity(a), Value::Entity(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// A size in bytes as people read it: `1.2 GB`, `340 MB`, `12 kB`, `512 B` (powers of 1000).
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [(&str, f64); 4] = [("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)];
+    for (unit, scale) in UNITS {
+        let value = bytes as f64 / scale;
+        if value >= 1.0 {
+            return if value >= 100.0 {
+                format!("{value:.0} {unit}")
+            } else {
+                format!("{value:.1} {unit}")
+            };
+        }
+    }
+    format!("{bytes} B")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_people_read_them() {
+        assert_eq!(human_size(512), "512 B");
+        assert_eq!(human_size(1_500), "1.5 kB");
+        assert_eq!(human_size(340_000_000), "340 MB");
+        assert_eq!(human_size(1_234_000_000), "1.2 GB");
+    }
+
+    #[test]
+    fn strings_compare_by_text() {
+        let a = Value::str("gcc", None);
+        let b = Value::String(Cow::Owned("gcc".into()), None);
+        assert!(a.equals(&b));
+        assert!(!a.equals(&Value::Null));
+    }
+}

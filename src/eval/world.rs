@@ -1,0 +1,1460 @@
+//! The model as rules see it: the top-level collections, the derived images, and the value of
+//! every field the schema ([`crate::lang::schema`]) declares, for every kind of entity.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use crate::eval::value::{human_size, Entity, SettingAt, Value};
+use crate::lang::schema::EntityKind;
+use crate::model::context::{CopyOutcome, EntryKind};
+use crate::model::dockerfile::{Form, Instruction};
+use crate::model::repository::{DockerfileModel, Repository};
+use crate::source::{Sources, Span};
+
+/// An image that is built: a stage of a Dockerfile, and the service that builds it if any.
+#[derive(Clone, Debug)]
+pub struct ImageInfo {
+    pub dockerfile: usize,
+    pub stage: usize,
+    pub service: Option<usize>,
+    /// The stage and every stage it is built FROM, in file order.
+    pub stages: Vec<usize>,
+}
+
+/// The repository with what rules derive from it.
+pub struct World<'m> {
+    pub repository: &'m Repository,
+    pub sources: &'m Sources,
+    pub images: Vec<ImageInfo>,
+    /// The image each service builds.
+    service_images: Vec<Option<usize>>,
+}
+
+impl<'m> World<'m> {
+    pub fn new(repository: &'m Repository, sources: &'m Sources) -> World<'m> {
+        let mut images: Vec<ImageInfo> = Vec::new();
+        let image_of = |dockerfile: usize, stage: usize| -> ImageInfo {
+            let mut stages: Vec<usize> = repository
+                .dockerfiles
+                .get(dockerfile)
+                .and_then(|d| d.dockerfile.stages.get(stage))
+                .map(|s| s.lineage.clone())
+                .unwrap_or_default();
+            stages.push(stage);
+            stages.sort_unstable();
+            stages.dedup();
+            ImageInfo {
+                dockerfile,
+                stage,
+                service: None,
+                stages,
+            }
+        };
+        for (index, dockerfile) in repository.dockerfiles.iter().enumerate() {
+            if let Some(stage) = dockerfile.final_stage {
+                images.push(image_of(index, stage));
+            }
+        }
+        let mut service_images = Vec::with_capacity(repository.services.len());
+        for (service_index, service) in repository.services.iter().enumerate() {
+            let image = match (service.dockerfile, service.image_stage) {
+                (Some(dockerfile), Some(stage)) => {
+                    let existing = images
+                        .iter()
+                        .position(|i| i.dockerfile == dockerfile && i.stage == stage);
+                    let index = existing.unwrap_or_else(|| {
+                        images.push(image_of(dockerfile, stage));
+                        images.len() - 1
+                    });
+                    if let Some(image) = images.get_mut(index) {
+                        image.service.get_or_insert(service_index);
+                    }
+                    Some(index)
+                }
+                _ => None,
+            };
+            service_images.push(image);
+        }
+        World {
+            repository,
+            sources,
+            images,
+            service_images,
+        }
+    }
+
+    fn dockerfile(&self, index: usize) -> Option<&'m DockerfileModel> {
+        self.repository.dockerfiles.get(index)
+    }
+
+    fn instruction(&self, dockerfile: usize, index: usize) -> Option<&'m Instruction> {
+        self.dockerfile(dockerfile)?
+            .dockerfile
+            .instructions
+            .get(index)
+    }
+
+    /// The elements of a top-level collection.
+    pub fn collection(&self, name: &str) -> Option<Vec<Entity>> {
+        let repo = self.repository;
+        let all_dockerfiles = || 0..repo.dockerfiles.len();
+        Some(match name {
+            "dockerfiles" => all_dockerfiles().map(Entity::Dockerfile).collect(),
+            "stages" => all_dockerfiles()
+                .flat_map(|d| self.stage_entities(d))
+                .collect(),
+            "images" => (0..self.images.len()).map(Entity::Image).collect(),
+            "instructions" => all_dockerfiles()
+                .flat_map(|d| {
+                    let count = repo
+                        .dockerfiles
+                        .get(d)
+                        .map_or(0, |m| m.dockerfile.instructions.len());
+                    (0..count).map(move |i| Entity::Instruction(d, i))
+                })
+                .collect(),
+            "commands" => all_dockerfiles()
+                .flat_map(|d| self.commands(d, None))
+                .collect(),
+            "installs" => all_dockerfiles()
+                .flat_map(|d| self.installs(d, None))
+                .collect(),
+            "packages" => all_dockerfiles()
+                .flat_map(|d| self.packages(d, None))
+                .collect(),
+            "copies" => all_dockerfiles()
+                .flat_map(|d| self.copies(d, None))
+                .collect(),
+            "contexts" => (0..repo.contexts.len()).map(Entity::Context).collect(),
+            "services" => (0..repo.services.len()).map(Entity::Service).collect(),
+            "requirements_files" => (0..repo.requirements_files.len())
+                .map(Entity::RequirementsFile)
+                .collect(),
+            "requirements" => repo
+                .requirements_files
+                .iter()
+                .enumerate()
+                .flat_map(|(f, file)| {
+                    (0..file.requirements.requirements.len())
+                        .map(move |r| Entity::Requirement(f, r))
+                })
+                .collect(),
+            "python_files" => (0..repo.python_files.len())
+                .map(Entity::PythonFile)
+                .collect(),
+            "imports" => repo
+                .python_files
+                .iter()
+                .enumerate()
+                .flat_map(|(p, file)| (0..file.imports.len()).map(move |i| Entity::Import(p, i)))
+                .collect(),
+            _ => return None,
+        })
+    }
+
+    fn stage_entities(&self, dockerfile: usize) -> Vec<Entity> {
+        let count = self
+            .dockerfile(dockerfile)
+            .map_or(0, |d| d.dockerfile.stages.len());
+        (0..count).map(|s| Entity::Stage(dockerfile, s)).collect()
+    }
+
+    /// Whether `stage` is one of `stages` (all stages when `None`).
+    fn in_stages(stage: Option<usize>, stages: Option<&[usize]>) -> bool {
+        match stages {
+            None => true,
+            Some(stages) => stage.is_some_and(|s| stages.contains(&s)),
+        }
+    }
+
+    fn commands(&self, dockerfile: usize, stages: Option<&[usize]>) -> Vec<Entity> {
+        let Some(model) = self.dockerfile(dockerfile) else {
+            return Vec::new();
+        };
+        model
+            .runs
+            .iter()
+            .enumerate()
+            .filter(|(_, run)| Self::in_stages(run.stage, stages))
+            .flat_map(|(r, run)| {
+                (0..run.commands.len()).map(move |c| Entity::Command(dockerfile, r, c))
+            })
+            .collect()
+    }
+
+    fn installs(&self, dockerfile: usize, stages: Option<&[usize]>) -> Vec<Entity> {
+        let Some(model) = self.dockerfile(dockerfile) else {
+            return Vec::new();
+        };
+        model
+            .runs
+            .iter()
+            .enumerate()
+            .filter(|(_, run)| Self::in_stages(run.stage, stages))
+            .flat_map(|(r, run)| {
+                (0..run.installs.len()).map(move |i| Entity::Install(dockerfile, r, i))
+            })
+            .collect()
+    }
+
+    fn packages(&self, dockerfile: usize, stages: Option<&[usize]>) -> Vec<Entity> {
+        let Some(model) = self.dockerfile(dockerfile) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (r, run) in model.runs.iter().enumerate() {
+            if !Self::in_stages(run.stage, stages) {
+                continue;
+            }
+            for (i, install) in run.installs.iter().enumerate() {
+                out.extend(
+                    (0..install.packages.len()).map(|p| Entity::Package(dockerfile, r, i, p)),
+                );
+            }
+        }
+        out
+    }
+
+    fn copies(&self, dockerfile: usize, stages: Option<&[usize]>) -> Vec<Entity> {
+        let Some(model) = self.dockerfile(dockerfile) else {
+            return Vec::new();
+        };
+        model
+            .copies
+            .iter()
+            .enumerate()
+            .filter(|(_, copy)| Self::in_stages(copy.stage, stages))
+            .map(|(c, _)| Entity::Copy(dockerfile, c))
+            .collect()
+    }
+
+    fn pip_links(&self, dockerfile: usize, stages: Option<&[usize]>) -> Vec<Entity> {
+        let Some(model) = self.dockerfile(dockerfile) else {
+            return Vec::new();
+        };
+        model
+            .pip_requirements
+            .iter()
+            .enumerate()
+            .filter(|(_, link)| Self::in_stages(link.stage, stages))
+            .map(|(l, _)| Entity::PipRequirements(dockerfile, l))
+            .collect()
+    }
+
+    /// The instructions of `stages` (after each FROM, FROM included), in file order.
+    fn stage_instructions(&self, dockerfile: usize, stages: &[usize]) -> Vec<Entity> {
+        let Some(model) = self.dockerfile(dockerfile) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for &stage in stages {
+            if let Some(stage) = model.dockerfile.stages.get(stage) {
+                out.extend(
+                    (stage.from..stage.instructions.end)
+                        .map(|i| Entity::Instruction(dockerfile, i)),
+                );
+            }
+        }
+        out.sort_unstable_by_key(|e| match e {
+            Entity::Instruction(_, i) => *i,
+            _ => 0,
+        });
+        out
+    }
+
+    fn settings(&self, dockerfile: usize, stages: &[usize]) -> Vec<Entity> {
+        let mut out = Vec::new();
+        for entity in self.stage_instructions(dockerfile, stages) {
+            let Entity::Instruction(d, i) = entity else {
+                continue;
+            };
+            let Some(instruction) = self.instruction(d, i) else {
+                continue;
+            };
+            if instruction.is("ENV") {
+                out.extend(
+                    (0..instruction.key_values().len())
+                        .map(|p| Entity::Setting(SettingAt::Env(d, i, p))),
+                );
+            } else if instruction.is("ARG") {
+                out.extend(
+                    (0..instruction.values.len()).map(|v| Entity::Setting(SettingAt::Arg(d, i, v))),
+                );
+            }
+        }
+        out
+    }
+
+    /// The last instruction `keyword` among the instructions of `stages`.
+    fn last_instruction(&self, dockerfile: usize, stages: &[usize], keyword: &str) -> Value<'m> {
+        self.stage_instructions(dockerfile, stages)
+            .into_iter()
+            .rev()
+            .find(|e| match e {
+                Entity::Instruction(d, i) => {
+                    self.instruction(*d, *i).is_some_and(|x| x.is(keyword))
+                }
+                _ => false,
+            })
+            .map_or(Value::Null, Value::Entity)
+    }
+
+    /// The requirements of requirements file `file` and of the files it includes.
+    fn all_requirements(&self, file: usize) -> Vec<Entity> {
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        let mut pending = vec![file];
+        while let Some(file) = pending.pop() {
+            if !seen.insert(file) {
+                continue;
+            }
+            let Some(model) = self.repository.requirements_files.get(file) else {
+                continue;
+            };
+            out.extend(
+                (0..model.requirements.requirements.len()).map(|r| Entity::Requirement(file, r)),
+            );
+            for include in &model.requirements.includes {
+                let included = include.resolved.and_then(|id| {
+                    self.repository
+                        .requirements_files
+                        .iter()
+                        .position(|f| f.requirements.file == id)
+                });
+                pending.extend(included);
+            }
+        }
+        out
+    }
+
+    fn image_requirements(&self, image: &ImageInfo) -> Vec<Entity> {
+        let mut out = Vec::new();
+        for link in self.pip_links(image.dockerfile, Some(&image.stages)) {
+            if let Entity::PipRequirements(d, l) = link {
+                let file = self
+                    .dockerfile(d)
+                    .and_then(|m| m.pip_requirements.get(l))
+                    .and_then(|l| l.requirements_file);
+                if let Some(file) = file {
+                    for requirement in self.all_requirements(file) {
+                        if !out.contains(&requirement) {
+                            out.push(requirement);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn context_imports(&self, context: usize) -> Vec<Entity> {
+        let Some(model) = self.repository.contexts.get(context) else {
+            return Vec::new();
+        };
+        model
+            .python_files
+            .iter()
+            .flat_map(|&p| {
+                let count = self
+                    .repository
+                    .python_files
+                    .get(p)
+                    .map_or(0, |f| f.imports.len());
+                (0..count).map(move |i| Entity::Import(p, i))
+            })
+            .collect()
+    }
+
+    /// The location of an entity: where a finding about it points.
+    pub fn span(&self, entity: Entity) -> Option<Span> {
+        let repo = self.repository;
+        match entity {
+            Entity::Dockerfile(d) => Some(Span::point(self.dockerfile(d)?.dockerfile.file, 0)),
+            Entity::Stage(d, s) => {
+                let stage = self.dockerfile(d)?.dockerfile.stages.get(s)?;
+                Some(self.instruction(d, stage.from)?.span)
+            }
+            Entity::ImageRef(d, s) => {
+                Some(self.dockerfile(d)?.dockerfile.stages.get(s)?.base.raw.span)
+            }
+            Entity::Image(i) => {
+                let image = self.images.get(i)?;
+                self.span(Entity::Stage(image.dockerfile, image.stage))
+            }
+            Entity::Instruction(d, i) => Some(self.instruction(d, i)?.span),
+            Entity::Flag(d, i, f) => Some(self.instruction(d, i)?.flags.get(f)?.span),
+            Entity::Command(d, r, c) => {
+                Some(self.dockerfile(d)?.runs.get(r)?.commands.get(c)?.span)
+            }
+            Entity::Install(d, r, i) => {
+                Some(self.dockerfile(d)?.runs.get(r)?.installs.get(i)?.span)
+            }
+            Entity::Package(d, r, i, p) => Some(
+                self.dockerfile(d)?
+                    .runs
+                    .get(r)?
+                    .installs
+                    .get(i)?
+                    .packages
+                    .get(p)?
+                    .name
+                    .span,
+            ),
+            Entity::Setting(at) => self.setting(at).and_then(|((_, span), _, _)| span),
+            Entity::PipRequirements(d, l) => {
+                Some(self.dockerfile(d)?.pip_requirements.get(l)?.path.span)
+            }
+            Entity::Copy(d, c) => {
+                let copy = self.dockerfile(d)?.copies.get(c)?;
+                Some(self.instruction(d, copy.instruction)?.span)
+            }
+            Entity::CopySource(d, c, s) => Some(
+                self.dockerfile(d)?
+                    .copies
+                    .get(c)?
+                    .sources
+                    .get(s)?
+                    .source
+                    .span,
+            ),
+            Entity::Context(c) => {
+                let context = repo.contexts.get(c)?;
+                match &context.dockerignore {
+                    Some(ignore) => Some(Span::point(ignore.file, 0)),
+                    None => repo
+                        .dockerfiles
+                        .iter()
+                        .find(|d| d.context == Some(c))
+                        .map(|d| Span::point(d.dockerfile.file, 0)),
+                }
+            }
+            Entity::ContextFile(c, _) => self.span(Entity::Context(c)),
+            Entity::Dockerignore(c) => Some(Span::point(
+                repo.contexts.get(c)?.dockerignore.as_ref()?.file,
+                0,
+            )),
+            Entity::IgnorePattern(c, p) => Some(
+                repo.contexts
+                    .get(c)?
+                    .dockerignore
+                    .as_ref()?
+                    .patterns
+                    .get(p)?
+                    .span,
+            ),
+            Entity::RequirementsFile(f) => Some(Span::point(
+                repo.requirements_files.get(f)?.requirements.file,
+                0,
+            )),
+            Entity::Requirement(f, r) => Some(
+                repo.requirements_files
+                    .get(f)?
+                    .requirements
+                    .requirements
+                    .get(r)?
+                    .span,
+            ),
+            Entity::Service(s) => Some(self.compose_service(s)?.name.span),
+            Entity::Healthcheck(s) => Some(self.compose_service(s)?.healthcheck.as_ref()?.span),
+            Entity::Gpu(s, g) => Some(self.compose_service(s)?.gpus.get(g)?.span),
+            Entity::PythonFile(p) => Some(Span::point(repo.python_files.get(p)?.file, 0)),
+            Entity::Import(p, i) => Some(repo.python_files.get(p)?.imports.get(i)?.module.span),
+        }
+    }
+
+    fn compose_service(&self, service: usize) -> Option<&'m crate::model::compose::Service> {
+        let link = self.repository.services.get(service)?;
+        self.repository
+            .compose_projects
+            .get(link.project)?
+            .services
+            .get(link.service)
+    }
+
+    /// `(name, value, keyword)` of a setting, each string with its span.
+    #[allow(clippy::type_complexity)]
+    fn setting(
+        &self,
+        at: SettingAt,
+    ) -> Option<(
+        (&'m str, Option<Span>),
+        Option<(&'m str, Option<Span>)>,
+        &'static str,
+    )> {
+        match at {
+            SettingAt::Env(d, i, p) => {
+                let (name, value) = *self.instruction(d, i)?.key_values().get(p)?;
+                Some((
+                    (name.value.as_str(), Some(name.span)),
+                    Some((value.value.as_str(), Some(value.span))),
+                    "ENV",
+                ))
+            }
+            SettingAt::Arg(d, i, v) => {
+                let value = self.instruction(d, i)?.values.get(v)?;
+                let text = value.value.as_str();
+                let (name, default) = match text.split_once('=') {
+                    Some((name, default)) => (name, Some((default, Some(value.span)))),
+                    None => (text, None),
+                };
+                Some(((name, Some(value.span)), default, "ARG"))
+            }
+            SettingAt::Command(d, r, i, s) => {
+                let setting = self
+                    .dockerfile(d)?
+                    .runs
+                    .get(r)?
+                    .installs
+                    .get(i)?
+                    .environment
+                    .get(s)?;
+                Some((
+                    (setting.name.value.as_str(), Some(setting.name.span)),
+                    Some((setting.value.value.as_str(), Some(setting.value.span))),
+                    "RUN",
+                ))
+            }
+        }
+    }
+
+    /// A short name of an entity for messages.
+    pub fn label(&self, entity: Entity) -> String {
+        let text = |value: Value<'m>| match value {
+            Value::String(text, _) => text.into_owned(),
+            _ => String::new(),
+        };
+        match entity {
+            Entity::Stage(..) => text(self.field(entity, "label").unwrap_or(Value::Null)),
+            Entity::Image(..)
+            | Entity::Service(..)
+            | Entity::Package(..)
+            | Entity::Requirement(..) => text(self.field(entity, "name").unwrap_or(Value::Null)),
+            Entity::ImageRef(..) => text(self.field(entity, "text").unwrap_or(Value::Null)),
+            Entity::Import(..) => text(self.field(entity, "module").unwrap_or(Value::Null)),
+            Entity::Dockerfile(..)
+            | Entity::Context(..)
+            | Entity::ContextFile(..)
+            | Entity::Dockerignore(..)
+            | Entity::RequirementsFile(..)
+            | Entity::PythonFile(..) => text(self.field(entity, "path").unwrap_or(Value::Null)),
+            Entity::Instruction(..) | Entity::Copy(..) => {
+                text(self.field(entity, "keyword").unwrap_or(Value::Null))
+            }
+            Entity::Setting(..) | Entity::Flag(..) => {
+                text(self.field(entity, "name").unwrap_or(Value::Null))
+            }
+            Entity::PipRequirements(..) => text(self.field(entity, "path").unwrap_or(Value::Null)),
+            Entity::CopySource(..) => text(self.field(entity, "text").unwrap_or(Value::Null)),
+            Entity::Command(..)
+            | Entity::Install(..)
+            | Entity::Healthcheck(..)
+            | Entity::Gpu(..) => self
+                .span(entity)
+                .map(|span| self.sources.slice(span).to_string())
+                .unwrap_or_default(),
+            Entity::IgnorePattern(..) => text(self.field(entity, "text").unwrap_or(Value::Null)),
+        }
+    }
+
+    /// The kind of an entity.
+    pub fn kind(entity: Entity) -> EntityKind {
+        match entity {
+            Entity::Dockerfile(..) => EntityKind::Dockerfile,
+            Entity::Stage(..) => EntityKind::Stage,
+            Entity::ImageRef(..) => EntityKind::ImageRef,
+            Entity::Image(..) => EntityKind::Image,
+            Entity::Instruction(..) => EntityKind::Instruction,
+            Entity::Flag(..) => EntityKind::Flag,
+            Entity::Command(..) => EntityKind::Command,
+            Entity::Install(..) => EntityKind::Install,
+            Entity::Package(..) => EntityKind::Package,
+            Entity::Setting(..) => EntityKind::Setting,
+            Entity::PipRequirements(..) => EntityKind::PipRequirements,
+            Entity::Copy(..) => EntityKind::Copy,
+            Entity::CopySource(..) => EntityKind::CopySource,
+            Entity::Context(..) => EntityKind::Context,
+            Entity::ContextFile(..) => EntityKind::ContextFile,
+            Entity::Dockerignore(..) => EntityKind::Dockerignore,
+            Entity::IgnorePattern(..) => EntityKind::IgnorePattern,
+            Entity::RequirementsFile(..) => EntityKind::RequirementsFile,
+            Entity::Requirement(..) => EntityKind::Requirement,
+            Entity::Service(..) => EntityKind::Service,
+            Entity::Healthcheck(..) => EntityKind::Healthcheck,
+            Entity::Gpu(..) => EntityKind::Gpu,
+            Entity::PythonFile(..) => EntityKind::PythonFile,
+            Entity::Import(..) => EntityKind::Import,
+        }
+    }
+
+    /// The value of field `name` of `entity`: `None` when the schema has no such field,
+    /// `Some(Value::Null)` when the field is absent for this entity.
+    pub fn field(&self, entity: Entity, name: &str) -> Option<Value<'m>> {
+        let value = match entity {
+            Entity::Dockerfile(d) => self.dockerfile_field(d, name)?,
+            Entity::Stage(d, s) => self.stage_field(d, s, name)?,
+            Entity::ImageRef(d, s) => self.image_ref_field(d, s, name)?,
+            Entity::Image(i) => self.image_field(i, name)?,
+            Entity::Instruction(d, i) => self.instruction_field(d, i, name)?,
+            Entity::Flag(d, i, f) => {
+                let flag = self.instruction(d, i).and_then(|x| x.flags.get(f));
+                match name {
+                    "name" => flag.map_or(Value::Null, |f| s(&f.name.value, f.name.span)),
+                    "value" => opt(flag
+                        .and_then(|f| f.value.as_ref())
+                        .map(|v| s(&v.value, v.span))),
+                    _ => return None,
+                }
+            }
+            Entity::Command(d, r, c) => self.command_field(d, r, c, name)?,
+            Entity::Install(d, r, i) => self.install_field(d, r, i, name)?,
+            Entity::Package(d, r, i, p) => self.package_field(d, r, i, p, name)?,
+            Entity::Setting(at) => {
+                let setting = self.setting(at);
+                match name {
+                    "name" => opt(setting.map(|((n, span), _, _)| Value::str(n, span))),
+                    "value" => opt(setting
+                        .and_then(|(_, v, _)| v)
+                        .map(|(v, span)| Value::str(v, span))),
+                    "keyword" => opt(setting.map(|(_, _, k)| Value::str(k, None))),
+                    _ => return None,
+                }
+            }
+            Entity::PipRequirements(d, l) => self.pip_field(d, l, name)?,
+            Entity::Copy(d, c) => self.copy_field(d, c, name)?,
+            Entity::CopySource(d, c, i) => self.copy_source_field(d, c, i, name)?,
+            Entity::Context(c) => self.context_field(c, name)?,
+            Entity::ContextFile(c, f) => {
+                let file = self
+                    .repository
+                    .contexts
+                    .get(c)
+                    .and_then(|x| x.context.files.get(f));
+                match name {
+                    "path" => opt(file.map(|f| Value::str(&f.rel_path, None))),
+                    "size" => opt(file.map(|f| Value::Size(f.size))),
+                    "kind" => opt(file.map(|f| {
+                        Value::str(
+                            match f.kind {
+                                EntryKind::File => "file",
+                                EntryKind::Dir => "dir",
+                                EntryKind::Symlink => "symlink",
+                                EntryKind::Other => "other",
+                            },
+                            None,
+                        )
+                    })),
+                    "excluded" => opt(file.map(|f| Value::Bool(f.excluded_by.is_some()))),
+                    _ => return None,
+                }
+            }
+            Entity::Dockerignore(c) => {
+                let context = self.repository.contexts.get(c);
+                match name {
+                    "path" => opt(context
+                        .and_then(|x| x.dockerignore_path.as_deref())
+                        .map(|p| Value::str(p, None))),
+                    "patterns" => {
+                        let count = context
+                            .and_then(|x| x.dockerignore.as_ref())
+                            .map_or(0, |i| i.patterns.len());
+                        entity_list((0..count).map(|p| Entity::IgnorePattern(c, p)))
+                    }
+                    _ => return None,
+                }
+            }
+            Entity::IgnorePattern(c, p) => {
+                let pattern = self
+                    .repository
+                    .contexts
+                    .get(c)
+                    .and_then(|x| x.dockerignore.as_ref())
+                    .and_then(|i| i.patterns.get(p));
+                match name {
+                    "text" => opt(pattern.map(|p| s(&p.text, p.text_span))),
+                    "exception" => opt(pattern.map(|p| Value::Bool(p.exception))),
+                    _ => return None,
+                }
+            }
+            Entity::RequirementsFile(f) => {
+                let file = self.repository.requirements_files.get(f);
+                match name {
+                    "path" => opt(file.map(|x| Value::str(&x.path, None))),
+                    "requirements" => {
+                        let count = file.map_or(0, |x| x.requirements.requirements.len());
+                        entity_list((0..count).map(|r| Entity::Requirement(f, r)))
+                    }
+                    "all_requirements" => entity_list(self.all_requirements(f)),
+                    "includes" => Value::list(
+                        file.map(|x| {
+                            x.requirements
+                                .includes
+                                .iter()
+                                .map(|i| s(&i.path.value, i.path.span))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    ),
+                    _ => return None,
+                }
+            }
+            Entity::Requirement(f, r) => self.requirement_field(f, r, name)?,
+            Entity::Service(i) => self.service_field(i, name)?,
+            Entity::Healthcheck(i) => {
+                let check = self.compose_service(i).and_then(|x| x.healthcheck.as_ref());
+                match name {
+                    "test" => Value::list(
+                        check
+                            .and_then(|c| c.test.as_ref())
+                            .map(|t| t.value.iter().map(|w| s(&w.value, w.span)).collect())
+                            .unwrap_or_default(),
+                    ),
+                    "disabled" => opt(check.map(|c| Value::Bool(c.disable))),
+                    _ => return None,
+                }
+            }
+            Entity::Gpu(i, g) => {
+                let gpu = self.compose_service(i).and_then(|x| x.gpus.get(g));
+                match name {
+                    "driver" => opt(gpu
+                        .and_then(|g| g.driver.as_ref())
+                        .map(|d| s(&d.value, d.span))),
+                    "count" => opt(gpu.and_then(|g| g.count.as_ref()).map(|c| {
+                        let text = match c.value {
+                            crate::model::compose::DeviceCount::All => "all".to_string(),
+                            crate::model::compose::DeviceCount::Number(n) => n.to_string(),
+                        };
+                        Value::String(Cow::Owned(text), Some(c.span))
+                    })),
+                    "capabilities" => Value::list(
+                        gpu.map(|g| g.capabilities.iter().map(|c| s(&c.value, c.span)).collect())
+                            .unwrap_or_default(),
+                    ),
+                    _ => return None,
+                }
+            }
+            Entity::PythonFile(p) => {
+                let file = self.repository.python_files.get(p);
+                match name {
+                    "path" => opt(file.map(|f| Value::str(&f.path, None))),
+                    "imports" => {
+                        let count = file.map_or(0, |f| f.imports.len());
+                        entity_list((0..count).map(|i| Entity::Import(p, i)))
+                    }
+                    _ => return None,
+                }
+            }
+            Entity::Import(p, i) => {
+                let import = self
+                    .repository
+                    .python_files
+                    .get(p)
+                    .and_then(|f| f.imports.get(i));
+                match name {
+                    "module" => opt(import.map(|x| s(&x.module.value, x.module.span))),
+                    "full_path" => opt(import.map(|x| Value::str(&x.full_path, None))),
+                    "relative" => opt(import.map(|x| Value::Bool(x.relative))),
+                    "file" => Value::Entity(Entity::PythonFile(p)),
+                    _ => return None,
+                }
+            }
+        };
+        Some(value)
+    }
+
+    fn dockerfile_field(&self, d: usize, name: &str) -> Option<Value<'m>> {
+        let model = self.dockerfile(d);
+        Some(match name {
+            "path" => opt(model.map(|m| Value::str(&m.path, None))),
+            "stages" => entity_list(self.stage_entities(d)),
+            "final_stage" => opt(model
+                .and_then(|m| m.final_stage)
+                .map(|s| Value::Entity(Entity::Stage(d, s)))),
+            "image" => opt(self
+                .images
+                .iter()
+                .position(|i| {
+                    i.dockerfile == d && Some(i.stage) == model.and_then(|m| m.final_stage)
+                })
+                .map(|i| Value::Entity(Entity::Image(i)))),
+            "instructions" => {
+                let count = model.map_or(0, |m| m.dockerfile.instructions.len());
+                entity_list((0..count).map(|i| Entity::Instruction(d, i)))
+            }
+            "commands" => entity_list(self.commands(d, None)),
+            "installs" => entity_list(self.installs(d, None)),
+            "packages" => entity_list(self.packages(d, None)),
+            "copies" => entity_list(self.copies(d, None)),
+            "context" => opt(model
+                .and_then(|m| m.context)
+                .map(|c| Value::Entity(Entity::Context(c)))),
+            _ => return None,
+        })
+    }
+
+    fn stage_field(&self, d: usize, index: usize, name: &str) -> Option<Value<'m>> {
+        let model = self.dockerfile(d);
+        let stage = model.and_then(|m| m.dockerfile.stages.get(index));
+        let only = [index];
+        Some(match name {
+            "index" => Value::Integer(i64::try_from(index).unwrap_or(i64::MAX)),
+            "name" => opt(stage
+                .and_then(|s| s.name.as_ref())
+                .map(|n| s(&n.value, n.span))),
+            "label" => match stage.and_then(|s| s.name.as_ref()) {
+                Some(n) => s(&n.value, n.span),
+                None => Value::String(Cow::Owned(format!("#{index}")), None),
+            },
+            "base" => Value::Entity(Entity::ImageRef(d, index)),
+            "base_stage" => opt(stage
+                .and_then(|s| s.base_stage)
+                .map(|b| Value::Entity(Entity::Stage(d, b)))),
+            "platform" => opt(stage
+                .and_then(|s| s.platform.as_ref())
+                .map(|p| s(&p.value, p.span))),
+            "lineage" => entity_list(
+                stage
+                    .map(|s| {
+                        s.lineage
+                            .iter()
+                            .map(|&l| Entity::Stage(d, l))
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default(),
+            ),
+            "is_final" => Value::Bool(model.and_then(|m| m.final_stage) == Some(index)),
+            "from" => opt(stage.map(|s| Value::Entity(Entity::Instruction(d, s.from)))),
+            "instructions" => entity_list(
+                stage
+                    .map(|s| {
+                        s.instructions
+                            .clone()
+                            .map(|i| Entity::Instruction(d, i))
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default(),
+            ),
+            "commands" => entity_list(self.commands(d, Some(&only))),
+            "installs" => entity_list(self.installs(d, Some(&only))),
+            "packages" => entity_list(self.packages(d, Some(&only))),
+            "copies" => entity_list(self.copies(d, Some(&only))),
+            "settings" => entity_list(self.settings(d, &only)),
+            "dockerfile" => Value::Entity(Entity::Dockerfile(d)),
+            _ => return None,
+        })
+    }
+
+    fn image_ref_field(&self, d: usize, index: usize, name: &str) -> Option<Value<'m>> {
+        let base = self
+            .dockerfile(d)
+            .and_then(|m| m.dockerfile.stages.get(index))
+            .map(|s| &s.base);
+        let span = base.map(|b| b.raw.span);
+        Some(match name {
+            "text" => opt(base.map(|b| s(&b.raw.value, b.raw.span))),
+            "expanded" => opt(base.map(|b| Value::str(&b.expanded, span))),
+            "registry" => opt(base
+                .and_then(|b| b.registry.as_deref())
+                .map(|r| Value::str(r, span))),
+            "repository" => opt(base.map(|b| Value::str(&b.repository, span))),
+            "tag" => opt(base
+                .and_then(|b| b.tag.as_ref())
+                .map(|t| s(&t.value, t.span))),
+            "digest" => opt(base
+                .and_then(|b| b.digest.as_deref())
+                .map(|x| Value::str(x, span))),
+            "is_scratch" => opt(base.map(|b| Value::Bool(b.is_scratch))),
+            "unresolved" => opt(base.map(|b| Value::Bool(b.unresolved))),
+            _ => return None,
+        })
+    }
+
+    fn image_field(&self, i: usize, name: &str) -> Option<Value<'m>> {
+        let Some(image) = self.images.get(i) else {
+            return Some(Value::Null);
+        };
+        let d = image.dockerfile;
+        let stages = image.stages.as_slice();
+        Some(match name {
+            "name" => match image.service.and_then(|s| self.compose_service(s)) {
+                Some(service) => s(&service.name.value, service.name.span),
+                None => opt(self.dockerfile(d).map(|m| Value::str(&m.path, None))),
+            },
+            "dockerfile" => Value::Entity(Entity::Dockerfile(d)),
+            "stage" => Value::Entity(Entity::Stage(d, image.stage)),
+            "stages" => entity_list(stages.iter().map(|&s| Entity::Stage(d, s))),
+            "base" => {
+                // The root of the lineage: the stage built from an external image.
+                let root = self
+                    .dockerfile(d)
+                    .and_then(|m| m.dockerfile.stages.get(image.stage))
+                    .map(|s| s.lineage.last().copied().unwrap_or(image.stage));
+                opt(root.map(|r| Value::Entity(Entity::ImageRef(d, r))))
+            }
+            "instructions" => entity_list(self.stage_instructions(d, stages)),
+            "commands" => entity_list(self.commands(d, Some(stages))),
+            "installs" => entity_list(self.installs(d, Some(stages))),
+            "packages" => entity_list(self.packages(d, Some(stages))),
+            "copies" => entity_list(self.copies(d, Some(stages))),
+            "settings" => entity_list(self.settings(d, stages)),
+            "pip_requirements" => entity_list(self.pip_links(d, Some(stages))),
+            "requirements" => entity_list(self.image_requirements(image)),
+            "user" => match self.last_instruction(d, stages, "USER") {
+                Value::Entity(Entity::Instruction(d, u)) => opt(self
+                    .instruction(d, u)
+                    .and_then(|x| x.values.first())
+                    .map(|v| s(&v.value, v.span))),
+                _ => Value::Null,
+            },
+            "user_instruction" => self.last_instruction(d, stages, "USER"),
+            "healthcheck" => self.last_instruction(d, stages, "HEALTHCHECK"),
+            "cmd" => self.last_instruction(d, stages, "CMD"),
+            "entrypoint" => self.last_instruction(d, stages, "ENTRYPOINT"),
+            "service" => opt(image.service.map(|s| Value::Entity(Entity::Service(s)))),
+            "context" => {
+                let context = match image.service {
+                    Some(s) => self.repository.services.get(s).and_then(|l| l.context),
+                    None => self.dockerfile(d).and_then(|m| m.context),
+                };
+                opt(context.map(|c| Value::Entity(Entity::Context(c))))
+            }
+            _ => return None,
+        })
+    }
+
+    fn instruction_field(&self, d: usize, i: usize, name: &str) -> Option<Value<'m>> {
+        let instruction = self.instruction(d, i);
+        Some(match name {
+            "keyword" => opt(instruction.map(|x| s(&x.keyword.value, x.keyword.span))),
+            "text" => {
+                opt(instruction
+                    .map(|x| Value::str(&x.arguments.text, Some(x.arguments.full_span()))))
+            }
+            "form" => opt(instruction.map(|x| {
+                Value::str(
+                    if x.form == Form::Exec {
+                        "exec"
+                    } else {
+                        "shell"
+                    },
+                    None,
+                )
+            })),
+            "values" => Value::list(
+                instruction
+                    .map(|x| x.values.iter().map(|v| s(&v.value, v.span)).collect())
+                    .unwrap_or_default(),
+            ),
+            "flags" => {
+                let count = instruction.map_or(0, |x| x.flags.len());
+                entity_list((0..count).map(|f| Entity::Flag(d, i, f)))
+            }
+            "line" => opt(instruction.and_then(|x| {
+                let file = self.sources.get(x.span.file)?;
+                let (line, _) = file.line_column(x.span.start as usize);
+                Some(Value::Integer(i64::try_from(line).unwrap_or(i64::MAX)))
+            })),
+            "stage" => opt(self
+                .dockerfile(d)
+                .and_then(|m| m.dockerfile.stage_of_instruction(i))
+                .map(|s| Value::Entity(Entity::Stage(d, s.index)))),
+            "dockerfile" => Value::Entity(Entity::Dockerfile(d)),
+            _ => return None,
+        })
+    }
+
+    fn run_stage(&self, d: usize, r: usize) -> Value<'m> {
+        opt(self
+            .dockerfile(d)
+            .and_then(|m| m.runs.get(r))
+            .and_then(|run| run.stage)
+            .map(|s| Value::Entity(Entity::Stage(d, s))))
+    }
+
+    fn run_instruction(&self, d: usize, r: usize) -> Value<'m> {
+        opt(self
+            .dockerfile(d)
+            .and_then(|m| m.runs.get(r))
+            .map(|run| Value::Entity(Entity::Instruction(d, run.instruction))))
+    }
+
+    fn command_field(&self, d: usize, r: usize, c: usize, name: &str) -> Option<Value<'m>> {
+        let command = self
+            .dockerfile(d)
+            .and_then(|m| m.runs.get(r))
+            .and_then(|run| run.commands.get(c));
+        Some(match name {
+            "program" => opt(command
+                .and_then(|x| x.program())
+                .map(|w| s(&w.text, w.span))),
+            "arguments" => Value::list(
+                command
+                    .map(|x| x.arguments().iter().map(|w| s(&w.text, w.span)).collect())
+                    .unwrap_or_default(),
+            ),
+            "words" => Value::list(
+                command
+                    .map(|x| x.words.iter().map(|w| s(&w.text, w.span)).collect())
+                    .unwrap_or_default(),
+            ),
+            "text" => opt(command.map(|x| Value::str(self.sources.slice(x.span), Some(x.span)))),
+            "instruction" => self.run_instruction(d, r),
+            "stage" => self.run_stage(d, r),
+            _ => return None,
+        })
+    }
+
+    fn install_field(&self, d: usize, r: usize, i: usize, name: &str) -> Option<Value<'m>> {
+        let run = self.dockerfile(d).and_then(|m| m.runs.get(r));
+        let install = run.and_then(|run| run.installs.get(i));
+        Some(match name {
+            "manager" => opt(install.map(|x| Value::str(x.manager.as_str(), None))),
+            "program" => opt(install.map(|x| s(&x.program.value, x.program.span))),
+            "subcommand" => opt(install
+                .and_then(|x| x.subcommand.as_ref())
+                .map(|c| s(&c.value, c.span))),
+            "flags" => Value::list(
+                install
+                    .map(|x| {
+                        x.flags
+                            .iter()
+                            .map(|f| Value::str(&f.name, Some(f.span)))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            ),
+            "packages" => {
+                let count = install.map_or(0, |x| x.packages.len());
+                entity_list((0..count).map(|p| Entity::Package(d, r, i, p)))
+            }
+            "requirement_files" => {
+                // The pip links of this RUN whose path is one of this command's files.
+                let links = self.dockerfile(d).map(|m| {
+                    m.pip_requirements
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, link)| {
+                            run.is_some_and(|run| run.instruction == link.instruction)
+                                && install.is_some_and(|x| {
+                                    x.requirement_files
+                                        .iter()
+                                        .any(|f| f.path.span == link.path.span)
+                                })
+                        })
+                        .map(|(l, _)| Entity::PipRequirements(d, l))
+                        .collect::<Vec<_>>()
+                });
+                entity_list(links.unwrap_or_default())
+            }
+            "settings" => {
+                let count = install.map_or(0, |x| x.environment.len());
+                entity_list((0..count).map(|e| Entity::Setting(SettingAt::Command(d, r, i, e))))
+            }
+            "cache_mounts" => Value::list(
+                run.map(|run| {
+                    run.cache_mounts
+                        .iter()
+                        .map(|m| s(&m.value, m.span))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            ),
+            "instruction" => self.run_instruction(d, r),
+            "stage" => self.run_stage(d, r),
+            _ => return None,
+        })
+    }
+
+    fn package_field(
+        &self,
+        d: usize,
+        r: usize,
+        i: usize,
+        p: usize,
+        name: &str,
+    ) -> Option<Value<'m>> {
+        let package = self
+            .dockerfile(d)
+            .and_then(|m| m.runs.get(r))
+            .and_then(|run| run.installs.get(i))
+            .and_then(|x| x.packages.get(p));
+        Some(match name {
+            "manager" => opt(package.map(|x| Value::str(x.manager.as_str(), None))),
+            "name" => opt(package.map(|x| s(&x.name.value, x.name.span))),
+            "normalized_name" => {
+                opt(package.map(|x| Value::str(&x.normalized_name, Some(x.name.span))))
+            }
+            "version" => opt(package
+                .and_then(|x| x.version.as_ref())
+                .map(|v| s(&v.value, v.span))),
+            "pinned" => opt(package.map(|x| Value::Bool(x.pinned))),
+            "extras" => Value::list(
+                package
+                    .map(|x| x.extras.iter().map(|e| Value::str(e, None)).collect())
+                    .unwrap_or_default(),
+            ),
+            "install" => Value::Entity(Entity::Install(d, r, i)),
+            "instruction" => self.run_instruction(d, r),
+            "stage" => self.run_stage(d, r),
+            _ => return None,
+        })
+    }
+
+    fn pip_field(&self, d: usize, l: usize, name: &str) -> Option<Value<'m>> {
+        let link = self.dockerfile(d).and_then(|m| m.pip_requirements.get(l));
+        Some(match name {
+            "path" => opt(link.map(|x| s(&x.path.value, x.path.span))),
+            "constraint" => opt(link.map(|x| Value::Bool(x.constraint))),
+            "image_path" => opt(link.map(|x| Value::str(&x.image_path, Some(x.path.span)))),
+            "copied" => opt(link.map(|x| Value::Bool(x.copied_by.is_some()))),
+            "context_path" => opt(link
+                .and_then(|x| x.context_path.as_deref())
+                .map(|p| Value::str(p, None))),
+            "copy" => opt(link.and_then(|x| x.copied_by).and_then(|instruction| {
+                let c = self
+                    .dockerfile(d)?
+                    .copies
+                    .iter()
+                    .position(|c| c.instruction == instruction)?;
+                Some(Value::Entity(Entity::Copy(d, c)))
+            })),
+            "file" => opt(link
+                .and_then(|x| x.requirements_file)
+                .map(|f| Value::Entity(Entity::RequirementsFile(f)))),
+            "requirements" => entity_list(
+                link.and_then(|x| x.requirements_file)
+                    .map(|f| self.all_requirements(f))
+                    .unwrap_or_default(),
+            ),
+            "instruction" => {
+                opt(link.map(|x| Value::Entity(Entity::Instruction(d, x.instruction))))
+            }
+            "stage" => opt(link
+                .and_then(|x| x.stage)
+                .map(|s| Value::Entity(Entity::Stage(d, s)))),
+            _ => return None,
+        })
+    }
+
+    fn copy_field(&self, d: usize, c: usize, name: &str) -> Option<Value<'m>> {
+        let copy = self.dockerfile(d).and_then(|m| m.copies.get(c));
+        Some(match name {
+            "keyword" => opt(copy
+                .and_then(|x| self.instruction(d, x.instruction))
+                .map(|x| s(&x.keyword.value, x.keyword.span))),
+            "from" => opt(copy
+                .and_then(|x| x.from.as_ref())
+                .map(|f| s(&f.value, f.span))),
+            "from_stage" => opt(copy
+                .and_then(|x| x.from_stage)
+                .map(|s| Value::Entity(Entity::Stage(d, s)))),
+            "sources" => {
+                let count = copy.map_or(0, |x| x.sources.len());
+                entity_list((0..count).map(|i| Entity::CopySource(d, c, i)))
+            }
+            "destination" => opt(copy
+                .and_then(|x| x.destination.as_ref())
+                .map(|x| s(&x.value, x.span))),
+            "destination_path" => opt(copy.and_then(|x| {
+                Some(Value::str(
+                    x.destination_path.as_deref()?,
+                    x.destination.as_ref().map(|d| d.span),
+                ))
+            })),
+            "instruction" => {
+                opt(copy.map(|x| Value::Entity(Entity::Instruction(d, x.instruction))))
+            }
+            "stage" => opt(copy
+                .and_then(|x| x.stage)
+                .map(|s| Value::Entity(Entity::Stage(d, s)))),
+            _ => return None,
+        })
+    }
+
+    fn copy_source_field(&self, d: usize, c: usize, i: usize, name: &str) -> Option<Value<'m>> {
+        let model = self.dockerfile(d);
+        let source = model
+            .and_then(|m| m.copies.get(c))
+            .and_then(|x| x.sources.get(i));
+        let resolved = source.and_then(|x| x.resolved.as_ref());
+        let context = model.and_then(|m| m.context);
+        Some(match name {
+            "text" => opt(source.map(|x| s(&x.source.value, x.source.span))),
+            "outcome" => Value::str(
+                match resolved.map(|r| r.outcome) {
+                    Some(CopyOutcome::Found) => "found",
+                    Some(CopyOutcome::NoMatch) => "no_match",
+                    Some(CopyOutcome::NotFound) => "not_found",
+                    None => "unresolved",
+                },
+                None,
+            ),
+            "wildcard" => opt(resolved.map(|r| Value::Bool(r.wildcard))),
+            "size" => Value::Size(resolved.map_or(0, |r| r.size)),
+            "files" => entity_list(match (resolved, context) {
+                (Some(r), Some(context)) => r
+                    .files
+                    .iter()
+                    .map(|&f| Entity::ContextFile(context, f))
+                    .collect(),
+                _ => Vec::new(),
+            }),
+            "excluded" => entity_list(match (resolved, context) {
+                (Some(r), Some(context)) => r
+                    .excluded
+                    .iter()
+                    .map(|e| Entity::ContextFile(context, e.file))
+                    .collect(),
+                _ => Vec::new(),
+            }),
+            "copy" => Value::Entity(Entity::Copy(d, c)),
+            _ => return None,
+        })
+    }
+
+    fn context_field(&self, c: usize, name: &str) -> Option<Value<'m>> {
+        let context = self.repository.contexts.get(c);
+        Some(match name {
+            "path" => opt(context.map(|x| Value::str(&x.path, None))),
+            "dockerignore" => opt(context
+                .and_then(|x| x.dockerignore.as_ref())
+                .map(|_| Value::Entity(Entity::Dockerignore(c)))),
+            "total_size" => opt(context.map(|x| Value::Size(x.context.total_size))),
+            "sent_size" => opt(context.map(|x| Value::Size(x.context.sent_size))),
+            "files" => {
+                let count = context.map_or(0, |x| x.context.files.len());
+                entity_list((0..count).map(|f| Entity::ContextFile(c, f)))
+            }
+            "python_files" => entity_list(
+                context
+                    .map(|x| {
+                        x.python_files
+                            .iter()
+                            .map(|&p| Entity::PythonFile(p))
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default(),
+            ),
+            "imports" => entity_list(self.context_imports(c)),
+            _ => return None,
+        })
+    }
+
+    fn requirement_field(&self, f: usize, r: usize, name: &str) -> Option<Value<'m>> {
+        let requirement = self
+            .repository
+            .requirements_files
+            .get(f)
+            .and_then(|x| x.requirements.requirements.get(r));
+        Some(match name {
+            "name" => opt(requirement
+                .and_then(|x| x.name.as_ref())
+                .map(|n| s(&n.value, n.span))),
+            "normalized_name" => opt(requirement.and_then(|x| {
+                Some(Value::str(
+                    x.normalized_name.as_deref()?,
+                    x.name.as_ref().map(|n| n.span),
+                ))
+            })),
+            "extras" => Value::list(
+                requirement
+                    .map(|x| x.extras.iter().map(|e| s(&e.value, e.span)).collect())
+                    .unwrap_or_default(),
+            ),
+            "specifier" => opt(requirement
+                .and_then(|x| x.specifier.as_ref())
+                .map(|v| s(&v.value, v.span))),
+            "marker" => opt(requirement
+                .and_then(|x| x.marker.as_ref())
+                .map(|v| s(&v.value, v.span))),
+            "url" => opt(requirement
+                .and_then(|x| x.url.as_ref())
+                .map(|v| s(&v.value, v.span))),
+            "editable" => opt(requirement.map(|x| Value::Bool(x.editable))),
+            "text" => opt(requirement.map(|x| Value::str(&x.text, Some(x.span)))),
+            "file" => Value::Entity(Entity::RequirementsFile(f)),
+            _ => return None,
+        })
+    }
+
+    fn service_field(&self, i: usize, name: &str) -> Option<Value<'m>> {
+        let link = self.repository.services.get(i);
+        let service = self.compose_service(i);
+        let build = service.and_then(|x| x.build.as_ref());
+        Some(match name {
+            "name" => opt(service.map(|x| s(&x.name.value, x.name.span))),
+            "image_name" => opt(service
+                .and_then(|x| x.image.as_ref())
+                .map(|v| s(&v.value, v.span))),
+            "image" => opt(self
+                .service_images
+                .get(i)
+                .copied()
+                .flatten()
+                .map(|image| Value::Entity(Entity::Image(image)))),
+            "build_context" => opt(build.map(|b| s(&b.context.value, b.context.span))),
+            "build_dockerfile" => opt(build
+                .and_then(|b| b.dockerfile.as_ref())
+                .map(|v| s(&v.value, v.span))),
+            "context_exists" => opt(link.map(|l| Value::Bool(l.context_exists))),
+            "dockerfile_exists" => opt(link.map(|l| Value::Bool(l.dockerfile_exists))),
+            "context" => opt(link
+                .and_then(|l| l.context)
+                .map(|c| Value::Entity(Entity::Context(c)))),
+            "dockerfile" => opt(link
+                .and_then(|l| l.dockerfile)
+                .map(|d| Value::Entity(Entity::Dockerfile(d)))),
+            "healthcheck" => opt(service
+                .and_then(|x| x.healthcheck.as_ref())
+                .map(|_| Value::Entity(Entity::Healthcheck(i)))),
+            "gpus" => {
+                let count = service.map_or(0, |x| x.gpus.len());
+                entity_list((0..count).map(|g| Entity::Gpu(i, g)))
+            }
+            "requirements" => entity_list(
+                self.service_images
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .and_then(|image| self.images.get(image))
+                    .map(|image| self.image_requirements(image))
+                    .unwrap_or_default(),
+            ),
+            "imports" => entity_list(
+                link.and_then(|l| l.context)
+                    .map(|c| self.context_imports(c))
+                    .unwrap_or_default(),
+            ),
+            _ => return None,
+        })
+    }
+
+    /// Renders a value for a message template.
+    pub fn display(&self, value: &Value<'m>) -> String {
+        match value {
+            Value::Null => "none".into(),
+            Value::Bool(b) => b.to_string(),
+            Value::Integer(i) => i.to_string(),
+            Value::Size(bytes) => human_size(*bytes),
+            Value::String(text, _) => text.to_string(),
+            Value::List(items) => items
+                .iter()
+                .map(|v| self.display(v))
+                .collect::<Vec<_>>()
+                .join(", "),
+            Value::Entity(entity) => self.label(*entity),
+        }
+    }
+}
+
+fn s<'m>(text: &'m str, span: Span) -> Value<'m> {
+    Value::str(text, Some(span))
+}
+
+fn opt(value: Option<Value<'_>>) -> Value<'_> {
+    value.unwrap_or(Value::Null)
+}
+
+fn entity_list<'m>(entities: impl IntoIterator<Item = Entity>) -> Value<'m> {
+    Value::list(entities.into_iter().map(Value::Entity).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lang::schema::{fields, Type, COLLECTIONS};
+    use crate::parse::repository::{load, LoadOptions};
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    fn has_type(value: &Value<'_>, ty: &Type) -> bool {
+        match (value, ty) {
+            (Value::Null, _) | (_, Type::Unknown) => true,
+            (Value::Bool(_), Type::Bool)
+            | (Value::Integer(_), Type::Integer)
+            | (Value::String(..), Type::String)
+            | (Value::Size(_), Type::Size) => true,
+            (Value::List(items), Type::List(element)) => {
+                items.iter().all(|item| has_type(item, element))
+            }
+            (Value::Entity(entity), Type::Entity(kind)) => World::kind(*entity) == *kind,
+            _ => false,
+        }
+    }
+
+    /// Every field the schema declares is implemented, for every kind of entity, with a
+    /// value of the declared type; fields it does not declare are not.
+    #[test]
+    fn the_world_implements_the_schema() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart");
+        let loaded = load(&root, &LoadOptions::default());
+        let world = World::new(&loaded.repository, &loaded.sources);
+        let mut pending: Vec<Entity> = Vec::new();
+        for (name, kind, _) in COLLECTIONS {
+            let entities = world.collection(name).unwrap();
+            assert!(entities.iter().all(|e| World::kind(*e) == *kind), "{name}");
+            pending.extend(entities);
+        }
+        let mut seen: HashMap<EntityKind, usize> = HashMap::new();
+        let mut visited = std::collections::HashSet::new();
+        while let Some(entity) = pending.pop() {
+            if !visited.insert(entity) || visited.len() > 20_000 {
+                continue;
+            }
+            let kind = World::kind(entity);
+            *seen.entry(kind).or_default() += 1;
+            assert!(world.field(entity, "no_such_field").is_none());
+            for field in fields(kind) {
+                let value = world
+                    .field(entity, field.name)
+                    .unwrap_or_else(|| panic!("{}.{} is not implemented", kind.name(), field.name));
+                assert!(
+                    has_type(&value, &field.ty),
+                    "{}.{} is {value:?}, not a {}",
+                    kind.name(),
+                    field.name,
+                    field.ty
+                );
+                match value {
+                    Value::Entity(e) => pending.push(e),
+                    Value::List(items) => pending.extend(items.iter().filter_map(|v| match v {
+                        Value::Entity(e) => Some(*e),
+                        _ => None,
+                    })),
+                    _ => {}
+                }
+            }
+            // Every entity can be reported somewhere and named in a message.
+            if !matches!(entity, Entity::ContextFile(..)) {
+                assert!(world.span(entity).is_some(), "{entity:?} has no location");
+            }
+            world.label(entity);
+        }
+        for kind in EntityKind::ALL {
+            assert!(
+                seen.contains_key(kind),
+                "the example has no `{}`",
+                kind.name()
+            );
+        }
+    }
+
+    #[test]
+    fn images_are_final_stages_and_service_targets() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart");
+        let loaded = load(&root, &LoadOptions::default());
+        let world = World::new(&loaded.repository, &loaded.sources);
+        assert_eq!(world.images.len(), 2);
+        let api = &world.images[0];
+        assert_eq!(api.service, Some(0));
+        // runtime is built FROM builder, which is built FROM base.
+        assert_eq!(api.stages, [0, 1, 2]);
+        let packages = world.image_field(0, "packages").unwrap();
+        let Value::List(packages) = packages else {
+            panic!()
+        };
+        let names: Vec<String> = packages.iter().map(|p| world.display(p)).collect();
+        assert!(names.contains(&"gcc".to_string()), "{names:?}");
+        let base = world.image_field(0, "base").unwrap();
+        assert_eq!(world.display(&base), "python:${PYTHON_VERSION}-slim");
+    }
+}
