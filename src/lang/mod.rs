@@ -1,5 +1,10 @@
-//! The rule language: syntax tree, parser, schema of what rules may read, and checker.
+//! The rule language: syntax tree, parser, packs, schema of what rules may read, and checker.
 
 pub mod ast;
 pub mod check;
+mod lexer;
+pub mod pack;
+mod pack_layout;
+pub mod parser;
 pub mod schema;
+mod syntax_error;

@@ -1,0 +1,113 @@
+//! Rule packs: a folder of `.dpl` files, one rule per file, with fixtures beside them.
+//!
+//! The bundled packs under the repository's `rules/` folder are embedded in the binary at
+//! build time by `build.rs` (a generated `include_str!` table; cargo reruns it whenever
+//! anything under `rules/` changes). User packs are read from disk. Every file is parsed on
+//! its own, so a broken rule file yields diagnostics and never hides the others.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::ast::Rule;
+use super::pack_layout::list_pack;
+use super::parser::parse_rule_file;
+use crate::diag::Diagnostic;
+use crate::source::Sources;
+
+/// Where a pack came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PackOrigin {
+    /// Embedded in the binary from `rules/<name>/`.
+    Bundled,
+    /// Read from this folder.
+    Path(PathBuf),
+}
+
+/// A named set of rules.
+#[derive(Clone, Debug, Serialize)]
+pub struct Pack {
+    pub name: String,
+    pub origin: PackOrigin,
+    /// The rules that parsed without errors, in path order.
+    pub rules: Vec<Rule>,
+    /// Fixture folders and `*.fixture.*` files (for `dockpolicy test`), in path order. For a
+    /// bundled pack these are paths in the source repository (`rules/<pack>/…`); they are not
+    /// embedded.
+    pub fixtures: Vec<PathBuf>,
+}
+
+/// One bundled pack, as embedded by `build.rs`.
+struct BundledPack {
+    name: &'static str,
+    /// `(path such as rules/dockerfile/DP1001.dpl, text)`.
+    rules: &'static [(&'static str, &'static str)],
+    fixtures: &'static [&'static str],
+}
+
+include!(concat!(env!("OUT_DIR"), "/bundled_packs.rs"));
+
+/// Loads every rule file of the pack folder `dir` (recursively, in path order) into `sources`
+/// and parses each. The pack is named after the folder.
+pub fn load_pack_dir(dir: &Path, sources: &mut Sources) -> (Pack, Vec<Diagnostic>) {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| dir.to_string_lossy().into_owned());
+    let mut diagnostics = Vec::new();
+    let listing = list_pack(dir);
+    for (path, problem) in &listing.problems {
+        diagnostics.push(Diagnostic::error(format!("{}: {problem}", display(path))));
+    }
+    let mut rules = Vec::new();
+    for path in &listing.rules {
+        let shown = display(path);
+        match sources.load(path, &shown) {
+            Ok((id, warning)) => {
+                diagnostics.extend(warning);
+                let (rule, found) = parse_rule_file(id, sources.text(id));
+                diagnostics.extend(found);
+                rules.extend(rule);
+            }
+            Err(diagnostic) => diagnostics.push(diagnostic),
+        }
+    }
+    let pack = Pack {
+        name,
+        origin: PackOrigin::Path(dir.to_path_buf()),
+        rules,
+        fixtures: listing.fixtures,
+    };
+    (pack, diagnostics)
+}
+
+/// The packs embedded from `rules/`, in name order, their files added to `sources` under
+/// paths such as `rules/dockerfile/DP1001.dpl`.
+pub fn bundled_packs(sources: &mut Sources) -> (Vec<Pack>, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let packs = BUNDLED_PACKS
+        .iter()
+        .map(|bundled| {
+            let mut rules = Vec::new();
+            for (path, text) in bundled.rules {
+                let id = sources.add(PathBuf::from(path), path.to_string(), text.to_string());
+                let (rule, found) = parse_rule_file(id, text);
+                diagnostics.extend(found);
+                rules.extend(rule);
+            }
+            Pack {
+                name: bundled.name.to_string(),
+                origin: PackOrigin::Bundled,
+                rules,
+                fixtures: bundled.fixtures.iter().map(PathBuf::from).collect(),
+            }
+        })
+        .collect();
+    (packs, diagnostics)
+}
+
+/// A path as reports show it: `/`-separated.
+fn display(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
