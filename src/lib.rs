@@ -10,6 +10,8 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)
 )]
 
+pub mod cli;
+pub mod config;
 pub mod diag;
 pub mod eval;
 pub mod lang;

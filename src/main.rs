@@ -2,23 +2,18 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use dockpolicy::diag::Severity;
-use dockpolicy::parse::repository::{load, LoadOptions};
-use dockpolicy::report::{diagnostics, dump};
+use dockpolicy::cli::{self, FailOn, RuleOptions};
+use dockpolicy::parse::repository::LoadOptions;
 
 /// mimalloc: the model is many small allocations, and glibc's allocator spent a quarter of
 /// the load time in the benchmark.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// Exit code when an input could not be read or modelled without errors.
-const EXIT_INPUT_ERROR: u8 = 2;
 
 #[derive(Parser)]
 #[command(
@@ -33,17 +28,68 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Check repositories against the rule packs.
+    Check {
+        /// Directories to scan, or single files (default: the current directory).
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        rules: RuleArgs,
+        #[command(flatten)]
+        load: LoadArgs,
+        /// The lowest severity that makes the exit code 1.
+        #[arg(long, value_enum, default_value = "note")]
+        fail_on: FailOnArg,
+    },
+    /// List the loaded rules: ID, name, severity, summary.
+    Rules {
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+    /// Print a rule's documentation.
+    Explain {
+        /// A rule ID such as DP1001, or a rule name.
+        id: String,
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
     /// Print the repository model as JSON, for rule authors (see SPEC.md).
     Dump {
         /// A directory to scan, or a single file.
         path: PathBuf,
-        /// Set a compose interpolation variable (overrides the `.env` file); repeatable.
-        #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_variable)]
-        variables: Vec<(String, String)>,
+        #[command(flatten)]
+        load: LoadArgs,
         /// Write the JSON to this file instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+}
+
+#[derive(Args)]
+struct RuleArgs {
+    /// A folder of `.dpl` rule files to load as a pack; repeatable.
+    #[arg(long = "rules", value_name = "PATH")]
+    packs: Vec<PathBuf>,
+    /// Do not load the bundled rule packs.
+    #[arg(long)]
+    no_default_rules: bool,
+    /// The configuration file (default: `.dockpolicy.yaml` at the scanned root).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct LoadArgs {
+    /// Set a compose interpolation variable (overrides the `.env` file); repeatable.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_variable)]
+    variables: Vec<(String, String)>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FailOnArg {
+    Error,
+    Warning,
+    Note,
+    None,
 }
 
 fn parse_variable(text: &str) -> Result<(String, String), String> {
@@ -52,59 +98,60 @@ fn parse_variable(text: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Dump {
-            path,
-            variables,
-            output,
-        } => run_dump(&path, variables, output),
+impl From<RuleArgs> for RuleOptions {
+    fn from(args: RuleArgs) -> RuleOptions {
+        RuleOptions {
+            packs: args.packs,
+            no_default_rules: args.no_default_rules,
+            config: args.config,
+        }
     }
 }
 
-fn run_dump(
-    path: &std::path::Path,
-    variables: Vec<(String, String)>,
-    output: Option<PathBuf>,
-) -> ExitCode {
-    let options = LoadOptions {
-        variables: variables.into_iter().collect(),
-    };
-    let loaded = load(path, &options);
-    eprint!(
-        "{}",
-        diagnostics::render(&loaded.diagnostics, &loaded.sources)
-    );
-    let document = match dump::dump(&loaded.repository, &loaded.diagnostics, &loaded.sources) {
-        Ok(document) => document,
-        Err(e) => {
-            eprintln!("error: cannot serialise the model: {e}");
-            return ExitCode::from(EXIT_INPUT_ERROR);
+impl From<LoadArgs> for LoadOptions {
+    fn from(args: LoadArgs) -> LoadOptions {
+        LoadOptions {
+            variables: args.variables.into_iter().collect(),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut out = std::io::stdout().lock();
+    let mut err = std::io::stderr().lock();
+    let code = match cli.command {
+        Command::Check {
+            paths,
+            rules,
+            load,
+            fail_on,
+        } => {
+            let paths = if paths.is_empty() {
+                vec![PathBuf::from(".")]
+            } else {
+                paths
+            };
+            let fail_on = match fail_on {
+                FailOnArg::Error => FailOn::Error,
+                FailOnArg::Warning => FailOn::Warning,
+                FailOnArg::Note => FailOn::Note,
+                FailOnArg::None => FailOn::None,
+            };
+            cli::check(
+                &paths,
+                &rules.into(),
+                &load.into(),
+                fail_on,
+                &mut out,
+                &mut err,
+            )
+        }
+        Command::Rules { rules } => cli::rules(&rules.into(), &mut out, &mut err),
+        Command::Explain { id, rules } => cli::explain(&id, &rules.into(), &mut out, &mut err),
+        Command::Dump { path, load, output } => {
+            cli::dump(&path, &load.into(), output.as_deref(), &mut err)
         }
     };
-    let text = match serde_json::to_string_pretty(&document) {
-        Ok(text) => text + "\n",
-        Err(e) => {
-            eprintln!("error: cannot serialise the model: {e}");
-            return ExitCode::from(EXIT_INPUT_ERROR);
-        }
-    };
-    let written = match &output {
-        Some(file) => std::fs::write(file, text),
-        None => std::io::stdout().lock().write_all(text.as_bytes()),
-    };
-    if let Err(e) = written {
-        eprintln!("error: cannot write the dump: {e}");
-        return ExitCode::from(EXIT_INPUT_ERROR);
-    }
-    let has_errors = loaded
-        .diagnostics
-        .iter()
-        .any(|d| d.severity == Severity::Error);
-    if has_errors {
-        ExitCode::from(EXIT_INPUT_ERROR)
-    } else {
-        ExitCode::SUCCESS
-    }
+    ExitCode::from(code)
 }

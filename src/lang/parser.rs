@@ -801,7 +801,7 @@ fn dedent(body: &str) -> String {
 }
 
 /// The bytes of a size literal such as `300MB` or `1.5GiB`.
-fn size_in_bytes(literal: &str) -> Result<u64, String> {
+pub fn size_in_bytes(literal: &str) -> Result<u64, String> {
     let unit_start = literal
         .find(|c: char| c.is_ascii_alphabetic())
         .unwrap_or(literal.len());

@@ -3,3 +3,4 @@
 
 pub mod diagnostics;
 pub mod dump;
+pub mod text;

@@ -1,0 +1,358 @@
+//! The commands of the `dockpolicy` binary: loading packs and configuration, checking a
+//! repository, listing and explaining rules, dumping the model. Each returns the process's
+//! exit code; output goes to the writers given, so tests can run them in-process.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::config::{param_values, parse_config, Config, CONFIG_FILE_NAME};
+use crate::diag::{Diagnostic, Severity};
+use crate::eval::engine::{evaluate, Finding, RuleRun};
+use crate::eval::world::World;
+use crate::lang::ast::Rule;
+use crate::lang::check::{check_duplicate_ids, check_rule};
+use crate::lang::pack::{bundled_packs, load_pack_dir, Pack};
+use crate::lang::schema::did_you_mean;
+use crate::parse::repository::{load, LoadOptions};
+use crate::report::{diagnostics, dump, text};
+use crate::source::Sources;
+
+/// No finding at or above `--fail-on`, no error.
+pub const EXIT_OK: u8 = 0;
+/// Findings at or above `--fail-on`.
+pub const EXIT_FINDINGS: u8 = 1;
+/// A usage, configuration or input error.
+pub const EXIT_INPUT_ERROR: u8 = 2;
+/// A rule pack has an error.
+pub const EXIT_RULE_ERROR: u8 = 3;
+
+/// Which rules to load.
+#[derive(Clone, Debug, Default)]
+pub struct RuleOptions {
+    /// `--rules PATH`, repeatable.
+    pub packs: Vec<PathBuf>,
+    /// `--no-default-rules`.
+    pub no_default_rules: bool,
+    /// `--config FILE`; otherwise `.dockpolicy.yaml` at the (first) scanned root.
+    pub config: Option<PathBuf>,
+}
+
+/// The lowest severity that makes `check` exit 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Note,
+    None,
+}
+
+impl FailOn {
+    fn fails(self, severity: Severity) -> bool {
+        match self {
+            FailOn::None => false,
+            FailOn::Error => severity == Severity::Error,
+            FailOn::Warning => severity != Severity::Note,
+            FailOn::Note => true,
+        }
+    }
+}
+
+/// Loaded, checked rules with the files they were read from.
+pub struct RuleSet {
+    pub sources: Sources,
+    pub packs: Vec<Pack>,
+    pub config: Config,
+    /// Parse, check and configuration errors, with spans into `sources`.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Whether a rule pack (not the configuration) has an error.
+    pub has_rule_errors: bool,
+    /// Whether the configuration has an error.
+    pub has_config_errors: bool,
+}
+
+impl RuleSet {
+    /// The rules that passed the checker, in pack order.
+    pub fn rules(&self) -> impl Iterator<Item = &Rule> {
+        self.packs.iter().flat_map(|p| p.rules.iter())
+    }
+}
+
+/// Loads the configuration, the bundled packs (unless turned off) and the user packs, and
+/// checks every rule. Rules with errors are left out; their errors are in `diagnostics`.
+pub fn load_rules(options: &RuleOptions, root: Option<&Path>) -> RuleSet {
+    let mut sources = Sources::new();
+    let mut diagnostics = Vec::new();
+    let config_path = options.config.clone().or_else(|| {
+        root.map(|r| r.join(CONFIG_FILE_NAME))
+            .filter(|p| p.is_file())
+    });
+    let mut config = Config {
+        default_rules: true,
+        ..Config::default()
+    };
+    let mut has_config_errors = false;
+    if let Some(path) = &config_path {
+        let rel = path.display().to_string();
+        match sources.load(path, &rel) {
+            Ok((file, warning)) => {
+                diagnostics.extend(warning);
+                let (parsed, config_diagnostics) = parse_config(file, path, sources.text(file));
+                has_config_errors |= config_diagnostics.iter().any(Diagnostic::is_error);
+                diagnostics.extend(config_diagnostics);
+                config = parsed;
+            }
+            Err(diagnostic) => {
+                has_config_errors = true;
+                diagnostics.push(diagnostic);
+            }
+        }
+    }
+    let mut packs = Vec::new();
+    let mut pack_diagnostics = Vec::new();
+    if config.default_rules && !options.no_default_rules {
+        let (bundled, bundled_diagnostics) = bundled_packs(&mut sources);
+        packs.extend(bundled);
+        pack_diagnostics.extend(bundled_diagnostics);
+    }
+    let user_packs = config
+        .packs
+        .iter()
+        .map(|p| p.value.clone())
+        .chain(options.packs.iter().cloned())
+        .collect::<Vec<_>>();
+    for dir in user_packs {
+        let (pack, diagnostics) = load_pack_dir(&dir, &mut sources);
+        packs.push(pack);
+        pack_diagnostics.extend(diagnostics);
+    }
+    for pack in &mut packs {
+        pack.rules.retain(|rule| {
+            let errors = check_rule(rule);
+            let ok = !errors.iter().any(Diagnostic::is_error);
+            pack_diagnostics.extend(errors);
+            ok
+        });
+    }
+    let all: Vec<(&Rule, &str)> = packs
+        .iter()
+        .flat_map(|p| p.rules.iter())
+        .map(|r| (r, sources.get(r.file).map_or("", |f| f.rel_path.as_str())))
+        .collect();
+    pack_diagnostics.extend(check_duplicate_ids(all));
+    let has_rule_errors = pack_diagnostics.iter().any(Diagnostic::is_error);
+    diagnostics.extend(pack_diagnostics);
+    RuleSet {
+        sources,
+        packs,
+        config,
+        diagnostics,
+        has_rule_errors,
+        has_config_errors,
+    }
+}
+
+/// `dockpolicy check PATH...`.
+pub fn check(
+    paths: &[PathBuf],
+    rule_options: &RuleOptions,
+    load_options: &LoadOptions,
+    fail_on: FailOn,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let started = std::time::Instant::now();
+    let rule_set = load_rules(rule_options, paths.first().map(PathBuf::as_path));
+    let _ = write!(
+        err,
+        "{}",
+        diagnostics::render(&rule_set.diagnostics, &rule_set.sources)
+    );
+    let rules: Vec<&Rule> = rule_set.rules().collect();
+    let (params, param_diagnostics) = param_values(&rule_set.config.params, &rules);
+    let _ = write!(
+        err,
+        "{}",
+        diagnostics::render(&param_diagnostics, &rule_set.sources)
+    );
+    let mut input_errors = rule_set.has_config_errors || !param_diagnostics.is_empty();
+    let runs: Vec<RuleRun<'_>> = rules
+        .iter()
+        .map(|rule| RuleRun {
+            rule,
+            params: params.get(&rule.id.value).cloned().unwrap_or_default(),
+        })
+        .collect();
+    let mut all_findings: Vec<Finding> = Vec::new();
+    let mut files = 0;
+    for path in paths {
+        let loaded = load(path, load_options);
+        files += loaded.sources.len();
+        let _ = write!(
+            err,
+            "{}",
+            diagnostics::render(&loaded.diagnostics, &loaded.sources)
+        );
+        input_errors |= loaded.diagnostics.iter().any(Diagnostic::is_error);
+        let world = World::new(&loaded.repository, &loaded.sources);
+        let (findings, rule_diagnostics) = evaluate(&runs, &world);
+        let _ = write!(
+            err,
+            "{}",
+            diagnostics::render(&rule_diagnostics, &rule_set.sources)
+        );
+        let _ = write!(out, "{}", text::render_findings(&findings, &loaded.sources));
+        all_findings.extend(findings);
+    }
+    let _ = writeln!(
+        out,
+        "{}; {} rules over {files} files in {:.2} s",
+        text::summary(&all_findings),
+        runs.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if rule_set.has_rule_errors {
+        EXIT_RULE_ERROR
+    } else if input_errors {
+        EXIT_INPUT_ERROR
+    } else if all_findings.iter().any(|f| fail_on.fails(f.severity)) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    }
+}
+
+/// `dockpolicy rules`: ID, name, severity and summary of every loaded rule.
+pub fn rules(rule_options: &RuleOptions, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let rule_set = load_rules(rule_options, Some(Path::new(".")));
+    let _ = write!(
+        err,
+        "{}",
+        diagnostics::render(&rule_set.diagnostics, &rule_set.sources)
+    );
+    let mut rules: Vec<&Rule> = rule_set.rules().collect();
+    rules.sort_by(|a, b| a.id.value.cmp(&b.id.value));
+    let width = rules.iter().map(|r| r.name.value.len()).max().unwrap_or(0);
+    for rule in &rules {
+        let _ = writeln!(
+            out,
+            "{:<8} {:<width$} {:<8} {}",
+            rule.id.value,
+            rule.name.value,
+            severity_word(rule),
+            rule.summary.as_ref().map_or("", |s| s.value.as_str()),
+        );
+    }
+    exit_for_rule_set(&rule_set)
+}
+
+/// `dockpolicy explain ID`: a rule's full documentation.
+pub fn explain(
+    id: &str,
+    rule_options: &RuleOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let rule_set = load_rules(rule_options, Some(Path::new(".")));
+    let _ = write!(
+        err,
+        "{}",
+        diagnostics::render(&rule_set.diagnostics, &rule_set.sources)
+    );
+    let wanted = id.to_ascii_uppercase();
+    let Some(rule) = rule_set
+        .rules()
+        .find(|r| r.id.value == wanted || r.name.value == id)
+    else {
+        let ids: Vec<&str> = rule_set.rules().map(|r| r.id.value.as_str()).collect();
+        let hint = did_you_mean(&wanted, ids.iter().copied())
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        let _ = writeln!(err, "error: no loaded rule has the ID or name `{id}`{hint}");
+        return EXIT_INPUT_ERROR;
+    };
+    let _ = write!(out, "{}", explanation(rule));
+    exit_for_rule_set(&rule_set)
+}
+
+/// The text `explain` prints: the same text the rule's doc and SARIF metadata come from.
+pub fn explanation(rule: &Rule) -> String {
+    let mut text = format!(
+        "{} {} ({})\n\n{}\n",
+        rule.id.value,
+        rule.name.value,
+        severity_word(rule),
+        rule.summary.as_ref().map_or("", |s| s.value.as_str())
+    );
+    if !rule.tags.is_empty() {
+        let tags: Vec<&str> = rule.tags.iter().map(|t| t.value.as_str()).collect();
+        text.push_str(&format!("\nTags: {}\n", tags.join(", ")));
+    }
+    if let Some(doc) = &rule.doc {
+        text.push_str(&format!("\n{}\n", doc.value.trim_end()));
+    }
+    if !rule.params.is_empty() {
+        text.push_str("\n## Params\n\n");
+        for param in &rule.params {
+            text.push_str(&format!(
+                "- `{}` (configure under `params: {{{}: {{{}: …}}}}` in `{CONFIG_FILE_NAME}`)\n",
+                param.name.value, rule.id.value, param.name.value
+            ));
+        }
+    }
+    text
+}
+
+fn severity_word(rule: &Rule) -> &'static str {
+    match rule.severity.as_ref().map(|s| s.value) {
+        Some(Severity::Error) => "error",
+        Some(Severity::Warning) | None => "warning",
+        Some(Severity::Note) => "note",
+    }
+}
+
+fn exit_for_rule_set(rule_set: &RuleSet) -> u8 {
+    if rule_set.has_rule_errors {
+        EXIT_RULE_ERROR
+    } else if rule_set.has_config_errors {
+        EXIT_INPUT_ERROR
+    } else {
+        EXIT_OK
+    }
+}
+
+/// `dockpolicy dump PATH`.
+pub fn dump(
+    path: &Path,
+    load_options: &LoadOptions,
+    output: Option<&Path>,
+    err: &mut dyn Write,
+) -> u8 {
+    let loaded = load(path, load_options);
+    let _ = write!(
+        err,
+        "{}",
+        diagnostics::render(&loaded.diagnostics, &loaded.sources)
+    );
+    let text = dump::dump(&loaded.repository, &loaded.diagnostics, &loaded.sources)
+        .and_then(|document| serde_json::to_string_pretty(&document));
+    let text = match text {
+        Ok(text) => text + "\n",
+        Err(e) => {
+            let _ = writeln!(err, "error: cannot serialise the model: {e}");
+            return EXIT_INPUT_ERROR;
+        }
+    };
+    let written = match output {
+        Some(file) => std::fs::write(file, text),
+        None => std::io::stdout().lock().write_all(text.as_bytes()),
+    };
+    if let Err(e) = written {
+        let _ = writeln!(err, "error: cannot write the dump: {e}");
+        return EXIT_INPUT_ERROR;
+    }
+    if loaded.diagnostics.iter().any(Diagnostic::is_error) {
+        EXIT_INPUT_ERROR
+    } else {
+        EXIT_OK
+    }
+}
