@@ -459,7 +459,7 @@ impl Reader<'_> {
             YamlValue::Mapping(entries) => entries,
             YamlValue::Null => return Some(layer),
             _ => {
-                self.wrong_type(&format!("service `{}`", name.text), "a mapping", value);
+                self.wrong_type(&format!("services.{}", name.text), "a mapping", value);
                 return Some(layer);
             }
         };

@@ -321,6 +321,15 @@ impl Linker {
                     }
                     if link.context_exists {
                         link.context = self.context(&build.context_path, &build.dockerfile_path);
+                    } else {
+                        self.diagnostics.push(
+                            Diagnostic::warning(format!(
+                                "the build context `{}` of service `{}` is not a folder that exists",
+                                build.context.value, service.name.value
+                            ))
+                            .with_span(build.context.span)
+                            .with_help("`docker compose build` fails for this service"),
+                        );
                     }
                     if let Some(dockerfile) = link.dockerfile {
                         let model = self.repository.dockerfiles.get_mut(dockerfile);

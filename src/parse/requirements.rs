@@ -43,6 +43,10 @@ pub const MAX_INCLUDE_DEPTH: usize = 32;
 /// recurses into them.
 const MAX_NESTING: usize = 64;
 
+/// `pep508_rs` 0.9 copies the whole requirement string once per extra it reads, so its work
+/// is the number of extras times the string's length; strings over this product are refused.
+const MAX_EXTRAS_WORK: usize = 256 * 1024 * 1024;
+
 /// The environment used for `${NAME}` expansion.
 pub type Env = BTreeMap<String, String>;
 
@@ -1488,9 +1492,22 @@ impl<T: Pep508Url> From<Pep508Error<T>> for Pep508Failure {
 }
 
 /// Parses a PEP 508 requirement with `pep508_rs`. Names and extras that end in `.`, `-` or
-/// `_` before another character are refused first: `pep508_rs` 0.9 panics on them.
+/// `_` before another character are refused first: `pep508_rs` 0.9 panics on them. So are
+/// long strings with many extras, on which it would take quadratic time.
 fn parse_pep508(text: &str) -> Result<pep508_rs::Requirement<AnyUrl>, Pep508Failure> {
     use std::str::FromStr;
+    if let Some((start, count)) = extras_list(text) {
+        if count.saturating_mul(text.len()) > MAX_EXTRAS_WORK {
+            return Err(Pep508Failure {
+                message: format!(
+                    "{count} extras in a requirement of {} bytes are too many to read",
+                    text.len()
+                ),
+                start,
+                len: 1,
+            });
+        }
+    }
     if let Some((start, len)) = name_ending_in_separator(text) {
         return Err(Pep508Failure {
             message: "a name must end with a letter or digit".into(),
@@ -1499,6 +1516,17 @@ fn parse_pep508(text: &str) -> Result<pep508_rs::Requirement<AnyUrl>, Pep508Fail
         });
     }
     Ok(pep508_rs::Requirement::<AnyUrl>::from_str(text)?)
+}
+
+/// Where the extras list of a requirement opens (its `[`) and how many entries it has at
+/// most (one more than its commas), if the name is followed by one.
+fn extras_list(text: &str) -> Option<(usize, usize)> {
+    let name_start = text.len() - text.trim_start().len();
+    let after_name = text.get(name_start..)?.trim_start_matches(is_name_char);
+    let bracket = text.len() - after_name.trim_start().len();
+    let list = text.get(bracket..)?.strip_prefix('[')?;
+    let list = list.split(']').next().unwrap_or(list);
+    Some((bracket, list.bytes().filter(|&b| b == b',').count() + 1))
 }
 
 /// The position of a trailing separator of the project name or of an extra, if any.
@@ -1967,17 +1995,22 @@ impl Loader<'_> {
         if let Some(id) = self.sources.find(path) {
             return Ok(id);
         }
-        let rel = match path.strip_prefix(&self.rel_root) {
+        let rel = self.rel(path);
+        let (id, warning) = self.sources.load(path, &rel)?;
+        self.diags.extend(warning);
+        Ok(id)
+    }
+
+    /// `path` as shown to the user: relative to the scanned root, `/`-separated.
+    fn rel(&self, path: &Path) -> String {
+        match path.strip_prefix(&self.rel_root) {
             Ok(rel) => rel
                 .components()
                 .map(|c| c.as_os_str().to_string_lossy().into_owned())
                 .collect::<Vec<_>>()
                 .join("/"),
             Err(_) => path.to_string_lossy().into_owned(),
-        };
-        let (id, warning) = self.sources.load(path, &rel)?;
-        self.diags.extend(warning);
-        Ok(id)
+        }
     }
 
     fn visit(&mut self, path: PathBuf, id: FileId, constraint: bool) {
@@ -2037,7 +2070,7 @@ impl Loader<'_> {
                 .unwrap_or(&[])
                 .iter()
                 .chain(std::iter::once(&path))
-                .map(|p| p.to_string_lossy().into_owned())
+                .map(|p| self.rel(p))
                 .collect();
             self.diags.push(
                 Diagnostic::error(format!(
@@ -2131,6 +2164,38 @@ mod tests {
             "aiohttp[speedups, Extra_2] >= 3.9, <4 ; python_version >= '3.8'"
         );
         assert_eq!(req.line, 2);
+    }
+
+    #[test]
+    fn many_extras_on_a_long_line_are_refused_in_linear_time() {
+        // pep508_rs copies the whole string once per extra: 1M extras in 2 MB would take
+        // minutes. The requirement is refused at its `[`; the lines around it are read.
+        let mut text = String::from("flask\nrequests[");
+        text.push_str(&"e,".repeat(1_000_000));
+        text.push_str("last]>=2\nnumpy\n");
+        let started = std::time::Instant::now();
+        let (file, diags) = parse(&text);
+        assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+        let names: Vec<&str> = file
+            .requirements
+            .iter()
+            .filter_map(|r| r.name.as_ref())
+            .map(|n| under(&text, n.span))
+            .collect();
+        assert_eq!(names, ["flask", "numpy"]);
+        let [error] = diags.as_slice() else {
+            panic!("one diagnostic: {diags:?}");
+        };
+        assert!(error.is_error());
+        assert!(
+            error.message.contains("1000001 extras"),
+            "{}",
+            error.message
+        );
+        assert_eq!(under(&text, error.span.unwrap()), "[");
+        assert_eq!(extras_list("  a.b [x, y]"), Some((6, 2)));
+        assert_eq!(extras_list("a[]"), Some((1, 1)));
+        assert_eq!(extras_list("a>=1,<2"), None);
     }
 
     #[test]
@@ -2439,7 +2504,11 @@ mod tests {
             .collect();
         assert_eq!(messages.len(), 4, "{messages:?}");
         assert_eq!(messages[0].0, "../requirements.txt");
-        assert!(messages[0].1.contains("includes itself"));
+        // The chain is shown relative to the scanned root.
+        assert_eq!(
+            messages[0].1,
+            "`../requirements.txt` includes itself: requirements.txt -> sub/base.txt -> requirements.txt"
+        );
         assert_eq!(messages[1].0, "common.txt");
         assert!(messages[1].1.contains("includes itself"));
         assert_eq!(messages[2].0, "missing.txt");
