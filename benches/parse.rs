@@ -6,7 +6,8 @@
 //! requirements, Python sources, `.dockerignore` files and a compose file
 //! ([`corpus::generate`]). Each is loaded ITERATIONS times (default 10); the fastest and
 //! median wall-clock times are printed with files/s and MB/s, next to the time it takes only
-//! to read the same files (the floor). With `BENCH_CORPUS_DIR=DIR` set, the two corpora are
+//! to read the same files (the floor), and next to loading plus evaluating the bundled packs
+//! and `examples/custom-pack` over the model. With `BENCH_CORPUS_DIR=DIR` set, the two corpora are
 //! written to `DIR/dockerfiles` and `DIR/repository` and kept, for profiling, and nothing is
 //! timed.
 
@@ -19,6 +20,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use dockpolicy::cli::{load_rules, RuleOptions};
+use dockpolicy::eval::engine::{evaluate, RuleRun};
+use dockpolicy::eval::world::World;
 use dockpolicy::parse::repository::{load, LoadOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -63,6 +67,28 @@ fn scenario(root: &Path, files: usize, bytes: u64, iterations: usize) {
         read_all(root);
     });
     let full = measure(iterations, || load(root, &LoadOptions::default()));
+    // The bundled packs and the example platform pack, evaluated over the loaded model.
+    let pack = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/custom-pack");
+    let rule_set = load_rules(
+        &RuleOptions {
+            packs: vec![pack],
+            ..RuleOptions::default()
+        },
+        None,
+    );
+    let runs: Vec<RuleRun<'_>> = rule_set
+        .rules()
+        .map(|rule| RuleRun {
+            rule,
+            params: Default::default(),
+        })
+        .collect();
+    let with_rules = measure(iterations, || {
+        let loaded = load(root, &LoadOptions::default());
+        let world = World::new(&loaded.repository, &loaded.sources);
+        let findings = evaluate(&runs, &world).0.len();
+        (loaded, findings)
+    });
     let loaded = load(root, &LoadOptions::default());
     {
         let repository = &loaded.repository;
@@ -94,6 +120,12 @@ fn scenario(root: &Path, files: usize, bytes: u64, iterations: usize) {
     }
     report("read files only", read_only, files, bytes);
     report("discover + parse + link", full, files, bytes);
+    report(
+        &format!("… + evaluate {} rules", runs.len()),
+        with_rules,
+        files,
+        bytes,
+    );
 }
 
 /// Runs `work` `iterations` times and returns the fastest and the median duration. What

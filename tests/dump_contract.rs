@@ -366,7 +366,7 @@ fn services_link_to_contexts_dockerfiles_and_image_stages() {
     let worker = &project["services"][index(&services[1]["service"])];
     assert_eq!(
         location(&worker["build"]["context"]["span"]),
-        ("compose.yaml", 12, 12, 12, 20, "./worker")
+        ("compose.yaml", 15, 12, 15, 20, "./worker")
     );
     // The api context honours its .dockerignore.
     let api_context = &dump["contexts"][index(&services[0]["context"])];
