@@ -303,11 +303,10 @@ pub fn explanation(rule: &Rule) -> String {
 }
 
 fn severity_word(rule: &Rule) -> &'static str {
-    match rule.severity.as_ref().map(|s| s.value) {
-        Some(Severity::Error) => "error",
-        Some(Severity::Warning) | None => "warning",
-        Some(Severity::Note) => "note",
-    }
+    rule.severity
+        .as_ref()
+        .map_or(Severity::Warning, |s| s.value)
+        .as_str()
 }
 
 fn exit_for_rule_set(rule_set: &RuleSet) -> u8 {

@@ -16,6 +16,17 @@ pub enum Severity {
     Note,
 }
 
+impl Severity {
+    /// The lower-case word: `error`, `warning`, `note`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+    }
+}
+
 /// A problem found in an input file (not a policy finding).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {

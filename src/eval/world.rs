@@ -8,7 +8,7 @@ use crate::eval::value::{human_size, Entity, SettingAt, Value};
 use crate::lang::schema::EntityKind;
 use crate::model::context::{CopyOutcome, EntryKind};
 use crate::model::dockerfile::{Form, Instruction};
-use crate::model::repository::{DockerfileModel, Repository};
+use crate::model::repository::{DockerfileModel, Repository, RunModel};
 use crate::source::{Sources, Span};
 
 /// An image that is built: a stage of a Dockerfile, and the service that builds it if any.
@@ -167,34 +167,42 @@ impl<'m> World<'m> {
         }
     }
 
-    fn commands(&self, dockerfile: usize, stages: Option<&[usize]>) -> Vec<Entity> {
+    /// Entities of the `RUN`s of `stages`: `count` of each run, made by `make(run, item)`.
+    fn run_entities(
+        &self,
+        dockerfile: usize,
+        stages: Option<&[usize]>,
+        count: impl Fn(&RunModel) -> usize,
+        make: impl Fn(usize, usize) -> Entity,
+    ) -> Vec<Entity> {
         let Some(model) = self.dockerfile(dockerfile) else {
             return Vec::new();
         };
-        model
-            .runs
-            .iter()
-            .enumerate()
-            .filter(|(_, run)| Self::in_stages(run.stage, stages))
-            .flat_map(|(r, run)| {
-                (0..run.commands.len()).map(move |c| Entity::Command(dockerfile, r, c))
-            })
-            .collect()
+        let mut out = Vec::new();
+        for (r, run) in model.runs.iter().enumerate() {
+            if Self::in_stages(run.stage, stages) {
+                out.extend((0..count(run)).map(|item| make(r, item)));
+            }
+        }
+        out
     }
 
-    fn installs(&self, dockerfile: usize, stages: Option<&[usize]>) -> Vec<Entity> {
-        let Some(model) = self.dockerfile(dockerfile) else {
-            return Vec::new();
-        };
-        model
-            .runs
-            .iter()
-            .enumerate()
-            .filter(|(_, run)| Self::in_stages(run.stage, stages))
-            .flat_map(|(r, run)| {
-                (0..run.installs.len()).map(move |i| Entity::Install(dockerfile, r, i))
-            })
-            .collect()
+    fn commands(&self, d: usize, stages: Option<&[usize]>) -> Vec<Entity> {
+        self.run_entities(
+            d,
+            stages,
+            |run| run.commands.len(),
+            |r, c| Entity::Command(d, r, c),
+        )
+    }
+
+    fn installs(&self, d: usize, stages: Option<&[usize]>) -> Vec<Entity> {
+        self.run_entities(
+            d,
+            stages,
+            |run| run.installs.len(),
+            |r, i| Entity::Install(d, r, i),
+        )
     }
 
     fn packages(&self, dockerfile: usize, stages: Option<&[usize]>) -> Vec<Entity> {

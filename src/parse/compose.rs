@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Severity};
 use crate::model::compose::{
@@ -21,7 +21,7 @@ use crate::model::compose::{
 };
 use crate::parse::interpolate::Interpolation;
 use crate::parse::yaml::{parse_yaml, YamlNode, YamlValue};
-use crate::source::{FileId, Span, Spanned};
+use crate::source::{normalize_path, FileId, Span, Spanned};
 
 /// One compose file to read.
 #[derive(Clone, Copy, Debug)]
@@ -278,11 +278,11 @@ impl BuildLayer {
         let context_path = if remote_context {
             PathBuf::from(&context.value)
         } else {
-            normalize(&project_dir.join(&context.value))
+            normalize_path(&project_dir.join(&context.value))
         };
         let dockerfile_path = match &self.dockerfile {
             Some(dockerfile) if remote_context => PathBuf::from(&dockerfile.value),
-            Some(dockerfile) => normalize(&context_path.join(&dockerfile.value)),
+            Some(dockerfile) => normalize_path(&context_path.join(&dockerfile.value)),
             None if remote_context => PathBuf::from("Dockerfile"),
             None => context_path.join("Dockerfile"),
         };
@@ -338,28 +338,6 @@ fn override_option<T>(base: &mut Option<T>, over: Option<T>) {
 /// Whether a build context is a URL (git repository or tarball) rather than a folder.
 fn is_remote_context(context: &str) -> bool {
     context.contains("://") || context.starts_with("git@") || context.starts_with("github.com/")
-}
-
-/// Removes `.` and resolves `..` lexically (a leading `..` of a relative path is kept).
-fn normalize(path: &Path) -> PathBuf {
-    let mut parts: Vec<Component<'_>> = Vec::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => match parts.last() {
-                Some(Component::Normal(_)) => {
-                    parts.pop();
-                }
-                Some(Component::RootDir | Component::Prefix(_)) => {}
-                _ => parts.push(component),
-            },
-            other => parts.push(other),
-        }
-    }
-    if parts.is_empty() {
-        return PathBuf::from(".");
-    }
-    parts.iter().collect()
 }
 
 /// A scalar's text after interpolation, with what is needed to span parts of it.
@@ -977,10 +955,16 @@ mod tests {
 
     #[test]
     fn paths_normalise_lexically() {
-        assert_eq!(normalize(Path::new("/p/./a/../b")), PathBuf::from("/p/b"));
-        assert_eq!(normalize(Path::new("../x/./y")), PathBuf::from("../x/y"));
-        assert_eq!(normalize(Path::new("/..")), PathBuf::from("/"));
-        assert_eq!(normalize(Path::new("./.")), PathBuf::from("."));
+        assert_eq!(
+            normalize_path(Path::new("/p/./a/../b")),
+            PathBuf::from("/p/b")
+        );
+        assert_eq!(
+            normalize_path(Path::new("../x/./y")),
+            PathBuf::from("../x/y")
+        );
+        assert_eq!(normalize_path(Path::new("/..")), PathBuf::from("/"));
+        assert_eq!(normalize_path(Path::new("./.")), PathBuf::from("."));
     }
 
     const BASE: &str = r#"name: demo

@@ -5,7 +5,7 @@
 //! of the repository is still modelled.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use crate::diag::Diagnostic;
 use crate::model::compose::ComposeProject;
@@ -26,7 +26,7 @@ use crate::parse::packages::install_commands;
 use crate::parse::python_imports::parse_imports;
 use crate::parse::requirements::load_requirements;
 use crate::parse::shell::parse_shell;
-use crate::source::{FileId, MappedText, Sources};
+use crate::source::{normalize_path, FileId, MappedText, Sources};
 
 /// Python files larger than this are not read for imports (generated or vendored code).
 const MAX_PYTHON_FILE_BYTES: u64 = 2 * 1024 * 1024;
@@ -171,7 +171,7 @@ impl Linker {
 
     /// Parses the Dockerfile at `path` once; returns its index.
     fn dockerfile(&mut self, path: &Path) -> Option<usize> {
-        let key = lexical_normalize(path);
+        let key = normalize_path(path);
         if let Some(&index) = self.dockerfile_by_path.get(&key) {
             return Some(index);
         }
@@ -195,7 +195,7 @@ impl Linker {
 
     /// Loads a requirements file and what it includes; returns the index of `path`.
     fn requirements(&mut self, path: &Path) -> Option<usize> {
-        let key = lexical_normalize(path);
+        let key = normalize_path(path);
         if let Some(&index) = self.requirements_by_path.get(&key) {
             return Some(index);
         }
@@ -205,7 +205,7 @@ impl Linker {
             let Some(source) = self.sources.get(requirements.file) else {
                 continue;
             };
-            let file_key = lexical_normalize(&source.path);
+            let file_key = normalize_path(&source.path);
             if self.requirements_by_path.contains_key(&file_key) {
                 continue;
             }
@@ -223,7 +223,7 @@ impl Linker {
     /// The context rooted at `root` as the Dockerfile at `dockerfile` sees it (the
     /// `.dockerignore` depends on both); scanned once.
     fn context(&mut self, root: &Path, dockerfile: &Path) -> Option<usize> {
-        let root = lexical_normalize(root);
+        let root = normalize_path(root);
         let ignore_path = dockerignore_path(dockerfile, &root);
         let key = (root.clone(), ignore_path.clone());
         if let Some(&index) = self.context_by_key.get(&key) {
@@ -552,22 +552,6 @@ fn join_image_path(base: &str, path: &str) -> String {
         }
     }
     format!("/{}", parts.join("/"))
-}
-
-fn lexical_normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }
 
 /// The commands of one `RUN`: its shell form, and each heredoc that is run as a script;

@@ -25,7 +25,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use pep508_rs::pep440_rs::{Operator, Version, VersionSpecifiers};
 use pep508_rs::{MarkerTree, Pep508Error, Pep508Url, VersionOrUrl};
@@ -34,7 +34,7 @@ use crate::diag::{Diagnostic, Severity};
 use crate::model::requirements::{
     normalize_name, FileOption, FileOptionKind, Include, IncludeKind, Requirement, RequirementsFile,
 };
-use crate::source::{FileId, MappedText, Sources, Span, Spanned};
+use crate::source::{normalize_path, FileId, MappedText, Sources, Span, Spanned};
 
 /// How deep `-r`/`-c` includes are followed.
 pub const MAX_INCLUDE_DEPTH: usize = 32;
@@ -2108,23 +2108,6 @@ impl Loader<'_> {
             }
         }
     }
-}
-
-/// Lexical normalisation: `.` dropped, `..` removes the previous component.
-fn normalize_path(path: &Path) -> PathBuf {
-    let mut normalized = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !normalized.pop() {
-                    normalized.push("..");
-                }
-            }
-            other => normalized.push(other.as_os_str()),
-        }
-    }
-    normalized
 }
 
 #[cfg(test)]

@@ -64,7 +64,7 @@ pub fn render(diagnostics: &[Diagnostic], sources: &Sources) -> String {
             // The span does not fit its file: fall back to the message alone.
             out.push_str(&format!(
                 "{}: {}\n",
-                severity_word(diagnostic.severity),
+                diagnostic.severity.as_str(),
                 diagnostic.message
             ));
         }
@@ -86,14 +86,6 @@ fn to_codespan(diagnostic: &Diagnostic) -> Rendered<FileId> {
     match &diagnostic.help {
         Some(help) => rendered.with_notes(vec![format!("help: {help}")]),
         None => rendered,
-    }
-}
-
-fn severity_word(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Note => "note",
     }
 }
 

@@ -20,7 +20,7 @@ pub fn render_findings(findings: &[Finding], sources: &Sources) -> String {
         if term::emit_to_string(&mut out, &config, &database, &rendered).is_err() {
             out.push_str(&format!(
                 "{}[{}]: {}\n",
-                severity_word(finding.severity),
+                finding.severity.as_str(),
                 finding.rule_id,
                 finding.message
             ));
@@ -49,14 +49,6 @@ fn to_codespan(finding: &Finding) -> Rendered<FileId> {
             "`dockpolicy explain {}` tells why and what to do instead",
             finding.rule_id
         )])
-}
-
-fn severity_word(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Note => "note",
-    }
 }
 
 /// `3 findings (1 error, 2 warnings, 0 notes) in 2 files`.
