@@ -550,3 +550,34 @@ fn usage_errors_exit_2() {
     let help = run(&["--help"]);
     assert_eq!(help.status.code(), Some(0));
 }
+
+#[test]
+fn images_list_the_packages_of_each_built_image() {
+    let dump = quickstart();
+    let images = dump["images"].as_array().unwrap();
+    let api = images.iter().find(|i| i["name"] == "api").unwrap();
+    // runtime (2) is built FROM builder (1), built FROM base (0).
+    assert_eq!(api["stages"], serde_json::json!([0, 1, 2]));
+    let packages: Vec<(&str, u64, u64, u64, &str)> = api["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let (_, line, column, _, _, text) = location(&p["name"]["span"]);
+            (
+                p["manager"].as_str().unwrap(),
+                p["stage"].as_u64().unwrap(),
+                line,
+                column,
+                text,
+            )
+        })
+        .collect();
+    assert!(packages.contains(&("apt", 1, 14, 9, "gcc")), "{packages:?}");
+    assert!(
+        packages.contains(&("pip", 2, 24, 13, "gunicorn")),
+        "{packages:?}"
+    );
+    let worker = images.iter().find(|i| i["name"] == "worker").unwrap();
+    assert_eq!(worker["packages"][0]["name"]["value"], "python3-pip");
+}

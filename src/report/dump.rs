@@ -4,6 +4,8 @@
 //! replaced by its resolved location: the file's path relative to the scanned root, 1-based
 //! start line and column, end line and column (the end column is that of the character after
 //! the span, as in SARIF; columns count Unicode scalar values) and the covered text.
+//! `images` lists the images that are built (each Dockerfile's final stage and each stage a
+//! compose service targets) with their stages and the packages installed in them.
 //! Instructions are flattened for the contract other tools rely on: `keyword` is the
 //! upper-case keyword and `start_line`, `end_line`, `start_column`, `end_column` sit on the
 //! instruction itself (lines counted as BuildKit counts them).
@@ -12,6 +14,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::diag::Diagnostic;
+use crate::eval::value::{Entity, Value as EvalValue};
+use crate::eval::world::World;
 use crate::model::repository::Repository;
 use crate::source::{FileId, Sources};
 
@@ -29,6 +33,7 @@ pub fn dump(
     if let Some(fields) = document.as_object_mut() {
         fields.insert("version".into(), Value::from(DUMP_VERSION));
         fields.insert("diagnostics".into(), to_json(&diagnostics, sources)?);
+        fields.insert("images".into(), images(repository, sources));
         if let Some(Value::Array(dockerfiles)) = fields.get_mut("dockerfiles") {
             for dockerfile in dockerfiles {
                 if let Some(Value::Array(instructions)) = dockerfile.get_mut("instructions") {
@@ -38,6 +43,55 @@ pub fn dump(
         }
     }
     Ok(document)
+}
+
+/// The images that are built (as rules see them, [`World`]): each with its stages and the
+/// packages installed in them, every package name located.
+fn images(repository: &Repository, sources: &Sources) -> Value {
+    let world = World::new(repository, sources);
+    let located = |value: &EvalValue<'_>| match value {
+        EvalValue::String(text, span) => serde_json::json!({
+            "value": text,
+            "span": span.and_then(|s| location((s.file, s.start as usize, s.end as usize), sources)),
+        }),
+        _ => Value::Null,
+    };
+    let images = world.images.iter().enumerate().map(|(index, image)| {
+        let entity = Entity::Image(index);
+        let field = |name: &str| world.field(entity, name).unwrap_or(EvalValue::Null);
+        let packages: Vec<Value> = match field("packages") {
+            EvalValue::List(packages) => packages
+                .iter()
+                .filter_map(|package| match package {
+                    EvalValue::Entity(package) => Some(*package),
+                    _ => None,
+                })
+                .map(|package| {
+                    let get = |name: &str| world.field(package, name).unwrap_or(EvalValue::Null);
+                    let stage = match get("stage") {
+                        EvalValue::Entity(Entity::Stage(_, stage)) => Value::from(stage),
+                        _ => Value::Null,
+                    };
+                    serde_json::json!({
+                        "manager": world.display(&get("manager")),
+                        "name": located(&get("name")),
+                        "version": located(&get("version")),
+                        "stage": stage,
+                    })
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        serde_json::json!({
+            "name": world.display(&field("name")),
+            "dockerfile": image.dockerfile,
+            "stage": image.stage,
+            "stages": image.stages,
+            "service": image.service,
+            "packages": packages,
+        })
+    });
+    Value::Array(images.collect())
 }
 
 /// Lifts the keyword's value and the instruction's lines and columns onto the instruction
