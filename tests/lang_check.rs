@@ -245,6 +245,11 @@ check_snapshot!(
     "  for x in images\n  for x in x.packages\n  report x \"m\""
 );
 
+check_snapshot!(
+    variable_named_like_a_param,
+    "  param tools = [\"gcc\"]\n  for img in images\n  where any(tools in img.packages where tools.name == \"gcc\")\n  report img \"m\""
+);
+
 // ------------------------------------------------------------------ metadata
 
 #[test]

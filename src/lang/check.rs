@@ -143,6 +143,12 @@ impl Checker {
                 format!("`{name}` is already bound by an enclosing `for` or quantifier"),
                 Some("choose another name".into()),
             );
+        } else if self.params.contains_key(name) {
+            self.error(
+                span,
+                format!("`{name}` is a param of this rule; a variable of that name would hide it"),
+                Some("choose another name".into()),
+            );
         }
         self.scopes.push((name.to_string(), ty));
     }
