@@ -71,9 +71,18 @@ pub struct RuleRun<'r> {
 /// file, position, rule ID and message; problems (a rule that ran out of steps, an invalid
 /// regular expression given by configuration) are diagnostics at the rule.
 pub fn evaluate(rules: &[RuleRun<'_>], world: &World<'_>) -> (Vec<Finding>, Vec<Diagnostic>) {
+    evaluate_with_budget(rules, world, MAX_STEPS)
+}
+
+/// [`evaluate`] with a budget of `max_steps` steps per rule instead of [`MAX_STEPS`].
+pub fn evaluate_with_budget(
+    rules: &[RuleRun<'_>],
+    world: &World<'_>,
+    max_steps: u64,
+) -> (Vec<Finding>, Vec<Diagnostic>) {
     let results: Vec<(Vec<Finding>, Vec<Diagnostic>)> = rules
         .par_iter()
-        .map(|run| evaluate_rule(run, world))
+        .map(|run| evaluate_rule(run, world, max_steps))
         .collect();
     let mut findings = Vec::new();
     let mut diagnostics = Vec::new();
@@ -87,6 +96,8 @@ pub fn evaluate(rules: &[RuleRun<'_>], world: &World<'_>) -> (Vec<Finding>, Vec<
             .get(span.file)
             .map_or("", |f| f.rel_path.as_str())
     };
+    // The related locations are part of the order, so that equal findings end up next to
+    // each other and `dedup` removes every repeat.
     findings.sort_by(|a, b| {
         (
             path(a.span),
@@ -102,12 +113,25 @@ pub fn evaluate(rules: &[RuleRun<'_>], world: &World<'_>) -> (Vec<Finding>, Vec<
                 &b.rule_id,
                 &b.message,
             ))
+            .then_with(|| {
+                let related = |r: &RelatedLocation| {
+                    (path(r.span), r.span.start, r.span.end, r.message.clone())
+                };
+                a.related
+                    .iter()
+                    .map(related)
+                    .cmp(b.related.iter().map(related))
+            })
     });
     findings.dedup();
     (findings, diagnostics)
 }
 
-fn evaluate_rule(run: &RuleRun<'_>, world: &World<'_>) -> (Vec<Finding>, Vec<Diagnostic>) {
+fn evaluate_rule(
+    run: &RuleRun<'_>,
+    world: &World<'_>,
+    max_steps: u64,
+) -> (Vec<Finding>, Vec<Diagnostic>) {
     let rule = run.rule;
     let mut params = HashMap::new();
     for param in &rule.params {
@@ -123,6 +147,7 @@ fn evaluate_rule(run: &RuleRun<'_>, world: &World<'_>) -> (Vec<Finding>, Vec<Dia
         params,
         scopes: Vec::new(),
         steps: 0,
+        max_steps,
         regexes: HashMap::new(),
         findings: Vec::new(),
         problem: None,
@@ -150,6 +175,7 @@ struct Evaluator<'w, 'm, 'r> {
     params: HashMap<&'r str, Value<'m>>,
     scopes: Vec<(&'r str, Value<'m>)>,
     steps: u64,
+    max_steps: u64,
     regexes: HashMap<String, Option<Regex>>,
     findings: Vec<Finding>,
     /// The first problem met; evaluation of the rule stops at it.
@@ -163,11 +189,11 @@ impl<'m, 'r> Evaluator<'_, 'm, 'r> {
             return false;
         }
         self.steps += 1;
-        if self.steps > MAX_STEPS {
+        if self.steps > self.max_steps {
             self.problem = Some(
                 Diagnostic::error(format!(
-                    "rule `{}` stopped after {MAX_STEPS} steps; its findings are incomplete",
-                    self.rule.id.value
+                    "rule `{}` stopped after {} steps; its findings are incomplete",
+                    self.rule.id.value, self.max_steps
                 ))
                 .with_span(self.rule.id.span)
                 .with_help("narrow the collections it iterates, or the joins between them"),

@@ -143,6 +143,12 @@ impl Checker {
                 format!("`{name}` is already bound by an enclosing `for` or quantifier"),
                 Some("choose another name".into()),
             );
+        } else if self.params.contains_key(name) {
+            self.error(
+                span,
+                format!("`{name}` is a param of this rule; a variable of that name would hide it"),
+                Some("choose another name".into()),
+            );
         }
         self.scopes.push((name.to_string(), ty));
     }
@@ -155,7 +161,7 @@ impl Checker {
             other => {
                 self.error(
                     span,
-                    format!("`{what}` needs a collection here, but this is a {other}"),
+                    format!("`{what}` needs a collection here, but this is {}", a(other)),
                     None,
                 );
                 Type::Unknown
@@ -167,7 +173,7 @@ impl Checker {
         if !matches!(ty, Type::Bool | Type::Unknown) {
             self.error(
                 span,
-                format!("{what} must be true or false, but this is a {ty}"),
+                format!("{what} must be true or false, but this is {}", a(ty)),
                 Some("compare it with something, e.g. `== \"x\"` or `!= null`".into()),
             );
         }
@@ -177,7 +183,7 @@ impl Checker {
         if !matches!(ty, Type::Entity(_) | Type::String | Type::Unknown) {
             self.error(
                 span,
-                format!("`report` and `related` need an entity or a string read from a file, but this is a {ty}"),
+                format!("`report` and `related` need an entity or a string read from a file, but this is {}", a(ty)),
                 Some("report the entity (e.g. `report pkg`) or one of its fields (e.g. `report pkg.name`)".into()),
             );
         }
@@ -342,7 +348,7 @@ impl Checker {
             Type::List(_) => {
                 self.error(
                     span,
-                    format!("`.{name}` is read from a {base}, which has no fields"),
+                    format!("`.{name}` is read from {}, which has no fields", a(base)),
                     Some(format!(
                         "iterate it: `any(x in … where x.{name} …)`, or `for x in …`"
                     )),
@@ -352,7 +358,7 @@ impl Checker {
             other => {
                 self.error(
                     span,
-                    format!("`.{name}` is read from a {other}, which has no fields"),
+                    format!("`.{name}` is read from {}, which has no fields", a(other)),
                     None,
                 );
                 Type::Unknown
@@ -415,7 +421,7 @@ impl Checker {
             if !fits {
                 self.error(
                     argument.span,
-                    format!("`{name}` needs a {parameter} here, but this is a {ty}"),
+                    format!("`{name}` needs a {parameter} here, but this is {}", a(ty)),
                     None,
                 );
             }
@@ -436,7 +442,7 @@ impl Checker {
                 if !left_type.compatible(&right_type) {
                     self.error(
                         left.span.cover(right.span),
-                        format!("cannot compare a {left_type} with a {right_type}"),
+                        format!("cannot compare {} with {}", a(&left_type), a(&right_type)),
                         None,
                     );
                 }
@@ -456,7 +462,7 @@ impl Checker {
                 if !ordered {
                     self.error(
                         left.span.cover(right.span),
-                        format!("cannot order a {left_type} and a {right_type}"),
+                        format!("cannot order {} and {}", a(&left_type), a(&right_type)),
                         Some("`<`, `<=`, `>` and `>=` compare two integers, two sizes or two strings".into()),
                     );
                 }
@@ -466,7 +472,7 @@ impl Checker {
                     if !left_type.compatible(element) {
                         self.error(
                             left.span.cover(right.span),
-                            format!("cannot look for a {left_type} in a {right_type}"),
+                            format!("cannot look for {} in {}", a(&left_type), a(&right_type)),
                             None,
                         );
                     }
@@ -475,7 +481,10 @@ impl Checker {
                 Type::Unknown => {}
                 other => self.error(
                     right.span,
-                    format!("`in` needs a list (or a string to search in), but this is a {other}"),
+                    format!(
+                        "`in` needs a list (or a string to search in), but this is {}",
+                        a(other)
+                    ),
                     None,
                 ),
             },
@@ -483,12 +492,15 @@ impl Checker {
                 if !matches!(left_type, Type::String | Type::Unknown) {
                     self.error(
                         left.span,
-                        format!("`matches` needs a string on its left, but this is a {left_type}"),
+                        format!(
+                            "`matches` needs a string on its left, but this is {}",
+                            a(&left_type)
+                        ),
                         None,
                     );
                 }
                 if !matches!(right_type, Type::String | Type::Unknown) {
-                    self.error(right.span, format!("`matches` needs a regular expression string on its right, but this is a {right_type}"), None);
+                    self.error(right.span, format!("`matches` needs a regular expression string on its right, but this is {}", a(&right_type)), None);
                 }
                 if let ExprKind::String(pattern) = &right.kind {
                     if let Err(e) = regex::Regex::new(pattern) {
@@ -503,6 +515,17 @@ impl Checker {
         }
         Type::Bool
     }
+}
+
+/// The type with its indefinite article: `an integer`, `a string`, `a list of package`.
+fn a(ty: &Type) -> String {
+    let name = ty.to_string();
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {name}")
 }
 
 fn first_line(text: &str) -> String {

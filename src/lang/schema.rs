@@ -464,18 +464,29 @@ pub fn did_you_mean<'a>(
         .map(|(_, candidate)| candidate)
 }
 
+/// The optimal string alignment distance: insertions, deletions, substitutions and
+/// transpositions of two adjacent characters (`nmae` is one edit from `name`) each count one.
 fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    let mut before_previous: Vec<usize> = Vec::new();
     let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
+    for (i, &ca) in a.iter().enumerate() {
         let mut current = vec![i + 1];
         for (j, &cb) in b.iter().enumerate() {
             let substitution = previous[j] + usize::from(ca != cb);
             let deletion = previous[j + 1] + 1;
             let insertion = current[j] + 1;
-            current.push(substitution.min(deletion).min(insertion));
+            let mut best = substitution.min(deletion).min(insertion);
+            let swapped = i > 0 && j > 0 && a.get(i - 1) == Some(&cb) && b.get(j - 1) == Some(&ca);
+            if swapped {
+                if let Some(&two_back) = before_previous.get(j - 1) {
+                    best = best.min(two_back + 1);
+                }
+            }
+            current.push(best);
         }
-        previous = current;
+        before_previous = std::mem::replace(&mut previous, current);
     }
     previous.last().copied().unwrap_or(0)
 }
@@ -526,6 +537,11 @@ mod tests {
             Some("packages")
         );
         assert_eq!(did_you_mean("xyz", ["packages", "stages"]), None);
+        // A transposition is one edit, even in a short name.
+        assert_eq!(did_you_mean("nmae", ["name", "stage"]), Some("name"));
+        assert_eq!(edit_distance("ab", "ba"), 1);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
     }
 
     #[test]
