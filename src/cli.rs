@@ -121,6 +121,15 @@ pub fn load_rules(options: &RuleOptions, root: Option<&Path>) -> RuleSet {
         .chain(options.packs.iter().cloned())
         .collect::<Vec<_>>();
     for dir in user_packs {
+        if !dir.is_dir() {
+            // A pack that is not there is a usage or configuration mistake, not a broken rule.
+            has_config_errors = true;
+            diagnostics.push(Diagnostic::error(format!(
+                "{}: cannot read the folder: there is no rule pack folder at this path",
+                dir.display()
+            )));
+            continue;
+        }
         let (pack, diagnostics) = load_pack_dir(&dir, &mut sources);
         packs.push(pack);
         pack_diagnostics.extend(diagnostics);

@@ -277,11 +277,11 @@ fn exit_2_for_a_broken_configuration() {
             "`allowed_registries` of `PT001` must be a list",
             2,
         ),
-        // A pack folder that cannot be read counts as a rule-pack error.
+        // A pack folder that is not there is a configuration mistake.
         (
             "missing-pack.yaml",
             "no-such-pack/: cannot read the folder",
-            3,
+            2,
         ),
     ] {
         let config = dir.path().join(file);

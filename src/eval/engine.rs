@@ -14,6 +14,7 @@ use crate::diag::{Diagnostic, Severity};
 use crate::eval::value::Value;
 use crate::eval::world::World;
 use crate::lang::ast::{BinaryOp, Expr, ExprKind, QuantifierKind, Rule, Template, TemplatePart};
+use crate::lang::check::regex_error_help;
 use crate::source::Span;
 
 /// The most steps one rule may take over one repository.
@@ -411,14 +412,7 @@ impl<'m, 'r> Evaluator<'_, 'm, 'r> {
                     self.problem.get_or_insert_with(|| {
                         Diagnostic::error(format!("`{pattern}` is not a valid regular expression"))
                             .with_span(span)
-                            .with_help(
-                                e.to_string()
-                                    .lines()
-                                    .last()
-                                    .unwrap_or("")
-                                    .trim()
-                                    .to_string(),
-                            )
+                            .with_help(regex_error_help(e))
                     });
                     None
                 }

@@ -507,7 +507,7 @@ impl Checker {
                         self.error(
                             right.span,
                             "this regular expression is invalid".into(),
-                            Some(first_line(&e.to_string())),
+                            Some(regex_error_help(e)),
                         );
                     }
                 }
@@ -528,6 +528,10 @@ fn a(ty: &Type) -> String {
     format!("{article} {name}")
 }
 
-fn first_line(text: &str) -> String {
-    text.lines().last().unwrap_or(text).trim().to_string()
+/// The regex crate's explanation of why a pattern is invalid: its last line, without the
+/// `error: ` prefix.
+pub fn regex_error_help(error: regex::Error) -> String {
+    let text = error.to_string();
+    let last = text.lines().last().unwrap_or("").trim();
+    last.strip_prefix("error: ").unwrap_or(last).to_string()
 }
