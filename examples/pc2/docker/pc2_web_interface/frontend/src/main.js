@@ -1,0 +1,3 @@
+fetch("/agents/pc2_infra_core").then((r) => r.json()).then((s) => {
+  document.querySelector("#status").textContent = s.healthy ? "healthy" : "down";
+});
