@@ -491,6 +491,10 @@ fn test_runs_the_bundled_packs_by_default() {
     assert!(by_name
         .stdout
         .contains("PASS DP1005 apt-install-recommends ("));
+    // The same pack as a folder: its rules do not clash with the embedded copies.
+    let by_path = dockpolicy(manifest_dir(), &["test", "rules/dockerfile"]);
+    assert_eq!(by_path.code, 0, "{}", by_path.stderr);
+    assert_eq!(by_path.stdout, by_name.stdout);
 }
 
 #[test]
