@@ -1,5 +1,5 @@
 //! The commands of the `dockpolicy` binary: loading packs and configuration, checking a
-//! repository, listing and explaining rules, dumping the model. Each returns the process's
+//! repository, listing and explaining rules, running rule tests, dumping the model. Each returns the process's
 //! exit code; output goes to the writers given, so tests can run them in-process.
 
 use std::io::Write;
@@ -11,10 +11,11 @@ use crate::eval::engine::{evaluate, Finding, RuleRun};
 use crate::eval::world::World;
 use crate::lang::ast::Rule;
 use crate::lang::check::{check_duplicate_ids, check_rule};
-use crate::lang::pack::{bundled_packs, load_pack_dir, Pack};
+use crate::lang::pack::{bundled_packs, load_pack_dir, Pack, PackOrigin};
 use crate::lang::schema::did_you_mean;
 use crate::parse::repository::{load, LoadOptions};
 use crate::report::{diagnostics, dump, text};
+use crate::rule_test::test_packs;
 use crate::source::Sources;
 
 /// No finding at or above `--fail-on`, no error.
@@ -326,6 +327,89 @@ fn exit_for_rule_set(rule_set: &RuleSet) -> u8 {
     } else {
         EXIT_OK
     }
+}
+
+/// `dockpolicy test [PACK...]`: runs the fixtures of each PACK (a pack folder, or the name
+/// of a bundled pack), or of the bundled packs when none is given, and prints one line per
+/// rule and then `N passed, N failed`. `no_default_rules` leaves the bundled packs out (then
+/// a PACK is needed); their fixtures are read below `bundled_root`, the source tree holding
+/// `rules/`. Exit 1 on a failed rule test, 2 on a usage error, 3 on pack errors.
+pub fn test(
+    packs: &[PathBuf],
+    no_default_rules: bool,
+    bundled_root: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let mut folders = Vec::new();
+    let mut bundled_names = Vec::new();
+    for pack in packs {
+        if pack.is_dir() {
+            folders.push(pack.clone());
+        } else if !no_default_rules && is_bundled_pack_name(pack) {
+            bundled_names.push(pack.to_string_lossy().into_owned());
+        } else {
+            let _ = writeln!(
+                err,
+                "error: {}: there is no rule pack folder at this path{}",
+                pack.display(),
+                if no_default_rules {
+                    ""
+                } else {
+                    " (nor a bundled pack of this name)"
+                }
+            );
+            return EXIT_INPUT_ERROR;
+        }
+    }
+    if packs.is_empty() && no_default_rules {
+        let _ = writeln!(
+            err,
+            "error: nothing to test: name a pack folder, or leave out `--no-default-rules`"
+        );
+        return EXIT_INPUT_ERROR;
+    }
+    // The bundled packs load only to be tested, so that a folder holding a copy of one (such
+    // as `rules/dockerfile`) can be tested without clashing with the embedded rules.
+    let options = RuleOptions {
+        packs: folders,
+        no_default_rules: !packs.is_empty() && bundled_names.is_empty(),
+        config: None,
+    };
+    let rule_set = load_rules(&options, None);
+    let _ = write!(
+        err,
+        "{}",
+        diagnostics::render(&rule_set.diagnostics, &rule_set.sources)
+    );
+    let selected: Vec<&Pack> = rule_set
+        .packs
+        .iter()
+        .filter(|pack| match &pack.origin {
+            PackOrigin::Bundled => packs.is_empty() || bundled_names.contains(&pack.name),
+            PackOrigin::Path(_) => true,
+        })
+        .collect();
+    let report = test_packs(&selected, &rule_set.sources, bundled_root);
+    let _ = write!(out, "{}", report.render());
+    if rule_set.has_rule_errors {
+        EXIT_RULE_ERROR
+    } else if rule_set.has_config_errors {
+        EXIT_INPUT_ERROR
+    } else if !report.passed() {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Whether `name` is the name of a bundled pack (`dockerfile`).
+fn is_bundled_pack_name(name: &Path) -> bool {
+    let mut sources = Sources::new();
+    bundled_packs(&mut sources)
+        .0
+        .iter()
+        .any(|pack| Path::new(&pack.name) == name)
 }
 
 /// `dockpolicy dump PATH`.

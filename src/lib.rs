@@ -18,4 +18,5 @@ pub mod lang;
 pub mod model;
 pub mod parse;
 pub mod report;
+pub mod rule_test;
 pub mod source;

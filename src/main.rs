@@ -2,7 +2,7 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -51,6 +51,15 @@ enum Command {
         id: String,
         #[command(flatten)]
         rules: RuleArgs,
+    },
+    /// Run rule packs' fixtures: each rule must report exactly the lines annotated
+    /// `# ruleid: ID` (default: the bundled packs).
+    Test {
+        /// Pack folders, or names of bundled packs (default: every bundled pack).
+        packs: Vec<PathBuf>,
+        /// Do not load the bundled rule packs.
+        #[arg(long)]
+        no_default_rules: bool,
     },
     /// Print the repository model as JSON, for rule authors (see SPEC.md).
     Dump {
@@ -149,6 +158,16 @@ fn main() -> ExitCode {
         }
         Command::Rules { rules } => cli::rules(&rules.into(), &mut out, &mut err),
         Command::Explain { id, rules } => cli::explain(&id, &rules.into(), &mut out, &mut err),
+        Command::Test {
+            packs,
+            no_default_rules,
+        } => cli::test(
+            &packs,
+            no_default_rules,
+            Path::new(env!("CARGO_MANIFEST_DIR")),
+            &mut out,
+            &mut err,
+        ),
         Command::Dump { path, load, output } => {
             cli::dump(&path, &load.into(), output.as_deref(), &mut err)
         }

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::ast::Rule;
 use super::pack_layout::list_pack;
+pub use super::pack_layout::PACK_FIXTURES_DIR;
 use super::parser::parse_rule_file;
 use crate::diag::Diagnostic;
 use crate::source::Sources;
@@ -32,7 +33,8 @@ pub struct Pack {
     pub origin: PackOrigin,
     /// The rules that parsed without errors, in path order.
     pub rules: Vec<Rule>,
-    /// Fixture folders and `*.fixture.*` files (for `dockpolicy test`), in path order. For a
+    /// Fixture folders, `*.fixture.*` files and the subfolders of the pack's top-level
+    /// `fixtures/` folder (for `dockpolicy test`), in path order. For a
     /// bundled pack these are paths in the source repository (`rules/<pack>/…`); they are not
     /// embedded.
     pub fixtures: Vec<PathBuf>,

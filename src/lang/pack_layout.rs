@@ -3,10 +3,15 @@
 //! Shared by the library and by `build.rs` (which embeds the bundled packs), so that both
 //! agree: every `*.dpl` file is a rule, searched recursively, except fixtures — a folder named
 //! after a sibling rule file's stem (`DP1001.dpl` beside `DP1001/`) and any file whose name
-//! contains `.fixture.` (`DP1001.fixture.Dockerfile`). This module uses only `std`.
+//! contains `.fixture.` (`DP1001.fixture.Dockerfile`) — and, at the top of the pack, the
+//! subfolders of a folder named `fixtures/` (mini repositories that test every rule of the
+//! pack; `fixtures/` itself is never searched for rules). This module uses only `std`.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+
+/// The pack-level folder whose subfolders are fixtures for every rule of the pack.
+pub const PACK_FIXTURES_DIR: &str = "fixtures";
 
 /// Folders deeper than this inside a pack are not searched.
 pub const MAX_PACK_DEPTH: usize = 16;
@@ -60,6 +65,8 @@ pub fn list_pack(dir: &Path) -> PackListing {
             if path.is_dir() {
                 if rule_stems.contains(&name) {
                     listing.fixtures.push(path);
+                } else if depth == 0 && name == PACK_FIXTURES_DIR {
+                    list_pack_fixtures(&path, &mut listing);
                 } else if depth + 1 > MAX_PACK_DEPTH {
                     listing.problems.push((
                         path,
@@ -78,6 +85,21 @@ pub fn list_pack(dir: &Path) -> PackListing {
     listing.rules.sort();
     listing.fixtures.sort();
     listing
+}
+
+/// The subfolders of the pack-level `fixtures/` folder, each a fixture.
+fn list_pack_fixtures(dir: &Path, listing: &mut PackListing) {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => listing.fixtures.extend(
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir()),
+        ),
+        Err(error) => listing.problems.push((
+            dir.to_path_buf(),
+            format!("cannot read the folder: {error}"),
+        )),
+    }
 }
 
 /// A `*.dpl` file that is not a fixture.
