@@ -624,6 +624,12 @@ impl<'m> World<'m> {
                         .and_then(|(_, v, _)| v)
                         .map(|(v, span)| Value::str(v, span))),
                     "keyword" => opt(setting.map(|(_, _, k)| Value::str(k, None))),
+                    "instruction" => match at {
+                        SettingAt::Env(d, i, _) | SettingAt::Arg(d, i, _) => {
+                            Value::Entity(Entity::Instruction(d, i))
+                        }
+                        SettingAt::Command(d, r, _, _) => self.run_instruction(d, r),
+                    },
                     _ => return None,
                 }
             }
@@ -1464,5 +1470,49 @@ mod tests {
         assert!(names.contains(&"gcc".to_string()), "{names:?}");
         let base = world.image_field(0, "base").unwrap();
         assert_eq!(world.display(&base), "python:${PYTHON_VERSION}-slim");
+    }
+
+    #[test]
+    fn a_setting_knows_the_instruction_that_sets_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("Dockerfile"),
+            "FROM python:3.12-slim\nARG PIP_NO_CACHE_DIR=1\nENV A=b\nRUN UV_NO_CACHE=1 uv pip install x\n",
+        )
+        .unwrap();
+        let loaded = load(dir.path(), &LoadOptions::default());
+        let world = World::new(&loaded.repository, &loaded.sources);
+        let Value::List(stage_settings) = world.image_field(0, "settings").unwrap() else {
+            panic!()
+        };
+        let Value::List(installs) = world.image_field(0, "installs").unwrap() else {
+            panic!()
+        };
+        let Some(Value::Entity(install)) = installs.first() else {
+            panic!()
+        };
+        let Value::List(command_settings) = world.field(*install, "settings").unwrap() else {
+            panic!()
+        };
+        let mut keywords = Vec::new();
+        for setting in stage_settings.iter().chain(command_settings.iter()) {
+            let Value::Entity(setting) = setting else {
+                panic!()
+            };
+            let Some(Value::Entity(instruction)) = world.field(*setting, "instruction") else {
+                panic!()
+            };
+            let Some(Value::String(keyword, _)) = world.field(instruction, "keyword") else {
+                panic!()
+            };
+            let Some(Value::Integer(line)) = world.field(instruction, "line") else {
+                panic!()
+            };
+            keywords.push((keyword.to_string(), line));
+        }
+        assert_eq!(
+            keywords,
+            [("ARG".into(), 2), ("ENV".into(), 3), ("RUN".into(), 4)]
+        );
     }
 }

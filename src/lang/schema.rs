@@ -237,6 +237,7 @@ pub fn fields(kind: EntityKind) -> Vec<Field> {
             field("name", String, "The variable's name (located)."),
             field("value", String, "Its value, or null for an `ARG` without default."),
             field("keyword", String, "`ENV`, `ARG`, or `RUN` for a per-command setting."),
+            field("instruction", entity(K::Instruction), "The `ENV`, `ARG` or `RUN` that sets it."),
         ],
         K::PipRequirements => vec![
             field("path", String, "FILE as written (located)."),
