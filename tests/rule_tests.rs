@@ -140,7 +140,11 @@ fn a_broken_copy_of_a_bundled_rule_fails() {
         .map(|r| r.rule_id.as_str())
         .collect();
     assert_eq!(failed, ["DP1005"]);
-    let dp1005 = &report.results[0];
+    let dp1005 = report
+        .results
+        .iter()
+        .find(|r| r.rule_id == "DP1005")
+        .expect("DP1005 was tested");
     let unexpected: Vec<usize> = dp1005.unexpected.iter().map(|p| p.line).collect();
     assert_eq!(
         unexpected,
