@@ -864,6 +864,12 @@ impl<'m> World<'m> {
                 .and_then(|b| b.registry.as_deref())
                 .map(|r| Value::str(r, span))),
             "repository" => opt(base.map(|b| Value::str(&b.repository, span))),
+            "name" => opt(base.map(|b| match &b.registry {
+                Some(registry) => {
+                    Value::String(Cow::Owned(format!("{registry}/{}", b.repository)), span)
+                }
+                None => Value::str(&b.repository, span),
+            })),
             "tag" => opt(base
                 .and_then(|b| b.tag.as_ref())
                 .map(|t| s(&t.value, t.span))),
@@ -1053,6 +1059,19 @@ impl<'m> World<'m> {
                 });
                 entity_list(links.unwrap_or_default())
             }
+            "command" => {
+                opt(install.map(|x| Value::Entity(Entity::Command(d, r, x.command_index))))
+            }
+            "sources" => Value::list(
+                install
+                    .map(|x| {
+                        x.sources
+                            .iter()
+                            .map(|source| s(&source.target.value, source.target.span))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            ),
             "settings" => {
                 let count = install.map_or(0, |x| x.environment.len());
                 entity_list((0..count).map(|e| Entity::Setting(SettingAt::Command(d, r, i, e))))
