@@ -2,13 +2,16 @@
 //! rule ID on the next line that is not a comment, a `# ok: ID` comment expects none there,
 //! and every rule has at least one of each.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use dockpolicy::cli::{load_rules, RuleOptions};
-use dockpolicy::eval::engine::{evaluate, RuleRun};
+use dockpolicy::config::{param_values, parse_config, CONFIG_FILE_NAME};
+use dockpolicy::eval::engine::{evaluate, ParamValue, RuleRun};
 use dockpolicy::eval::world::World;
+use dockpolicy::lang::ast::Rule;
 use dockpolicy::parse::repository::{load, LoadOptions};
+use dockpolicy::source::Sources;
 
 /// `(file, line)` pairs expected by the annotations `marker` (`ruleid` or `ok`) for `id`.
 fn annotations(dir: &Path, marker: &str, id: &str) -> BTreeSet<(String, usize)> {
@@ -44,6 +47,27 @@ fn annotations(dir: &Path, marker: &str, id: &str) -> BTreeSet<(String, usize)> 
     expected
 }
 
+/// The params a fixture folder's `.dockpolicy.yaml` gives `rule` (as `dockpolicy check` on
+/// the folder would), or none.
+fn fixture_params(fixtures: &Path, rule: &Rule) -> HashMap<String, ParamValue> {
+    let path = fixtures.join(CONFIG_FILE_NAME);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return HashMap::new();
+    };
+    let mut sources = Sources::new();
+    let file = sources.add(path.clone(), CONFIG_FILE_NAME.into(), text.clone());
+    let (config, diagnostics) = parse_config(file, &path, &text);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let settings: Vec<_> = config
+        .params
+        .into_iter()
+        .filter(|s| s.rule.value == rule.id.value)
+        .collect();
+    let (mut values, diagnostics) = param_values(&settings, &[rule]);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    values.remove(&rule.id.value).unwrap_or_default()
+}
+
 #[test]
 fn every_bundled_rule_passes_its_fixtures() {
     let rule_set = load_rules(&RuleOptions::default(), None);
@@ -75,7 +99,7 @@ fn every_bundled_rule_passes_its_fixtures() {
             let world = World::new(&loaded.repository, &loaded.sources);
             let run = [RuleRun {
                 rule,
-                params: Default::default(),
+                params: fixture_params(&fixtures, rule),
             }];
             let (findings, problems) = evaluate(&run, &world);
             assert!(problems.is_empty(), "{problems:?}");
@@ -101,4 +125,28 @@ fn every_bundled_rule_passes_its_fixtures() {
         }
     }
     assert!(checked >= 3, "only {checked} bundled rules were checked");
+}
+
+/// DP3004 does nothing until `allowed_bases` is configured: with its defaults, its fixture
+/// (whose `.dockpolicy.yaml` configures the list) is silent.
+#[test]
+fn base_image_rule_is_silent_without_allowed_bases() {
+    let rule_set = load_rules(&RuleOptions::default(), None);
+    let rule = rule_set
+        .packs
+        .iter()
+        .flat_map(|p| p.rules.iter())
+        .find(|r| r.id.value == "DP3004")
+        .unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/dockerfile/DP3004");
+    assert!(!fixture_params(&fixtures, rule).is_empty());
+    let loaded = load(&fixtures, &LoadOptions::default());
+    let world = World::new(&loaded.repository, &loaded.sources);
+    let run = [RuleRun {
+        rule,
+        params: Default::default(),
+    }];
+    let (findings, problems) = evaluate(&run, &world);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(findings.is_empty(), "{findings:?}");
 }

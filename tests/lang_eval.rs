@@ -1118,3 +1118,19 @@ fn coalesce_needs_arguments_of_one_type() {
         "{messages:?}"
     );
 }
+
+#[test]
+fn a_service_tells_whether_its_dockerfile_is_inline() {
+    let repo = repo(&[(
+        "compose.yaml",
+        "services:\n  a:\n    build:\n      context: .\n      dockerfile_inline: |\n        FROM alpine:3.19\n  b:\n    build: .\n",
+    )]);
+    let found = repo.run(
+        "  for svc in services
+  report svc.name \"{svc.name}: {svc.dockerfile_inline} {svc.dockerfile_exists}\"",
+    );
+    assert_eq!(
+        found,
+        [seen("a", "a: true false"), seen("b", "b: false false")]
+    );
+}

@@ -1324,6 +1324,7 @@ impl<'m> World<'m> {
                 .map(|v| s(&v.value, v.span))),
             "context_exists" => opt(link.map(|l| Value::Bool(l.context_exists))),
             "dockerfile_exists" => opt(link.map(|l| Value::Bool(l.dockerfile_exists))),
+            "dockerfile_inline" => opt(build.map(|b| Value::Bool(b.dockerfile_inline.is_some()))),
             "context" => opt(link
                 .and_then(|l| l.context)
                 .map(|c| Value::Entity(Entity::Context(c)))),

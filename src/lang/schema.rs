@@ -320,6 +320,7 @@ pub fn fields(kind: EntityKind) -> Vec<Field> {
             field("build_dockerfile", String, "`build.dockerfile` as written, or null."),
             field("context_exists", Bool, "`build.context` names an existing folder."),
             field("dockerfile_exists", Bool, "The Dockerfile it names exists."),
+            field("dockerfile_inline", Bool, "`build.dockerfile_inline` gives the Dockerfile."),
             field("context", entity(K::Context), "Its build context, or null."),
             field("dockerfile", entity(K::Dockerfile), "Its Dockerfile, or null."),
             field("healthcheck", entity(K::Healthcheck), "Its `healthcheck`, or null."),
