@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::eval::engine::{evaluate, RuleRun};
+use crate::config::{param_values, parse_config, CONFIG_FILE_NAME};
+use crate::eval::engine::{evaluate, ParamValue, RuleRun};
 use crate::eval::world::World;
 use crate::lang::ast::Rule;
 use crate::lang::pack::{Pack, PackOrigin, PACK_FIXTURES_DIR};
@@ -364,6 +365,34 @@ fn push_problem(
     }
 }
 
+/// The params a fixture folder's `.dockpolicy.yaml` gives `rules`, as `dockpolicy check` on
+/// the folder would apply them (a rule whose params matter only when configured, such as an
+/// allow-list, needs this for a fixture that fires); and the configuration's problems.
+fn fixture_params(
+    fixture: &Path,
+    rules: &[&Rule],
+) -> (HashMap<String, HashMap<String, ParamValue>>, Vec<String>) {
+    let path = fixture.join(CONFIG_FILE_NAME);
+    if !path.is_file() {
+        return (HashMap::new(), Vec::new());
+    }
+    let mut sources = Sources::new();
+    let file = match sources.load(&path, CONFIG_FILE_NAME) {
+        Ok((file, _)) => file,
+        Err(diagnostic) => return (HashMap::new(), vec![diagnostic.message]),
+    };
+    let (config, diagnostics) = parse_config(file, &path, sources.text(file));
+    let mut problems: Vec<String> = diagnostics.into_iter().map(|d| d.message).collect();
+    let settings: Vec<_> = config
+        .params
+        .into_iter()
+        .filter(|setting| rules.iter().any(|rule| rule.id.value == setting.rule.value))
+        .collect();
+    let (values, diagnostics) = param_values(&settings, rules);
+    problems.extend(diagnostics.into_iter().map(|d| d.message));
+    (values, problems)
+}
+
 /// Loads the fixture, evaluates the rules `tested` and records where each reported.
 fn run_fixture(
     pack: &Pack,
@@ -374,12 +403,23 @@ fn run_fixture(
 ) {
     let loaded = load(on_disk, &LoadOptions::default());
     let world = World::new(&loaded.repository, &loaded.sources);
-    let runs: Vec<RuleRun<'_>> = tested
+    let rules: Vec<&Rule> = tested
         .iter()
         .filter_map(|&index| pack.rules.get(index))
+        .collect();
+    let (mut params, config_problems) = fixture_params(on_disk, &rules);
+    for problem in config_problems {
+        for &index in tested {
+            if let Some(tally) = tallies.get_mut(index) {
+                tally.problems.push(format!("{shown}: {problem}"));
+            }
+        }
+    }
+    let runs: Vec<RuleRun<'_>> = rules
+        .iter()
         .map(|rule| RuleRun {
             rule,
-            params: HashMap::new(),
+            params: params.remove(&rule.id.value).unwrap_or_default(),
         })
         .collect();
     let (findings, problems) = evaluate(&runs, &world);

@@ -1014,3 +1014,123 @@ fn a_rule_that_exceeds_its_step_budget_stops_with_a_diagnostic() {
     assert!(diagnostics.is_empty());
     assert_eq!(findings.len(), 40);
 }
+
+#[test]
+fn install_sources_are_located_at_each_path_or_url() {
+    let repo = repo(&[(
+        "Dockerfile",
+        "FROM python:3.12-slim\nRUN pip install -e ./pkg \"git+https://github.com/o/r.git#egg=r\" dist/x.tar.gz flask\n",
+    )]);
+    let found = repo.run(
+        "  for install in installs
+  for source in install.sources
+  report source \"{install.manager} installs from {source}\"",
+    );
+    assert_eq!(
+        found,
+        [
+            seen("./pkg", "pip installs from ./pkg"),
+            seen(
+                "git+https://github.com/o/r.git#egg=r",
+                "pip installs from git+https://github.com/o/r.git#egg=r"
+            ),
+            seen("dist/x.tar.gz", "pip installs from dist/x.tar.gz"),
+        ]
+    );
+}
+
+#[test]
+fn image_ref_name_joins_registry_and_repository() {
+    let repo = repo(&[(
+        "Dockerfile",
+        "FROM ghcr.io/acme/base:1.2@sha256:0000000000000000000000000000000000000000000000000000000000000000 AS a\nFROM python:3.12-slim\n",
+    )]);
+    let found = repo.run(
+        "  for stage in stages
+  report stage.base.name \"{stage.base.name}\"",
+    );
+    assert_eq!(
+        found,
+        [
+            seen(
+                "ghcr.io/acme/base:1.2@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+                "ghcr.io/acme/base"
+            ),
+            seen("python:3.12-slim", "python"),
+        ]
+    );
+}
+
+#[test]
+fn an_install_links_to_its_shell_command() {
+    let repo = repo(&[(
+        "Dockerfile",
+        "FROM python:3.12-slim\nRUN apt-get install -y gcc && pip install --no-binary :all: flask\n",
+    )]);
+    let found = repo.run(
+        "  for install in installs
+  for word in install.command.words
+  where starts_with(word, \"--\")
+  report word \"{install.manager}: {word}\"",
+    );
+    assert_eq!(found, [seen("--no-binary", "pip: --no-binary")]);
+}
+
+#[test]
+fn coalesce_gives_the_first_value_that_is_not_null_with_its_location() {
+    let repo = repo(&[(
+        "Dockerfile",
+        "FROM python:3.12-slim AS base\nUSER app\nFROM base AS runtime\nFROM debian:12-slim\n",
+    )]);
+    // A stage built FROM a stage reports the tag of that stage's base, the others their own.
+    let found = repo.run(
+        "  for stage in stages
+  report coalesce(stage.base_stage.base.tag, stage.base.tag) \"{coalesce(stage.name, stage.label)}\"",
+    );
+    assert_eq!(
+        found,
+        [
+            seen("3.12-slim", "base"),
+            seen("3.12-slim", "runtime"),
+            seen("12-slim", "#2"),
+        ]
+    );
+    assert!(repo.holds("coalesce(null, null) == null"));
+    assert!(repo.holds("coalesce(img.user, \"root\") == \"root\""));
+}
+
+#[test]
+fn coalesce_needs_arguments_of_one_type() {
+    let mut sources = Sources::new();
+    let text = rule_text(
+        "T1",
+        "  for stage in stages\n  report coalesce(stage.name, stage.index) \"m\"",
+    );
+    let file = sources.add(PathBuf::from("T1.dpl"), "T1.dpl".into(), text.clone());
+    let (rule, diagnostics) = parse_rule_file(file, &text);
+    assert!(diagnostics.is_empty());
+    let errors = check_rule(&rule.expect("a rule"));
+    let messages: Vec<&str> = errors.iter().map(|d| d.message.as_str()).collect();
+    assert!(
+        messages.contains(
+            &"`coalesce` needs arguments of one type, but this is an integer and the first is a string"
+        ),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn a_service_tells_whether_its_dockerfile_is_inline() {
+    let repo = repo(&[(
+        "compose.yaml",
+        "services:\n  a:\n    build:\n      context: .\n      dockerfile_inline: |\n        FROM alpine:3.19\n  b:\n    build: .\n",
+    )]);
+    let found = repo.run(
+        "  for svc in services
+  report svc.name \"{svc.name}: {svc.dockerfile_inline} {svc.dockerfile_exists}\"",
+    );
+    assert_eq!(
+        found,
+        [seen("a", "a: true false"), seen("b", "b: false false")]
+    );
+}

@@ -465,6 +465,11 @@ fn call<'m>(name: &str, arguments: &[Value<'m>]) -> Value<'m> {
             _ => 0,
         }),
         "exists" => Value::Bool(arguments.first().is_some_and(|v| !v.is_null())),
+        "coalesce" => arguments
+            .iter()
+            .find(|v| !v.is_null())
+            .cloned()
+            .unwrap_or(Value::Null),
         _ => Value::Null,
     }
 }

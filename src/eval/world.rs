@@ -870,6 +870,12 @@ impl<'m> World<'m> {
                 .and_then(|b| b.registry.as_deref())
                 .map(|r| Value::str(r, span))),
             "repository" => opt(base.map(|b| Value::str(&b.repository, span))),
+            "name" => opt(base.map(|b| match &b.registry {
+                Some(registry) => {
+                    Value::String(Cow::Owned(format!("{registry}/{}", b.repository)), span)
+                }
+                None => Value::str(&b.repository, span),
+            })),
             "tag" => opt(base
                 .and_then(|b| b.tag.as_ref())
                 .map(|t| s(&t.value, t.span))),
@@ -1059,6 +1065,19 @@ impl<'m> World<'m> {
                 });
                 entity_list(links.unwrap_or_default())
             }
+            "command" => {
+                opt(install.map(|x| Value::Entity(Entity::Command(d, r, x.command_index))))
+            }
+            "sources" => Value::list(
+                install
+                    .map(|x| {
+                        x.sources
+                            .iter()
+                            .map(|source| s(&source.target.value, source.target.span))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            ),
             "settings" => {
                 let count = install.map_or(0, |x| x.environment.len());
                 entity_list((0..count).map(|e| Entity::Setting(SettingAt::Command(d, r, i, e))))
@@ -1311,6 +1330,7 @@ impl<'m> World<'m> {
                 .map(|v| s(&v.value, v.span))),
             "context_exists" => opt(link.map(|l| Value::Bool(l.context_exists))),
             "dockerfile_exists" => opt(link.map(|l| Value::Bool(l.dockerfile_exists))),
+            "dockerfile_inline" => opt(build.map(|b| Value::Bool(b.dockerfile_inline.is_some()))),
             "context" => opt(link
                 .and_then(|l| l.context)
                 .map(|c| Value::Entity(Entity::Context(c)))),

@@ -426,6 +426,22 @@ impl Checker {
                 );
             }
         }
+        if function.result == Type::Unknown {
+            // A call whose result is one of its arguments (`coalesce`) has their common type.
+            let mut common = Type::Unknown;
+            for (argument, ty) in arguments.iter().zip(&argument_types) {
+                if common == Type::Unknown {
+                    common = ty.clone();
+                } else if !common.compatible(ty) {
+                    self.error(
+                        argument.span,
+                        format!("`{name}` needs arguments of one type, but this is {} and the first is {}", a(ty), a(&common)),
+                        None,
+                    );
+                }
+            }
+            return common;
+        }
         function.result
     }
 

@@ -161,6 +161,7 @@ pub fn fields(kind: EntityKind) -> Vec<Field> {
             field("expanded", String, "With global `ARG` defaults substituted."),
             field("registry", String, "e.g. `ghcr.io`, or null for Docker Hub."),
             field("repository", String, "e.g. `nvidia/cuda`, `python`."),
+            field("name", String, "Registry and repository without tag or digest, e.g. `ghcr.io/acme/base`, `python`."),
             field("tag", String, "e.g. `3.11-slim`, or null (located at the tag)."),
             field("digest", String, "e.g. `sha256:…`, or null."),
             field("is_scratch", Bool, "`FROM scratch`."),
@@ -217,6 +218,8 @@ pub fn fields(kind: EntityKind) -> Vec<Field> {
             field("flags", Type::list(String), "Every option given, e.g. `--no-cache-dir` (each located)."),
             field("packages", entities(K::Package), "The packages it names."),
             field("requirement_files", entities(K::PipRequirements), "Its `-r`/`-c` files."),
+            field("command", entity(K::Command), "The shell command."),
+            field("sources", Type::list(String), "The local paths, archives, URLs and VCS requirements it installs from (each located)."),
             field("settings", entities(K::Setting), "Variables set for this command (`PIP_NO_CACHE_DIR=1 pip …`)."),
             field("cache_mounts", Type::list(String), "The targets of the `RUN`'s `--mount=type=cache`."),
             field("instruction", entity(K::Instruction), "The `RUN`."),
@@ -318,6 +321,7 @@ pub fn fields(kind: EntityKind) -> Vec<Field> {
             field("build_dockerfile", String, "`build.dockerfile` as written, or null."),
             field("context_exists", Bool, "`build.context` names an existing folder."),
             field("dockerfile_exists", Bool, "The Dockerfile it names exists."),
+            field("dockerfile_inline", Bool, "`build.dockerfile_inline` gives the Dockerfile."),
             field("context", entity(K::Context), "Its build context, or null."),
             field("dockerfile", entity(K::Dockerfile), "Its Dockerfile, or null."),
             field("healthcheck", entity(K::Healthcheck), "Its `healthcheck`, or null."),
@@ -445,6 +449,13 @@ pub fn functions() -> Vec<Function> {
             result: Type::Bool,
             doc: "Whether the value is not null.",
         },
+        Function {
+            name: "coalesce",
+            parameters: &[P::Any, P::Any],
+            // The checker gives a call the arguments' common type (they must be compatible).
+            result: Type::Unknown,
+            doc: "The first argument that is not null (with its location), else the second; both of one type.",
+        },
     ]
 }
 
@@ -520,7 +531,10 @@ pub fn markdown() -> String {
             "| `{}` | {} | {} | {} |\n",
             function.name,
             parameters.join(", "),
-            function.result,
+            match function.result {
+                Type::Unknown => "as its arguments".to_string(),
+                ref result => result.to_string(),
+            },
             function.doc
         ));
     }
