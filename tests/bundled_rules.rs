@@ -1,11 +1,14 @@
 //! Every bundled rule against its fixtures: a `# ruleid: ID` comment expects a finding of
 //! rule ID on the next line that is not a comment, a `# ok: ID` comment expects none there,
-//! and every rule has at least one of each.
+//! and every rule has at least one of each. A `.dockpolicy.yaml` in a fixture folder gives
+//! the rule its params there, as the configuration file does for `dockpolicy check`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use dockpolicy::cli::{load_rules, RuleOptions};
+use dockpolicy::config::{param_values, parse_config, CONFIG_FILE_NAME};
+use dockpolicy::eval::engine::ParamValue;
 use dockpolicy::eval::engine::{evaluate, RuleRun};
 use dockpolicy::eval::world::World;
 use dockpolicy::parse::repository::{load, LoadOptions};
@@ -44,6 +47,32 @@ fn annotations(dir: &Path, marker: &str, id: &str) -> BTreeSet<(String, usize)> 
     expected
 }
 
+/// The params the fixture folder's `.dockpolicy.yaml` gives rule `rule`, if it has one.
+fn fixture_params(
+    fixtures: &Path,
+    rule: &dockpolicy::lang::ast::Rule,
+) -> std::collections::HashMap<String, ParamValue> {
+    let path = fixtures.join(CONFIG_FILE_NAME);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Default::default();
+    };
+    let mut sources = dockpolicy::source::Sources::new();
+    let (file, _) = sources.load(&path, CONFIG_FILE_NAME).unwrap();
+    let (config, diagnostics) = parse_config(file, &path, &text);
+    assert!(
+        diagnostics.is_empty(),
+        "{}: {diagnostics:?}",
+        path.display()
+    );
+    let (mut values, diagnostics) = param_values(&config.params, &[rule]);
+    assert!(
+        diagnostics.is_empty(),
+        "{}: {diagnostics:?}",
+        path.display()
+    );
+    values.remove(&rule.id.value).unwrap_or_default()
+}
+
 #[test]
 fn every_bundled_rule_passes_its_fixtures() {
     let rule_set = load_rules(&RuleOptions::default(), None);
@@ -75,7 +104,7 @@ fn every_bundled_rule_passes_its_fixtures() {
             let world = World::new(&loaded.repository, &loaded.sources);
             let run = [RuleRun {
                 rule,
-                params: Default::default(),
+                params: fixture_params(&fixtures, rule),
             }];
             let (findings, problems) = evaluate(&run, &world);
             assert!(problems.is_empty(), "{problems:?}");
