@@ -1299,6 +1299,7 @@ impl<'m> World<'m> {
             "editable" => opt(requirement.map(|x| Value::Bool(x.editable))),
             "text" => opt(requirement.map(|x| Value::str(&x.text, Some(x.span)))),
             "line" => opt(requirement.map(|x| Value::Integer(i64::from(x.line)))),
+            "constraint" => opt(requirement.map(|x| Value::Bool(x.constraint))),
             "file" => Value::Entity(Entity::RequirementsFile(f)),
             _ => return None,
         })

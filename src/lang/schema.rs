@@ -308,6 +308,7 @@ pub fn fields(kind: EntityKind) -> Vec<Field> {
             field("editable", Bool, "`-e`."),
             field("text", String, "The requirement as written."),
             field("line", Integer, "1-based line the requirement starts on."),
+            field("constraint", Bool, "It comes from a constraints file (`-c`): it limits versions and installs nothing."),
             field("file", entity(K::RequirementsFile), "The file it is in."),
         ],
         K::Service => vec![
