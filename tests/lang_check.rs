@@ -110,7 +110,7 @@ check_snapshot!(
 
 check_snapshot!(
     unknown_function_lists_the_functions,
-    "  for pkg in packages\n  where normalize(pkg.name) == \"gcc\"\n  report pkg \"m\""
+    "  for pkg in packages\n  where frobnicate(pkg.name) == \"gcc\"\n  report pkg \"m\""
 );
 
 check_snapshot!(

@@ -688,10 +688,7 @@ fn each_top_level_collection_yields_its_entities() {
         collect("copies", "{x.destination}"),
         [seen("COPY requirements.txt /tmp/", "/tmp/")]
     );
-    assert_eq!(
-        collect("contexts", "{x.path}"),
-        [seen("<app/.dockerignore>", "app")]
-    );
+    assert_eq!(collect("contexts", "{x.path}"), [seen(".git", "app")]);
     assert_eq!(
         collect("services", "{x.name} {x.image_name}"),
         [seen("api", "api none"), seen("worker", "worker redis:7")]
@@ -729,8 +726,9 @@ fn size_literals_compare_with_the_context_size() {
             "  for ctx in contexts\n  where ctx.total_size > {limit}\n  report ctx \"{{ctx.total_size}} > {limit}\""
         ))
     };
-    assert_eq!(over("2KB"), [seen("<Dockerfile>", "2.0 kB > 2KB")]);
-    assert_eq!(over("2000B"), [seen("<Dockerfile>", "2.0 kB > 2000B")]);
+    // Without a .dockerignore, a context is located at the Dockerfile's first instruction.
+    assert_eq!(over("2KB"), [seen("FROM alpine:3.19", "2.0 kB > 2KB")]);
+    assert_eq!(over("2000B"), [seen("FROM alpine:3.19", "2.0 kB > 2000B")]);
     assert!(over("2017B").is_empty());
     assert!(over("2KiB").is_empty());
     assert!(over("1MB").is_empty());

@@ -323,7 +323,8 @@ impl<'m, 'r> Evaluator<'_, 'm, 'r> {
             },
             ExprKind::Call(name, arguments) => {
                 let values: Vec<Value<'m>> = arguments.iter().map(|a| self.eval(a)).collect();
-                call(&name.value, &values)
+                crate::eval::builtins::call(self.world, &name.value, &values)
+                    .unwrap_or_else(|| call(&name.value, &values))
             }
             ExprKind::Quantifier(quantifier) => {
                 let items = match self.eval(&quantifier.collection) {

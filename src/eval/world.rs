@@ -427,20 +427,39 @@ impl<'m> World<'m> {
             ),
             Entity::Context(c) => {
                 let context = repo.contexts.get(c)?;
-                match &context.dockerignore {
-                    Some(ignore) => Some(Span::point(ignore.file, 0)),
-                    None => repo
-                        .dockerfiles
-                        .iter()
-                        .find(|d| d.context == Some(c))
-                        .map(|d| Span::point(d.dockerfile.file, 0)),
+                if context.dockerignore.is_some() {
+                    return self.span(Entity::Dockerignore(c));
                 }
+                // The compose `build.context` that names it, else the first instruction of
+                // the Dockerfile built with it (`docker build .` beside it).
+                let named_by_service = repo
+                    .services
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, link)| link.context == Some(c))
+                    .find_map(|(s, _)| Some(self.compose_service(s)?.build.as_ref()?.context.span));
+                named_by_service.or_else(|| {
+                    let dockerfile = repo.dockerfiles.iter().find(|d| d.context == Some(c))?;
+                    Some(
+                        dockerfile
+                            .dockerfile
+                            .instructions
+                            .first()
+                            .map_or(Span::point(dockerfile.dockerfile.file, 0), |i| i.span),
+                    )
+                })
             }
             Entity::ContextFile(c, _) => self.span(Entity::Context(c)),
-            Entity::Dockerignore(c) => Some(Span::point(
-                repo.contexts.get(c)?.dockerignore.as_ref()?.file,
-                0,
-            )),
+            Entity::Dockerignore(c) => {
+                // Its first pattern: comments and blank lines above it are not the file.
+                let ignore = repo.contexts.get(c)?.dockerignore.as_ref()?;
+                Some(
+                    ignore
+                        .patterns
+                        .first()
+                        .map_or(Span::point(ignore.file, 0), |p| p.span),
+                )
+            }
             Entity::IgnorePattern(c, p) => Some(
                 repo.contexts
                     .get(c)?
@@ -1304,6 +1323,8 @@ impl<'m> World<'m> {
                 .map(|v| s(&v.value, v.span))),
             "editable" => opt(requirement.map(|x| Value::Bool(x.editable))),
             "text" => opt(requirement.map(|x| Value::str(&x.text, Some(x.span)))),
+            "line" => opt(requirement.map(|x| Value::Integer(i64::from(x.line)))),
+            "constraint" => opt(requirement.map(|x| Value::Bool(x.constraint))),
             "file" => Value::Entity(Entity::RequirementsFile(f)),
             _ => return None,
         })

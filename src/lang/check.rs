@@ -414,6 +414,10 @@ impl Checker {
             let fits = match parameter {
                 Parameter::Any => true,
                 Parameter::String => matches!(ty, Type::String | Type::Unknown),
+                Parameter::Bool => matches!(ty, Type::Bool | Type::Unknown),
+                Parameter::Entity(kind) => {
+                    matches!(ty, Type::Unknown) || *ty == Type::Entity(*kind)
+                }
                 Parameter::StringOrList => {
                     matches!(ty, Type::String | Type::List(_) | Type::Unknown)
                 }

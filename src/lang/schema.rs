@@ -88,9 +88,9 @@ entity_kinds! {
     PipRequirements => "pip_requirements": "A `pip install -r FILE` (or `-c FILE`), traced to the requirements file of the build context. Located at FILE.",
     Copy => "copy": "A `COPY` or `ADD` instruction. Located at the instruction.",
     CopySource => "copy_source": "One source of a `COPY`/`ADD`, resolved in the build context. Located at the source as written.",
-    Context => "context": "A build context with its `.dockerignore`. Located at its `.dockerignore`, or at the first line of the Dockerfile built with it.",
+    Context => "context": "A build context with its `.dockerignore`. Located at its `.dockerignore`; without one, at the compose `build.context` that names it, else at the first instruction of the Dockerfile built with it.",
     ContextFile => "context_file": "A file or folder of a build context.",
-    Dockerignore => "dockerignore": "A `.dockerignore` file. Located at its first line.",
+    Dockerignore => "dockerignore": "A `.dockerignore` file. Located at its first pattern (its first line when it has none).",
     IgnorePattern => "ignore_pattern": "A line of a `.dockerignore`. Located at the pattern.",
     RequirementsFile => "requirements_file": "A pip requirements file. Located at its first line.",
     Requirement => "requirement": "A requirement line of a requirements file. Located at the requirement.",
@@ -311,6 +311,8 @@ pub fn fields(kind: EntityKind) -> Vec<Field> {
             field("url", String, "For `name @ url`, VCS and path requirements, or null."),
             field("editable", Bool, "`-e`."),
             field("text", String, "The requirement as written."),
+            field("line", Integer, "1-based line the requirement starts on."),
+            field("constraint", Bool, "It comes from a constraints file (`-c`): it limits versions and installs nothing."),
             field("file", entity(K::RequirementsFile), "The file it is in."),
         ],
         K::Service => vec![
@@ -391,6 +393,10 @@ pub enum Parameter {
     StringOrList,
     /// Any value.
     Any,
+    /// True or false.
+    Bool,
+    /// An entity of one kind.
+    Entity(EntityKind),
 }
 
 impl fmt::Display for Parameter {
@@ -399,6 +405,8 @@ impl fmt::Display for Parameter {
             Parameter::String => "string",
             Parameter::StringOrList => "string or list",
             Parameter::Any => "any value",
+            Parameter::Bool => "bool",
+            Parameter::Entity(kind) => kind.name(),
         })
     }
 }
@@ -455,6 +463,42 @@ pub fn functions() -> Vec<Function> {
             // The checker gives a call the arguments' common type (they must be compatible).
             result: Type::Unknown,
             doc: "The first argument that is not null (with its location), else the second; both of one type.",
+        },
+        Function {
+            name: "choose",
+            parameters: &[P::Bool, P::String, P::String],
+            result: Type::String,
+            doc: "The first string when the condition is true, else the second.",
+        },
+        Function {
+            name: "normalize_name",
+            parameters: &[P::String],
+            result: Type::String,
+            doc: "A distribution name normalised as PEP 503 says (`Foo_Bar` is `foo-bar`).",
+        },
+        Function {
+            name: "values_for",
+            parameters: &[P::StringOrList, P::String],
+            result: Type::list(Type::String),
+            doc: "A map written as a list of `key:value` strings: the values whose key is the given one.",
+        },
+        Function {
+            name: "path_matches",
+            parameters: &[P::String, P::String],
+            result: Type::Bool,
+            doc: "Whether the `/`-separated path, or its last components (as many as the pattern has), matches the glob pattern (Go `filepath.Match`: `*`, `?`, `[a-z]`).",
+        },
+        Function {
+            name: "not_excluded",
+            parameters: &[P::Entity(EntityKind::Dockerignore), P::StringOrList],
+            result: Type::list(Type::String),
+            doc: "Those of the paths (relative to the context root) that the `.dockerignore` does not exclude.",
+        },
+        Function {
+            name: "import_names",
+            parameters: &[P::String, P::StringOrList],
+            result: Type::list(Type::String),
+            doc: "The top-level modules a distribution installs: from the bundled table of names that differ (`Pillow` gives `PIL`), else its PEP 503 name with `_` for `-`; plus those the list of `dist=module` strings gives it.",
         },
     ]
 }

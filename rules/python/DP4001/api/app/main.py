@@ -1,0 +1,2 @@
+import fastapi
+import aiohttp

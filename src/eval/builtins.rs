@@ -1,0 +1,248 @@
+//! Built-in functions that need more than their arguments: the repository (`not_excluded`
+//! runs a context's `.dockerignore`), a bundled data table (`import_names`), or glob matching.
+//! The simple string functions live in [`crate::eval::engine`].
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use crate::eval::value::{Entity, Value};
+use crate::eval::world::World;
+use crate::model::requirements::normalize_name;
+use crate::parse::dockerignore::{go_clean, go_match};
+
+/// `data/python-dist-to-import.tsv`: distributions whose top-level modules are not their
+/// PEP 503 name with `_` for `-`, verified from their wheels' RECORD files.
+const DIST_TO_IMPORT: &str = include_str!("../../data/python-dist-to-import.tsv");
+
+/// Normalised distribution name → top-level modules, read once from [`DIST_TO_IMPORT`].
+static IMPORT_NAMES: LazyLock<HashMap<String, Vec<String>>> = LazyLock::new(|| {
+    let mut table = HashMap::new();
+    let mut header_seen = false;
+    for line in DIST_TO_IMPORT.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        if !header_seen {
+            // `distribution  normalized  import_names  …`
+            header_seen = true;
+            continue;
+        }
+        let mut columns = line.split('\t');
+        let (Some(distribution), Some(_), Some(modules)) =
+            (columns.next(), columns.next(), columns.next())
+        else {
+            continue;
+        };
+        let modules: Vec<String> = modules
+            .split(',')
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .map(String::from)
+            .collect();
+        if !modules.is_empty() {
+            table.insert(normalize_name(distribution), modules);
+        }
+    }
+    table
+});
+
+/// The top-level modules distribution `name` installs, plus the modules the `dist=module`
+/// strings of `extra` give it.
+pub fn import_names(name: &str, extra: &[&str]) -> Vec<String> {
+    let normalized = normalize_name(name);
+    let mut modules = IMPORT_NAMES
+        .get(&normalized)
+        .cloned()
+        .unwrap_or_else(|| vec![normalized.replace('-', "_")]);
+    for mapping in extra {
+        if let Some((dist, module)) = mapping.split_once('=') {
+            let module = module.trim();
+            if normalize_name(dist.trim()) == normalized
+                && !module.is_empty()
+                && !modules.iter().any(|m| m == module)
+            {
+                modules.push(module.to_string());
+            }
+        }
+    }
+    modules
+}
+
+/// The values of the `key:value` strings of `map` whose key is `key`.
+pub fn values_for<'a>(map: &[&'a str], key: &str) -> Vec<&'a str> {
+    map.iter()
+        .filter_map(|entry| entry.split_once(':'))
+        .filter(|(k, _)| k.trim() == key)
+        .map(|(_, v)| v.trim())
+        .collect()
+}
+
+/// Whether `path`, or its last components (as many as `pattern` has), matches the glob
+/// `pattern` (Go `filepath.Match`). A bad pattern matches nothing.
+pub fn path_matches(path: &str, pattern: &str) -> bool {
+    let pattern = pattern.trim_matches('/');
+    let wanted = pattern.split('/').count();
+    let components: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+    let Some(first) = components.len().checked_sub(wanted) else {
+        return false;
+    };
+    let tail = components.get(first..).unwrap_or_default().join("/");
+    go_match(pattern.as_bytes(), tail.as_bytes()).unwrap_or(false)
+}
+
+/// The strings of a string or a list value.
+fn strings<'v>(value: Option<&'v Value<'_>>) -> Vec<&'v str> {
+    match value {
+        Some(Value::List(items)) => items.iter().filter_map(Value::as_str).collect(),
+        Some(other) => other.as_str().into_iter().collect(),
+        None => Vec::new(),
+    }
+}
+
+fn string_list<'m>(items: impl IntoIterator<Item = String>) -> Value<'m> {
+    Value::list(
+        items
+            .into_iter()
+            .map(|s| Value::String(Cow::Owned(s), None))
+            .collect(),
+    )
+}
+
+/// Calls built-in function `name` of this module; `None` when it is not one of them.
+pub fn call<'m>(world: &World<'m>, name: &str, arguments: &[Value<'m>]) -> Option<Value<'m>> {
+    let text = |i: usize| arguments.get(i).and_then(Value::as_str);
+    Some(match name {
+        "choose" => {
+            let pick = if matches!(arguments.first(), Some(Value::Bool(true))) {
+                1
+            } else {
+                2
+            };
+            arguments.get(pick).cloned().unwrap_or(Value::Null)
+        }
+        "normalize_name" => text(0).map_or(Value::Null, |t| {
+            Value::String(Cow::Owned(normalize_name(t)), None)
+        }),
+        "values_for" => match text(1) {
+            Some(key) => string_list(
+                values_for(&strings(arguments.first()), key)
+                    .into_iter()
+                    .map(String::from),
+            ),
+            None => Value::list(Vec::new()),
+        },
+        "path_matches" => Value::Bool(matches!(
+            (text(0), text(1)),
+            (Some(path), Some(pattern)) if path_matches(path, pattern)
+        )),
+        "not_excluded" => {
+            let paths = strings(arguments.get(1));
+            let ignore = match arguments.first() {
+                Some(Value::Entity(Entity::Dockerignore(c))) => world
+                    .repository
+                    .contexts
+                    .get(*c)
+                    .and_then(|x| x.dockerignore.as_ref()),
+                _ => None,
+            };
+            string_list(
+                paths
+                    .into_iter()
+                    .filter(|path| !ignore.is_some_and(|i| i.is_excluded(&go_clean(path))))
+                    .map(String::from),
+            )
+        }
+        "import_names" => match text(0) {
+            Some(name) => string_list(import_names(name, &strings(arguments.get(1)))),
+            None => Value::list(Vec::new()),
+        },
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::repository::{load, LoadOptions};
+
+    #[test]
+    fn import_names_come_from_the_table_or_the_normalised_name() {
+        assert_eq!(import_names("scikit-learn", &[]), ["sklearn"]);
+        assert_eq!(import_names("Pillow", &[]), ["PIL"]);
+        assert_eq!(import_names("PyYAML", &[]), ["_yaml", "yaml"]);
+        assert_eq!(import_names("python_dateutil", &[]), ["dateutil"]);
+        // Not in the table: the normalised name with `_`.
+        assert_eq!(import_names("Flask-SQLAlchemy", &[]), ["flask_sqlalchemy"]);
+        assert_eq!(import_names("pandas", &[]), ["pandas"]);
+        // Configured mappings add modules, keyed by the normalised name.
+        assert_eq!(
+            import_names("my_dist", &["My.Dist = mymodule", "other=x", "broken"]),
+            ["my_dist", "mymodule"]
+        );
+    }
+
+    #[test]
+    fn values_for_reads_a_map_written_as_a_list() {
+        let map = ["api:pandas", "api: numpy", "worker:torch", "plain"];
+        assert_eq!(values_for(&map, "api"), ["pandas", "numpy"]);
+        assert!(values_for(&map, "web").is_empty());
+    }
+
+    #[test]
+    fn path_matches_the_last_components() {
+        assert!(path_matches("app/.env", ".env"));
+        assert!(path_matches(".env", ".env"));
+        assert!(!path_matches("app/.env.example", ".env"));
+        assert!(path_matches("certs/server.pem", "*.pem"));
+        assert!(path_matches("home/.aws/credentials", ".aws/credentials"));
+        assert!(!path_matches("credentials", ".aws/credentials"));
+        assert!(path_matches("keys/id_rsa.pub", "id_rsa*"));
+        assert!(!path_matches("app/main.py", "*.pem"));
+        assert!(!path_matches("a", "[")); // a bad pattern matches nothing
+    }
+
+    #[test]
+    fn not_excluded_runs_the_dockerignore() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\nCOPY . .\n").unwrap();
+        std::fs::write(
+            dir.path().join(".dockerignore"),
+            ".git\n**/__pycache__/\n*.py[cod]\n",
+        )
+        .unwrap();
+        let loaded = load(dir.path(), &LoadOptions::default());
+        let world = World::new(&loaded.repository, &loaded.sources);
+        let wanted = Value::list(
+            [".git", "__pycache__", "*.pyc", ".env", "node_modules"]
+                .into_iter()
+                .map(|s| Value::str(s, None))
+                .collect(),
+        );
+        let result = call(
+            &world,
+            "not_excluded",
+            &[Value::Entity(Entity::Dockerignore(0)), wanted.clone()],
+        )
+        .unwrap();
+        assert_eq!(world.display(&result), ".env, node_modules");
+        // Without a .dockerignore nothing is excluded.
+        let none = call(&world, "not_excluded", &[Value::Null, wanted]).unwrap();
+        assert_eq!(
+            world.display(&none),
+            ".git, __pycache__, *.pyc, .env, node_modules"
+        );
+    }
+
+    #[test]
+    fn choose_picks_by_the_condition() {
+        let dir = tempfile::tempdir().unwrap();
+        let loaded = load(dir.path(), &LoadOptions::default());
+        let world = World::new(&loaded.repository, &loaded.sources);
+        let args = |c: Value<'static>| [c, Value::str("yes", None), Value::str("no", None)];
+        let pick = |c| world.display(&call(&world, "choose", &args(c)).unwrap());
+        assert_eq!(pick(Value::Bool(true)), "yes");
+        assert_eq!(pick(Value::Bool(false)), "no");
+        assert_eq!(pick(Value::Null), "no");
+    }
+}
