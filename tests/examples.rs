@@ -1,0 +1,153 @@
+//! Runs `dockpolicy check` on the example estates and checks that together they exercise every
+//! bundled rule (but DP3005, which needs image sizes) and show the field reports' headline findings.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+/// One finding of the text output: rule ID and `file:line` of its primary label.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Finding {
+    rule: String,
+    location: String,
+}
+
+fn check(estate: &str) -> Vec<Finding> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = Command::new(env!("CARGO_BIN_EXE_dockpolicy"))
+        .current_dir(root)
+        .args(["check", &format!("examples/{estate}")])
+        .output()
+        .expect("run dockpolicy");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "exit code of check on {estate}"
+    );
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    let mut findings = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let Some(rest) = line.split_once('[').map(|(_, rest)| rest) else {
+            continue;
+        };
+        if !["warning[", "error[", "note[", "info["]
+            .iter()
+            .any(|prefix| line.starts_with(prefix))
+        {
+            continue;
+        }
+        let Some((rule, _)) = rest.split_once(']') else {
+            continue;
+        };
+        let location = lines
+            .next()
+            .and_then(|next| next.split_once("─ "))
+            .map(|(_, loc)| loc.rsplit_once(':').map_or(loc, |(file_line, _)| file_line))
+            .unwrap_or_default()
+            .to_string();
+        findings.push(Finding {
+            rule: rule.to_string(),
+            location,
+        });
+    }
+    findings
+}
+
+fn bundled_rule_ids() -> BTreeSet<String> {
+    let output = Command::new(env!("CARGO_BIN_EXE_dockpolicy"))
+        .arg("rules")
+        .output()
+        .expect("run dockpolicy rules");
+    assert!(output.status.success());
+    String::from_utf8_lossy(&output.stdout)
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| {
+            word.len() == 6
+                && word.starts_with("DP")
+                && word[2..].bytes().all(|b| b.is_ascii_digit())
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+fn assert_finding(findings: &[Finding], rule: &str, location: &str) {
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.rule == rule && f.location == location),
+        "expected {rule} at {location}; got {findings:#?}"
+    );
+}
+
+#[test]
+fn examples_exercise_every_bundled_rule_but_dp3005() {
+    let fired: BTreeSet<String> = ["quickstart", "pc2", "acgs1"]
+        .iter()
+        .flat_map(|estate| check(estate))
+        .map(|finding| finding.rule)
+        .collect();
+    let bundled = bundled_rule_ids();
+    assert!(bundled.len() >= 26, "bundled rules: {bundled:?}");
+    let missing: Vec<&String> = bundled
+        .iter()
+        .filter(|id| id.as_str() != "DP3005" && !fired.contains(*id))
+        .collect();
+    assert!(missing.is_empty(), "rules no example fires: {missing:?}");
+}
+
+#[test]
+fn acgs1_shows_the_reports_headline_findings() {
+    let findings = check("acgs1");
+    let gs = "services/core/governance-synthesis/gs_service";
+    // The report's own "optimized" Dockerfile keeps gcc in the production stage's lineage.
+    assert_finding(&findings, "DP1001", &format!("{gs}/Dockerfile.optimized:6"));
+    // Build failures: missing alembic.ini and the PGC requirements.txt.
+    assert_finding(
+        &findings,
+        "DP2003",
+        "infrastructure/docker/Dockerfile.alembic:21",
+    );
+    assert_finding(
+        &findings,
+        "DP2003",
+        "services/core/policy-governance/pgc_service/Dockerfile:5",
+    );
+    assert_finding(&findings, "DP1012", &format!("{gs}/Dockerfile:23"));
+    assert_finding(
+        &findings,
+        "DP1006",
+        "services/core/constitutional-ai/ac_service/Dockerfile.alpine:5",
+    );
+    // z3 is imported by the FV service: not unused.
+    assert!(!findings.iter().any(|f| f.rule == "DP4002"
+        && f.location == "services/core/formal-verification/fv_service/requirements.txt:3"));
+}
+
+#[test]
+fn pc2_shows_the_reports_headline_findings() {
+    let findings = check("pc2");
+    // Duplicate fastapi in the web interface.
+    assert_finding(
+        &findings,
+        "DP4001",
+        "docker/pc2_web_interface/requirements.txt:6",
+    );
+    // pandas and numpy in the message broker: unused and forbidden.
+    assert_finding(
+        &findings,
+        "DP4002",
+        "docker/pc2_async_pipeline/requirements.txt:6",
+    );
+    assert_finding(
+        &findings,
+        "DP4003",
+        "docker/pc2_async_pipeline/requirements.txt:6",
+    );
+    assert_finding(&findings, "DP3004", "docker/pc2_infra_core/Dockerfile:1");
+    assert_finding(&findings, "DP2006", "compose.yaml:7");
+    assert_finding(&findings, "DP5001", "compose.yaml:66");
+    // The CUDA runtime base is correct: DP1002 stays silent.
+    assert!(!findings.iter().any(|f| f.rule == "DP1002"));
+}
