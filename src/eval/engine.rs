@@ -150,6 +150,8 @@ fn evaluate_rule(
         steps: 0,
         max_steps,
         regexes: HashMap::new(),
+        collections: HashMap::new(),
+        conjuncts: conjuncts_by_binding(rule),
         findings: Vec::new(),
         problem: None,
     };
@@ -178,6 +180,11 @@ struct Evaluator<'w, 'm, 'r> {
     steps: u64,
     max_steps: u64,
     regexes: HashMap<String, Option<Regex>>,
+    /// Top-level collections already built for this rule.
+    collections: HashMap<&'r str, Value<'m>>,
+    /// The `and`-ed parts of the condition, grouped by the binding after which all the
+    /// variables they read are bound (see [`conjuncts_by_binding`]).
+    conjuncts: Vec<Vec<&'r Expr>>,
     findings: Vec<Finding>,
     /// The first problem met; evaluation of the rule stops at it.
     problem: Option<Diagnostic>,
@@ -204,14 +211,14 @@ impl<'m, 'r> Evaluator<'_, 'm, 'r> {
         true
     }
 
+    /// Iterates binding `index` and the ones after it. The condition is checked part by
+    /// part as soon as the variables each part reads are bound, so a join is pruned early;
+    /// since evaluation has no side effects this reports exactly what checking the whole
+    /// condition at the innermost level would.
     fn bindings(&mut self, index: usize) {
         let query = &self.rule.query;
         let Some(binding) = query.bindings.get(index) else {
-            let matched = match &query.condition {
-                Some(condition) => self.eval(condition).is_true(),
-                None => true,
-            };
-            if matched && self.problem.is_none() {
+            if self.problem.is_none() {
                 self.report();
             }
             return;
@@ -219,13 +226,16 @@ impl<'m, 'r> Evaluator<'_, 'm, 'r> {
         let Value::List(items) = self.eval(&binding.collection) else {
             return;
         };
+        let conjuncts = self.conjuncts.get(index).cloned().unwrap_or_default();
         for item in items.iter() {
             if !self.step() {
                 return;
             }
             self.scopes
                 .push((binding.variable.value.as_str(), item.clone()));
-            self.bindings(index + 1);
+            if conjuncts.iter().all(|part| self.eval(part).is_true()) {
+                self.bindings(index + 1);
+            }
             self.scopes.pop();
         }
     }
@@ -288,17 +298,24 @@ impl<'m, 'r> Evaluator<'_, 'm, 'r> {
         out
     }
 
-    fn lookup(&self, name: &str) -> Value<'m> {
+    fn lookup(&mut self, name: &'r str) -> Value<'m> {
         if let Some((_, value)) = self.scopes.iter().rev().find(|(bound, _)| *bound == name) {
             return value.clone();
         }
         if let Some(value) = self.params.get(name) {
             return value.clone();
         }
-        match self.world.collection(name) {
+        // A top-level collection is built once per rule and shared (the list is reference
+        // counted): rules that search a collection inside a loop stay linear in its size.
+        if let Some(value) = self.collections.get(name) {
+            return value.clone();
+        }
+        let value = match self.world.collection(name) {
             Some(entities) => Value::list(entities.into_iter().map(Value::Entity).collect()),
             None => Value::Null,
-        }
+        };
+        self.collections.insert(name, value.clone());
+        value
     }
 
     fn eval(&mut self, expr: &'r Expr) -> Value<'m> {
@@ -421,6 +438,66 @@ impl<'m, 'r> Evaluator<'_, 'm, 'r> {
             self.regexes.insert(pattern.to_string(), compiled);
         }
         self.regexes.get(pattern).and_then(Option::as_ref)
+    }
+}
+
+/// The top-level `and` operands of the rule's condition, grouped by the index of the last
+/// binding whose variable they read (parts that read none go with the first binding).
+fn conjuncts_by_binding(rule: &Rule) -> Vec<Vec<&Expr>> {
+    let query = &rule.query;
+    let mut groups: Vec<Vec<&Expr>> = vec![Vec::new(); query.bindings.len().max(1)];
+    let mut parts = Vec::new();
+    if let Some(condition) = &query.condition {
+        split_and(condition, &mut parts);
+    }
+    for part in parts {
+        let mut names = Vec::new();
+        names_read(part, &mut names);
+        let level = query
+            .bindings
+            .iter()
+            .rposition(|b| names.contains(&b.variable.value.as_str()))
+            .unwrap_or(0);
+        if let Some(group) = groups.get_mut(level) {
+            group.push(part);
+        }
+    }
+    groups
+}
+
+fn split_and<'e>(expr: &'e Expr, parts: &mut Vec<&'e Expr>) {
+    match &expr.kind {
+        ExprKind::Binary(BinaryOp::And, left, right) => {
+            split_and(left, parts);
+            split_and(right, parts);
+        }
+        _ => parts.push(expr),
+    }
+}
+
+/// Every name an expression reads (variables, params, collections).
+fn names_read<'e>(expr: &'e Expr, names: &mut Vec<&'e str>) {
+    match &expr.kind {
+        ExprKind::Name(name) => names.push(name),
+        ExprKind::List(items) | ExprKind::Call(_, items) => {
+            items.iter().for_each(|item| names_read(item, names))
+        }
+        ExprKind::Field(base, _) | ExprKind::Not(base) => names_read(base, names),
+        ExprKind::Binary(_, left, right) => {
+            names_read(left, names);
+            names_read(right, names);
+        }
+        ExprKind::Quantifier(quantifier) => {
+            names_read(&quantifier.collection, names);
+            if let Some(condition) = &quantifier.condition {
+                names_read(condition, names);
+            }
+        }
+        ExprKind::Null
+        | ExprKind::Bool(_)
+        | ExprKind::Integer(_)
+        | ExprKind::String(_)
+        | ExprKind::Size(_) => {}
     }
 }
 
