@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use crate::eval::value::{human_size, Entity, SettingAt, Value};
 use crate::lang::schema::EntityKind;
-use crate::model::context::{CopyOutcome, EntryKind};
+use crate::model::context::{CopyOutcome, DockerIgnore, EntryKind};
 use crate::model::dockerfile::{Form, Instruction};
 use crate::model::repository::{DockerfileModel, Repository, RunModel};
 use crate::source::{Sources, Span};
@@ -28,6 +28,8 @@ pub struct World<'m> {
     pub images: Vec<ImageInfo>,
     /// The image each service builds.
     service_images: Vec<Option<usize>>,
+    /// Where each context is located (see [`context_location`]), computed once.
+    context_locations: Vec<Option<Span>>,
 }
 
 impl<'m> World<'m> {
@@ -75,11 +77,15 @@ impl<'m> World<'m> {
             };
             service_images.push(image);
         }
+        let context_locations = (0..repository.contexts.len())
+            .map(|c| context_location(repository, c))
+            .collect();
         World {
             repository,
             sources,
             images,
             service_images,
+            context_locations,
         }
     }
 
@@ -425,41 +431,11 @@ impl<'m> World<'m> {
                     .source
                     .span,
             ),
-            Entity::Context(c) => {
-                let context = repo.contexts.get(c)?;
-                if context.dockerignore.is_some() {
-                    return self.span(Entity::Dockerignore(c));
-                }
-                // The compose `build.context` that names it, else the first instruction of
-                // the Dockerfile built with it (`docker build .` beside it).
-                let named_by_service = repo
-                    .services
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, link)| link.context == Some(c))
-                    .find_map(|(s, _)| Some(self.compose_service(s)?.build.as_ref()?.context.span));
-                named_by_service.or_else(|| {
-                    let dockerfile = repo.dockerfiles.iter().find(|d| d.context == Some(c))?;
-                    Some(
-                        dockerfile
-                            .dockerfile
-                            .instructions
-                            .first()
-                            .map_or(Span::point(dockerfile.dockerfile.file, 0), |i| i.span),
-                    )
-                })
-            }
+            Entity::Context(c) => self.context_locations.get(c).copied().flatten(),
             Entity::ContextFile(c, _) => self.span(Entity::Context(c)),
-            Entity::Dockerignore(c) => {
-                // Its first pattern: comments and blank lines above it are not the file.
-                let ignore = repo.contexts.get(c)?.dockerignore.as_ref()?;
-                Some(
-                    ignore
-                        .patterns
-                        .first()
-                        .map_or(Span::point(ignore.file, 0), |p| p.span),
-                )
-            }
+            Entity::Dockerignore(c) => Some(dockerignore_location(
+                repo.contexts.get(c)?.dockerignore.as_ref()?,
+            )),
             Entity::IgnorePattern(c, p) => Some(
                 repo.contexts
                     .get(c)?
@@ -1399,6 +1375,47 @@ impl<'m> World<'m> {
             Value::Entity(entity) => self.label(*entity),
         }
     }
+}
+
+/// Where a `.dockerignore` is located: its first pattern (comments and blank lines above it
+/// are not the file's point), or its start when it has none.
+fn dockerignore_location(ignore: &DockerIgnore) -> Span {
+    ignore
+        .patterns
+        .first()
+        .map_or(Span::point(ignore.file, 0), |p| p.span)
+}
+
+/// Where a context is located: its `.dockerignore` (the first pattern), else the compose
+/// `build.context` that names it, else the first instruction of the Dockerfile built with it
+/// (`docker build .` beside it).
+fn context_location(repo: &Repository, c: usize) -> Option<Span> {
+    let context = repo.contexts.get(c)?;
+    if let Some(ignore) = &context.dockerignore {
+        return Some(dockerignore_location(ignore));
+    }
+    let named_by_service = repo
+        .services
+        .iter()
+        .filter(|link| link.context == Some(c))
+        .find_map(|link| {
+            let service = repo
+                .compose_projects
+                .get(link.project)?
+                .services
+                .get(link.service)?;
+            Some(service.build.as_ref()?.context.span)
+        });
+    named_by_service.or_else(|| {
+        let dockerfile = repo.dockerfiles.iter().find(|d| d.context == Some(c))?;
+        Some(
+            dockerfile
+                .dockerfile
+                .instructions
+                .first()
+                .map_or(Span::point(dockerfile.dockerfile.file, 0), |i| i.span),
+        )
+    })
 }
 
 fn s<'m>(text: &'m str, span: Span) -> Value<'m> {
