@@ -6,6 +6,11 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use dockpolicy::rule_test::{parse_annotations, Expectation};
+
+mod common;
+use common::{manifest_dir, printed_findings, temp_files};
+
 const PACK: &str = "examples/custom-pack";
 const FIXTURE: &str = "examples/custom-pack/fixtures/platform-repo";
 
@@ -29,39 +34,15 @@ fn dockpolicy(args: &[&str]) -> Run {
     }
 }
 
-fn manifest_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// `(rule ID, path, line)`.
 type Place = (String, String, usize);
 
-/// The findings `check` printed: the rule ID of each `severity[ID]: message` header and
-/// the `path:line:column` of the first location after it (the primary one).
 fn findings(stdout: &str) -> Vec<Place> {
-    let mut found = Vec::new();
-    let mut lines = stdout.lines();
-    while let Some(line) = lines.next() {
-        let header = ["error[", "warning[", "note["]
-            .iter()
-            .find_map(|prefix| line.strip_prefix(prefix));
-        let Some(rest) = header else { continue };
-        let id = rest.split(']').next().expect("an ID").to_string();
-        let location = lines
-            .by_ref()
-            .find_map(|l| l.trim_start().strip_prefix("┌─ "))
-            .expect("a location after the header");
-        let mut parts = location.rsplitn(3, ':');
-        let _column = parts.next();
-        let line_number: usize = parts.next().expect("a line").parse().expect("a number");
-        let path = parts.next().expect("a path").to_string();
-        found.push((id, path, line_number));
-    }
-    found
+    printed_findings(stdout)
 }
 
-/// The `# ruleid: ID` and `# ok: ID` expectations of every file below `root`: each is
-/// about the next line that is neither a comment nor empty.
+/// The `# ruleid: ID` and `# ok: ID` expectations of every file below `root`, read with the
+/// rule test runner's annotation parser.
 fn expectations(root: &Path) -> (BTreeSet<Place>, BTreeSet<Place>) {
     let mut expected = BTreeSet::new();
     let mut ok = BTreeSet::new();
@@ -79,40 +60,17 @@ fn expectations(root: &Path) -> (BTreeSet<Place>, BTreeSet<Place>) {
             .expect("below the root")
             .to_string_lossy()
             .replace('\\', "/");
-        let lines: Vec<&str> = text.lines().collect();
-        for (index, line) in lines.iter().enumerate() {
-            let comment = line.trim_start();
-            let (set, ids) = if let Some(ids) = comment.strip_prefix("# ruleid:") {
-                (&mut expected, ids)
-            } else if let Some(ids) = comment.strip_prefix("# ok:") {
-                (&mut ok, ids)
-            } else {
-                continue;
+        for annotation in parse_annotations(&text) {
+            let set = match annotation.expectation {
+                Expectation::RuleId => &mut expected,
+                Expectation::Ok => &mut ok,
+                Expectation::TodoRuleId | Expectation::TodoOk => continue,
             };
-            let target = lines
-                .iter()
-                .enumerate()
-                .skip(index + 1)
-                .find(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-                .map(|(i, _)| i + 1)
-                .expect("a line after the expectation");
-            for id in ids.split(',') {
-                set.insert((id.trim().to_string(), rel.clone(), target));
-            }
+            let line = annotation.line.expect("a line after the expectation");
+            set.insert((annotation.rule_id, rel.clone(), line));
         }
     }
     (expected, ok)
-}
-
-/// A temporary folder with the given files.
-fn temp_files(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    for (path, text) in files {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().expect("a parent")).expect("a folder");
-        std::fs::write(path, text).expect("a file");
-    }
-    dir
 }
 
 fn path_str(path: &Path) -> &str {

@@ -2,8 +2,10 @@
 //! bundled rule (but DP3005, which needs image sizes) and show the field reports' headline findings.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::process::Command;
+
+mod common;
+use common::{manifest_dir, printed_findings};
 
 /// One finding of the text output: rule ID and `file:line` of its primary label.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -13,9 +15,8 @@ struct Finding {
 }
 
 fn check(estate: &str) -> Vec<Finding> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let output = Command::new(env!("CARGO_BIN_EXE_dockpolicy"))
-        .current_dir(root)
+        .current_dir(manifest_dir())
         .args(["check", &format!("examples/{estate}")])
         .output()
         .expect("run dockpolicy");
@@ -24,35 +25,13 @@ fn check(estate: &str) -> Vec<Finding> {
         Some(1),
         "exit code of check on {estate}"
     );
-    let text = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
-    let mut findings = Vec::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        let Some(rest) = line.split_once('[').map(|(_, rest)| rest) else {
-            continue;
-        };
-        if !["warning[", "error[", "note[", "info["]
-            .iter()
-            .any(|prefix| line.starts_with(prefix))
-        {
-            continue;
-        }
-        let Some((rule, _)) = rest.split_once(']') else {
-            continue;
-        };
-        let location = lines
-            .next()
-            .and_then(|next| next.split_once("─ "))
-            .map(|(_, loc)| loc.rsplit_once(':').map_or(loc, |(file_line, _)| file_line))
-            .unwrap_or_default()
-            .to_string();
-        findings.push(Finding {
-            rule: rule.to_string(),
-            location,
-        });
-    }
-    findings
+    printed_findings(&String::from_utf8_lossy(&output.stdout))
+        .into_iter()
+        .map(|(rule, path, line)| Finding {
+            rule,
+            location: format!("{path}:{line}"),
+        })
+        .collect()
 }
 
 fn bundled_rule_ids() -> BTreeSet<String> {

@@ -11,20 +11,8 @@ use dockpolicy::cli::{load_rules, RuleOptions};
 use dockpolicy::lang::pack::{Pack, PackOrigin};
 use dockpolicy::rule_test::{test_packs, Place, TestReport};
 
-fn manifest_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A temporary folder with the given files.
-fn temp_files(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    for (path, text) in files {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().expect("a parent")).expect("a folder");
-        std::fs::write(path, text).expect("a file");
-    }
-    dir
-}
+mod common;
+use common::{manifest_dir, temp_files};
 
 /// Runs the fixtures of the pack folder `pack` (without the bundled packs).
 fn run_pack(pack: &Path) -> TestReport {
