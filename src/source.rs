@@ -309,8 +309,7 @@ impl Serialize for MappedText {
 pub struct MappedText {
     pub file: FileId,
     pub text: String,
-    /// `(logical offset, file offset)` where each piece starts, in increasing logical order.
-    pieces: Vec<(u32, u32)>,
+    map: TextMap,
 }
 
 impl MappedText {
@@ -318,7 +317,7 @@ impl MappedText {
         MappedText {
             file,
             text: String::new(),
-            pieces: Vec::new(),
+            map: TextMap::new(file),
         }
     }
 
@@ -331,45 +330,20 @@ impl MappedText {
 
     /// Appends `piece`, which is the file's text at `file_offset..file_offset + piece.len()`.
     pub fn push(&mut self, piece: &str, file_offset: usize) {
-        if piece.is_empty() {
-            return;
-        }
-        let logical = u32::try_from(self.text.len()).unwrap_or(u32::MAX);
-        let file_offset = u32::try_from(file_offset).unwrap_or(u32::MAX);
-        let continues_last = self
-            .pieces
-            .last()
-            .is_some_and(|&(l, f)| u64::from(f) + u64::from(logical - l) == u64::from(file_offset));
-        if !continues_last {
-            self.pieces.push((logical, file_offset));
-        }
+        self.map.push(file_offset, piece.len());
         self.text.push_str(piece);
     }
 
     /// The file offset of logical byte `logical`. The offset one past the end maps to one past
     /// the last byte's file offset.
     pub fn file_offset(&self, logical: usize) -> usize {
-        let logical_u32 = u32::try_from(logical).unwrap_or(u32::MAX);
-        let index = match self.pieces.binary_search_by_key(&logical_u32, |&(l, _)| l) {
-            Ok(i) => i,
-            Err(0) => return self.pieces.first().map_or(0, |&(_, f)| f as usize),
-            Err(next) => next - 1,
-        };
-        match self.pieces.get(index) {
-            Some(&(l, f)) => f as usize + (logical - l as usize),
-            None => 0,
-        }
+        self.map.file_offset(logical)
     }
 
     /// The file span of the logical range. A range that crosses a gap (a removed line
     /// continuation) covers the gap too, so the span underlines what the user wrote.
     pub fn span(&self, range: Range<usize>) -> Span {
-        if range.end <= range.start {
-            return Span::point(self.file, self.file_offset(range.start));
-        }
-        let start = self.file_offset(range.start);
-        let end = self.file_offset(range.end - 1) + 1;
-        Span::new(self.file, start..end.max(start))
+        self.map.span(range)
     }
 
     /// The file span of the whole text.
@@ -387,25 +361,117 @@ impl MappedText {
 
     /// The sub-text `range` (on char boundaries) as a mapped text of its own.
     pub fn slice(&self, range: Range<usize>) -> MappedText {
-        let mut sliced = MappedText::new(self.file);
-        let Some(text) = self.text.get(range.clone()) else {
-            return sliced;
+        match self.text.get(range.clone()) {
+            Some(text) => MappedText {
+                file: self.file,
+                text: text.to_string(),
+                map: self.map.slice(range),
+            },
+            None => MappedText::new(self.file),
+        }
+    }
+}
+
+/// Maps the bytes of a derived string (a line with its continuations removed, an unquoted
+/// word) to file offsets: a list of runs, each mapping consecutive logical bytes to
+/// consecutive file bytes. [`MappedText`] is this map together with the text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextMap {
+    pub file: FileId,
+    /// `(logical offset, file offset)` where each run starts, in increasing logical order.
+    runs: Vec<(u32, u32)>,
+    len: u32,
+}
+
+impl TextMap {
+    pub fn new(file: FileId) -> TextMap {
+        TextMap {
+            file,
+            runs: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// Appends `len` logical bytes that are the file's bytes `file_offset..file_offset + len`.
+    pub fn push(&mut self, file_offset: usize, len: usize) {
+        if len == 0 {
+            return;
+        }
+        let file_offset = clamp_u32(file_offset);
+        let continues_last = self.runs.last().is_some_and(|&(l, f)| {
+            u64::from(f) + u64::from(self.len - l) == u64::from(file_offset)
+        });
+        if !continues_last {
+            self.runs.push((self.len, file_offset));
+        }
+        self.len = self.len.saturating_add(clamp_u32(len));
+    }
+
+    /// The number of logical bytes mapped.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The file offset of logical byte `logical` (one past the end maps one past the last byte).
+    pub fn file_offset(&self, logical: usize) -> usize {
+        let logical_u32 = clamp_u32(logical);
+        let index = match self.runs.binary_search_by_key(&logical_u32, |&(l, _)| l) {
+            Ok(i) => i,
+            Err(0) => return self.runs.first().map_or(0, |&(_, f)| f as usize),
+            Err(next) => next - 1,
         };
-        let mut cursor = range.start;
-        for (i, &(logical, _)) in self.pieces.iter().enumerate() {
-            let piece_end = self
-                .pieces
+        match self.runs.get(index) {
+            Some(&(l, f)) => f as usize + logical.saturating_sub(l as usize),
+            None => 0,
+        }
+    }
+
+    /// The file span of the logical `range`; it covers any gap between its ends.
+    pub fn span(&self, range: Range<usize>) -> Span {
+        let end = range.end.min(self.len as usize);
+        if end <= range.start {
+            return Span::point(self.file, self.file_offset(range.start.min(self.len())));
+        }
+        let start = self.file_offset(range.start);
+        let last = self.file_offset(end - 1) + 1;
+        Span::new(self.file, start..last.max(start))
+    }
+
+    /// The logical sub-range `range` as a map of its own.
+    pub fn slice(&self, range: Range<usize>) -> TextMap {
+        let mut sliced = TextMap::new(self.file);
+        let end = range.end.min(self.len());
+        for (i, &(logical, file)) in self.runs.iter().enumerate() {
+            let run_end = self
+                .runs
                 .get(i + 1)
-                .map_or(self.text.len(), |&(l, _)| l as usize);
-            let (lo, hi) = (cursor.max(logical as usize), piece_end.min(range.end));
+                .map_or(self.len(), |&(l, _)| l as usize);
+            let (lo, hi) = (range.start.max(logical as usize), end.min(run_end));
             if lo < hi {
-                let part = &text[lo - range.start..hi - range.start];
-                sliced.push(part, self.file_offset(lo));
-                cursor = hi;
+                sliced.push(file as usize + (lo - logical as usize), hi - lo);
             }
         }
         sliced
     }
+
+    /// Calls `f(file_offset, len)` for every run, in order.
+    pub fn for_each_run(&self, mut f: impl FnMut(usize, usize)) {
+        for (i, &(logical, file)) in self.runs.iter().enumerate() {
+            let run_end = self
+                .runs
+                .get(i + 1)
+                .map_or(self.len(), |&(l, _)| l as usize);
+            f(file as usize, run_end.saturating_sub(logical as usize));
+        }
+    }
+}
+
+fn clamp_u32(value: usize) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
@@ -444,7 +510,26 @@ mod tests {
         let mut mapped = MappedText::new(FileId(0));
         mapped.push("ab", 10);
         mapped.push("cd", 12);
-        assert_eq!(mapped.pieces.len(), 1);
+        assert_eq!(mapped.map.runs.len(), 1);
         assert_eq!(mapped.file_offset(3), 13);
+    }
+
+    #[test]
+    fn text_map_merges_and_spans_gaps() {
+        let mut map = TextMap::new(FileId(0));
+        map.push(10, 2);
+        map.push(12, 3);
+        map.push(20, 2);
+        assert_eq!(map.runs.len(), 2);
+        assert_eq!(map.file_offset(4), 14);
+        assert_eq!(map.file_offset(5), 20);
+        assert_eq!(map.span(3..6).range(), 13..21);
+        assert_eq!(map.span(7..9).range(), 22..22);
+        let tail = map.slice(4..7);
+        assert_eq!(tail.len(), 3);
+        assert_eq!(tail.span(0..3).range(), 14..22);
+        let mut runs = Vec::new();
+        tail.for_each_run(|f, l| runs.push((f, l)));
+        assert_eq!(runs, vec![(14, 1), (20, 2)]);
     }
 }

@@ -10,10 +10,8 @@
 use std::ops::Range;
 
 use crate::diag::Diagnostic;
-use crate::model::shell::{
-    Assignment, Command, Redirection, Separator, ShellScript, TextMap, Word,
-};
-use crate::source::{FileId, MappedText, Span, Spanned};
+use crate::model::shell::{Assignment, Command, Redirection, Separator, ShellScript, Word};
+use crate::source::{FileId, MappedText, Span, Spanned, TextMap};
 
 /// How many `sh -c` strings may be nested inside each other before we stop descending.
 const MAX_SHELL_STRING_DEPTH: u32 = 8;
