@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::diag::Diagnostic;
-use crate::model::compose::ComposeProject;
 use crate::model::context::{CopyOutcome, DockerIgnore};
 use crate::model::dockerfile::{Dockerfile, Form, Instruction};
 use crate::model::repository::{
@@ -299,7 +298,9 @@ impl Linker {
 
     /// Links every compose service to its context, Dockerfile and image stage.
     fn link_services(&mut self) {
-        let projects: Vec<ComposeProject> = self.repository.compose_projects.clone();
+        // Taken out while linking (loading Dockerfiles and contexts needs `self` mutably) and
+        // put back after, rather than copied.
+        let projects = std::mem::take(&mut self.repository.compose_projects);
         for (project_index, project) in projects.iter().enumerate() {
             for (service_index, service) in project.services.iter().enumerate() {
                 let mut link = ServiceLink {
@@ -350,6 +351,7 @@ impl Linker {
                 self.repository.services.push(link);
             }
         }
+        self.repository.compose_projects = projects;
     }
 
     /// Splits the RUNs, resolves the COPY sources and traces `pip install -r` of one
