@@ -29,6 +29,29 @@ pub struct Finding {
     pub message: String,
     pub span: Span,
     pub related: Vec<RelatedLocation>,
+    /// Set when an inline comment or the configuration silences the finding: it is then left
+    /// out of the exit code and of the reports, except SARIF with `--include-suppressed`.
+    pub suppression: Option<Suppression>,
+}
+
+/// Why a finding is silenced.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Suppression {
+    pub kind: SuppressionKind,
+    /// The reason the user wrote (required for inline suppressions).
+    pub justification: String,
+    /// The comment or configuration entry that silences the finding.
+    pub span: Option<Span>,
+}
+
+/// Where a suppression was written (SARIF's `suppression.kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SuppressionKind {
+    /// A `# dockpolicy ignore=…` comment in the file of the finding.
+    InSource,
+    /// The configuration file or a baseline.
+    External,
 }
 
 /// A secondary location of a finding.
@@ -281,6 +304,7 @@ impl<'m, 'r> Evaluator<'_, 'm, 'r> {
             message,
             span,
             related,
+            suppression: None,
         });
     }
 
