@@ -7,14 +7,20 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{param_values, parse_config, Config, CONFIG_FILE_NAME};
 use crate::diag::{Diagnostic, Severity};
-use crate::eval::engine::{evaluate, Finding, RuleRun};
+use crate::eval::engine::{evaluate, RuleRun};
 use crate::eval::world::World;
 use crate::lang::ast::Rule;
 use crate::lang::check::{check_duplicate_ids, check_rule};
 use crate::lang::pack::{bundled_packs, load_pack_dir, Pack, PackOrigin};
 use crate::lang::schema::did_you_mean;
 use crate::parse::repository::{load, LoadOptions};
-use crate::report::{diagnostics, dump, text};
+use crate::report::baseline::Baseline;
+use crate::report::rule_doc::{default_severity, explanation, summary};
+use crate::report::text::TextOptions;
+use crate::report::{
+    diagnostics, dump, github, json, path_prefix, sarif, text, CheckReport, EvaluatedRule, Format,
+    ScannedPath,
+};
 use crate::rule_test::test_packs;
 use crate::source::Sources;
 
@@ -161,16 +167,60 @@ pub fn load_rules(options: &RuleOptions, root: Option<&Path>) -> RuleSet {
     }
 }
 
-/// `dockpolicy check PATH...`.
+/// Where one format of `check` goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Output {
+    pub format: Format,
+    /// The file to write; standard output when `None`.
+    pub file: Option<PathBuf>,
+}
+
+/// How `check` reports.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    pub fail_on: FailOn,
+    /// Each format requested, in order.
+    pub outputs: Vec<Output>,
+    pub text: TextOptions,
+    /// `--baseline FILE.sarif`: findings whose fingerprints it holds are not reported.
+    pub baseline: Option<PathBuf>,
+    /// `--include-suppressed`: SARIF shows suppressed findings, with `suppressions`.
+    pub include_suppressed: bool,
+}
+
+impl Default for CheckOptions {
+    fn default() -> CheckOptions {
+        CheckOptions {
+            fail_on: FailOn::Note,
+            outputs: vec![Output {
+                format: Format::Text,
+                file: None,
+            }],
+            text: TextOptions::default(),
+            baseline: None,
+            include_suppressed: false,
+        }
+    }
+}
+
+/// `dockpolicy check PATH...`: diagnostics go to `err` as they are found; each requested
+/// format is rendered from every PATH's findings at the end.
 pub fn check(
     paths: &[PathBuf],
     rule_options: &RuleOptions,
     load_options: &LoadOptions,
-    fail_on: FailOn,
+    options: &CheckOptions,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> u8 {
     let started = std::time::Instant::now();
+    let baseline = match options.baseline.as_deref().map(Baseline::read).transpose() {
+        Ok(baseline) => baseline,
+        Err(problem) => {
+            let _ = writeln!(err, "error: {problem}");
+            return EXIT_INPUT_ERROR;
+        }
+    };
     let rule_set = load_rules(rule_options, paths.first().map(PathBuf::as_path));
     let _ = write!(
         err,
@@ -192,11 +242,10 @@ pub fn check(
             params: params.get(&rule.id.value).cloned().unwrap_or_default(),
         })
         .collect();
-    let mut all_findings: Vec<Finding> = Vec::new();
-    let mut files = 0;
+    let current_dir = std::env::current_dir().unwrap_or_default();
+    let mut scans = Vec::new();
     for path in paths {
         let loaded = load(path, load_options);
-        files += loaded.sources.len();
         let _ = write!(
             err,
             "{}",
@@ -210,25 +259,89 @@ pub fn check(
             "{}",
             diagnostics::render(&rule_diagnostics, &rule_set.sources)
         );
-        let _ = write!(out, "{}", text::render_findings(&findings, &loaded.sources));
-        all_findings.extend(findings);
+        let prefix = if paths.len() > 1 {
+            path_prefix(&loaded.repository.root, &current_dir)
+        } else {
+            String::new()
+        };
+        scans.push(ScannedPath::new(
+            prefix,
+            loaded.sources,
+            findings,
+            loaded.diagnostics,
+            rule_diagnostics,
+        ));
     }
-    let _ = writeln!(
-        out,
-        "{}; {} rules over {files} files in {:.2} s",
-        text::summary(&all_findings),
-        runs.len(),
-        started.elapsed().as_secs_f64()
-    );
-    if rule_set.has_rule_errors {
+    let baseline_hidden = baseline.map_or(0, |baseline| baseline.hide(&mut scans));
+    let mut report = CheckReport {
+        rules: rule_set
+            .packs
+            .iter()
+            .flat_map(|pack| {
+                let bundled = matches!(pack.origin, PackOrigin::Bundled);
+                pack.rules
+                    .iter()
+                    .map(move |rule| EvaluatedRule { rule, bundled })
+            })
+            .collect(),
+        rule_sources: &rule_set.sources,
+        rule_diagnostics: [rule_set.diagnostics.clone(), param_diagnostics].concat(),
+        scans,
+        exit_code: EXIT_OK,
+        elapsed: started.elapsed(),
+        baseline_hidden,
+        include_suppressed: options.include_suppressed,
+    };
+    report.exit_code = if rule_set.has_rule_errors {
         EXIT_RULE_ERROR
     } else if input_errors {
         EXIT_INPUT_ERROR
-    } else if all_findings.iter().any(|f| fail_on.fails(f.severity)) {
+    } else if report
+        .findings()
+        .any(|(_, reported)| options.fail_on.fails(reported.finding.severity))
+    {
         EXIT_FINDINGS
     } else {
         EXIT_OK
+    };
+    match write_outputs(&report, options, out) {
+        Ok(()) => report.exit_code,
+        Err(problem) => {
+            let _ = writeln!(err, "error: {problem}");
+            report.exit_code.max(EXIT_INPUT_ERROR)
+        }
     }
+}
+
+/// Renders `report` in every requested format, to its file or to `out`.
+fn write_outputs(
+    report: &CheckReport<'_>,
+    options: &CheckOptions,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    for output in &options.outputs {
+        let text = match output.format {
+            Format::Text => Ok(text::render(
+                report,
+                TextOptions {
+                    color: options.text.color && output.file.is_none(),
+                    ..options.text
+                },
+            )),
+            Format::Json => json::render(report),
+            Format::Sarif => sarif::render(report),
+            Format::Github => Ok(github::render(report)),
+        }
+        .map_err(|e| format!("cannot serialise the report: {e}"))?;
+        match &output.file {
+            Some(file) => std::fs::write(file, text)
+                .map_err(|e| format!("cannot write {}: {e}", file.display()))?,
+            None => out
+                .write_all(text.as_bytes())
+                .map_err(|e| format!("cannot write to standard output: {e}"))?,
+        }
+    }
+    Ok(())
 }
 
 /// `dockpolicy rules`: ID, name, severity and summary of every loaded rule.
@@ -248,8 +361,8 @@ pub fn rules(rule_options: &RuleOptions, out: &mut dyn Write, err: &mut dyn Writ
             "{:<8} {:<width$} {:<8} {}",
             rule.id.value,
             rule.name.value,
-            severity_word(rule),
-            rule.summary.as_ref().map_or("", |s| s.value.as_str()),
+            default_severity(rule).as_str(),
+            summary(rule),
         );
     }
     exit_for_rule_set(&rule_set)
@@ -282,41 +395,6 @@ pub fn explain(
     };
     let _ = write!(out, "{}", explanation(rule));
     exit_for_rule_set(&rule_set)
-}
-
-/// The text `explain` prints: the same text the rule's doc and SARIF metadata come from.
-pub fn explanation(rule: &Rule) -> String {
-    let mut text = format!(
-        "{} {} ({})\n\n{}\n",
-        rule.id.value,
-        rule.name.value,
-        severity_word(rule),
-        rule.summary.as_ref().map_or("", |s| s.value.as_str())
-    );
-    if !rule.tags.is_empty() {
-        let tags: Vec<&str> = rule.tags.iter().map(|t| t.value.as_str()).collect();
-        text.push_str(&format!("\nTags: {}\n", tags.join(", ")));
-    }
-    if let Some(doc) = &rule.doc {
-        text.push_str(&format!("\n{}\n", doc.value.trim_end()));
-    }
-    if !rule.params.is_empty() {
-        text.push_str("\n## Params\n\n");
-        for param in &rule.params {
-            text.push_str(&format!(
-                "- `{}` (configure under `params: {{{}: {{{}: …}}}}` in `{CONFIG_FILE_NAME}`)\n",
-                param.name.value, rule.id.value, param.name.value
-            ));
-        }
-    }
-    text
-}
-
-fn severity_word(rule: &Rule) -> &'static str {
-    rule.severity
-        .as_ref()
-        .map_or(Severity::Warning, |s| s.value)
-        .as_str()
 }
 
 fn exit_for_rule_set(rule_set: &RuleSet) -> u8 {

@@ -5,10 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::IsTerminal;
 
-use dockpolicy::cli::{self, FailOn, RuleOptions};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+use dockpolicy::cli::{self, CheckOptions, FailOn, Output, RuleOptions};
 use dockpolicy::parse::repository::LoadOptions;
+use dockpolicy::report::text::TextOptions;
+use dockpolicy::report::Format;
 
 /// mimalloc: the model is many small allocations, and glibc's allocator spent a quarter of
 /// the load time in the benchmark.
@@ -39,6 +43,23 @@ enum Command {
         /// The lowest severity that makes the exit code 1.
         #[arg(long, value_enum, default_value = "note")]
         fail_on: FailOnArg,
+        /// An output format (default: text); repeatable, each followed by its own `--output`.
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        format: Vec<FormatArg>,
+        /// Write the `--format` given before this to FILE instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Vec<PathBuf>,
+        /// Text output: the findings only, without the summary line.
+        #[arg(long, short)]
+        quiet: bool,
+        /// Report only findings whose fingerprints are not in this SARIF file (an earlier
+        /// `--format sarif` output).
+        #[arg(long, value_name = "FILE.sarif")]
+        baseline: Option<PathBuf>,
+        /// SARIF: include suppressed findings, with `suppressions` (GitHub ignores them and
+        /// opens alerts).
+        #[arg(long)]
+        include_suppressed: bool,
     },
     /// List the loaded rules: ID, name, severity, summary.
     Rules {
@@ -93,6 +114,67 @@ struct LoadArgs {
     variables: Vec<(String, String)>,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+enum FormatArg {
+    Text,
+    Json,
+    Sarif,
+    Github,
+}
+
+impl From<FormatArg> for Format {
+    fn from(format: FormatArg) -> Format {
+        match format {
+            FormatArg::Text => Format::Text,
+            FormatArg::Json => Format::Json,
+            FormatArg::Sarif => Format::Sarif,
+            FormatArg::Github => Format::Github,
+        }
+    }
+}
+
+/// Pairs each `--output` with the `--format` given before it (`(index on the command line,
+/// value)`); with no `--format`, text. At most one format may go to standard output.
+fn pair_outputs(
+    formats: &[(usize, FormatArg)],
+    files: &[(usize, PathBuf)],
+) -> Result<Vec<Output>, String> {
+    let formats = if formats.is_empty() {
+        vec![(0, FormatArg::Text)]
+    } else {
+        formats.to_vec()
+    };
+    let mut outputs: Vec<Output> = formats
+        .iter()
+        .map(|&(_, format)| Output {
+            format: format.into(),
+            file: None,
+        })
+        .collect();
+    for (index, file) in files {
+        let Some(owner) = formats.iter().rposition(|(at, _)| at < index) else {
+            return Err(format!(
+                "`--output {}` comes before any `--format`: give it after the format it is for",
+                file.display()
+            ));
+        };
+        if let Some(earlier) = &outputs[owner].file {
+            return Err(format!(
+                "two `--output` files ({} and {}) for one `--format`",
+                earlier.display(),
+                file.display()
+            ));
+        }
+        outputs[owner].file = Some(file.clone());
+    }
+    if outputs.iter().filter(|o| o.file.is_none()).count() > 1 {
+        return Err(
+            "only one format can go to standard output: give the others `--output FILE`".into(),
+        );
+    }
+    Ok(outputs)
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum FailOnArg {
     Error,
@@ -126,7 +208,8 @@ impl From<LoadArgs> for LoadOptions {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let mut out = std::io::stdout().lock();
     let mut err = std::io::stderr().lock();
     let code = match cli.command {
@@ -135,7 +218,27 @@ fn main() -> ExitCode {
             rules,
             load,
             fail_on,
+            format,
+            output,
+            quiet,
+            baseline,
+            include_suppressed,
         } => {
+            let check_matches = matches.subcommand_matches("check");
+            let indices = |id: &str| -> Vec<usize> {
+                check_matches
+                    .and_then(|m| m.indices_of(id))
+                    .map(Iterator::collect)
+                    .unwrap_or_default()
+            };
+            let formats: Vec<(usize, FormatArg)> =
+                indices("format").into_iter().zip(format).collect();
+            let files: Vec<(usize, PathBuf)> = indices("output").into_iter().zip(output).collect();
+            let outputs = pair_outputs(&formats, &files).unwrap_or_else(|message| {
+                Cli::command()
+                    .error(clap::error::ErrorKind::ArgumentConflict, message)
+                    .exit()
+            });
             let paths = if paths.is_empty() {
                 vec![PathBuf::from(".")]
             } else {
@@ -147,11 +250,20 @@ fn main() -> ExitCode {
                 FailOnArg::Note => FailOn::Note,
                 FailOnArg::None => FailOn::None,
             };
+            let color = std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
+            let options = CheckOptions {
+                fail_on,
+                outputs,
+                text: TextOptions { color, quiet },
+                baseline,
+                include_suppressed,
+            };
             cli::check(
                 &paths,
                 &rules.into(),
                 &load.into(),
-                fail_on,
+                &options,
                 &mut out,
                 &mut err,
             )

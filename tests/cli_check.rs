@@ -116,6 +116,7 @@ fn findings_show_the_source_line_the_rule_and_related_locations() {
 4 │   jobs:
   │   ---- the service is defined here
   │
+  = help: A compose service runs an image that installs development tools
   = `dockpolicy explain PT002` tells why and what to do instead
 ";
     assert!(run.stdout.contains(expected), "{}", run.stdout);

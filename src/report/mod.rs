@@ -1,6 +1,232 @@
 //! Renderers: turn the model, diagnostics and findings into what users read. Byte spans
 //! become lines and columns only here.
+//!
+//! `check` gathers everything it found into one [`CheckReport`]; each format (text, JSON,
+//! SARIF, GitHub workflow commands) renders that report.
 
+pub mod baseline;
 pub mod diagnostics;
 pub mod dump;
+pub mod fingerprint;
+pub mod github;
+pub mod json;
+pub mod rule_doc;
+pub mod sarif;
 pub mod text;
+
+use std::path::{Component, Path};
+use std::time::Duration;
+
+use crate::diag::{Diagnostic, Severity};
+use crate::eval::engine::Finding;
+use crate::lang::ast::Rule;
+use crate::report::fingerprint::{finding_hash, line_hashes, Occurrences};
+use crate::source::{normalize_path, FileId, SourceFile, Sources, Span};
+
+/// The output formats of `check`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// rustc-style, for people.
+    Text,
+    /// dockpolicy's own JSON document (SPEC.md §12.2).
+    Json,
+    /// SARIF 2.1.0 for code scanning.
+    Sarif,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
+}
+
+/// One finding with what identifies it across runs.
+pub struct ReportedFinding {
+    pub finding: Finding,
+    /// dockpolicy's fingerprint (`hash:N`, [`fingerprint::finding_hash`]).
+    pub key: String,
+    /// GitHub's `primaryLocationLineHash` of the finding's first line.
+    pub line_hash: String,
+}
+
+/// One scanned PATH: its files, findings and diagnostics.
+pub struct ScannedPath {
+    /// What machine-readable reports put before a file's `rel_path`: empty when one PATH is
+    /// checked (paths are relative to it), else the PATH relative to the current directory
+    /// followed by `/`.
+    pub prefix: String,
+    pub sources: Sources,
+    /// Findings in the evaluator's order (file, position, rule).
+    pub findings: Vec<ReportedFinding>,
+    /// Problems reading the inputs (spans into `sources`).
+    pub diagnostics: Vec<Diagnostic>,
+    /// Problems evaluating rules (spans into the rule files, [`CheckReport::rule_sources`]).
+    pub rule_diagnostics: Vec<Diagnostic>,
+}
+
+impl ScannedPath {
+    /// Fingerprints `findings` (whose spans point into `sources`).
+    pub fn new(
+        prefix: String,
+        sources: Sources,
+        findings: Vec<Finding>,
+        diagnostics: Vec<Diagnostic>,
+        rule_diagnostics: Vec<Diagnostic>,
+    ) -> ScannedPath {
+        let mut line_hashes_by_file: Vec<Option<Vec<String>>> = Vec::new();
+        line_hashes_by_file.resize_with(sources.len(), || None);
+        let mut occurrences = Occurrences::default();
+        let findings = findings
+            .into_iter()
+            .map(|finding| {
+                let path = format!("{prefix}{}", file_path(&sources, finding.span.file));
+                let key = occurrences.key(finding_hash(
+                    &finding.rule_id,
+                    &path,
+                    sources.slice(finding.span),
+                    &finding.message,
+                ));
+                let line_hash = sources
+                    .get(finding.span.file)
+                    .and_then(|file| {
+                        let hashes = line_hashes_by_file
+                            .get_mut(finding.span.file.0 as usize)?
+                            .get_or_insert_with(|| line_hashes(&file.text));
+                        hashes
+                            .get(file.line_index(finding.span.start as usize))
+                            .cloned()
+                    })
+                    .unwrap_or_default();
+                ReportedFinding {
+                    finding,
+                    key,
+                    line_hash,
+                }
+            })
+            .collect();
+        ScannedPath {
+            prefix,
+            sources,
+            findings,
+            diagnostics,
+            rule_diagnostics,
+        }
+    }
+
+    /// The path machine-readable reports give file `id`: `/`-separated, relative to the
+    /// scanned PATH or, with several PATHs, to the current directory.
+    pub fn path(&self, id: FileId) -> String {
+        format!("{}{}", self.prefix, file_path(&self.sources, id))
+    }
+
+    /// The file of `span`, if it is loaded.
+    pub fn file(&self, span: Span) -> Option<&SourceFile> {
+        self.sources.get(span.file)
+    }
+}
+
+/// The [`ScannedPath::prefix`] of a PATH checked beside others whose files are below `root`:
+/// `root` relative to `current_dir` followed by `/` (nothing for the current directory
+/// itself), or the absolute `root` when it is not below `current_dir`.
+pub fn path_prefix(root: &Path, current_dir: &Path) -> String {
+    let absolute = normalize_path(&current_dir.join(root));
+    let relative = absolute.strip_prefix(current_dir).unwrap_or(&absolute);
+    let parts: Vec<String> = relative
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    let joined = parts.join("/");
+    match (relative.is_absolute(), joined.is_empty()) {
+        (true, _) => format!("/{joined}/"),
+        (false, true) => String::new(),
+        (false, false) => format!("{joined}/"),
+    }
+}
+
+fn file_path(sources: &Sources, id: FileId) -> &str {
+    sources.get(id).map_or("", |file| file.rel_path.as_str())
+}
+
+/// A rule `check` evaluated.
+#[derive(Clone, Copy)]
+pub struct EvaluatedRule<'r> {
+    pub rule: &'r Rule,
+    /// Whether it comes from a bundled pack (its documentation is then online).
+    pub bundled: bool,
+}
+
+/// Everything one `check` produced, for the renderers.
+pub struct CheckReport<'r> {
+    /// The rules evaluated, in pack order.
+    pub rules: Vec<EvaluatedRule<'r>>,
+    /// The rule packs' and configuration's files.
+    pub rule_sources: &'r Sources,
+    /// Configuration and pack problems (spans into `rule_sources`).
+    pub rule_diagnostics: Vec<Diagnostic>,
+    pub scans: Vec<ScannedPath>,
+    /// The exit code `check` returns.
+    pub exit_code: u8,
+    pub elapsed: Duration,
+    /// How many findings the baseline hid (they are no longer in `scans`).
+    pub baseline_hidden: usize,
+    /// Whether SARIF shows suppressed findings (with `suppressions`).
+    pub include_suppressed: bool,
+}
+
+impl CheckReport<'_> {
+    /// Every finding with the path it was found in, suppressed ones included.
+    pub fn all_findings(&self) -> impl Iterator<Item = (&ScannedPath, &ReportedFinding)> {
+        self.scans
+            .iter()
+            .flat_map(|scan| scan.findings.iter().map(move |finding| (scan, finding)))
+    }
+
+    /// The findings that count: those no suppression silences.
+    pub fn findings(&self) -> impl Iterator<Item = (&ScannedPath, &ReportedFinding)> {
+        self.all_findings()
+            .filter(|(_, reported)| reported.finding.suppression.is_none())
+    }
+
+    /// How many files were read, over every PATH.
+    pub fn files(&self) -> usize {
+        self.scans.iter().map(|scan| scan.sources.len()).sum()
+    }
+
+    /// How many findings a suppression silences.
+    pub fn suppressed(&self) -> usize {
+        self.all_findings().count() - self.findings().count()
+    }
+
+    /// The counted findings of `severity`.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings()
+            .filter(|(_, reported)| reported.finding.severity == severity)
+            .count()
+    }
+
+    /// The rule with `id`, if it was evaluated.
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules
+            .iter()
+            .map(|evaluated| evaluated.rule)
+            .find(|rule| rule.id.value == id)
+    }
+}
+
+/// `n word` or `n words`.
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_are_relative_to_the_current_directory() {
+        let cwd = Path::new("/work/repo");
+        assert_eq!(path_prefix(Path::new("."), cwd), "");
+        assert_eq!(path_prefix(Path::new("./svc/api"), cwd), "svc/api/");
+        assert_eq!(path_prefix(Path::new("/work/repo/svc"), cwd), "svc/");
+        assert_eq!(path_prefix(Path::new("../other"), cwd), "/work/other/");
+    }
+}

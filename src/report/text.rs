@@ -1,35 +1,81 @@
 //! Findings for people: rustc-style diagnostics with codespan-reporting (the source line
-//! with the token underlined, the rule ID and name, the message, related locations) and a
-//! summary line.
+//! with the token underlined, the rule ID and name, the message, related locations, the
+//! rule's summary as help) and a summary line. Colour (ANSI) only when asked for: `check`
+//! asks when standard output is a terminal and `NO_COLOR` is not set.
 
 use codespan_reporting::diagnostic::{Diagnostic as Rendered, Label};
-use codespan_reporting::term;
+use codespan_reporting::term::{self, termcolor::Ansi};
 
 use crate::diag::Severity;
 use crate::eval::engine::Finding;
 use crate::report::diagnostics::SourceDatabase;
-use crate::source::{FileId, Sources};
+use crate::report::rule_doc::summary as rule_summary;
+use crate::report::{plural, CheckReport};
+use crate::source::FileId;
 
-/// Renders `findings` (whose spans point into `sources`) one after the other.
-pub fn render_findings(findings: &[Finding], sources: &Sources) -> String {
-    let database = SourceDatabase(sources);
-    let config = term::Config::default();
+/// How the text report looks.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TextOptions {
+    /// ANSI colours.
+    pub color: bool,
+    /// Findings only: no summary line.
+    pub quiet: bool,
+}
+
+/// The findings that count, one after the other, then (unless quiet) the summary line.
+pub fn render(report: &CheckReport<'_>, options: TextOptions) -> String {
     let mut out = String::new();
-    for finding in findings {
-        let rendered = to_codespan(finding);
-        if term::emit_to_string(&mut out, &config, &database, &rendered).is_err() {
-            out.push_str(&format!(
-                "{}[{}]: {}\n",
-                finding.severity.as_str(),
-                finding.rule_id,
-                finding.message
-            ));
+    for scan in &report.scans {
+        let database = SourceDatabase(&scan.sources);
+        for reported in &scan.findings {
+            let finding = &reported.finding;
+            if finding.suppression.is_some() {
+                continue;
+            }
+            let help = report.rule(&finding.rule_id).map(rule_summary);
+            out.push_str(&render_finding(finding, help, &database, options.color));
         }
+    }
+    if !options.quiet {
+        out.push_str(&format!(
+            "{}; {} over {} in {:.2} s\n",
+            summary(report),
+            plural(report.rules.len(), "rule"),
+            plural(report.files(), "file"),
+            report.elapsed.as_secs_f64()
+        ));
     }
     out
 }
 
-fn to_codespan(finding: &Finding) -> Rendered<FileId> {
+/// One finding rendered, falling back to its header line when the span does not fit.
+fn render_finding(
+    finding: &Finding,
+    help: Option<&str>,
+    database: &SourceDatabase<'_>,
+    color: bool,
+) -> String {
+    let config = term::Config::default();
+    let rendered = to_codespan(finding, help);
+    let text = if color {
+        let mut writer = Ansi::new(Vec::new());
+        term::emit_to_write_style(&mut writer, &config, database, &rendered)
+            .map(|()| String::from_utf8_lossy(&writer.into_inner()).into_owned())
+    } else {
+        let mut text = String::new();
+        term::emit_to_string(&mut text, &config, database, &rendered).map(|()| text)
+    };
+    text.unwrap_or_else(|_| {
+        format!(
+            "{}[{}]: {}\n",
+            finding.severity.as_str(),
+            finding.rule_id,
+            finding.message
+        )
+    })
+}
+
+fn to_codespan(finding: &Finding, help: Option<&str>) -> Rendered<FileId> {
     let rendered = match finding.severity {
         Severity::Error => Rendered::error(),
         Severity::Warning => Rendered::warning(),
@@ -41,29 +87,55 @@ fn to_codespan(finding: &Finding) -> Rendered<FileId> {
         Label::secondary(related.span.file, related.span.range())
             .with_message(related.message.clone())
     }));
+    let mut notes: Vec<String> = help
+        .filter(|help| !help.is_empty())
+        .map(|help| format!("help: {help}"))
+        .into_iter()
+        .collect();
+    notes.push(format!(
+        "`dockpolicy explain {}` tells why and what to do instead",
+        finding.rule_id
+    ));
     rendered
         .with_code(finding.rule_id.clone())
         .with_message(finding.message.clone())
         .with_labels(labels)
-        .with_notes(vec![format!(
-            "`dockpolicy explain {}` tells why and what to do instead",
-            finding.rule_id
-        )])
+        .with_notes(notes)
 }
 
-/// `3 findings (1 error, 2 warnings, 0 notes) in 2 files`.
-pub fn summary(findings: &[Finding]) -> String {
-    let count = |severity: Severity| findings.iter().filter(|f| f.severity == severity).count();
-    let mut files: Vec<FileId> = findings.iter().map(|f| f.span.file).collect();
+/// `3 findings (1 error, 2 warnings, 0 notes) in 2 files`, then `; N suppressed` and
+/// `; N hidden by the baseline` when there are any.
+pub fn summary(report: &CheckReport<'_>) -> String {
+    let mut files: Vec<(usize, FileId)> = report
+        .scans
+        .iter()
+        .enumerate()
+        .flat_map(|(index, scan)| {
+            scan.findings
+                .iter()
+                .filter(|r| r.finding.suppression.is_none())
+                .map(move |r| (index, r.finding.span.file))
+        })
+        .collect();
     files.sort_unstable();
     files.dedup();
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    format!(
+    let mut text = format!(
         "{} ({}, {}, {}) in {}",
-        plural(findings.len(), "finding"),
-        plural(count(Severity::Error), "error"),
-        plural(count(Severity::Warning), "warning"),
-        plural(count(Severity::Note), "note"),
+        plural(report.findings().count(), "finding"),
+        plural(report.count(Severity::Error), "error"),
+        plural(report.count(Severity::Warning), "warning"),
+        plural(report.count(Severity::Note), "note"),
         plural(files.len(), "file")
-    )
+    );
+    let suppressed = report.suppressed();
+    if suppressed > 0 {
+        text.push_str(&format!("; {suppressed} suppressed"));
+    }
+    if report.baseline_hidden > 0 {
+        text.push_str(&format!(
+            "; {} hidden by the baseline",
+            report.baseline_hidden
+        ));
+    }
+    text
 }

@@ -1,0 +1,196 @@
+//! `check --format json`: dockpolicy's own stable JSON document (SPEC.md §12.2), versioned by
+//! [`JSON_VERSION`]. Lines and columns are 1-based, columns counted in Unicode scalar values
+//! as in `dump`; the end column is that of the character after the token.
+
+use serde::Serialize;
+
+use crate::diag::{Diagnostic, Severity};
+use crate::eval::engine::SuppressionKind;
+use crate::report::{CheckReport, ReportedFinding, ScannedPath};
+use crate::source::{Sources, Span};
+
+/// The version of the document's layout; it changes only when a field changes meaning or
+/// disappears.
+pub const JSON_VERSION: u32 = 1;
+
+/// The JSON document of `report`, pretty-printed.
+pub fn render(report: &CheckReport<'_>) -> serde_json::Result<String> {
+    let findings = report
+        .all_findings()
+        .map(|(scan, reported)| finding(scan, reported))
+        .collect();
+    let mut diagnostics: Vec<JsonDiagnostic<'_>> = report
+        .rule_diagnostics
+        .iter()
+        .map(|d| diagnostic(d, report.rule_sources, None))
+        .collect();
+    for scan in &report.scans {
+        diagnostics.extend(
+            scan.diagnostics
+                .iter()
+                .map(|d| diagnostic(d, &scan.sources, Some(scan))),
+        );
+        diagnostics.extend(
+            scan.rule_diagnostics
+                .iter()
+                .map(|d| diagnostic(d, report.rule_sources, None)),
+        );
+    }
+    let document = Document {
+        version: JSON_VERSION,
+        tool: Tool {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        findings,
+        diagnostics,
+        summary: Summary {
+            errors: report.count(Severity::Error),
+            warnings: report.count(Severity::Warning),
+            notes: report.count(Severity::Note),
+            suppressed: report.suppressed(),
+            baseline_hidden: report.baseline_hidden,
+            files: report.files(),
+            rules: report.rules.len(),
+            exit_code: report.exit_code,
+        },
+    };
+    serde_json::to_string_pretty(&document).map(|text| text + "\n")
+}
+
+fn finding<'a>(scan: &'a ScannedPath, reported: &'a ReportedFinding) -> JsonFinding<'a> {
+    let finding = &reported.finding;
+    JsonFinding {
+        rule_id: &finding.rule_id,
+        rule_name: &finding.rule_name,
+        severity: finding.severity,
+        message: &finding.message,
+        location: location(&scan.sources, Some(scan), finding.span),
+        related: finding
+            .related
+            .iter()
+            .map(|related| JsonRelated {
+                location: location(&scan.sources, Some(scan), related.span),
+                message: &related.message,
+            })
+            .collect(),
+        fingerprint: &reported.key,
+        suppression: finding
+            .suppression
+            .as_ref()
+            .map(|suppression| JsonSuppression {
+                kind: suppression.kind,
+                justification: &suppression.justification,
+                location: suppression
+                    .span
+                    .and_then(|span| location(&scan.sources, Some(scan), span)),
+            }),
+    }
+}
+
+fn diagnostic<'a>(
+    diagnostic: &'a Diagnostic,
+    sources: &'a Sources,
+    scan: Option<&ScannedPath>,
+) -> JsonDiagnostic<'a> {
+    JsonDiagnostic {
+        severity: diagnostic.severity,
+        message: &diagnostic.message,
+        help: diagnostic.help.as_deref(),
+        location: diagnostic
+            .span
+            .and_then(|span| location(sources, scan, span)),
+    }
+}
+
+/// Where `span` is; files of a scanned PATH are named as `scan` names them.
+fn location<'a>(
+    sources: &'a Sources,
+    scan: Option<&ScannedPath>,
+    span: Span,
+) -> Option<JsonLocation<'a>> {
+    let file = sources.get(span.file)?;
+    let (start_line, start_column) = file.line_column(span.start as usize);
+    let (end_line, end_column) = file.line_column(span.end as usize);
+    Some(JsonLocation {
+        path: scan.map_or_else(|| file.rel_path.clone(), |scan| scan.path(span.file)),
+        start_line,
+        start_column,
+        end_line,
+        end_column,
+        text: file.slice(span),
+    })
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    version: u32,
+    tool: Tool,
+    findings: Vec<JsonFinding<'a>>,
+    diagnostics: Vec<JsonDiagnostic<'a>>,
+    summary: Summary,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    rule_id: &'a str,
+    rule_name: &'a str,
+    severity: Severity,
+    message: &'a str,
+    #[serde(flatten)]
+    location: Option<JsonLocation<'a>>,
+    related: Vec<JsonRelated<'a>>,
+    fingerprint: &'a str,
+    suppression: Option<JsonSuppression<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonLocation<'a> {
+    path: String,
+    start_line: usize,
+    start_column: usize,
+    end_line: usize,
+    end_column: usize,
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonRelated<'a> {
+    #[serde(flatten)]
+    location: Option<JsonLocation<'a>>,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonSuppression<'a> {
+    kind: SuppressionKind,
+    justification: &'a str,
+    location: Option<JsonLocation<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonDiagnostic<'a> {
+    severity: Severity,
+    message: &'a str,
+    help: Option<&'a str>,
+    #[serde(flatten)]
+    location: Option<JsonLocation<'a>>,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    errors: usize,
+    warnings: usize,
+    notes: usize,
+    suppressed: usize,
+    baseline_hidden: usize,
+    files: usize,
+    rules: usize,
+    exit_code: u8,
+}

@@ -1,0 +1,561 @@
+//! SARIF 2.1.0 for code scanning (GitHub and other SARIF viewers), one run per `check`.
+//!
+//! The log is built from small typed structs serialised with serde (the subset of SARIF that
+//! dockpolicy writes; `serde-sarif`'s generated builders would add several crates for it).
+//! What GitHub needs is honoured: `rules[]` with help and `security-severity`, one physical
+//! location per result with a repository-relative URI under `%SRCROOT%` and the exact token
+//! as region (columns in UTF-16 code units), `partialFingerprints` with GitHub's own
+//! `primaryLocationLineHash` beside dockpolicy's key, and GitHub's limits (25,000 results per
+//! run, 1,000 locations per result). Suppressed findings are left out unless
+//! [`CheckReport::include_suppressed`]: GitHub ignores `suppressions` and would open alerts.
+//! The 10 MB gzip limit is not checked (that would need a compression crate); the cap on
+//! results keeps typical logs far below it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::diag::{Diagnostic, Severity};
+use crate::eval::engine::{Finding, SuppressionKind};
+use crate::report::fingerprint::FINDING_KEY_NAME;
+use crate::report::rule_doc::{default_severity, explanation, full_description, summary};
+use crate::report::{plural, CheckReport, EvaluatedRule, ReportedFinding, ScannedPath};
+use crate::source::{SourceFile, Sources, Span};
+
+/// The most results GitHub accepts in one run.
+pub const MAX_RESULTS: usize = 25_000;
+/// The most related locations written per result (GitHub accepts 1,000 locations).
+pub const MAX_RELATED_LOCATIONS: usize = 1_000;
+
+const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+const SOURCE_ROOT: &str = "%SRCROOT%";
+
+/// The SARIF log of `report`, as pretty-printed JSON.
+pub fn render(report: &CheckReport<'_>) -> serde_json::Result<String> {
+    serde_json::to_string_pretty(&log(report)).map(|text| text + "\n")
+}
+
+fn log<'a>(report: &'a CheckReport<'a>) -> Log<'a> {
+    let rule_index: BTreeMap<&str, usize> = report
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(index, evaluated)| (evaluated.rule.id.value.as_str(), index))
+        .collect();
+    let shown: Vec<(&ScannedPath, &ReportedFinding)> = if report.include_suppressed {
+        report.all_findings().collect()
+    } else {
+        report.findings().collect()
+    };
+    let kept = keep_most_severe(&shown, MAX_RESULTS);
+    let any_suppressed = kept
+        .iter()
+        .any(|(_, reported)| reported.finding.suppression.is_some());
+    let results = kept
+        .iter()
+        .map(|(scan, reported)| {
+            result(
+                scan,
+                reported,
+                rule_index.get(reported.finding.rule_id.as_str()).copied(),
+                any_suppressed,
+            )
+        })
+        .collect();
+    let mut notifications: Vec<Notification> = report
+        .rule_diagnostics
+        .iter()
+        .map(|d| notification(d, report.rule_sources, None))
+        .collect();
+    for scan in &report.scans {
+        notifications.extend(
+            scan.diagnostics
+                .iter()
+                .map(|d| notification(d, &scan.sources, Some(scan))),
+        );
+        notifications.extend(
+            scan.rule_diagnostics
+                .iter()
+                .map(|d| notification(d, report.rule_sources, None)),
+        );
+    }
+    if kept.len() < shown.len() {
+        notifications.push(Notification {
+            level: "warning",
+            message: Message::new(format!(
+                "{} left out: GitHub accepts at most {MAX_RESULTS} results per run; the most severe were kept",
+                plural(shown.len() - kept.len(), "result")
+            )),
+            locations: Vec::new(),
+        });
+    }
+    Log {
+        schema: SCHEMA,
+        version: "2.1.0",
+        runs: vec![Run {
+            tool: Tool {
+                driver: Driver {
+                    name: env!("CARGO_PKG_NAME"),
+                    version: env!("CARGO_PKG_VERSION"),
+                    semantic_version: env!("CARGO_PKG_VERSION"),
+                    information_uri: env!("CARGO_PKG_REPOSITORY"),
+                    rules: report
+                        .rules
+                        .iter()
+                        .map(|rule| descriptor(rule, report.rule_sources))
+                        .collect(),
+                },
+            },
+            invocations: vec![Invocation {
+                execution_successful: report.exit_code < crate::cli::EXIT_INPUT_ERROR,
+                exit_code: report.exit_code,
+                tool_execution_notifications: notifications,
+            }],
+            original_uri_base_ids: BTreeMap::from([(
+                SOURCE_ROOT,
+                BaseLocation {
+                    description: Message::new(
+                        "The folder dockpolicy checked (the current folder when several were)"
+                            .to_string(),
+                    ),
+                },
+            )]),
+            column_kind: "utf16CodeUnits",
+            results,
+        }],
+    }
+}
+
+/// At most `max` of `findings`, in their order, choosing errors first, then warnings, then
+/// notes.
+fn keep_most_severe<'a>(
+    findings: &[(&'a ScannedPath, &'a ReportedFinding)],
+    max: usize,
+) -> Vec<(&'a ScannedPath, &'a ReportedFinding)> {
+    if findings.len() <= max {
+        return findings.to_vec();
+    }
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by_key(|&index| (findings[index].1.finding.severity, index));
+    order.truncate(max);
+    order.sort_unstable();
+    order.into_iter().map(|index| findings[index]).collect()
+}
+
+/// A rule's metadata. A bundled rule's file (`rules/<pack>/<ID>.dpl`, holding its doc) is
+/// its `helpUri`, in the repository named in Cargo.toml.
+fn descriptor<'a>(evaluated: &EvaluatedRule<'a>, rule_sources: &Sources) -> Descriptor<'a> {
+    let rule = evaluated.rule;
+    let severity = default_severity(rule);
+    let tags: Vec<&str> = rule.tags.iter().map(|t| t.value.as_str()).collect();
+    let security_severity = tags
+        .contains(&"security")
+        .then_some(security_severity(severity));
+    let help_uri = rule_sources
+        .get(rule.file)
+        .filter(|_| evaluated.bundled)
+        .map(|file| {
+            format!(
+                "{}/blob/main/{}",
+                env!("CARGO_PKG_REPOSITORY"),
+                percent_encode(&file.rel_path)
+            )
+        });
+    Descriptor {
+        id: &rule.id.value,
+        name: &rule.name.value,
+        short_description: Message::new(summary(rule).to_string()),
+        full_description: Message::new(full_description(rule)),
+        help: MultiformatMessage {
+            text: explanation(rule),
+            markdown: help_markdown(rule),
+        },
+        help_uri,
+        default_configuration: Configuration {
+            level: level(severity),
+        },
+        properties: RuleProperties {
+            tags,
+            security_severity,
+        },
+    }
+}
+
+/// The rule's documentation as Markdown: `explain`'s text under a heading.
+fn help_markdown(rule: &crate::lang::ast::Rule) -> String {
+    let text = explanation(rule);
+    let body = text.split_once("\n\n").map_or("", |(_, body)| body);
+    format!(
+        "# {} {} ({})\n\n{body}",
+        rule.id.value,
+        rule.name.value,
+        default_severity(rule).as_str()
+    )
+}
+
+/// GitHub's `security-severity` for security rules: high for errors (7.0–8.9), medium for
+/// warnings (4.0–6.9), low for notes (0.1–3.9).
+fn security_severity(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "8.0",
+        Severity::Warning => "5.0",
+        Severity::Note => "2.0",
+    }
+}
+
+fn level(severity: Severity) -> &'static str {
+    severity.as_str()
+}
+
+fn result<'a>(
+    scan: &'a ScannedPath,
+    reported: &'a ReportedFinding,
+    rule_index: Option<usize>,
+    any_suppressed: bool,
+) -> SarifResult<'a> {
+    let finding = &reported.finding;
+    let related = finding
+        .related
+        .iter()
+        .take(MAX_RELATED_LOCATIONS)
+        .enumerate()
+        .map(|(index, related)| Location {
+            id: Some(index + 1),
+            physical_location: physical_location(scan, related.span),
+            message: Some(Message::new(related.message.clone())),
+        })
+        .collect();
+    let mut partial_fingerprints = BTreeMap::new();
+    if !reported.line_hash.is_empty() {
+        partial_fingerprints.insert("primaryLocationLineHash", reported.line_hash.clone());
+    }
+    partial_fingerprints.insert(FINDING_KEY_NAME, reported.key.clone());
+    SarifResult {
+        rule_id: &finding.rule_id,
+        rule_index,
+        level: level(finding.severity),
+        message: Message::new(finding.message.clone()),
+        locations: vec![Location {
+            id: None,
+            physical_location: physical_location(scan, finding.span),
+            message: None,
+        }],
+        related_locations: related,
+        partial_fingerprints,
+        suppressions: any_suppressed.then(|| suppressions(scan, finding)),
+    }
+}
+
+/// The result's `suppressions`: one for a suppressed finding, none (an empty list, which
+/// SARIF asks for once any result of the run is suppressed) otherwise.
+fn suppressions<'a>(scan: &'a ScannedPath, finding: &'a Finding) -> Vec<SarifSuppression<'a>> {
+    finding
+        .suppression
+        .iter()
+        .map(|suppression| SarifSuppression {
+            kind: match suppression.kind {
+                SuppressionKind::InSource => "inSource",
+                SuppressionKind::External => "external",
+            },
+            justification: &suppression.justification,
+            location: suppression.span.and_then(|span| {
+                scan.file(span).map(|_| Location {
+                    id: None,
+                    physical_location: physical_location(scan, span),
+                    message: None,
+                })
+            }),
+        })
+        .collect()
+}
+
+fn physical_location(scan: &ScannedPath, span: Span) -> PhysicalLocation {
+    let (uri, uri_base_id) = artifact_uri(&scan.path(span.file));
+    PhysicalLocation {
+        artifact_location: ArtifactLocation { uri, uri_base_id },
+        region: scan.file(span).map(|file| region(file, span)),
+    }
+}
+
+/// A diagnostic as a tool notification; its location is in `sources`, named as `scan` names
+/// its files (rule and configuration files keep their own paths).
+fn notification(
+    diagnostic: &Diagnostic,
+    sources: &Sources,
+    scan: Option<&ScannedPath>,
+) -> Notification {
+    let text = match &diagnostic.help {
+        Some(help) => format!("{} (help: {help})", diagnostic.message),
+        None => diagnostic.message.clone(),
+    };
+    let locations = diagnostic
+        .span
+        .and_then(|span| {
+            let file = sources.get(span.file)?;
+            let path = match scan {
+                Some(scan) => scan.path(span.file),
+                None => file.rel_path.clone(),
+            };
+            let (uri, uri_base_id) = artifact_uri(&path);
+            Some(Location {
+                id: None,
+                physical_location: PhysicalLocation {
+                    artifact_location: ArtifactLocation {
+                        uri,
+                        uri_base_id: scan.and(uri_base_id),
+                    },
+                    region: Some(region(file, span)),
+                },
+                message: None,
+            })
+        })
+        .into_iter()
+        .collect();
+    Notification {
+        level: level(diagnostic.severity),
+        message: Message::new(text),
+        locations,
+    }
+}
+
+/// The URI of a `/`-separated path: percent-encoded and relative to `%SRCROOT%`, or a
+/// `file://` URI when the path is absolute (a PATH outside the current folder).
+fn artifact_uri(path: &str) -> (String, Option<&'static str>) {
+    let encoded = percent_encode(path);
+    if path.starts_with('/') {
+        (format!("file://{encoded}"), None)
+    } else {
+        (encoded, Some(SOURCE_ROOT))
+    }
+}
+
+/// Percent-encodes every byte but unreserved characters (RFC 3986) and `/`.
+fn percent_encode(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The region of `span`: 1-based lines and columns in UTF-16 code units, the end column
+/// being that of the character after the span. A trailing line break is left out of the
+/// region, and an empty span is widened to one character, since GitHub needs
+/// `endColumn > startColumn`.
+fn region(file: &SourceFile, span: Span) -> Region {
+    let text = file.text.as_str();
+    let (mut start, mut end) = (span.start as usize, span.end as usize);
+    start = start.min(text.len());
+    end = end.clamp(start, text.len());
+    while end > start && matches!(text.as_bytes().get(end - 1), Some(b'\n' | b'\r')) {
+        end -= 1;
+    }
+    if start == end {
+        let next = text.get(start..).and_then(|rest| rest.chars().next());
+        match next {
+            Some(c) if c != '\n' && c != '\r' => end = start + c.len_utf8(),
+            _ => {
+                if let Some(c) = text
+                    .get(..start)
+                    .and_then(|before| before.chars().next_back())
+                {
+                    start -= c.len_utf8();
+                } else if let Some(c) = next {
+                    end = start + c.len_utf8();
+                }
+            }
+        }
+    }
+    let (start_line, start_column) = utf16_position(file, start);
+    let (end_line, end_column) = utf16_position(file, end);
+    Region {
+        start_line,
+        start_column,
+        end_line,
+        end_column,
+        snippet: ArtifactContent {
+            text: text.get(start..end).unwrap_or("").to_string(),
+        },
+    }
+}
+
+/// The 1-based line and the 1-based column, in UTF-16 code units, of byte `offset`.
+fn utf16_position(file: &SourceFile, offset: usize) -> (usize, usize) {
+    let line = file.line_index(offset);
+    let line_start = file.line_starts().get(line).map_or(0, |&s| s as usize);
+    let column = file
+        .text
+        .get(line_start..offset)
+        .map_or(offset.saturating_sub(line_start), |prefix| {
+            prefix.encode_utf16().count()
+        });
+    (line + 1, column + 1)
+}
+
+// ------------------------------------------------------------------ the SARIF subset
+
+#[derive(Serialize)]
+struct Log<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: Vec<Run<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run<'a> {
+    tool: Tool<'a>,
+    invocations: Vec<Invocation>,
+    original_uri_base_ids: BTreeMap<&'static str, BaseLocation>,
+    column_kind: &'static str,
+    results: Vec<SarifResult<'a>>,
+}
+
+#[derive(Serialize)]
+struct Tool<'a> {
+    driver: Driver<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Driver<'a> {
+    name: &'static str,
+    version: &'static str,
+    semantic_version: &'static str,
+    information_uri: &'static str,
+    rules: Vec<Descriptor<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Descriptor<'a> {
+    id: &'a str,
+    name: &'a str,
+    short_description: Message,
+    full_description: Message,
+    help: MultiformatMessage,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help_uri: Option<String>,
+    default_configuration: Configuration,
+    properties: RuleProperties<'a>,
+}
+
+#[derive(Serialize)]
+struct Configuration {
+    level: &'static str,
+}
+
+#[derive(Serialize)]
+struct RuleProperties<'a> {
+    tags: Vec<&'a str>,
+    #[serde(rename = "security-severity", skip_serializing_if = "Option::is_none")]
+    security_severity: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Message {
+    text: String,
+}
+
+impl Message {
+    fn new(text: String) -> Message {
+        Message { text }
+    }
+}
+
+#[derive(Serialize)]
+struct MultiformatMessage {
+    text: String,
+    markdown: String,
+}
+
+#[derive(Serialize)]
+struct BaseLocation {
+    description: Message,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Invocation {
+    execution_successful: bool,
+    exit_code: u8,
+    tool_execution_notifications: Vec<Notification>,
+}
+
+#[derive(Serialize)]
+struct Notification {
+    level: &'static str,
+    message: Message,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    locations: Vec<Location>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult<'a> {
+    rule_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_index: Option<usize>,
+    level: &'static str,
+    message: Message,
+    locations: Vec<Location>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    related_locations: Vec<Location>,
+    partial_fingerprints: BTreeMap<&'static str, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressions: Option<Vec<SarifSuppression<'a>>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Location {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<usize>,
+    physical_location: PhysicalLocation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<Message>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhysicalLocation {
+    artifact_location: ArtifactLocation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<Region>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactLocation {
+    uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uri_base_id: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Region {
+    start_line: usize,
+    start_column: usize,
+    end_line: usize,
+    end_column: usize,
+    snippet: ArtifactContent,
+}
+
+#[derive(Serialize)]
+struct ArtifactContent {
+    text: String,
+}
+
+#[derive(Serialize)]
+struct SarifSuppression<'a> {
+    kind: &'static str,
+    justification: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<Location>,
+}
