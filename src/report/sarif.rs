@@ -559,3 +559,128 @@ struct SarifSuppression<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     location: Option<Location>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::engine::Suppression;
+    use serde_json::Value;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    fn finding(span: Span, severity: Severity, suppression: Option<Suppression>) -> Finding {
+        Finding {
+            rule_id: "DP9".into(),
+            rule_name: "test".into(),
+            severity,
+            message: "m".into(),
+            span,
+            related: Vec::new(),
+            suppression,
+        }
+    }
+
+    fn scan(text: &str, findings: impl Fn(Span) -> Vec<Finding>) -> ScannedPath {
+        let mut sources = Sources::new();
+        let file = sources.add(
+            PathBuf::from("/r/Dockerfile"),
+            "dir with space/Dockerfile".into(),
+            text.into(),
+        );
+        let findings = findings(Span::new(file, 0..4));
+        ScannedPath::new(String::new(), sources, findings, Vec::new(), Vec::new())
+    }
+
+    fn report(scan: ScannedPath, rule_sources: &Sources, include_suppressed: bool) -> Value {
+        let report = CheckReport {
+            rules: Vec::new(),
+            rule_sources,
+            rule_diagnostics: Vec::new(),
+            scans: vec![scan],
+            exit_code: 0,
+            elapsed: Duration::ZERO,
+            baseline_hidden: 0,
+            include_suppressed,
+        };
+        serde_json::from_str(&render(&report).unwrap_or_default()).unwrap_or_default()
+    }
+
+    #[test]
+    fn suppressed_findings_only_when_asked_and_then_every_result_has_suppressions() {
+        let rule_sources = Sources::new();
+        let make = || {
+            scan("FROM a\nRUN b\n", |span| {
+                vec![
+                    finding(span, Severity::Warning, None),
+                    finding(
+                        span,
+                        Severity::Error,
+                        Some(Suppression {
+                            kind: SuppressionKind::InSource,
+                            justification: "vendored".into(),
+                            span: None,
+                        }),
+                    ),
+                ]
+            })
+        };
+        let hidden = report(make(), &rule_sources, false);
+        let results = &hidden["runs"][0]["results"];
+        assert_eq!(results.as_array().map(Vec::len), Some(1));
+        assert!(results[0].get("suppressions").is_none());
+        assert_eq!(
+            results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "dir%20with%20space/Dockerfile"
+        );
+        let shown = report(make(), &rule_sources, true);
+        let results = &shown["runs"][0]["results"];
+        assert_eq!(results.as_array().map(Vec::len), Some(2));
+        assert_eq!(results[0]["suppressions"], serde_json::json!([]));
+        assert_eq!(
+            results[1]["suppressions"],
+            serde_json::json!([{"kind": "inSource", "justification": "vendored"}])
+        );
+    }
+
+    #[test]
+    fn empty_spans_and_line_breaks_are_fitted_for_github() {
+        let mut sources = Sources::new();
+        let id = sources.add(PathBuf::from("/r/f"), "f".into(), "ab\n\nc".into());
+        let Some(file) = sources.get(id) else {
+            unreachable!("the file was just added");
+        };
+        let at = |range: std::ops::Range<usize>| {
+            let region = region(file, Span::new(id, range));
+            (
+                region.start_line,
+                region.start_column,
+                region.end_line,
+                region.end_column,
+                region.snippet.text,
+            )
+        };
+        // An empty span covers the next character, or the one before at a line's end.
+        assert_eq!(at(0..0), (1, 1, 1, 2, "a".to_string()));
+        assert_eq!(at(2..2), (1, 2, 1, 3, "b".to_string()));
+        // A trailing line break is left out.
+        assert_eq!(at(0..3), (1, 1, 1, 3, "ab".to_string()));
+        // An empty line: the line break before it.
+        assert_eq!(at(3..3), (1, 3, 2, 1, "\n".to_string()));
+    }
+
+    #[test]
+    fn the_most_severe_results_are_kept() {
+        let scan = scan("FROM a\n", |span| {
+            vec![
+                finding(span, Severity::Note, None),
+                finding(span, Severity::Error, None),
+                finding(span, Severity::Warning, None),
+            ]
+        });
+        let all: Vec<(&ScannedPath, &ReportedFinding)> =
+            scan.findings.iter().map(|f| (&scan, f)).collect();
+        let kept = keep_most_severe(&all, 2);
+        let severities: Vec<Severity> = kept.iter().map(|(_, r)| r.finding.severity).collect();
+        assert_eq!(severities, [Severity::Error, Severity::Warning]);
+    }
+}
