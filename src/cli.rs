@@ -288,6 +288,7 @@ pub fn check(
         rule_diagnostics: [rule_set.diagnostics.clone(), param_diagnostics].concat(),
         scans,
         exit_code: EXIT_OK,
+        execution_successful: !rule_set.has_rule_errors && !input_errors,
         elapsed: started.elapsed(),
         baseline_hidden,
         include_suppressed: options.include_suppressed,

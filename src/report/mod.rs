@@ -165,6 +165,9 @@ pub struct CheckReport<'r> {
     pub scans: Vec<ScannedPath>,
     /// The exit code `check` returns.
     pub exit_code: u8,
+    /// Whether everything could be read and evaluated: no input, configuration or pack
+    /// error.
+    pub execution_successful: bool,
     pub elapsed: Duration,
     /// How many findings the baseline hid (they are no longer in `scans`).
     pub baseline_hidden: usize,

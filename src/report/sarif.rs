@@ -107,7 +107,7 @@ fn log<'a>(report: &'a CheckReport<'a>) -> Log<'a> {
                 },
             },
             invocations: vec![Invocation {
-                execution_successful: report.exit_code < crate::cli::EXIT_INPUT_ERROR,
+                execution_successful: report.execution_successful,
                 exit_code: report.exit_code,
                 tool_execution_notifications: notifications,
             }],
@@ -598,6 +598,7 @@ mod tests {
             rule_diagnostics: Vec::new(),
             scans: vec![scan],
             exit_code: 0,
+            execution_successful: true,
             elapsed: Duration::ZERO,
             baseline_hidden: 0,
             include_suppressed,
