@@ -6,9 +6,9 @@
 //!   skipped and `\r\n`/`\r` read as `\n`, written as lower-case hex plus `:N`, N counting
 //!   the earlier lines of the file with the same hash. upload-sarif computes it itself when a
 //!   result has none and warns when ours differs, so both must agree exactly.
-//! - [`finding_hash`] with [`Occurrences`] is dockpolicy's own key (`dockpolicy/v1`): FNV-1a (64 bits) over the rule
-//!   ID, the file's path, the reported text and the message, plus `:N` for the Nth finding
-//!   with the same four. It does not depend on line numbers, so inserting lines above a
+//! - [`finding_hash`] with [`Occurrences`] is dockpolicy's own key (`dockpolicy/v1`): FNV-1a
+//!   (64 bits) over the rule ID, the file's path, the reported text and the message, plus
+//!   `:N` for the Nth finding with the same four. It does not depend on line numbers, so inserting lines above a
 //!   finding keeps it, and it changes when the rule, file, token or message change.
 
 use std::hash::Hasher;
