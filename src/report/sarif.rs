@@ -234,7 +234,7 @@ fn result<'a>(
         rule_id: &finding.rule_id,
         rule_index,
         level: level(finding.severity),
-        message: Message::new(finding.message.clone()),
+        message: Message::new(message_with_links(finding)),
         locations: vec![Location {
             id: None,
             physical_location: physical_location(scan, finding.span),
@@ -244,6 +244,39 @@ fn result<'a>(
         partial_fingerprints,
         suppressions: any_suppressed.then(|| suppressions(scan, finding)),
     }
+}
+
+/// The most related locations linked from a result's message.
+const MAX_LINKED_LOCATIONS: usize = 10;
+
+/// The finding's message with links to its related locations (`[message](id)`), since GitHub
+/// shows related locations only where the message links them. Brackets that would read as a
+/// link are escaped, as SARIF asks (§3.11.6).
+fn message_with_links(finding: &Finding) -> String {
+    let escape = |text: &str| {
+        if text.contains("](") {
+            text.replace('[', "\\[").replace(']', "\\]")
+        } else {
+            text.to_string()
+        }
+    };
+    let mut text = escape(&finding.message);
+    if finding.related.is_empty() {
+        return text;
+    }
+    let links: Vec<String> = finding
+        .related
+        .iter()
+        .take(MAX_LINKED_LOCATIONS)
+        .enumerate()
+        .map(|(index, related)| format!("[{}]({})", escape(&related.message), index + 1))
+        .collect();
+    text.push_str(&format!("; see {}", links.join(", ")));
+    let more = finding.related.len().saturating_sub(MAX_LINKED_LOCATIONS);
+    if more > 0 {
+        text.push_str(&format!(" and {}", plural(more, "more related location")));
+    }
+    text
 }
 
 /// The result's `suppressions`: one for a suppressed finding, none (an empty list, which
@@ -667,6 +700,29 @@ mod tests {
         assert_eq!(at(0..3), (1, 1, 1, 3, "ab".to_string()));
         // An empty line: the line break before it.
         assert_eq!(at(3..3), (1, 3, 2, 1, "\n".to_string()));
+    }
+
+    #[test]
+    fn messages_link_the_related_locations() {
+        let span = Span::new(crate::source::FileId(0), 0..1);
+        let mut finding = finding(span, Severity::Note, None);
+        finding.message = "`a[x]` here".into();
+        assert_eq!(message_with_links(&finding), "`a[x]` here");
+        finding.related = (0..12)
+            .map(|n| crate::eval::engine::RelatedLocation {
+                span,
+                message: if n == 0 {
+                    "[t](u)".into()
+                } else {
+                    format!("r{n}")
+                },
+            })
+            .collect();
+        assert_eq!(
+            message_with_links(&finding),
+            "`a[x]` here; see [\\[t\\](u)](1), [r1](2), [r2](3), [r3](4), [r4](5), [r5](6), \
+             [r6](7), [r7](8), [r8](9), [r9](10) and 2 more related locations"
+        );
     }
 
     #[test]
