@@ -235,9 +235,13 @@ fn main() -> ExitCode {
                 indices("format").into_iter().zip(format).collect();
             let files: Vec<(usize, PathBuf)> = indices("output").into_iter().zip(output).collect();
             let outputs = pair_outputs(&formats, &files).unwrap_or_else(|message| {
-                Cli::command()
-                    .error(clap::error::ErrorKind::ArgumentConflict, message)
-                    .exit()
+                let mut command = Cli::command();
+                command.build();
+                match command.find_subcommand_mut("check") {
+                    Some(check) => check.error(clap::error::ErrorKind::ArgumentConflict, message),
+                    None => command.error(clap::error::ErrorKind::ArgumentConflict, message),
+                }
+                .exit()
             });
             let paths = if paths.is_empty() {
                 vec![PathBuf::from(".")]
