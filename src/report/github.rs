@@ -22,24 +22,15 @@ pub fn render(report: &CheckReport<'_>) -> String {
             &finding.message,
         ));
     }
-    let rule_diagnostics = report
-        .rule_diagnostics
-        .iter()
-        .chain(report.scans.iter().flat_map(|s| s.rule_diagnostics.iter()))
-        .map(|d| (d, report.rule_sources, None));
-    let input_diagnostics = report.scans.iter().flat_map(|scan| {
-        scan.diagnostics
-            .iter()
-            .map(move |d| (d, &scan.sources, Some(scan)))
-    });
-    for (diagnostic, sources, scan) in rule_diagnostics.chain(input_diagnostics) {
+    for found in report.diagnostics() {
+        let diagnostic = found.diagnostic;
         let message = match &diagnostic.help {
             Some(help) => format!("{}\nhelp: {help}", diagnostic.message),
             None => diagnostic.message.clone(),
         };
         let location = diagnostic
             .span
-            .map(|span| location(sources, scan, span))
+            .map(|span| location(found.sources, found.scan, span))
             .unwrap_or_default();
         out.push_str(&command(
             diagnostic.severity,

@@ -4,9 +4,9 @@
 
 use serde::Serialize;
 
-use crate::diag::{Diagnostic, Severity};
+use crate::diag::Severity;
 use crate::eval::engine::SuppressionKind;
-use crate::report::{CheckReport, ReportedFinding, ScannedPath};
+use crate::report::{CheckReport, DiagnosticIn, ReportedFinding, ScannedPath};
 use crate::source::{Sources, Span};
 
 /// The version of the document's layout; it changes only when a field changes meaning or
@@ -19,23 +19,7 @@ pub fn render(report: &CheckReport<'_>) -> serde_json::Result<String> {
         .all_findings()
         .map(|(scan, reported)| finding(scan, reported))
         .collect();
-    let mut diagnostics: Vec<JsonDiagnostic<'_>> = report
-        .rule_diagnostics
-        .iter()
-        .map(|d| diagnostic(d, report.rule_sources, None))
-        .collect();
-    for scan in &report.scans {
-        diagnostics.extend(
-            scan.diagnostics
-                .iter()
-                .map(|d| diagnostic(d, &scan.sources, Some(scan))),
-        );
-        diagnostics.extend(
-            scan.rule_diagnostics
-                .iter()
-                .map(|d| diagnostic(d, report.rule_sources, None)),
-        );
-    }
+    let diagnostics = report.diagnostics().map(diagnostic).collect();
     let document = Document {
         version: JSON_VERSION,
         tool: Tool {
@@ -88,18 +72,15 @@ fn finding<'a>(scan: &'a ScannedPath, reported: &'a ReportedFinding) -> JsonFind
     }
 }
 
-fn diagnostic<'a>(
-    diagnostic: &'a Diagnostic,
-    sources: &'a Sources,
-    scan: Option<&ScannedPath>,
-) -> JsonDiagnostic<'a> {
+fn diagnostic(found: DiagnosticIn<'_>) -> JsonDiagnostic<'_> {
+    let diagnostic = found.diagnostic;
     JsonDiagnostic {
         severity: diagnostic.severity,
         message: &diagnostic.message,
         help: diagnostic.help.as_deref(),
         location: diagnostic
             .span
-            .and_then(|span| location(sources, scan, span)),
+            .and_then(|span| location(found.sources, found.scan, span)),
     }
 }
 

@@ -189,6 +189,30 @@ impl CheckReport<'_> {
             .filter(|(_, reported)| reported.finding.suppression.is_none())
     }
 
+    /// Every diagnostic with the sources its span points into and, for input diagnostics,
+    /// the PATH whose file it is about: configuration and pack problems first, then, PATH by
+    /// PATH, input problems and rule evaluation problems.
+    pub fn diagnostics(&self) -> impl Iterator<Item = DiagnosticIn<'_>> {
+        let rule = |diagnostic| DiagnosticIn {
+            diagnostic,
+            sources: self.rule_sources,
+            scan: None,
+        };
+        self.rule_diagnostics
+            .iter()
+            .map(rule)
+            .chain(self.scans.iter().flat_map(move |scan| {
+                scan.diagnostics
+                    .iter()
+                    .map(move |diagnostic| DiagnosticIn {
+                        diagnostic,
+                        sources: &scan.sources,
+                        scan: Some(scan),
+                    })
+                    .chain(scan.rule_diagnostics.iter().map(rule))
+            }))
+    }
+
     /// How many files were read, over every PATH.
     pub fn files(&self) -> usize {
         self.scans.iter().map(|scan| scan.sources.len()).sum()
@@ -213,6 +237,17 @@ impl CheckReport<'_> {
             .map(|evaluated| evaluated.rule)
             .find(|rule| rule.id.value == id)
     }
+}
+
+/// A diagnostic and where its span points.
+#[derive(Clone, Copy)]
+pub struct DiagnosticIn<'a> {
+    pub diagnostic: &'a Diagnostic,
+    /// The sources its span points into.
+    pub sources: &'a Sources,
+    /// The PATH it was found in, for input diagnostics (their files are named as the PATH
+    /// names them); `None` for rule and configuration files, which keep their own names.
+    pub scan: Option<&'a ScannedPath>,
 }
 
 /// `n word` or `n words`.

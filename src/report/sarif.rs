@@ -15,11 +15,13 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::diag::{Diagnostic, Severity};
+use crate::diag::Severity;
 use crate::eval::engine::{Finding, SuppressionKind};
 use crate::report::fingerprint::FINDING_KEY_NAME;
 use crate::report::rule_doc::{default_severity, explanation, full_description, summary};
-use crate::report::{plural, CheckReport, EvaluatedRule, ReportedFinding, ScannedPath};
+use crate::report::{
+    plural, CheckReport, DiagnosticIn, EvaluatedRule, ReportedFinding, ScannedPath,
+};
 use crate::source::{SourceFile, Sources, Span};
 
 /// The most results GitHub accepts in one run.
@@ -62,23 +64,7 @@ fn log<'a>(report: &'a CheckReport<'a>) -> Log<'a> {
             )
         })
         .collect();
-    let mut notifications: Vec<Notification> = report
-        .rule_diagnostics
-        .iter()
-        .map(|d| notification(d, report.rule_sources, None))
-        .collect();
-    for scan in &report.scans {
-        notifications.extend(
-            scan.diagnostics
-                .iter()
-                .map(|d| notification(d, &scan.sources, Some(scan))),
-        );
-        notifications.extend(
-            scan.rule_diagnostics
-                .iter()
-                .map(|d| notification(d, report.rule_sources, None)),
-        );
-    }
+    let mut notifications: Vec<Notification> = report.diagnostics().map(notification).collect();
     if kept.len() < shown.len() {
         notifications.push(Notification {
             level: "warning",
@@ -310,13 +296,9 @@ fn physical_location(scan: &ScannedPath, span: Span) -> PhysicalLocation {
     }
 }
 
-/// A diagnostic as a tool notification; its location is in `sources`, named as `scan` names
-/// its files (rule and configuration files keep their own paths).
-fn notification(
-    diagnostic: &Diagnostic,
-    sources: &Sources,
-    scan: Option<&ScannedPath>,
-) -> Notification {
+/// A diagnostic as a tool notification, located where its span is.
+fn notification(found: DiagnosticIn<'_>) -> Notification {
+    let diagnostic = found.diagnostic;
     let text = match &diagnostic.help {
         Some(help) => format!("{} (help: {help})", diagnostic.message),
         None => diagnostic.message.clone(),
@@ -324,8 +306,8 @@ fn notification(
     let locations = diagnostic
         .span
         .and_then(|span| {
-            let file = sources.get(span.file)?;
-            let path = match scan {
+            let file = found.sources.get(span.file)?;
+            let path = match found.scan {
                 Some(scan) => scan.path(span.file),
                 None => file.rel_path.clone(),
             };
@@ -335,7 +317,7 @@ fn notification(
                 physical_location: PhysicalLocation {
                     artifact_location: ArtifactLocation {
                         uri,
-                        uri_base_id: scan.and(uri_base_id),
+                        uri_base_id: found.scan.and(uri_base_id),
                     },
                     region: Some(region(file, span)),
                 },
