@@ -175,3 +175,64 @@ struct Summary {
     rules: usize,
     exit_code: u8,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::engine::Suppression;
+    use crate::report::testing::{finding, report, scan};
+    use serde_json::{json, Value};
+
+    #[test]
+    fn suppressed_findings_are_listed_with_their_suppression_but_not_counted() {
+        let scan = scan(
+            "FROM a\n# dockpolicy ignore=DP9 -- vendored\nRUN b\n",
+            |span| {
+                let comment = Span::new(span.file, 7..42);
+                vec![
+                    finding(span, Severity::Warning, None),
+                    finding(
+                        span,
+                        Severity::Error,
+                        Some(Suppression {
+                            kind: SuppressionKind::InSource,
+                            justification: "vendored".into(),
+                            span: Some(comment),
+                        }),
+                    ),
+                ]
+            },
+        );
+        let rule_sources = Sources::new();
+        let text = render(&report(vec![scan], &rule_sources)).unwrap_or_default();
+        let document: Value = serde_json::from_str(&text).unwrap_or_default();
+        assert_eq!(document["findings"][0]["suppression"], Value::Null);
+        assert_eq!(
+            document["findings"][1]["suppression"],
+            json!({
+                "kind": "inSource",
+                "justification": "vendored",
+                "location": {
+                    "path": "dir with space/Dockerfile",
+                    "start_line": 2, "start_column": 1, "end_line": 2, "end_column": 36,
+                    "text": "# dockpolicy ignore=DP9 -- vendored"
+                }
+            })
+        );
+        assert_eq!(document["summary"]["errors"], 0);
+        assert_eq!(document["summary"]["warnings"], 1);
+        assert_eq!(document["summary"]["suppressed"], 1);
+        // The same token, rule and message: the second finding is the second occurrence.
+        let first = document["findings"][0]["fingerprint"]
+            .as_str()
+            .unwrap_or("");
+        let second = document["findings"][1]["fingerprint"]
+            .as_str()
+            .unwrap_or("");
+        assert!(
+            first.ends_with(":1") && second.ends_with(":2"),
+            "{first} {second}"
+        );
+        assert_eq!(first.split(':').next(), second.split(':').next());
+    }
+}

@@ -255,6 +255,55 @@ fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
+/// Reports built by hand, for the renderers' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use crate::eval::engine::Suppression;
+    use std::path::PathBuf;
+
+    /// A `DP9 test` finding with message `m`.
+    pub fn finding(span: Span, severity: Severity, suppression: Option<Suppression>) -> Finding {
+        Finding {
+            rule_id: "DP9".into(),
+            rule_name: "test".into(),
+            severity,
+            message: "m".into(),
+            span,
+            related: Vec::new(),
+            suppression,
+        }
+    }
+
+    /// One PATH with the file `dir with space/Dockerfile` holding `text`, and the findings
+    /// `findings` makes from a span of its first four bytes.
+    pub fn scan(text: &str, findings: impl Fn(Span) -> Vec<Finding>) -> ScannedPath {
+        let mut sources = Sources::new();
+        let file = sources.add(
+            PathBuf::from("/r/Dockerfile"),
+            "dir with space/Dockerfile".into(),
+            text.into(),
+        );
+        let findings = findings(Span::new(file, 0..4));
+        ScannedPath::new(String::new(), sources, findings, Vec::new(), Vec::new())
+    }
+
+    /// A report of `scans` without rules, exit code 0.
+    pub fn report(scans: Vec<ScannedPath>, rule_sources: &Sources) -> CheckReport<'_> {
+        CheckReport {
+            rules: Vec::new(),
+            rule_sources,
+            rule_diagnostics: Vec::new(),
+            scans,
+            exit_code: 0,
+            execution_successful: true,
+            elapsed: Duration::ZERO,
+            baseline_hidden: 0,
+            include_suppressed: false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

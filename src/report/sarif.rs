@@ -579,45 +579,13 @@ struct SarifSuppression<'a> {
 mod tests {
     use super::*;
     use crate::eval::engine::Suppression;
+    use crate::report::testing::{self, finding, scan};
     use serde_json::Value;
     use std::path::PathBuf;
-    use std::time::Duration;
-
-    fn finding(span: Span, severity: Severity, suppression: Option<Suppression>) -> Finding {
-        Finding {
-            rule_id: "DP9".into(),
-            rule_name: "test".into(),
-            severity,
-            message: "m".into(),
-            span,
-            related: Vec::new(),
-            suppression,
-        }
-    }
-
-    fn scan(text: &str, findings: impl Fn(Span) -> Vec<Finding>) -> ScannedPath {
-        let mut sources = Sources::new();
-        let file = sources.add(
-            PathBuf::from("/r/Dockerfile"),
-            "dir with space/Dockerfile".into(),
-            text.into(),
-        );
-        let findings = findings(Span::new(file, 0..4));
-        ScannedPath::new(String::new(), sources, findings, Vec::new(), Vec::new())
-    }
 
     fn report(scan: ScannedPath, rule_sources: &Sources, include_suppressed: bool) -> Value {
-        let report = CheckReport {
-            rules: Vec::new(),
-            rule_sources,
-            rule_diagnostics: Vec::new(),
-            scans: vec![scan],
-            exit_code: 0,
-            execution_successful: true,
-            elapsed: Duration::ZERO,
-            baseline_hidden: 0,
-            include_suppressed,
-        };
+        let mut report = testing::report(vec![scan], rule_sources);
+        report.include_suppressed = include_suppressed;
         serde_json::from_str(&render(&report).unwrap_or_default()).unwrap_or_default()
     }
 
