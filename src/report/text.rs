@@ -139,3 +139,59 @@ pub fn summary(report: &CheckReport<'_>) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::engine::{Suppression, SuppressionKind};
+    use crate::report::testing::{finding, report, scan};
+    use crate::source::Sources;
+
+    #[test]
+    fn suppressed_and_baselined_findings_are_counted_apart() {
+        let scan = scan("FROM a\n", |span| {
+            vec![
+                finding(span, Severity::Note, None),
+                finding(
+                    span,
+                    Severity::Error,
+                    Some(Suppression {
+                        kind: SuppressionKind::External,
+                        justification: "accepted".into(),
+                        span: None,
+                    }),
+                ),
+            ]
+        });
+        let rule_sources = Sources::new();
+        let mut report = report(vec![scan], &rule_sources);
+        report.baseline_hidden = 2;
+        let text = render(&report, TextOptions::default());
+        assert!(text.starts_with("note[DP9]: m\n"), "{text}");
+        assert!(!text.contains("error[DP9]"), "{text}");
+        assert!(
+            text.ends_with(
+                "1 finding (0 errors, 0 warnings, 1 note) in 1 file; 1 suppressed; \
+                 2 hidden by the baseline; 0 rules over 1 file in 0.00 s\n"
+            ),
+            "{text}"
+        );
+        let quiet = render(
+            &report,
+            TextOptions {
+                quiet: true,
+                ..TextOptions::default()
+            },
+        );
+        assert!(!quiet.contains("1 finding"), "{quiet}");
+        assert!(!quiet.contains('\x1b'));
+        let coloured = render(
+            &report,
+            TextOptions {
+                color: true,
+                quiet: true,
+            },
+        );
+        assert!(coloured.contains('\x1b'), "{coloured}");
+    }
+}
