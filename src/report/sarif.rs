@@ -29,6 +29,9 @@ pub const MAX_RESULTS: usize = 25_000;
 /// The most related locations written per result (GitHub accepts 1,000 locations).
 pub const MAX_RELATED_LOCATIONS: usize = 1_000;
 
+/// The most tags GitHub accepts per rule.
+pub const MAX_TAGS: usize = 20;
+
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const SOURCE_ROOT: &str = "%SRCROOT%";
 
@@ -161,7 +164,7 @@ fn descriptor<'a>(evaluated: &EvaluatedRule<'a>, rule_sources: &Sources) -> Desc
             level: level(severity),
         },
         properties: RuleProperties {
-            tags,
+            tags: tags.into_iter().take(MAX_TAGS).collect(),
             security_severity,
         },
     }
