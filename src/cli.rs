@@ -5,15 +5,16 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::config::{param_values, parse_config, Config, CONFIG_FILE_NAME};
+use crate::config::{parse_config, Config, CONFIG_FILE_NAME};
 use crate::diag::{Diagnostic, Severity};
-use crate::eval::engine::{evaluate, Finding, RuleRun};
+use crate::eval::engine::Finding;
 use crate::eval::world::World;
 use crate::lang::ast::Rule;
 use crate::lang::check::{check_duplicate_ids, check_rule};
 use crate::lang::pack::{bundled_packs, load_pack_dir, Pack, PackOrigin};
 use crate::lang::schema::did_you_mean;
 use crate::parse::repository::{load, LoadOptions};
+use crate::policy::Policy;
 use crate::report::{diagnostics, dump, text};
 use crate::rule_test::test_packs;
 use crate::source::Sources;
@@ -178,24 +179,21 @@ pub fn check(
         diagnostics::render(&rule_set.diagnostics, &rule_set.sources)
     );
     let rules: Vec<&Rule> = rule_set.rules().collect();
-    let (params, param_diagnostics) = param_values(&rule_set.config.params, &rules);
+    let (policy, policy_diagnostics) = Policy::new(&rule_set.config, &rules);
     let _ = write!(
         err,
         "{}",
-        diagnostics::render(&param_diagnostics, &rule_set.sources)
+        diagnostics::render(&policy_diagnostics, &rule_set.sources)
     );
-    let mut input_errors = rule_set.has_config_errors || !param_diagnostics.is_empty();
-    let runs: Vec<RuleRun<'_>> = rules
-        .iter()
-        .map(|rule| RuleRun {
-            rule,
-            params: params.get(&rule.id.value).cloned().unwrap_or_default(),
-        })
-        .collect();
+    let mut input_errors = rule_set.has_config_errors || !policy_diagnostics.is_empty();
+    let load_options = LoadOptions {
+        exclude: policy.exclude().clone(),
+        ..load_options.clone()
+    };
     let mut all_findings: Vec<Finding> = Vec::new();
     let mut files = 0;
     for path in paths {
-        let loaded = load(path, load_options);
+        let loaded = load(path, &load_options);
         files += loaded.sources.len();
         let _ = write!(
             err,
@@ -204,7 +202,7 @@ pub fn check(
         );
         input_errors |= loaded.diagnostics.iter().any(Diagnostic::is_error);
         let world = World::new(&loaded.repository, &loaded.sources);
-        let (findings, rule_diagnostics) = evaluate(&runs, &world);
+        let (findings, rule_diagnostics) = policy.evaluate(&world);
         let _ = write!(
             err,
             "{}",
@@ -217,7 +215,7 @@ pub fn check(
         out,
         "{}; {} rules over {files} files in {:.2} s",
         text::summary(&all_findings),
-        runs.len(),
+        rules.len(),
         started.elapsed().as_secs_f64()
     );
     if rule_set.has_rule_errors {

@@ -121,6 +121,7 @@ impl From<LoadArgs> for LoadOptions {
     fn from(args: LoadArgs) -> LoadOptions {
         LoadOptions {
             variables: args.variables.into_iter().collect(),
+            ..LoadOptions::default()
         }
     }
 }

@@ -3,5 +3,6 @@
 
 pub mod builtins;
 pub mod engine;
+pub mod scope;
 pub mod value;
 pub mod world;
