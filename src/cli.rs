@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::config::{parse_config, Config, CONFIG_FILE_NAME};
 use crate::diag::{Diagnostic, Severity};
 use crate::eval::engine::Finding;
+use crate::eval::suppression::apply_suppressions;
 use crate::eval::world::World;
 use crate::lang::ast::Rule;
 use crate::lang::check::{check_duplicate_ids, check_rule};
@@ -202,12 +203,20 @@ pub fn check(
         );
         input_errors |= loaded.diagnostics.iter().any(Diagnostic::is_error);
         let world = World::new(&loaded.repository, &loaded.sources);
-        let (findings, rule_diagnostics) = policy.evaluate(&world);
+        let (mut findings, rule_diagnostics) = policy.evaluate(&world);
         let _ = write!(
             err,
             "{}",
             diagnostics::render(&rule_diagnostics, &rule_set.sources)
         );
+        let suppression_diagnostics =
+            apply_suppressions(&mut findings, &loaded.repository, &loaded.sources, &rules);
+        let _ = write!(
+            err,
+            "{}",
+            diagnostics::render(&suppression_diagnostics, &loaded.sources)
+        );
+        input_errors |= suppression_diagnostics.iter().any(Diagnostic::is_error);
         let _ = write!(out, "{}", text::render_findings(&findings, &loaded.sources));
         all_findings.extend(findings);
     }
@@ -222,7 +231,10 @@ pub fn check(
         EXIT_RULE_ERROR
     } else if input_errors {
         EXIT_INPUT_ERROR
-    } else if all_findings.iter().any(|f| fail_on.fails(f.severity)) {
+    } else if all_findings
+        .iter()
+        .any(|f| f.suppression.is_none() && fail_on.fails(f.severity))
+    {
         EXIT_FINDINGS
     } else {
         EXIT_OK

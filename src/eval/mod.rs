@@ -4,5 +4,6 @@
 pub mod builtins;
 pub mod engine;
 pub mod scope;
+pub mod suppression;
 pub mod value;
 pub mod world;
