@@ -56,9 +56,9 @@ struct Comment {
     form: Form,
     /// The comment from `#` to the end of its line.
     span: Span,
-    /// The rule IDs it names that are loaded (names are resolved to IDs), with whether each
-    /// silenced something.
-    rules: Vec<(String, bool)>,
+    /// The loaded rules it names: the ID (names are resolved to IDs), where it is written,
+    /// and whether it silenced something.
+    rules: Vec<(String, Span, bool)>,
     reason: Option<String>,
     /// Where a finding must start to be silenced; `None` when nothing follows.
     region: Option<Span>,
@@ -105,12 +105,15 @@ pub fn apply_suppressions(
                         && region.start <= finding.span.start
                         && finding.span.start < region.end
                 })
-                && comment.rules.iter().any(|(id, _)| *id == finding.rule_id)
+                && comment
+                    .rules
+                    .iter()
+                    .any(|(id, _, _)| *id == finding.rule_id)
         });
         let Some(comment) = covering else {
             continue;
         };
-        for (id, used) in &mut comment.rules {
+        for (id, _, used) in &mut comment.rules {
             if *id == finding.rule_id {
                 *used = true;
             }
@@ -125,7 +128,7 @@ pub fn apply_suppressions(
         if comment.reason.is_none() || comment.misplaced {
             continue;
         }
-        for (id, used) in &comment.rules {
+        for (id, id_span, used) in &comment.rules {
             if !used {
                 let place = match comment.form {
                     Form::Next if comment.in_dockerfile => "starts on the next instruction",
@@ -138,7 +141,7 @@ pub fn apply_suppressions(
                         "`# dockpolicy {}={id}` silences nothing: no {id} finding {place}",
                         comment.form.keyword()
                     ))
-                    .with_span(comment.span)
+                    .with_span(*id_span)
                     .with_help("remove the suppression, or move it where the finding is"),
                 );
             }
@@ -192,7 +195,8 @@ fn read_comments(
         {
             continue;
         }
-        let Some(mut comment) = parse_comment(directive.trim(), span, rules, diagnostics) else {
+        let Some(mut comment) = parse_comment(text, directive.trim(), span, rules, diagnostics)
+        else {
             continue;
         };
         comment.in_dockerfile = matches!(kind, FileKind::Dockerfile(_));
@@ -208,8 +212,10 @@ fn read_comments(
     comments
 }
 
-/// Parses `ignore=ID[,ID…] -- reason` (the text after `# dockpolicy`).
+/// Parses `ignore=ID[,ID…] -- reason`: `directive` is the text after `# dockpolicy`, a
+/// slice of the file's `text`.
 fn parse_comment(
+    text: &str,
     directive: &str,
     span: Span,
     rules: &[&Rule],
@@ -242,11 +248,13 @@ fn parse_comment(
         .trim_start_matches('=');
     let mut resolved = Vec::new();
     for name in ids.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let start = offset_in(text, name);
+        let name_span = Span::new(span.file, start..start + name.len());
         let rule = rules
             .iter()
             .find(|r| r.id.value.eq_ignore_ascii_case(name) || r.name.value == name);
         match rule {
-            Some(rule) => resolved.push((rule.id.value.clone(), false)),
+            Some(rule) => resolved.push((rule.id.value.clone(), name_span, false)),
             None => {
                 let candidates = rules
                     .iter()
@@ -255,7 +263,7 @@ fn parse_comment(
                     "`# dockpolicy {}={name}` names no loaded rule",
                     form.keyword()
                 ))
-                .with_span(span);
+                .with_span(name_span);
                 diagnostics.push(match did_you_mean(name, candidates) {
                     Some(close) => diagnostic.with_help(format!("did you mean `{close}`?")),
                     None => diagnostic.with_help("`dockpolicy rules` lists the rule IDs and names"),
@@ -368,4 +376,9 @@ fn next_line(file: FileId, text: &str, after: usize) -> Option<Span> {
         }
     }
     start.map(|s| Span::new(file, s..text.len()))
+}
+
+/// Where `inner`, a slice of `outer`, starts in it.
+fn offset_in(outer: &str, inner: &str) -> usize {
+    (inner.as_ptr() as usize).saturating_sub(outer.as_ptr() as usize)
 }
