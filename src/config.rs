@@ -96,6 +96,23 @@ pub struct Override {
     pub params: Vec<ParamSetting>,
 }
 
+impl Config {
+    /// The configuration with the settings and params of the rules `ids` only (a rule test
+    /// loads only the rules it tests, and settings for other rules are not errors there).
+    pub fn for_rules(&self, ids: &[&str]) -> Config {
+        let keep_rule = |s: &RuleSetting| ids.contains(&s.rule.value.as_str());
+        let keep_param = |s: &ParamSetting| ids.contains(&s.rule.value.as_str());
+        let mut config = self.clone();
+        config.rules.retain(keep_rule);
+        config.params.retain(keep_param);
+        for entry in &mut config.overrides {
+            entry.rules.retain(keep_rule);
+            entry.params.retain(keep_param);
+        }
+        config
+    }
+}
+
 /// Parses the configuration file `file` (read from `path`).
 pub fn parse_config(file: FileId, path: &Path, text: &str) -> (Config, Vec<Diagnostic>) {
     let mut parser = ConfigParser {
