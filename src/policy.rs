@@ -16,7 +16,9 @@ use crate::eval::engine::{evaluate, sort_findings, Finding, ParamValue, RuleRun}
 use crate::eval::scope::ServiceMap;
 use crate::eval::world::World;
 use crate::lang::ast::Rule;
+use crate::lang::schema::did_you_mean;
 use crate::parse::path_glob::PathGlobs;
+use crate::source::Spanned;
 
 /// Param values by rule ID, then by param name.
 type Params = HashMap<String, HashMap<String, ParamValue>>;
@@ -50,7 +52,7 @@ impl Layer {
 /// An override: the services and paths it covers, and its layer.
 #[derive(Debug)]
 struct Scoped {
-    services: Vec<String>,
+    services: Vec<Spanned<String>>,
     paths: PathGlobs,
     layer: Layer,
 }
@@ -78,7 +80,7 @@ impl<'r> Policy<'r> {
             let (params, param_diagnostics) = param_values(&entry.params, rules);
             diagnostics.extend(param_diagnostics);
             overrides.push(Scoped {
-                services: entry.services.iter().map(|s| s.value.clone()).collect(),
+                services: entry.services.clone(),
                 paths: entry.paths.clone(),
                 layer: Layer::new(&entry.rules, params),
             });
@@ -105,7 +107,9 @@ impl<'r> Policy<'r> {
                     .iter()
                     .filter(|o| {
                         o.paths.matches(rel_path)
-                            || o.services.iter().any(|s| services.contains(s.as_str()))
+                            || o.services
+                                .iter()
+                                .any(|s| services.contains(s.value.as_str()))
                     })
                     .map(|o| &o.layer),
             )
@@ -113,9 +117,12 @@ impl<'r> Policy<'r> {
     }
 
     /// Evaluates the rules over `world` with the configuration applied. Findings are sorted
-    /// as [`evaluate`] sorts them; suppressions are not applied here.
+    /// as [`evaluate`] sorts them; suppressions are not applied here. The diagnostics are the
+    /// rules' problems and warnings about override services the repository does not have
+    /// (both with spans into the rules' and the configuration's sources).
     pub fn evaluate(&self, world: &World<'_>) -> (Vec<Finding>, Vec<Diagnostic>) {
         let services = ServiceMap::new(world.repository, world.sources);
+        let mut diagnostics = self.unknown_services(&services);
         // Every combination of layers some place of the repository is under.
         let mut combinations: Vec<Vec<&Layer>> = vec![vec![&self.global]];
         for (file, source) in world.sources.iter() {
@@ -146,7 +153,6 @@ impl<'r> Policy<'r> {
             .collect();
         let rounds = param_sets.iter().map(Vec::len).max().unwrap_or(0);
         let mut findings = Vec::new();
-        let mut diagnostics: Vec<Diagnostic> = Vec::new();
         // Each round runs every rule with at most one param set, so a finding's rule ID tells
         // which param set produced it.
         for round in 0..rounds {
@@ -190,6 +196,29 @@ impl<'r> Policy<'r> {
         }
         sort_findings(&mut findings, world.sources);
         (findings, diagnostics)
+    }
+
+    /// A warning for each override service that names no service of the repository.
+    fn unknown_services(&self, services: &ServiceMap) -> Vec<Diagnostic> {
+        let names = services.names();
+        self.overrides
+            .iter()
+            .flat_map(|o| &o.services)
+            .filter(|service| !names.contains(service.value.as_str()))
+            .map(|service| {
+                let warning = Diagnostic::warning(format!(
+                    "no service of the scanned repository is named `{}`",
+                    service.value
+                ))
+                .with_span(service.span);
+                match did_you_mean(&service.value, names.iter().copied()) {
+                    Some(name) => warning.with_help(format!("did you mean `{name}`?")),
+                    None => warning.with_help(
+                        "services are the compose services, and without compose the folders of Dockerfiles",
+                    ),
+                }
+            })
+            .collect()
     }
 }
 

@@ -216,6 +216,20 @@ fn without_compose_a_dockerfile_is_the_service_of_its_folder() {
 }
 
 #[test]
+fn an_override_for_a_service_the_repository_lacks_is_a_warning() {
+    let checked = check_files(&[
+        (
+            ".dockpolicy.yaml",
+            "overrides:\n  - services: [tool]\n    rules: {DP1004: off}\n",
+        ),
+        ("tools/Dockerfile", APT_DOCKERFILE),
+        ("tools/.dockerignore", DOCKERIGNORE),
+    ]);
+    insta::assert_snapshot!("unknown_override_service", checked.stderr);
+    assert_eq!(checked.code, EXIT_FINDINGS);
+}
+
+#[test]
 fn configuration_errors_exit_2() {
     let checked = check_files(&[
         (

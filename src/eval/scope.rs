@@ -144,6 +144,17 @@ impl ServiceMap {
         services
     }
 
+    /// The names of every service of the repository, sorted.
+    pub fn names(&self) -> BTreeSet<&str> {
+        self.files
+            .values()
+            .flatten()
+            .chain(self.contexts.iter().map(|(_, service)| service))
+            .chain(self.entries.iter().map(|(_, service)| service))
+            .map(String::as_str)
+            .collect()
+    }
+
     /// The services the place where `span` starts belongs to (`rel_path` is its file's).
     pub fn services_at(&self, span: Span, rel_path: &str) -> BTreeSet<&str> {
         let mut services = self.file_services(span.file, rel_path);
@@ -255,5 +266,9 @@ mod tests {
         assert_eq!(at("context: worker"), ["worker"]);
         assert_eq!(at("services:"), Vec::<&str>::new());
         assert_eq!(map.service_sets(compose, "compose.yaml").len(), 3);
+        assert_eq!(
+            map.names().into_iter().collect::<Vec<_>>(),
+            ["api", "tools", "worker"]
+        );
     }
 }
