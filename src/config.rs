@@ -268,21 +268,22 @@ impl ConfigParser {
             if let Some(fields) = value.as_mapping() {
                 for field in fields {
                     match key_text(field) {
-                        "enabled" => setting.enabled = self.switch(&field.value, "enabled"),
+                        "enabled" => setting.enabled = self.switch(&field.value, "enabled", false),
                         "severity" => setting.severity = self.severity(&field.value),
                         _ => self.unknown_key("rule setting", &field.key, &RULE_SETTING_KEYS),
                     }
                 }
             } else {
-                setting.enabled = self.switch(value, &setting.rule.value);
+                setting.enabled = self.switch(value, &setting.rule.value, true);
             }
             settings.push(setting);
         }
         settings
     }
 
-    /// `on`/`off`/`true`/`false`.
-    fn switch(&mut self, node: &YamlNode, what: &str) -> Option<bool> {
+    /// `on`/`off`/`true`/`false`; `what` is the value's key, `rule` whether that is a rule ID
+    /// (which also takes a mapping).
+    fn switch(&mut self, node: &YamlNode, what: &str, rule: bool) -> Option<bool> {
         let value = node
             .as_scalar()
             .filter(|s| s.plain)
@@ -292,9 +293,14 @@ impl ConfigParser {
                 _ => s.as_bool(),
             });
         if value.is_none() {
+            let alternatives = if rule {
+                " (or `{enabled: …, severity: …}`)"
+            } else {
+                ""
+            };
             self.diagnostics.push(
                 Diagnostic::error(format!(
-                    "`{what}` must be `on` or `off` (or `{{enabled: …, severity: …}}`), not {}",
+                    "`{what}` must be `on` or `off`{alternatives}, not {}",
                     node.kind_name()
                 ))
                 .with_span(node.span)

@@ -426,7 +426,7 @@ fn config_rule_settings_of_the_wrong_type() {
     insta::assert_snapshot!(
         "config_rule_settings_of_the_wrong_type",
         configure(
-            "rules:\n  DP9001: maybe\n  DP9002: {severity: warn}\n  DP9003: {enabld: false}\n"
+            "rules:\n  DP9001: maybe\n  DP9002: {severity: warn}\n  DP9003: {enabld: false, enabled: 1}\n"
         )
     );
 }
