@@ -260,7 +260,10 @@ HEALTHCHECK CMD true
 fn suppressions_silence_the_next_instruction_the_stage_or_the_file() {
     let checked = check_files(&[
         ("Dockerfile", SUPPRESSED_DOCKERFILE),
-        (".dockerignore", DOCKERIGNORE),
+        (
+            ".dockerignore",
+            "# dockpolicy ignore=DP2004 -- .env and node_modules never exist here\n.git\n",
+        ),
         (
             "requirements.txt",
             "flask\n# dockpolicy ignore=DP4001 -- pinned twice on purpose\n\nflask==3.0\nrequests\nrequests\n",
@@ -276,7 +279,7 @@ fn suppressions_silence_the_next_instruction_the_stage_or_the_file() {
     );
     assert_eq!(
         summary(&checked),
-        "3 findings (0 errors, 3 warnings, 0 notes) in 2 files, 5 suppressed"
+        "3 findings (0 errors, 3 warnings, 0 notes) in 2 files, 6 suppressed"
     );
     insta::assert_snapshot!("suppressions_used_and_unused", checked.stderr);
 }

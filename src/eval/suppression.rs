@@ -1,5 +1,6 @@
-//! Inline suppressions (SPEC.md §10.3): `#` comment lines in Dockerfiles, requirements and
-//! compose files that silence findings of named rules, with a required reason.
+//! Inline suppressions (SPEC.md §10.3): `#` comment lines in Dockerfiles, requirements,
+//! compose and `.dockerignore` files that silence findings of named rules, with a required
+//! reason.
 //!
 //! ```text
 //! # dockpolicy ignore=DP1003,DP1005 -- the base image pins these itself
@@ -9,8 +10,7 @@
 //!
 //! `ignore` covers the next instruction of a Dockerfile (with its continuation lines; a
 //! comment inside a `RUN` continuation, which BuildKit strips, also refers to the instruction
-//! after it) or the next line of a requirements or compose file that is neither blank nor a
-//! comment; `ignore-stage`, written right before a `FROM`, the whole stage; `ignore-file` the
+//! after it) or the next line of another file that is neither blank nor a comment; `ignore-stage`, written right before a `FROM`, the whole stage; `ignore-file` the
 //! whole file. A finding is covered when its primary location starts in the region. Silenced
 //! findings keep their place in the list with a [`Suppression`]; a suppression without a
 //! reason is an error and silences nothing, one that silences nothing or names no loaded rule
@@ -46,7 +46,7 @@ impl Form {
 #[derive(Clone, Copy, Debug)]
 enum FileKind<'m> {
     Dockerfile(&'m Dockerfile),
-    /// A requirements or compose file: line based.
+    /// A requirements, compose or `.dockerignore` file: line based.
     Lines,
 }
 
@@ -68,8 +68,8 @@ struct Comment {
     in_dockerfile: bool,
 }
 
-/// Reads the suppression comments of the repository's Dockerfiles, requirements and compose
-/// files, marks the findings they silence, and returns the problems with the comments.
+/// Reads the suppression comments of the repository's Dockerfiles, requirements, compose and
+/// `.dockerignore` files, marks the findings they silence, and returns the problems with the comments.
 pub fn apply_suppressions(
     findings: &mut [Finding],
     repository: &Repository,
@@ -91,6 +91,13 @@ pub fn apply_suppressions(
     for project in &repository.compose_projects {
         files.extend(project.files.iter().map(|&file| (file, FileKind::Lines)));
     }
+    files.extend(
+        repository
+            .contexts
+            .iter()
+            .filter_map(|c| c.dockerignore.as_ref())
+            .map(|ignore| (ignore.file, FileKind::Lines)),
+    );
     files.sort_by_key(|(file, _)| *file);
     files.dedup_by_key(|(file, _)| *file);
     let mut comments = Vec::new();
