@@ -5,15 +5,16 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::config::{param_values, parse_config, Config, CONFIG_FILE_NAME};
+use crate::config::{parse_config, Config, CONFIG_FILE_NAME};
 use crate::diag::{Diagnostic, Severity};
-use crate::eval::engine::{evaluate, RuleRun};
+use crate::eval::suppression::apply_suppressions;
 use crate::eval::world::World;
 use crate::lang::ast::Rule;
 use crate::lang::check::{check_duplicate_ids, check_rule};
 use crate::lang::pack::{bundled_packs, load_pack_dir, Pack, PackOrigin};
 use crate::lang::schema::did_you_mean;
 use crate::parse::repository::{load, LoadOptions};
+use crate::policy::Policy;
 use crate::report::baseline::Baseline;
 use crate::report::rule_doc::{default_severity, explanation, summary};
 use crate::report::text::TextOptions;
@@ -228,24 +229,21 @@ pub fn check(
         diagnostics::render(&rule_set.diagnostics, &rule_set.sources)
     );
     let rules: Vec<&Rule> = rule_set.rules().collect();
-    let (params, param_diagnostics) = param_values(&rule_set.config.params, &rules);
+    let (policy, policy_diagnostics) = Policy::new(&rule_set.config, &rules);
     let _ = write!(
         err,
         "{}",
-        diagnostics::render(&param_diagnostics, &rule_set.sources)
+        diagnostics::render(&policy_diagnostics, &rule_set.sources)
     );
-    let mut input_errors = rule_set.has_config_errors || !param_diagnostics.is_empty();
-    let runs: Vec<RuleRun<'_>> = rules
-        .iter()
-        .map(|rule| RuleRun {
-            rule,
-            params: params.get(&rule.id.value).cloned().unwrap_or_default(),
-        })
-        .collect();
+    let mut input_errors = rule_set.has_config_errors || !policy_diagnostics.is_empty();
+    let load_options = LoadOptions {
+        exclude: policy.exclude().clone(),
+        ..load_options.clone()
+    };
     let current_dir = std::env::current_dir().unwrap_or_default();
     let mut scans = Vec::new();
     for path in paths {
-        let loaded = load(path, load_options);
+        let mut loaded = load(path, &load_options);
         let _ = write!(
             err,
             "{}",
@@ -253,12 +251,21 @@ pub fn check(
         );
         input_errors |= loaded.diagnostics.iter().any(Diagnostic::is_error);
         let world = World::new(&loaded.repository, &loaded.sources);
-        let (findings, rule_diagnostics) = evaluate(&runs, &world);
+        let (mut findings, rule_diagnostics) = policy.evaluate(&world);
         let _ = write!(
             err,
             "{}",
             diagnostics::render(&rule_diagnostics, &rule_set.sources)
         );
+        let suppression_diagnostics =
+            apply_suppressions(&mut findings, &loaded.repository, &loaded.sources, &rules);
+        let _ = write!(
+            err,
+            "{}",
+            diagnostics::render(&suppression_diagnostics, &loaded.sources)
+        );
+        input_errors |= suppression_diagnostics.iter().any(Diagnostic::is_error);
+        loaded.diagnostics.extend(suppression_diagnostics);
         let prefix = if paths.len() > 1 {
             path_prefix(&loaded.repository.root, &current_dir)
         } else {
@@ -285,7 +292,7 @@ pub fn check(
             })
             .collect(),
         rule_sources: &rule_set.sources,
-        rule_diagnostics: [rule_set.diagnostics.clone(), param_diagnostics].concat(),
+        rule_diagnostics: [rule_set.diagnostics.clone(), policy_diagnostics].concat(),
         scans,
         exit_code: EXIT_OK,
         execution_successful: !rule_set.has_rule_errors && !input_errors,

@@ -17,6 +17,7 @@ pub mod eval;
 pub mod lang;
 pub mod model;
 pub mod parse;
+pub mod policy;
 pub mod report;
 pub mod rule_test;
 pub mod source;

@@ -203,6 +203,7 @@ impl From<LoadArgs> for LoadOptions {
     fn from(args: LoadArgs) -> LoadOptions {
         LoadOptions {
             variables: args.variables.into_iter().collect(),
+            ..LoadOptions::default()
         }
     }
 }

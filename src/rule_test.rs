@@ -5,7 +5,9 @@
 //! contains `.fixture.` (read as a single Dockerfile, as `check FILE` reads one), or a
 //! subfolder of the pack's top-level `fixtures/` folder (a mini repository that tests every
 //! rule of the pack). Each is loaded as a repository and evaluated with the rule it belongs
-//! to, every rule its annotations name, and (for `fixtures/`) every rule of the pack.
+//! to, every rule its annotations name, and (for `fixtures/`) every rule of the pack, with
+//! the fixture's own `.dockpolicy.yaml` and inline suppressions applied as `check` applies
+//! them.
 //!
 //! Annotations are `#` comments in any file of a fixture, about the next line that is
 //! neither blank nor a comment: `# ruleid: ID[, ID…]` (a finding of ID starts on that line),
@@ -19,12 +21,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::config::{param_values, parse_config, CONFIG_FILE_NAME};
-use crate::eval::engine::{evaluate, ParamValue, RuleRun};
+use crate::config::{parse_config, Config, CONFIG_FILE_NAME};
+use crate::eval::suppression::apply_suppressions;
 use crate::eval::world::World;
 use crate::lang::ast::Rule;
 use crate::lang::pack::{Pack, PackOrigin, PACK_FIXTURES_DIR};
 use crate::parse::repository::{load, LoadOptions};
+use crate::policy::Policy;
 use crate::source::Sources;
 
 /// Files of a fixture folder beyond this many are not read for annotations.
@@ -365,32 +368,25 @@ fn push_problem(
     }
 }
 
-/// The params a fixture folder's `.dockpolicy.yaml` gives `rules`, as `dockpolicy check` on
-/// the folder would apply them (a rule whose params matter only when configured, such as an
-/// allow-list, needs this for a fixture that fires); and the configuration's problems.
-fn fixture_params(
-    fixture: &Path,
-    rules: &[&Rule],
-) -> (HashMap<String, HashMap<String, ParamValue>>, Vec<String>) {
+/// The configuration of a fixture folder's `.dockpolicy.yaml` for `rules`, as `dockpolicy
+/// check` on the folder would apply it (a rule whose params matter only when configured, such
+/// as an allow-list, needs this for a fixture that fires); and the configuration's problems.
+fn fixture_config(fixture: &Path, rules: &[&Rule]) -> (Config, Vec<String>) {
     let path = fixture.join(CONFIG_FILE_NAME);
     if !path.is_file() {
-        return (HashMap::new(), Vec::new());
+        return (Config::default(), Vec::new());
     }
     let mut sources = Sources::new();
     let file = match sources.load(&path, CONFIG_FILE_NAME) {
         Ok((file, _)) => file,
-        Err(diagnostic) => return (HashMap::new(), vec![diagnostic.message]),
+        Err(diagnostic) => return (Config::default(), vec![diagnostic.message]),
     };
     let (config, diagnostics) = parse_config(file, &path, sources.text(file));
-    let mut problems: Vec<String> = diagnostics.into_iter().map(|d| d.message).collect();
-    let settings: Vec<_> = config
-        .params
-        .into_iter()
-        .filter(|setting| rules.iter().any(|rule| rule.id.value == setting.rule.value))
-        .collect();
-    let (values, diagnostics) = param_values(&settings, rules);
-    problems.extend(diagnostics.into_iter().map(|d| d.message));
-    (values, problems)
+    let ids: Vec<&str> = rules.iter().map(|r| r.id.value.as_str()).collect();
+    (
+        config.for_rules(&ids),
+        diagnostics.into_iter().map(|d| d.message).collect(),
+    )
 }
 
 /// Loads the fixture, evaluates the rules `tested` and records where each reported.
@@ -401,13 +397,13 @@ fn run_fixture(
     tested: &BTreeSet<usize>,
     tallies: &mut [Tally],
 ) {
-    let loaded = load(on_disk, &LoadOptions::default());
-    let world = World::new(&loaded.repository, &loaded.sources);
     let rules: Vec<&Rule> = tested
         .iter()
         .filter_map(|&index| pack.rules.get(index))
         .collect();
-    let (mut params, config_problems) = fixture_params(on_disk, &rules);
+    let (config, mut config_problems) = fixture_config(on_disk, &rules);
+    let (policy, policy_problems) = Policy::new(&config, &rules);
+    config_problems.extend(policy_problems.into_iter().map(|d| d.message));
     for problem in config_problems {
         for &index in tested {
             if let Some(tally) = tallies.get_mut(index) {
@@ -415,14 +411,23 @@ fn run_fixture(
             }
         }
     }
-    let runs: Vec<RuleRun<'_>> = rules
-        .iter()
-        .map(|rule| RuleRun {
-            rule,
-            params: params.remove(&rule.id.value).unwrap_or_default(),
-        })
+    let options = LoadOptions {
+        exclude: policy.exclude().clone(),
+        ..LoadOptions::default()
+    };
+    let loaded = load(on_disk, &options);
+    let world = World::new(&loaded.repository, &loaded.sources);
+    let (mut findings, mut problems) = policy.evaluate(&world);
+    problems.extend(apply_suppressions(
+        &mut findings,
+        &loaded.repository,
+        &loaded.sources,
+        &rules,
+    ));
+    let findings: Vec<_> = findings
+        .into_iter()
+        .filter(|f| f.suppression.is_none())
         .collect();
-    let (findings, problems) = evaluate(&runs, &world);
     let index_of: HashMap<&str, usize> = tested
         .iter()
         .filter_map(|&index| pack.rules.get(index).map(|r| (r.id.value.as_str(), index)))

@@ -353,7 +353,7 @@ fn configured_params_change_the_findings() {
 fn the_configuration_at_the_scanned_root_loads_its_packs() {
     let pack = manifest_dir().join(PACK);
     let config = format!(
-        "rules: [{}]\ndefault_rules: false\nparams:\n  PT001:\n    allowed_registries: [registry.example.com, docker.io]\n",
+        "packs: [{}]\ndefault_rules: false\nparams:\n  PT001:\n    allowed_registries: [registry.example.com, docker.io]\n",
         path_str(&pack)
     );
     let repo = temp_files(&[

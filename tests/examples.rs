@@ -76,6 +76,24 @@ fn examples_exercise_every_bundled_rule_but_dp3005() {
     assert!(missing.is_empty(), "rules no example fires: {missing:?}");
 }
 
+/// `examples/quickstart/worker/requirements.txt` shows an inline suppression: the finding it
+/// silences is not printed, the summary counts it, and nothing is reported about the comment.
+#[test]
+fn quickstart_shows_an_inline_suppression() {
+    let output = Command::new(env!("CARGO_BIN_EXE_dockpolicy"))
+        .current_dir(manifest_dir())
+        .args(["check", "examples/quickstart"])
+        .output()
+        .expect("run dockpolicy");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!printed_findings(&stdout)
+        .iter()
+        .any(|(_, path, _)| path == "worker/requirements.txt"));
+    let summary = stdout.lines().last().unwrap_or("");
+    assert!(summary.contains(" in 5 files; 1 suppressed; "), "{summary}");
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}
+
 #[test]
 fn acgs1_shows_the_reports_headline_findings() {
     let findings = check("acgs1");

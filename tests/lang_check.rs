@@ -11,6 +11,7 @@ use dockpolicy::diag::Diagnostic;
 use dockpolicy::lang::ast::Rule;
 use dockpolicy::lang::check::check_rule;
 use dockpolicy::lang::parser::parse_rule_file;
+use dockpolicy::policy::Policy;
 use dockpolicy::report::diagnostics::render;
 use dockpolicy::source::Sources;
 
@@ -380,8 +381,8 @@ fn configure(yaml: &str) -> String {
     let path = Path::new("/repo/.dockpolicy.yaml");
     let file = sources.add(path.to_path_buf(), ".dockpolicy.yaml".into(), yaml.into());
     let (config, mut diagnostics) = parse_config(file, path, yaml);
-    let (_, param_diagnostics) = param_values(&config.params, &[&rule]);
-    diagnostics.extend(param_diagnostics);
+    let (_, policy_diagnostics) = Policy::new(&config, &[&rule]);
+    diagnostics.extend(policy_diagnostics);
     assert!(!diagnostics.is_empty(), "no error in:\n{yaml}");
     render(&diagnostics, &sources)
 }
@@ -417,6 +418,49 @@ fn config_param_of_the_wrong_type() {
         configure(
             "params:\n  DP9001:\n    max_size: big\n    allowed: [python, [node]]\n    strict: \"yes\"\n"
         )
+    );
+}
+
+#[test]
+fn config_rule_settings_of_the_wrong_type() {
+    insta::assert_snapshot!(
+        "config_rule_settings_of_the_wrong_type",
+        configure(
+            "rules:\n  DP9001: maybe\n  DP9002: {severity: warn}\n  DP9003: {enabld: false, enabled: 1}\n"
+        )
+    );
+}
+
+#[test]
+fn config_rule_setting_for_an_unknown_rule() {
+    insta::assert_snapshot!(
+        "config_rule_setting_for_an_unknown_rule",
+        configure("rules:\n  DP9011: off\n")
+    );
+}
+
+#[test]
+fn config_override_errors() {
+    insta::assert_snapshot!(
+        "config_override_errors",
+        configure(concat!(
+            "overrides:\n",
+            "  - rules: {DP9001: off}\n",
+            "  - services: api\n",
+            "    paths: [\"docker/[ml/**\"]\n",
+            "    param: {}\n",
+            "  - paths: [docker/**]\n",
+            "    params: {DP9001: {max_size: huge}}\n",
+            "    rules: {DP9100: {severity: note}}\n",
+        ))
+    );
+}
+
+#[test]
+fn config_exclude_must_be_a_list() {
+    insta::assert_snapshot!(
+        "config_exclude_must_be_a_list",
+        configure("exclude: vendor/**\npacks: [1, [x]]\n")
     );
 }
 

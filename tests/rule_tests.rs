@@ -383,6 +383,34 @@ fn pack_level_fixtures_test_every_rule_of_the_pack() {
     );
 }
 
+/// A fixture's `.dockpolicy.yaml` (excluded paths, overrides) and inline suppressions apply
+/// as `check` applies them, so a fixture can show that they silence a rule.
+#[test]
+fn fixtures_apply_their_configuration_and_suppressions() {
+    let repo = "p/fixtures/repo";
+    let dir = temp_files(&[
+        ("p/DP9001.dpl", APT_RULE),
+        (
+            &format!("{repo}/.dockpolicy.yaml"),
+            "exclude: [vendor]\noverrides:\n  - paths: [\"legacy/**\"]\n    rules: {DP9001: off}\n",
+        ),
+        (
+            &format!("{repo}/api/Dockerfile"),
+            "FROM debian\n# ruleid: DP9001\nRUN apt-get install -y gcc\n# dockpolicy ignore=DP9001 -- needed to build wheels\n# ok: DP9001\nRUN apt-get install -y g++\n",
+        ),
+        (
+            &format!("{repo}/legacy/Dockerfile"),
+            "FROM debian\n# ok: DP9001\nRUN apt-get install -y gcc\n",
+        ),
+        (
+            &format!("{repo}/vendor/Dockerfile"),
+            "FROM debian\n# ok: DP9001\nRUN apt-get install -y gcc\n",
+        ),
+    ]);
+    let report = run_pack(&dir.path().join("p"));
+    assert!(report.passed(), "{}", report.render());
+}
+
 #[test]
 fn fixture_files_and_annotations_in_other_inputs() {
     let dir = temp_files(&[

@@ -15,7 +15,7 @@ use crate::eval::value::Value;
 use crate::eval::world::World;
 use crate::lang::ast::{BinaryOp, Expr, ExprKind, QuantifierKind, Rule, Template, TemplatePart};
 use crate::lang::check::regex_error_help;
-use crate::source::Span;
+use crate::source::{Sources, Span};
 
 /// The most steps one rule may take over one repository.
 pub const MAX_STEPS: u64 = 50_000_000;
@@ -114,12 +114,14 @@ pub fn evaluate_with_budget(
         findings.extend(rule_findings);
         diagnostics.extend(rule_diagnostics);
     }
-    let path = |span: Span| {
-        world
-            .sources
-            .get(span.file)
-            .map_or("", |f| f.rel_path.as_str())
-    };
+    sort_findings(&mut findings, world.sources);
+    (findings, diagnostics)
+}
+
+/// Sorts findings by file, position, rule ID, message and related locations (so the order does
+/// not depend on the number of threads) and removes repeats.
+pub fn sort_findings(findings: &mut Vec<Finding>, sources: &Sources) {
+    let path = |span: Span| sources.get(span.file).map_or("", |f| f.rel_path.as_str());
     // The related locations are part of the order, so that equal findings end up next to
     // each other and `dedup` removes every repeat.
     findings.sort_by(|a, b| {
@@ -148,7 +150,6 @@ pub fn evaluate_with_budget(
             })
     });
     findings.dedup();
-    (findings, diagnostics)
 }
 
 fn evaluate_rule(

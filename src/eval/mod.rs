@@ -3,5 +3,7 @@
 
 pub mod builtins;
 pub mod engine;
+pub mod scope;
+pub mod suppression;
 pub mod value;
 pub mod world;

@@ -28,6 +28,10 @@ pub struct ComposeProject {
 pub struct Service {
     /// The service's name; span = its key in the first file that defines it.
     pub name: Spanned<String>,
+    /// The service's entry (its key through its value) in each file that defines it; not
+    /// part of the dump.
+    #[serde(skip)]
+    pub spans: Vec<Span>,
     pub image: Option<Spanned<String>>,
     pub build: Option<Build>,
     pub healthcheck: Option<Healthcheck>,

@@ -183,6 +183,8 @@ struct FileLayer {
 
 struct ServiceLayer {
     name: Spanned<String>,
+    /// The service's entry (key through value) in each file that defines it.
+    spans: Vec<Span>,
     image: Field<Spanned<String>>,
     build: Field<BuildLayer>,
     healthcheck: Field<HealthcheckLayer>,
@@ -215,6 +217,7 @@ struct HealthcheckLayer {
 
 impl ServiceLayer {
     fn merge(&mut self, over: ServiceLayer) {
+        self.spans.extend(over.spans);
         self.image.apply(over.image, replace);
         self.build.apply(over.build, BuildLayer::merge);
         self.healthcheck
@@ -239,6 +242,7 @@ impl ServiceLayer {
         gpus.extend(self.gpus.into_option().unwrap_or_default());
         Service {
             name: self.name,
+            spans: self.spans,
             image: self.image.into_option(),
             build: self.build.into_option().map(|b| b.finish(project_dir)),
             healthcheck: self.healthcheck.into_option().map(HealthcheckLayer::finish),
@@ -423,6 +427,7 @@ impl Reader<'_> {
         };
         let mut layer = ServiceLayer {
             name: Spanned::new(name.text.clone(), key.span),
+            spans: vec![key.span.cover(value.span)],
             image: Field::Absent,
             build: Field::Absent,
             healthcheck: Field::Absent,

@@ -4,7 +4,8 @@
 //! repository's ignore rules are meant to apply wherever it is scanned), without following
 //! symbolic links (so links cannot loop) and to a bounded depth. A single file is classified
 //! by its name. Build contexts, their `.dockerignore` and the requirements files that `-r`
-//! pulls in are found later, when Dockerfiles and compose files are linked.
+//! pulls in are found later, when Dockerfiles and compose files are linked. Paths the
+//! configuration excludes are not walked.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use serde::Serialize;
 
 use crate::diag::Diagnostic;
 use crate::parse::compose::{compose_file_order, COMPOSE_FILE_NAMES, COMPOSE_OVERRIDE_FILE_NAMES};
+use crate::parse::path_glob::PathGlobs;
 
 /// Directories deeper than this below the scanned root are not walked.
 pub const MAX_WALK_DEPTH: usize = 64;
@@ -72,8 +74,10 @@ pub struct Discovered {
     pub compose_projects: Vec<Vec<PathBuf>>,
 }
 
-/// Finds the inputs below `path` (a directory, or a single file whose folder becomes the root).
-pub fn discover(path: &Path) -> (Discovered, Vec<Diagnostic>) {
+/// Finds the inputs below `path` (a directory, or a single file whose folder becomes the root),
+/// leaving out the files and folders that `exclude` matches (relative to the root). A single
+/// file named on the command line is read even when excluded.
+pub fn discover(path: &Path, exclude: &PathGlobs) -> (Discovered, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let metadata = match std::fs::metadata(path) {
         Ok(metadata) => metadata,
@@ -101,7 +105,13 @@ pub fn discover(path: &Path) -> (Discovered, Vec<Diagnostic>) {
         }
     } else {
         found.root = path.to_path_buf();
-        walk(path, &mut found, &mut compose_files, &mut diagnostics);
+        walk(
+            path,
+            exclude,
+            &mut found,
+            &mut compose_files,
+            &mut diagnostics,
+        );
     }
     found.compose_projects = group_compose_files(compose_files);
     (found, diagnostics)
@@ -119,10 +129,13 @@ impl Discovered {
 
 fn walk(
     root: &Path,
+    exclude: &PathGlobs,
     found: &mut Discovered,
     compose_files: &mut Vec<PathBuf>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
+    // The filter runs on the walker's threads, which need owned values.
+    let (filter_root, exclude) = (root.to_path_buf(), exclude.clone());
     let walker = ignore::WalkBuilder::new(root)
         .hidden(false)
         .parents(false)
@@ -134,7 +147,11 @@ fn walk(
         .follow_links(false)
         .max_depth(Some(MAX_WALK_DEPTH))
         .sort_by_file_name(|a, b| a.cmp(b))
-        .filter_entry(|entry| entry.file_name() != ".git")
+        .filter_entry(move |entry| {
+            entry.file_name() != ".git"
+                && (entry.depth() == 0
+                    || !exclude.matches(&relative_path(&filter_root, entry.path())))
+        })
         .build();
     for (count, entry) in walker.enumerate() {
         if count >= MAX_WALK_ENTRIES {
@@ -258,7 +275,7 @@ mod tests {
             "services: {}\n",
         )
         .unwrap();
-        let (found, diagnostics) = discover(root);
+        let (found, diagnostics) = discover(root, &PathGlobs::default());
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
         let rel = |paths: &[PathBuf]| -> Vec<String> {
             paths.iter().map(|p| relative_path(root, p)).collect()
@@ -272,6 +289,24 @@ mod tests {
         );
     }
 
+    #[test]
+    fn excluded_paths_are_not_walked() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("vendor/lib")).unwrap();
+        std::fs::create_dir_all(root.join("svc")).unwrap();
+        std::fs::write(root.join("vendor/lib/Dockerfile"), "FROM alpine\n").unwrap();
+        std::fs::write(root.join("svc/Dockerfile"), "FROM alpine\n").unwrap();
+        std::fs::write(root.join("svc/requirements-dev.txt"), "pytest\n").unwrap();
+        let exclude = PathGlobs::new(["vendor/**", "**/requirements-dev.txt"]).unwrap();
+        let (found, _) = discover(root, &exclude);
+        let rel = |paths: &[PathBuf]| -> Vec<String> {
+            paths.iter().map(|p| relative_path(root, p)).collect()
+        };
+        assert_eq!(rel(&found.dockerfiles), ["svc/Dockerfile"]);
+        assert!(found.requirements.is_empty());
+    }
+
     #[cfg(unix)]
     #[test]
     fn symlink_loops_do_not_hang() {
@@ -279,7 +314,7 @@ mod tests {
         std::fs::create_dir(dir.path().join("a")).unwrap();
         std::os::unix::fs::symlink(dir.path(), dir.path().join("a/loop")).unwrap();
         std::fs::write(dir.path().join("a/Dockerfile"), "FROM alpine\n").unwrap();
-        let (found, _) = discover(dir.path());
+        let (found, _) = discover(dir.path(), &PathGlobs::default());
         assert_eq!(found.dockerfiles.len(), 1);
     }
 
@@ -288,14 +323,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("build.docker");
         std::fs::write(&file, "FROM alpine\n").unwrap();
-        let (found, _) = discover(&file);
+        let (found, _) = discover(&file, &PathGlobs::default());
         assert_eq!(found.dockerfiles, [file]);
         assert_eq!(found.root, dir.path());
     }
 
     #[test]
     fn a_missing_path_is_a_diagnostic() {
-        let (found, diagnostics) = discover(Path::new("/nonexistent/dockpolicy"));
+        let (found, diagnostics) =
+            discover(Path::new("/nonexistent/dockpolicy"), &PathGlobs::default());
         assert!(found.dockerfiles.is_empty());
         assert!(diagnostics[0].message.contains("cannot read the path"));
     }

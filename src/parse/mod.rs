@@ -7,6 +7,7 @@ pub mod dockerfile;
 pub mod dockerignore;
 pub mod interpolate;
 pub mod packages;
+pub mod path_glob;
 pub mod python_imports;
 pub mod repository;
 pub mod requirements;

@@ -22,6 +22,7 @@ use crate::parse::dockerfile::parse_dockerfile;
 use crate::parse::dockerignore::parse_dockerignore;
 use crate::parse::interpolate::{parse_dotenv, Interpolation};
 use crate::parse::packages::install_commands;
+use crate::parse::path_glob::PathGlobs;
 use crate::parse::python_imports::parse_imports;
 use crate::parse::requirements::load_requirements;
 use crate::parse::shell::parse_shell;
@@ -39,6 +40,10 @@ pub struct LoadOptions {
     /// Variables for compose interpolation. They override the `.env` file beside the compose
     /// files; the process environment is not read, so results do not depend on the machine.
     pub variables: BTreeMap<String, String>,
+    /// Paths (globs relative to the scanned root) that discovery leaves out. Files reached
+    /// through links (a service's Dockerfile, a requirements file a Dockerfile installs) are
+    /// still read, so that what is modelled stays complete.
+    pub exclude: PathGlobs,
 }
 
 /// A loaded repository: the model, the files it points into, and the problems found.
@@ -51,7 +56,7 @@ pub struct Loaded {
 
 /// Discovers, parses and links everything below `path`.
 pub fn load(path: &Path, options: &LoadOptions) -> Loaded {
-    let (found, diagnostics) = discover(path);
+    let (found, diagnostics) = discover(path, &options.exclude);
     let mut linker = Linker {
         root: found.root.clone(),
         sources: Sources::new(),

@@ -1,0 +1,274 @@
+//! Which services a place in the repository belongs to, for configuration overrides scoped
+//! by service (SPEC.md §10.2).
+//!
+//! A place belongs to a compose service when it is inside the service's entry of a compose
+//! file, in the Dockerfile the service builds, in a requirements file that Dockerfile
+//! installs (`pip install -r`, and the files those include), or in another file of the
+//! service's build context (files that are themselves Dockerfiles, compose or requirements
+//! files belong only through the links above). A Dockerfile that no compose service builds
+//! is the service named after its folder, with its context and requirements files.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::Path;
+
+use crate::model::repository::{DockerfileModel, Repository};
+use crate::source::{FileId, Sources, Span};
+
+/// The services of every place of one repository.
+#[derive(Debug, Default)]
+pub struct ServiceMap {
+    /// Whole files that belong to services (Dockerfiles, requirements files).
+    files: HashMap<FileId, BTreeSet<String>>,
+    /// Build-context folders (relative to the root, `.` for the root) and their service.
+    contexts: Vec<(String, String)>,
+    /// The Dockerfiles, compose and requirements files, which belong only through links.
+    inputs: HashSet<FileId>,
+    /// Each service's entry in a compose file.
+    entries: Vec<(Span, String)>,
+}
+
+impl ServiceMap {
+    pub fn new(repository: &Repository, sources: &Sources) -> ServiceMap {
+        let mut map = ServiceMap::default();
+        map.inputs
+            .extend(repository.dockerfiles.iter().map(|d| d.dockerfile.file));
+        map.inputs.extend(
+            repository
+                .requirements_files
+                .iter()
+                .map(|r| r.requirements.file),
+        );
+        for project in &repository.compose_projects {
+            map.inputs.extend(project.files.iter().copied());
+        }
+        let mut built = vec![false; repository.dockerfiles.len()];
+        for link in &repository.services {
+            let service = repository
+                .compose_projects
+                .get(link.project)
+                .and_then(|p| p.services.get(link.service));
+            if let Some(service) = service {
+                for span in &service.spans {
+                    map.entries.push((*span, link.name.clone()));
+                }
+            }
+            if let Some(context) = link.context.and_then(|c| repository.contexts.get(c)) {
+                map.contexts.push((context.path.clone(), link.name.clone()));
+            }
+            if let Some(index) = link.dockerfile {
+                if let Some(flag) = built.get_mut(index) {
+                    *flag = true;
+                }
+                map.add_dockerfile(repository, index, &link.name, sources);
+            }
+        }
+        for (index, dockerfile) in repository.dockerfiles.iter().enumerate() {
+            if built.get(index).copied().unwrap_or(true) {
+                continue;
+            }
+            let Some(name) = folder_name(repository, dockerfile) else {
+                continue;
+            };
+            if let Some(context) = dockerfile.context.and_then(|c| repository.contexts.get(c)) {
+                map.contexts.push((context.path.clone(), name.clone()));
+            }
+            map.add_dockerfile(repository, index, &name, sources);
+        }
+        map
+    }
+
+    /// Records the Dockerfile `index` and the requirements files it installs as `service`'s.
+    fn add_dockerfile(
+        &mut self,
+        repository: &Repository,
+        index: usize,
+        service: &str,
+        sources: &Sources,
+    ) {
+        let Some(dockerfile) = repository.dockerfiles.get(index) else {
+            return;
+        };
+        self.add_file(dockerfile.dockerfile.file, service);
+        // The files a requirements file includes are followed too, each once.
+        let mut pending: Vec<FileId> = dockerfile
+            .pip_requirements
+            .iter()
+            .filter_map(|link| link.requirements_file)
+            .filter_map(|i| repository.requirements_files.get(i))
+            .map(|r| r.requirements.file)
+            .collect();
+        let mut seen = HashSet::new();
+        while let Some(file) = pending.pop() {
+            if !seen.insert(file) || sources.get(file).is_none() {
+                continue;
+            }
+            self.add_file(file, service);
+            if let Some(requirements) = repository
+                .requirements_files
+                .iter()
+                .find(|r| r.requirements.file == file)
+            {
+                pending.extend(
+                    requirements
+                        .requirements
+                        .includes
+                        .iter()
+                        .filter_map(|include| include.resolved),
+                );
+            }
+        }
+    }
+
+    fn add_file(&mut self, file: FileId, service: &str) {
+        self.files
+            .entry(file)
+            .or_default()
+            .insert(service.to_string());
+    }
+
+    /// The services a whole file belongs to (without the compose entries inside it).
+    fn file_services(&self, file: FileId, rel_path: &str) -> BTreeSet<&str> {
+        let mut services: BTreeSet<&str> = self
+            .files
+            .get(&file)
+            .map(|names| names.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        if !self.inputs.contains(&file) {
+            services.extend(
+                self.contexts
+                    .iter()
+                    .filter(|(folder, _)| is_inside(rel_path, folder))
+                    .map(|(_, service)| service.as_str()),
+            );
+        }
+        services
+    }
+
+    /// The names of every service of the repository, sorted.
+    pub fn names(&self) -> BTreeSet<&str> {
+        self.files
+            .values()
+            .flatten()
+            .chain(self.contexts.iter().map(|(_, service)| service))
+            .chain(self.entries.iter().map(|(_, service)| service))
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// The services the place where `span` starts belongs to (`rel_path` is its file's).
+    pub fn services_at(&self, span: Span, rel_path: &str) -> BTreeSet<&str> {
+        let mut services = self.file_services(span.file, rel_path);
+        services.extend(
+            self.entries
+                .iter()
+                .filter(|(entry, _)| {
+                    entry.file == span.file && entry.start <= span.start && span.start < entry.end
+                })
+                .map(|(_, service)| service.as_str()),
+        );
+        services
+    }
+
+    /// Every set of services that some place of `file` belongs to: the file's own, and for
+    /// each compose service entry in it, that one added.
+    pub fn service_sets(&self, file: FileId, rel_path: &str) -> Vec<BTreeSet<&str>> {
+        let base = self.file_services(file, rel_path);
+        let mut sets = vec![base.clone()];
+        for (entry, service) in &self.entries {
+            if entry.file == file {
+                let mut set = base.clone();
+                set.insert(service.as_str());
+                sets.push(set);
+            }
+        }
+        sets
+    }
+}
+
+/// Whether `path` is `folder` or below it (`.` holds everything).
+fn is_inside(path: &str, folder: &str) -> bool {
+    folder == "."
+        || path
+            .strip_prefix(folder)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// The name of a Dockerfile's folder: the service it stands for without compose (for a
+/// Dockerfile at the root, the root folder's own name).
+fn folder_name(repository: &Repository, dockerfile: &DockerfileModel) -> Option<String> {
+    let folder = Path::new(&dockerfile.path).parent().map(Path::to_path_buf);
+    let folder = match folder {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => std::fs::canonicalize(&repository.root).unwrap_or_else(|_| repository.root.clone()),
+    };
+    folder
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::repository::{load, LoadOptions};
+
+    fn services_of(map: &ServiceMap, sources: &Sources, path: &str) -> Vec<String> {
+        let (file, source) = sources.iter().find(|(_, f)| f.rel_path == path).unwrap();
+        map.file_services(file, &source.rel_path)
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn files_belong_to_the_services_that_build_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for (path, text) in [
+            (
+                "compose.yaml",
+                "services:\n  api:\n    build: api\n  worker:\n    build:\n      context: worker\n",
+            ),
+            (
+                "api/Dockerfile",
+                "FROM python\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n",
+            ),
+            ("api/requirements.txt", "-r base.txt\nflask\n"),
+            ("api/base.txt", "requests\n"),
+            ("api/.dockerignore", "*.pyc\n"),
+            ("worker/Dockerfile", "FROM python\n"),
+            ("tools/Dockerfile", "FROM alpine\n"),
+        ] {
+            std::fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
+            std::fs::write(root.join(path), text).unwrap();
+        }
+        let loaded = load(root, &LoadOptions::default());
+        let map = ServiceMap::new(&loaded.repository, &loaded.sources);
+        let sources = &loaded.sources;
+        assert_eq!(services_of(&map, sources, "api/Dockerfile"), ["api"]);
+        assert_eq!(services_of(&map, sources, "api/requirements.txt"), ["api"]);
+        assert_eq!(services_of(&map, sources, "api/base.txt"), ["api"]);
+        assert_eq!(services_of(&map, sources, "api/.dockerignore"), ["api"]);
+        assert_eq!(services_of(&map, sources, "worker/Dockerfile"), ["worker"]);
+        assert_eq!(services_of(&map, sources, "tools/Dockerfile"), ["tools"]);
+        assert!(services_of(&map, sources, "compose.yaml").is_empty());
+        let (compose, _) = sources
+            .iter()
+            .find(|(_, f)| f.rel_path == "compose.yaml")
+            .unwrap();
+        let text = sources.text(compose);
+        let at = |needle: &str| {
+            let offset = text.find(needle).unwrap();
+            map.services_at(Span::new(compose, offset..offset + 1), "compose.yaml")
+                .into_iter()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(at("build: api"), ["api"]);
+        assert_eq!(at("context: worker"), ["worker"]);
+        assert_eq!(at("services:"), Vec::<&str>::new());
+        assert_eq!(map.service_sets(compose, "compose.yaml").len(), 3);
+        assert_eq!(
+            map.names().into_iter().collect::<Vec<_>>(),
+            ["api", "tools", "worker"]
+        );
+    }
+}

@@ -1,0 +1,255 @@
+//! The configuration applied to an evaluation (SPEC.md §10.2): which rules run where, at
+//! which severity and with which params, and which paths are never reported on.
+//!
+//! Each place of the repository is in the scope of some overrides (by path glob or by
+//! service). A rule is evaluated once per distinct param set that its scopes give it (the
+//! global params, merged with those of the overrides that set params for it), and from each
+//! run only the findings whose place gets exactly that param set are kept. Settings are then
+//! applied per finding: a rule turned off for a place reports nothing there, a severity set
+//! for a place is the finding's severity.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::config::{check_rule_settings, param_values, Config, RuleSetting};
+use crate::diag::{Diagnostic, Severity};
+use crate::eval::engine::{evaluate, sort_findings, Finding, ParamValue, RuleRun};
+use crate::eval::scope::ServiceMap;
+use crate::eval::world::World;
+use crate::lang::ast::Rule;
+use crate::lang::schema::did_you_mean;
+use crate::parse::path_glob::PathGlobs;
+use crate::source::Spanned;
+
+/// Param values by rule ID, then by param name.
+type Params = HashMap<String, HashMap<String, ParamValue>>;
+
+/// The settings of one layer (the global one or an override), resolved against the rules.
+#[derive(Debug, Default)]
+struct Layer {
+    enabled: HashMap<String, bool>,
+    severity: HashMap<String, Severity>,
+    params: Params,
+}
+
+impl Layer {
+    fn new(rules: &[RuleSetting], params: Params) -> Layer {
+        let mut layer = Layer {
+            params,
+            ..Layer::default()
+        };
+        for setting in rules {
+            if let Some(enabled) = setting.enabled {
+                layer.enabled.insert(setting.rule.value.clone(), enabled);
+            }
+            if let Some(severity) = setting.severity {
+                layer.severity.insert(setting.rule.value.clone(), severity);
+            }
+        }
+        layer
+    }
+}
+
+/// An override: the services and paths it covers, and its layer.
+#[derive(Debug)]
+struct Scoped {
+    services: Vec<Spanned<String>>,
+    paths: PathGlobs,
+    layer: Layer,
+}
+
+/// The configuration, checked against the loaded rules, ready to evaluate them.
+#[derive(Debug)]
+pub struct Policy<'r> {
+    rules: Vec<&'r Rule>,
+    global: Layer,
+    overrides: Vec<Scoped>,
+    exclude: PathGlobs,
+}
+
+impl<'r> Policy<'r> {
+    /// Resolves `config` for `rules`. Settings for rules that are not loaded, unknown params
+    /// and params of the wrong type (in every scope) are errors; the rest still applies.
+    pub fn new(config: &Config, rules: &[&'r Rule]) -> (Policy<'r>, Vec<Diagnostic>) {
+        let mut diagnostics = check_rule_settings(&config.rules, rules);
+        let (params, param_diagnostics) = param_values(&config.params, rules);
+        diagnostics.extend(param_diagnostics);
+        let global = Layer::new(&config.rules, params);
+        let mut overrides = Vec::new();
+        for entry in &config.overrides {
+            diagnostics.extend(check_rule_settings(&entry.rules, rules));
+            let (params, param_diagnostics) = param_values(&entry.params, rules);
+            diagnostics.extend(param_diagnostics);
+            overrides.push(Scoped {
+                services: entry.services.clone(),
+                paths: entry.paths.clone(),
+                layer: Layer::new(&entry.rules, params),
+            });
+        }
+        let policy = Policy {
+            rules: rules.to_vec(),
+            global,
+            overrides,
+            exclude: config.exclude.clone(),
+        };
+        (policy, diagnostics)
+    }
+
+    /// The paths discovery leaves out and no finding is reported in.
+    pub fn exclude(&self) -> &PathGlobs {
+        &self.exclude
+    }
+
+    /// The layers in force for a place (global first, then the overrides covering it).
+    fn layers(&self, rel_path: &str, services: &BTreeSet<&str>) -> Vec<&Layer> {
+        std::iter::once(&self.global)
+            .chain(
+                self.overrides
+                    .iter()
+                    .filter(|o| {
+                        o.paths.matches(rel_path)
+                            || o.services
+                                .iter()
+                                .any(|s| services.contains(s.value.as_str()))
+                    })
+                    .map(|o| &o.layer),
+            )
+            .collect()
+    }
+
+    /// Evaluates the rules over `world` with the configuration applied. Findings are sorted
+    /// as [`evaluate`] sorts them; suppressions are not applied here. The diagnostics are the
+    /// rules' problems and warnings about override services the repository does not have
+    /// (both with spans into the rules' and the configuration's sources).
+    pub fn evaluate(&self, world: &World<'_>) -> (Vec<Finding>, Vec<Diagnostic>) {
+        let services = ServiceMap::new(world.repository, world.sources);
+        let mut diagnostics = self.unknown_services(&services);
+        // Every combination of layers some place of the repository is under.
+        let mut combinations: Vec<Vec<&Layer>> = vec![vec![&self.global]];
+        for (file, source) in world.sources.iter() {
+            for set in services.service_sets(file, &source.rel_path) {
+                let layers = self.layers(&source.rel_path, &set);
+                if !combinations.iter().any(|c| same_layers(c, &layers)) {
+                    combinations.push(layers);
+                }
+            }
+        }
+        // The distinct param sets of each rule, among the places where it is enabled.
+        let param_sets: Vec<Vec<HashMap<String, ParamValue>>> = self
+            .rules
+            .iter()
+            .map(|rule| {
+                let mut sets: Vec<HashMap<String, ParamValue>> = Vec::new();
+                for layers in &combinations {
+                    if !enabled(rule, layers) {
+                        continue;
+                    }
+                    let params = params(rule, layers);
+                    if !sets.contains(&params) {
+                        sets.push(params);
+                    }
+                }
+                sets
+            })
+            .collect();
+        let rounds = param_sets.iter().map(Vec::len).max().unwrap_or(0);
+        let mut findings = Vec::new();
+        // Each round runs every rule with at most one param set, so a finding's rule ID tells
+        // which param set produced it.
+        for round in 0..rounds {
+            let runs: Vec<RuleRun<'_>> = self
+                .rules
+                .iter()
+                .zip(&param_sets)
+                .filter_map(|(rule, sets)| {
+                    Some(RuleRun {
+                        rule,
+                        params: sets.get(round)?.clone(),
+                    })
+                })
+                .collect();
+            let (round_findings, round_diagnostics) = evaluate(&runs, world);
+            for diagnostic in round_diagnostics {
+                if !diagnostics.contains(&diagnostic) {
+                    diagnostics.push(diagnostic);
+                }
+            }
+            for mut finding in round_findings {
+                let Some(run) = runs.iter().find(|r| r.rule.id.value == finding.rule_id) else {
+                    continue;
+                };
+                let rel_path = world
+                    .sources
+                    .get(finding.span.file)
+                    .map_or("", |f| f.rel_path.as_str());
+                if self.exclude.matches(rel_path) {
+                    continue;
+                }
+                let layers = self.layers(rel_path, &services.services_at(finding.span, rel_path));
+                if !enabled(run.rule, &layers) || params(run.rule, &layers) != run.params {
+                    continue;
+                }
+                if let Some(severity) = severity(run.rule, &layers) {
+                    finding.severity = severity;
+                }
+                findings.push(finding);
+            }
+        }
+        sort_findings(&mut findings, world.sources);
+        (findings, diagnostics)
+    }
+
+    /// A warning for each override service that names no service of the repository.
+    fn unknown_services(&self, services: &ServiceMap) -> Vec<Diagnostic> {
+        let names = services.names();
+        self.overrides
+            .iter()
+            .flat_map(|o| &o.services)
+            .filter(|service| !names.contains(service.value.as_str()))
+            .map(|service| {
+                let warning = Diagnostic::warning(format!(
+                    "no service of the scanned repository is named `{}`",
+                    service.value
+                ))
+                .with_span(service.span);
+                match did_you_mean(&service.value, names.iter().copied()) {
+                    Some(name) => warning.with_help(format!("did you mean `{name}`?")),
+                    None => warning.with_help(
+                        "services are the compose services, and without compose the folders of Dockerfiles",
+                    ),
+                }
+            })
+            .collect()
+    }
+}
+
+fn same_layers(a: &[&Layer], b: &[&Layer]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| std::ptr::eq(*x, *y))
+}
+
+/// Whether `rule` runs under `layers` (the last layer that says wins; on by default).
+fn enabled(rule: &Rule, layers: &[&Layer]) -> bool {
+    layers
+        .iter()
+        .rev()
+        .find_map(|layer| layer.enabled.get(&rule.id.value).copied())
+        .unwrap_or(true)
+}
+
+/// The configured severity of `rule` under `layers`, if any layer sets one.
+fn severity(rule: &Rule, layers: &[&Layer]) -> Option<Severity> {
+    layers
+        .iter()
+        .rev()
+        .find_map(|layer| layer.severity.get(&rule.id.value).copied())
+}
+
+/// The param values of `rule` under `layers`, param by param (later layers win).
+fn params(rule: &Rule, layers: &[&Layer]) -> HashMap<String, ParamValue> {
+    let mut values = HashMap::new();
+    for layer in layers {
+        if let Some(set) = layer.params.get(&rule.id.value) {
+            values.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+    }
+    values
+}
