@@ -5,18 +5,20 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::config::{param_values, parse_config, Config, CONFIG_FILE_NAME};
+use crate::config::{param_values, parse_config, Config, ServiceSetting, CONFIG_FILE_NAME};
 use crate::diag::{Diagnostic, Severity};
-use crate::eval::engine::{evaluate, Finding, RuleRun};
+use crate::eval::engine::{evaluate, Finding, ParamValue, RuleRun};
 use crate::eval::world::World;
+use crate::lang::ast::ExprKind;
 use crate::lang::ast::Rule;
 use crate::lang::check::{check_duplicate_ids, check_rule};
 use crate::lang::pack::{bundled_packs, load_pack_dir, Pack, PackOrigin};
 use crate::lang::schema::did_you_mean;
 use crate::parse::repository::{load, LoadOptions};
-use crate::report::{diagnostics, dump, text};
+use crate::report::{diagnostics, dump, size as size_report, text};
 use crate::rule_test::test_packs;
-use crate::source::Sources;
+use crate::size::{parse_measured_sizes, MeasuredSize};
+use crate::source::{normalize_path, Sources};
 
 /// No finding at or above `--fail-on`, no error.
 pub const EXIT_OK: u8 = 0;
@@ -195,15 +197,30 @@ pub fn check(
     let mut all_findings: Vec<Finding> = Vec::new();
     let mut files = 0;
     for path in paths {
-        let loaded = load(path, load_options);
+        let mut loaded = load(path, load_options);
+        let (measured, mut size_diagnostics) =
+            read_measured_sizes(load_options, &rule_set.config, &mut loaded.sources);
         files += loaded.sources.len();
+        let mut world = World::new(&loaded.repository, &loaded.sources);
+        let service_diagnostics = configure_services(&mut world, &rule_set.config.services);
+        size_diagnostics.extend(world.apply_measured_sizes(&measured));
+        let _ = write!(
+            err,
+            "{}{}",
+            diagnostics::render(&loaded.diagnostics, &loaded.sources),
+            diagnostics::render(&size_diagnostics, &loaded.sources)
+        );
         let _ = write!(
             err,
             "{}",
-            diagnostics::render(&loaded.diagnostics, &loaded.sources)
+            diagnostics::render(&service_diagnostics, &rule_set.sources)
         );
-        input_errors |= loaded.diagnostics.iter().any(Diagnostic::is_error);
-        let world = World::new(&loaded.repository, &loaded.sources);
+        input_errors |= loaded
+            .diagnostics
+            .iter()
+            .chain(&size_diagnostics)
+            .chain(&service_diagnostics)
+            .any(Diagnostic::is_error);
         let (findings, rule_diagnostics) = evaluate(&runs, &world);
         let _ = write!(
             err,
@@ -229,6 +246,196 @@ pub fn check(
     } else {
         EXIT_OK
     }
+}
+
+/// How `dockpolicy size` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SizeFormat {
+    Text,
+    Json,
+}
+
+/// `dockpolicy size PATH`: every service with its size, its DP3005 budget and its largest
+/// parts, then each estimate's breakdown. Exit 1 when a service is over its budget, 2 on an
+/// input or configuration error.
+pub fn size(
+    path: &Path,
+    rule_options: &RuleOptions,
+    load_options: &LoadOptions,
+    format: SizeFormat,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let rule_set = load_rules(rule_options, Some(path));
+    let _ = write!(
+        err,
+        "{}",
+        diagnostics::render(&rule_set.diagnostics, &rule_set.sources)
+    );
+    let rules: Vec<&Rule> = rule_set.rules().collect();
+    let (params, param_diagnostics) = param_values(&rule_set.config.params, &rules);
+    let _ = write!(
+        err,
+        "{}",
+        diagnostics::render(&param_diagnostics, &rule_set.sources)
+    );
+    // The budget is DP3005's `budget`: configured globally, else the rule's default (the
+    // same for every service until the configuration has per-service overrides).
+    let budget = params
+        .get("DP3005")
+        .and_then(|p| p.get("budget"))
+        .and_then(|v| match v {
+            ParamValue::Size(bytes) => Some(*bytes),
+            _ => None,
+        })
+        .or_else(|| {
+            let rule = rules.iter().find(|r| r.id.value == "DP3005")?;
+            let param = rule.params.iter().find(|p| p.name.value == "budget")?;
+            match param.default.kind {
+                ExprKind::Size(bytes) => Some(bytes),
+                _ => None,
+            }
+        });
+    let mut loaded = load(path, load_options);
+    let (measured, mut size_diagnostics) =
+        read_measured_sizes(load_options, &rule_set.config, &mut loaded.sources);
+    let mut world = World::new(&loaded.repository, &loaded.sources);
+    let service_diagnostics = configure_services(&mut world, &rule_set.config.services);
+    size_diagnostics.extend(world.apply_measured_sizes(&measured));
+    let _ = write!(
+        err,
+        "{}{}{}",
+        diagnostics::render(&loaded.diagnostics, &loaded.sources),
+        diagnostics::render(&size_diagnostics, &loaded.sources),
+        diagnostics::render(&service_diagnostics, &rule_set.sources)
+    );
+    let rows = size_report::service_sizes(&world, &|_| budget);
+    let rendered = match format {
+        SizeFormat::Text => Ok(size_report::render_sizes(&rows)),
+        SizeFormat::Json => serde_json::to_string_pretty(&rows).map(|t| t + "\n"),
+    };
+    match rendered {
+        Ok(text) => {
+            let _ = write!(out, "{text}");
+        }
+        Err(e) => {
+            let _ = writeln!(err, "error: cannot serialise the sizes: {e}");
+            return EXIT_INPUT_ERROR;
+        }
+    }
+    let input_errors = rule_set.has_config_errors
+        || !param_diagnostics.is_empty()
+        || loaded
+            .diagnostics
+            .iter()
+            .chain(&size_diagnostics)
+            .chain(&service_diagnostics)
+            .any(Diagnostic::is_error);
+    if rule_set.has_rule_errors {
+        EXIT_RULE_ERROR
+    } else if input_errors {
+        EXIT_INPUT_ERROR
+    } else if rows.iter().any(|r| r.over_budget) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Reads the measured sizes of `--image-sizes`, else of the configuration's `image_sizes`,
+/// into `sources` (so that their diagnostics and the warnings about unmatched entries point
+/// into the file).
+fn read_measured_sizes(
+    load_options: &LoadOptions,
+    config: &Config,
+    sources: &mut Sources,
+) -> (Vec<MeasuredSize>, Vec<Diagnostic>) {
+    let Some(path) = load_options
+        .image_sizes
+        .clone()
+        .or_else(|| config.image_sizes.as_ref().map(|p| p.value.clone()))
+    else {
+        return (Vec::new(), Vec::new());
+    };
+    match sources.load(&path, &path.display().to_string()) {
+        Ok((file, warning)) => {
+            let (sizes, mut diagnostics) = parse_measured_sizes(file, sources.text(file));
+            diagnostics.extend(warning);
+            (sizes, diagnostics)
+        }
+        Err(diagnostic) => (Vec::new(), vec![diagnostic]),
+    }
+}
+
+/// Adds the configuration's `services:` to the world. A Dockerfile or target that is not
+/// there is an error at the setting; a `context` other than the one the Dockerfile is read
+/// with is a warning (its `COPY` sources are resolved in that one).
+fn configure_services(world: &mut World<'_>, services: &[ServiceSetting]) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    let repository = world.repository;
+    for service in services {
+        let wanted = normalize_path(&service.dockerfile.value);
+        let Some(dockerfile) = repository
+            .dockerfiles
+            .iter()
+            .position(|d| normalize_path(&repository.root.join(&d.path)) == wanted)
+        else {
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "service `{}`: no Dockerfile was found at `{}` in the scanned path",
+                    service.name.value,
+                    service.dockerfile.value.display()
+                ))
+                .with_span(service.dockerfile.span),
+            );
+            continue;
+        };
+        let Some(model) = repository.dockerfiles.get(dockerfile) else {
+            continue;
+        };
+        let stage = match &service.target {
+            Some(target) => match model.dockerfile.stage_by_name(&target.value) {
+                Some(stage) => Some(stage.index),
+                None => {
+                    diagnostics.push(
+                        Diagnostic::error(format!(
+                            "service `{}`: `{}` has no stage `{}`",
+                            service.name.value, model.path, target.value
+                        ))
+                        .with_span(target.span),
+                    );
+                    continue;
+                }
+            },
+            None => model.final_stage,
+        };
+        let Some(stage) = stage else {
+            continue;
+        };
+        if let Some(context) = &service.context {
+            let wanted = normalize_path(&context.value);
+            let same = model
+                .context
+                .and_then(|c| repository.contexts.get(c))
+                .is_some_and(|c| normalize_path(&repository.root.join(&c.path)) == wanted);
+            if !same {
+                diagnostics.push(
+                    Diagnostic::warning(format!(
+                        "service `{}`: `{}` is read with the build context `{}`; its COPY sources are resolved there, not in this one",
+                        service.name.value,
+                        model.path,
+                        model
+                            .context
+                            .and_then(|c| repository.contexts.get(c))
+                            .map_or("(none)", |c| c.path.as_str())
+                    ))
+                    .with_span(context.span),
+                );
+            }
+        }
+        world.add_configured_service(&service.name.value, dockerfile, stage);
+    }
+    diagnostics
 }
 
 /// `dockpolicy rules`: ID, name, severity and summary of every loaded rule.

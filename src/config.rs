@@ -7,6 +7,9 @@
 //! params:
 //!   DP1001:
 //!     toolchain: [gcc, clang]
+//! image_sizes: sizes.json   # measured sizes (as --image-sizes), relative to this file
+//! services:                 # services named here, beside compose's
+//!   api: {dockerfile: docker/api/Dockerfile, target: prod}
 //! ```
 //!
 //! Every value keeps its span, so that a wrong key or a param of the wrong type is reported
@@ -35,6 +38,20 @@ pub struct Config {
     pub default_rules: bool,
     /// `params: {RULE: {NAME: VALUE}}`.
     pub params: Vec<ParamSetting>,
+    /// `image_sizes: FILE`, resolved against the configuration file's folder.
+    pub image_sizes: Option<Spanned<PathBuf>>,
+    /// `services: {NAME: {dockerfile, context, target}}`.
+    pub services: Vec<ServiceSetting>,
+}
+
+/// A service named in the configuration: a Dockerfile (relative to the configuration file's
+/// folder), optionally its build context and target stage.
+#[derive(Clone, Debug)]
+pub struct ServiceSetting {
+    pub name: Spanned<String>,
+    pub dockerfile: Spanned<PathBuf>,
+    pub context: Option<Spanned<PathBuf>>,
+    pub target: Option<Spanned<String>>,
 }
 
 /// One param value for one rule.
@@ -125,10 +142,35 @@ pub fn parse_config(file: FileId, path: &Path, text: &str) -> (Config, Vec<Diagn
                         .with_span(entry.value.span),
                 ),
             },
+            "image_sizes" => match entry.value.as_scalar() {
+                Some(scalar) => {
+                    config.image_sizes =
+                        Some(Spanned::new(folder.join(&scalar.text), entry.value.span));
+                }
+                None => diagnostics.push(
+                    Diagnostic::error("`image_sizes` must be the path of a measured-sizes file")
+                        .with_span(entry.value.span),
+                ),
+            },
+            "services" => {
+                config
+                    .services
+                    .extend(parse_services(&entry.value, folder, &mut diagnostics))
+            }
             other => {
-                let help = did_you_mean(other, ["rules", "default_rules", "params"])
+                let keys = [
+                    "rules",
+                    "default_rules",
+                    "params",
+                    "image_sizes",
+                    "services",
+                ];
+                let help = did_you_mean(other, keys)
                     .map(|s| format!("did you mean `{s}`?"))
-                    .unwrap_or_else(|| "the keys are `rules`, `default_rules` and `params`".into());
+                    .unwrap_or_else(|| {
+                        "the keys are `rules`, `default_rules`, `params`, `image_sizes` and `services`"
+                            .into()
+                    });
                 diagnostics.push(
                     Diagnostic::error(format!("unknown configuration key `{other}`"))
                         .with_span(entry.key.span)
@@ -138,6 +180,81 @@ pub fn parse_config(file: FileId, path: &Path, text: &str) -> (Config, Vec<Diagn
         }
     }
     (config, diagnostics)
+}
+
+/// `services: {NAME: {dockerfile: PATH, context: PATH, target: STAGE}}`.
+fn parse_services(
+    node: &YamlNode,
+    folder: &Path,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<ServiceSetting> {
+    let Some(entries) = node.as_mapping() else {
+        diagnostics.push(
+            Diagnostic::error(
+                "`services` must map service names to `{dockerfile, context, target}`",
+            )
+            .with_span(node.span),
+        );
+        return Vec::new();
+    };
+    let mut services = Vec::new();
+    for entry in entries {
+        let name = scalar_text(&entry.key);
+        let Some(fields) = entry.value.as_mapping() else {
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "service `{}` must be a mapping with `dockerfile` (and optionally `context`, `target`)",
+                    name.value
+                ))
+                .with_span(entry.value.span),
+            );
+            continue;
+        };
+        let mut dockerfile = None;
+        let mut context = None;
+        let mut target = None;
+        for field in fields {
+            let key = field.key.as_scalar().map_or("", |s| s.text.as_str());
+            let Some(value) = field.value.as_scalar() else {
+                diagnostics.push(
+                    Diagnostic::error(format!("`{key}` must be a string"))
+                        .with_span(field.value.span),
+                );
+                continue;
+            };
+            let path = || Spanned::new(folder.join(&value.text), field.value.span);
+            match key {
+                "dockerfile" => dockerfile = Some(path()),
+                "context" => context = Some(path()),
+                "target" => target = Some(Spanned::new(value.text.clone(), field.value.span)),
+                other => {
+                    let help = did_you_mean(other, ["dockerfile", "context", "target"])
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .unwrap_or_else(|| {
+                            "the keys are `dockerfile`, `context` and `target`".into()
+                        });
+                    diagnostics.push(
+                        Diagnostic::error(format!("unknown service key `{other}`"))
+                            .with_span(field.key.span)
+                            .with_help(help),
+                    );
+                }
+            }
+        }
+        match dockerfile {
+            Some(dockerfile) => services.push(ServiceSetting {
+                name,
+                dockerfile,
+                context,
+                target,
+            }),
+            None => diagnostics.push(
+                Diagnostic::error(format!("service `{}` needs a `dockerfile`", name.value))
+                    .with_span(entry.key.span),
+            ),
+        }
+    }
+    services
 }
 
 fn scalar_text(node: &YamlNode) -> Spanned<String> {

@@ -39,6 +39,9 @@ pub struct LoadOptions {
     /// Variables for compose interpolation. They override the `.env` file beside the compose
     /// files; the process environment is not read, so results do not depend on the machine.
     pub variables: BTreeMap<String, String>,
+    /// `--image-sizes FILE`: measured image sizes. `load` does not read it; the commands that
+    /// report sizes do, after loading (it overrides the configuration's `image_sizes`).
+    pub image_sizes: Option<PathBuf>,
 }
 
 /// A loaded repository: the model, the files it points into, and the problems found.
