@@ -692,7 +692,10 @@ impl Estimator<'_> {
                 kind: ContributorKind::Copy,
                 name,
                 bytes: Some(bytes),
-                detail: format!("{files} files of the build context, after .dockerignore"),
+                detail: format!(
+                    "{files} {} of the build context, after .dockerignore",
+                    if files == 1 { "file" } else { "files" }
+                ),
                 row: None,
                 span,
                 at_least: false,
