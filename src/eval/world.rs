@@ -1131,7 +1131,10 @@ impl<'m> World<'m> {
             "entrypoint" => self.last_instruction(d, stages, "ENTRYPOINT"),
             "service" => opt(image.service.map(|s| Value::Entity(Entity::Service(s)))),
             "size" | "size_kind" | "measured_size" => {
-                let measured = image.service.and_then(|s| self.measured_size(s));
+                // Measured for a service that builds this image (compose or not).
+                let measured = (0..self.service_count())
+                    .filter(|&s| self.service_image(s) == Some(i))
+                    .find_map(|s| self.measured_size(s));
                 let estimate = self.estimates.get(i);
                 self.size_value(name, measured, estimate)
             }

@@ -189,7 +189,7 @@ pub fn fields(kind: EntityKind) -> Vec<Field> {
             field("entrypoint", entity(K::Instruction), "The last `ENTRYPOINT` of its stages, or null."),
             field("service", entity(K::Service), "The compose service that builds it, or null."),
             field("context", entity(K::Context), "The build context."),
-            field("size", Size, "The measured size of its service (`--image-sizes`), else the static estimate."),
+            field("size", Size, "The measured size of a service that builds it (`--image-sizes`), else the static estimate."),
             field("size_kind", String, "`measured`, `estimated`, or `lower bound` (an estimate with an unknown part: the image is at least `size`)."),
             field("measured_size", Size, "The measured size, or null."),
             field("estimated_size", Size, "The static estimate: the sum of the known contributors."),
