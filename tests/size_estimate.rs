@@ -266,3 +266,47 @@ fn measured_sizes_match_services_by_name_image_and_compose_name() {
         Some(text.find("missing").map(|i| i..i + 12).unwrap())
     );
 }
+
+#[test]
+fn requested_extras_and_included_requirement_files_are_followed() {
+    let dir = temp_files(&[
+        (
+            "Dockerfile",
+            "FROM python:3.11-slim\nCOPY requirements.txt base.txt ./\nRUN pip install --no-cache-dir -r requirements.txt\n",
+        ),
+        ("requirements.txt", "-r base.txt\nuvicorn[standard]==0.24.0\n"),
+        ("base.txt", "click\n"),
+    ]);
+    let estimate = estimate_of(dir.path());
+    let pypi = &tables().pypi;
+    let standard = &pypi["uvicorn"].extras["standard"];
+    // uvicorn, its dependencies and what its `standard` extra adds (each with its own
+    // dependencies). The including file's requirements come before the included file's, so
+    // click, a dependency of uvicorn, is counted with uvicorn and base.txt adds nothing.
+    let mut names: Vec<String> = vec!["uvicorn".into()];
+    let mut pending: Vec<String> = pypi["uvicorn"]
+        .requires
+        .iter()
+        .chain(standard)
+        .cloned()
+        .collect();
+    while let Some(name) = pending.pop() {
+        let name = name.split('[').next().unwrap().to_string();
+        if names.contains(&name) {
+            continue;
+        }
+        pending.extend(pypi[&name].requires.iter().cloned());
+        names.push(name);
+    }
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let requirement_parts: Vec<(&str, Option<u64>)> = estimate
+        .contributors
+        .iter()
+        .filter(|c| c.kind == ContributorKind::PythonPackage)
+        .map(|c| (c.name.as_str(), c.bytes))
+        .collect();
+    assert_eq!(
+        requirement_parts,
+        vec![("uvicorn", Some(installed(&names))), ("click", Some(0)),]
+    );
+}

@@ -1887,6 +1887,24 @@ mod tests {
     }
 
     #[test]
+    fn implicit_services_are_named_after_the_dockerfile_folder() {
+        assert_eq!(implicit_service_name("services/api/Dockerfile"), "api");
+        assert_eq!(
+            implicit_service_name("docker/gpu/Dockerfile.multistage"),
+            "gpu/Dockerfile.multistage"
+        );
+        assert_eq!(implicit_service_name("Dockerfile.prod"), "Dockerfile.prod");
+        assert_eq!(implicit_service_name("Dockerfile"), ".");
+    }
+
+    #[test]
+    fn references_without_a_tag_are_latest() {
+        assert_eq!(with_tag("acme/api"), "acme/api:latest");
+        assert_eq!(with_tag("localhost:5000/api"), "localhost:5000/api:latest");
+        assert_eq!(with_tag("acme/api:2"), "acme/api:2");
+    }
+
+    #[test]
     fn images_are_final_stages_and_service_targets() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart");
         let loaded = load(&root, &LoadOptions::default());
