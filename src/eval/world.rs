@@ -1633,20 +1633,13 @@ impl<'m> World<'m> {
         let Some(estimate) = self.estimates.get(image) else {
             return Value::list(Vec::new());
         };
-        let index_of = |c: &crate::size::Contributor| {
-            estimate
-                .contributors
-                .iter()
-                .position(|x| std::ptr::eq(x, c))
-                .unwrap_or(0)
-        };
         if largest {
             entity_list(
                 estimate
                     .largest()
                     .into_iter()
                     .take(LARGEST_CONTRIBUTORS)
-                    .map(|c| Entity::SizeContributor(image, index_of(c))),
+                    .map(|c| Entity::SizeContributor(image, c)),
             )
         } else {
             entity_list((0..estimate.contributors.len()).map(|c| Entity::SizeContributor(image, c)))

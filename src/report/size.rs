@@ -24,10 +24,15 @@ pub struct ServiceSize {
     pub size_kind: Option<&'static str>,
     /// The static estimate, when the service builds an image.
     pub estimated_size: Option<u64>,
+    /// Whether the estimate has an unknown part (or one known only from below).
+    pub estimate_is_lower_bound: bool,
     pub budget: Option<u64>,
     pub over_budget: bool,
     /// The parts of the estimate, in image order.
     pub contributors: Vec<ContributorRow>,
+    /// Indices into `contributors` of the parts of known size, largest first.
+    #[serde(skip)]
+    pub largest: Vec<usize>,
 }
 
 /// One part of an estimate.
@@ -67,6 +72,8 @@ pub fn service_sizes(
                 size: size.map(|(bytes, _)| bytes),
                 size_kind: size.map(|(_, kind)| kind.as_str()),
                 estimated_size: estimate.map(|e| e.total()),
+                estimate_is_lower_bound: estimate.is_some_and(|e| e.is_lower_bound()),
+                largest: estimate.map(|e| e.largest()).unwrap_or_default(),
                 over_budget: matches!((size, budget), (Some((bytes, _)), Some(budget)) if bytes > budget),
                 budget,
                 contributors: estimate
@@ -122,15 +129,11 @@ pub fn render_sizes(rows: &[ServiceSize]) -> String {
         .iter()
         .map(|row| {
             let lower = row.size_kind == Some(SizeKind::LowerBound.as_str());
-            let mut largest: Vec<&ContributorRow> = row
-                .contributors
-                .iter()
-                .filter(|c| c.size.is_some())
-                .collect();
-            largest.sort_by_key(|c| std::cmp::Reverse(c.size));
-            let top: Vec<String> = largest
+            let top: Vec<String> = row
+                .largest
                 .iter()
                 .take(TOP)
+                .filter_map(|&i| row.contributors.get(i))
                 .map(|c| format!("{} {}", c.name, size_text(c.size, c.at_least)))
                 .collect();
             [
@@ -171,17 +174,12 @@ pub fn render_sizes(rows: &[ServiceSize]) -> String {
         table_line(line);
     }
     for row in rows.iter().filter(|r| !r.contributors.is_empty()) {
-        let lower = row.estimated_size.is_some()
-            && row
-                .contributors
-                .iter()
-                .any(|c| c.size.is_none() || c.at_least);
         let _ = writeln!(
             out,
             "\n{} ({}): estimated {}",
             row.service,
             row.dockerfile.as_deref().unwrap_or("-"),
-            size_text(row.estimated_size, lower)
+            size_text(row.estimated_size, row.estimate_is_lower_bound)
         );
         for part in &row.contributors {
             let _ = writeln!(

@@ -104,14 +104,13 @@ impl Estimate {
             .any(|c| c.bytes.is_none() || c.at_least)
     }
 
-    /// The contributors with a known size, largest first (ties in image order).
-    pub fn largest(&self) -> Vec<&Contributor> {
-        let mut known: Vec<&Contributor> = self
-            .contributors
-            .iter()
-            .filter(|c| c.bytes.is_some())
+    /// The indices of the contributors with a known size, largest first (ties in image
+    /// order).
+    pub fn largest(&self) -> Vec<usize> {
+        let mut known: Vec<usize> = (0..self.contributors.len())
+            .filter(|&i| self.contributors.get(i).is_some_and(|c| c.bytes.is_some()))
             .collect();
-        known.sort_by_key(|c| std::cmp::Reverse(c.bytes));
+        known.sort_by_key(|&i| std::cmp::Reverse(self.contributors.get(i).and_then(|c| c.bytes)));
         known
     }
 }
