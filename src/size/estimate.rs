@@ -129,6 +129,7 @@ pub fn estimate(repository: &Repository, dockerfile: usize, stage: usize) -> Est
         apt_counted: HashSet::new(),
         python_counted: HashSet::new(),
         extras_followed: HashSet::new(),
+        apt_lists_listed: false,
         contributors: Vec::new(),
     };
     estimator.base(stage);
@@ -163,6 +164,8 @@ struct Estimator<'a> {
     python_counted: HashSet<String>,
     /// `(distribution, extra)` pairs whose requirements were followed.
     extras_followed: HashSet<(String, String)>,
+    /// Whether apt's package lists left in a layer were listed already.
+    apt_lists_listed: bool,
     contributors: Vec<Contributor>,
 }
 
@@ -314,7 +317,10 @@ impl Estimator<'_> {
             return;
         }
         match install.manager {
-            Manager::Apt => self.apt_install(install),
+            Manager::Apt => {
+                self.apt_install(install);
+                self.apt_lists(run, install);
+            }
             Manager::Pip | Manager::Uv => self.pip_install(run, install),
             _ => {
                 for package in &install.packages {
@@ -397,6 +403,40 @@ impl Estimator<'_> {
                 at_least: false,
             });
         }
+    }
+
+    /// The package lists `apt-get update` leaves when the `RUN` neither removes
+    /// `/var/lib/apt/lists` nor keeps them on a cache mount: tens of megabytes that no
+    /// table gives, so an unknown part (once per image).
+    fn apt_lists(&mut self, run: &RunModel, install: &InstallCommand) {
+        let removed = |path: &str| {
+            path.strip_prefix("/var/lib/apt").is_some_and(|rest| {
+                matches!(rest, "" | "/" | "/*" | "/lists" | "/lists/" | "/lists/*")
+            })
+        };
+        let cached = run
+            .cache_mounts
+            .iter()
+            .any(|m| m.value.contains("/var/lib/apt"));
+        let cleaned = run.commands.iter().any(|command| {
+            command
+                .program()
+                .is_some_and(|p| p.text.rsplit('/').next() == Some("rm"))
+                && command.arguments().iter().any(|a| removed(&a.text))
+        });
+        if cached || cleaned || self.apt_lists_listed {
+            return;
+        }
+        self.apt_lists_listed = true;
+        self.contributors.push(Contributor {
+            kind: ContributorKind::OsPackage,
+            name: "apt package lists".into(),
+            bytes: None,
+            detail: "/var/lib/apt/lists is not removed in this RUN".into(),
+            row: None,
+            span: Some(install.program.span),
+            at_least: false,
+        });
     }
 
     fn pip_install(&mut self, run: &RunModel, install: &InstallCommand) {
