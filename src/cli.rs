@@ -5,8 +5,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::config::{parse_config, Config, CONFIG_FILE_NAME};
+use crate::config::{parse_config, Config, ServiceSetting, CONFIG_FILE_NAME};
 use crate::diag::{Diagnostic, Severity};
+use crate::eval::engine::ParamValue;
 use crate::eval::suppression::apply_suppressions;
 use crate::eval::world::World;
 use crate::lang::ast::Rule;
@@ -19,11 +20,12 @@ use crate::report::baseline::Baseline;
 use crate::report::rule_doc::{default_severity, explanation, summary};
 use crate::report::text::TextOptions;
 use crate::report::{
-    diagnostics, dump, github, json, path_prefix, sarif, text, CheckReport, EvaluatedRule, Format,
-    ScannedPath,
+    diagnostics, dump, github, json, path_prefix, sarif, size as size_report, text, CheckReport,
+    EvaluatedRule, Format, ScannedPath,
 };
 use crate::rule_test::test_packs;
-use crate::source::Sources;
+use crate::size::{parse_measured_sizes, MeasuredSize};
+use crate::source::{normalize_path, Sources};
 
 /// No finding at or above `--fail-on`, no error.
 pub const EXIT_OK: u8 = 0;
@@ -244,13 +246,29 @@ pub fn check(
     let mut scans = Vec::new();
     for path in paths {
         let mut loaded = load(path, &load_options);
+        let (measured, size_diagnostics) =
+            read_measured_sizes(&load_options, &rule_set.config, &mut loaded.sources);
+        loaded.diagnostics.extend(size_diagnostics);
+        let mut world = World::new(&loaded.repository, &loaded.sources);
+        let mut service_diagnostics = configure_services(&mut world, &rule_set.config.services);
+        loaded
+            .diagnostics
+            .extend(world.apply_measured_sizes(&measured));
         let _ = write!(
             err,
             "{}",
             diagnostics::render(&loaded.diagnostics, &loaded.sources)
         );
-        input_errors |= loaded.diagnostics.iter().any(Diagnostic::is_error);
-        let world = World::new(&loaded.repository, &loaded.sources);
+        let _ = write!(
+            err,
+            "{}",
+            diagnostics::render(&service_diagnostics, &rule_set.sources)
+        );
+        input_errors |= loaded
+            .diagnostics
+            .iter()
+            .chain(&service_diagnostics)
+            .any(Diagnostic::is_error);
         let (mut findings, rule_diagnostics) = policy.evaluate(&world);
         let _ = write!(
             err,
@@ -266,6 +284,8 @@ pub fn check(
         );
         input_errors |= suppression_diagnostics.iter().any(Diagnostic::is_error);
         loaded.diagnostics.extend(suppression_diagnostics);
+        // Problems with spans into the configuration and the rule packs.
+        service_diagnostics.extend(rule_diagnostics);
         let prefix = if paths.len() > 1 {
             path_prefix(&loaded.repository.root, &current_dir)
         } else {
@@ -276,7 +296,7 @@ pub fn check(
             loaded.sources,
             findings,
             loaded.diagnostics,
-            rule_diagnostics,
+            service_diagnostics,
         ));
     }
     let baseline_hidden = baseline.map_or(0, |baseline| baseline.hide(&mut scans));
@@ -350,6 +370,185 @@ fn write_outputs(
         }
     }
     Ok(())
+}
+
+/// How `dockpolicy size` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SizeFormat {
+    Text,
+    Json,
+}
+
+/// `dockpolicy size PATH`: every service with its size, its DP3005 budget and its largest
+/// parts, then each estimate's breakdown. Exit 1 when a service is over its budget, 2 on an
+/// input or configuration error.
+pub fn size(
+    path: &Path,
+    rule_options: &RuleOptions,
+    load_options: &LoadOptions,
+    format: SizeFormat,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let rule_set = load_rules(rule_options, Some(path));
+    let _ = write!(
+        err,
+        "{}",
+        diagnostics::render(&rule_set.diagnostics, &rule_set.sources)
+    );
+    let rules: Vec<&Rule> = rule_set.rules().collect();
+    let (policy, policy_diagnostics) = Policy::new(&rule_set.config, &rules);
+    let _ = write!(
+        err,
+        "{}",
+        diagnostics::render(&policy_diagnostics, &rule_set.sources)
+    );
+    // A service's budget is DP3005's `budget` for it: the global setting and the overrides
+    // naming the service, else the rule's default; none when DP3005 is off for it.
+    let budget_of = |service: &str| match policy.service_param("DP3005", "budget", service)? {
+        ParamValue::Size(bytes) => Some(bytes),
+        _ => None,
+    };
+    let mut loaded = load(path, load_options);
+    let (measured, mut size_diagnostics) =
+        read_measured_sizes(load_options, &rule_set.config, &mut loaded.sources);
+    let mut world = World::new(&loaded.repository, &loaded.sources);
+    let service_diagnostics = configure_services(&mut world, &rule_set.config.services);
+    size_diagnostics.extend(world.apply_measured_sizes(&measured));
+    let _ = write!(
+        err,
+        "{}{}{}",
+        diagnostics::render(&loaded.diagnostics, &loaded.sources),
+        diagnostics::render(&size_diagnostics, &loaded.sources),
+        diagnostics::render(&service_diagnostics, &rule_set.sources)
+    );
+    let rows = size_report::service_sizes(&world, &budget_of);
+    let rendered = match format {
+        SizeFormat::Text => Ok(size_report::render_sizes(&rows)),
+        SizeFormat::Json => serde_json::to_string_pretty(&rows).map(|t| t + "\n"),
+    };
+    match rendered {
+        Ok(text) => {
+            let _ = write!(out, "{text}");
+        }
+        Err(e) => {
+            let _ = writeln!(err, "error: cannot serialise the sizes: {e}");
+            return EXIT_INPUT_ERROR;
+        }
+    }
+    let input_errors = rule_set.has_config_errors
+        || !policy_diagnostics.is_empty()
+        || loaded
+            .diagnostics
+            .iter()
+            .chain(&size_diagnostics)
+            .chain(&service_diagnostics)
+            .any(Diagnostic::is_error);
+    if rule_set.has_rule_errors {
+        EXIT_RULE_ERROR
+    } else if input_errors {
+        EXIT_INPUT_ERROR
+    } else if rows.iter().any(|r| r.over_budget) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Reads the measured sizes of `--image-sizes`, else of the configuration's `image_sizes`,
+/// into `sources` (so that their diagnostics and the warnings about unmatched entries point
+/// into the file).
+fn read_measured_sizes(
+    load_options: &LoadOptions,
+    config: &Config,
+    sources: &mut Sources,
+) -> (Vec<MeasuredSize>, Vec<Diagnostic>) {
+    let Some(path) = load_options
+        .image_sizes
+        .clone()
+        .or_else(|| config.image_sizes.as_ref().map(|p| p.value.clone()))
+    else {
+        return (Vec::new(), Vec::new());
+    };
+    match sources.load(&path, &path.display().to_string()) {
+        Ok((file, warning)) => {
+            let (sizes, mut diagnostics) = parse_measured_sizes(file, sources.text(file));
+            diagnostics.extend(warning);
+            (sizes, diagnostics)
+        }
+        Err(diagnostic) => (Vec::new(), vec![diagnostic]),
+    }
+}
+
+/// Adds the configuration's `services:` to the world. A Dockerfile or target that is not
+/// there is an error at the setting; a `context` other than the one the Dockerfile is read
+/// with is a warning (its `COPY` sources are resolved in that one).
+fn configure_services(world: &mut World<'_>, services: &[ServiceSetting]) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    let repository = world.repository;
+    for service in services {
+        let wanted = normalize_path(&service.dockerfile.value);
+        let Some(dockerfile) = repository
+            .dockerfiles
+            .iter()
+            .position(|d| normalize_path(&repository.root.join(&d.path)) == wanted)
+        else {
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "service `{}`: no Dockerfile was found at `{}` in the scanned path",
+                    service.name.value,
+                    service.dockerfile.value.display()
+                ))
+                .with_span(service.dockerfile.span),
+            );
+            continue;
+        };
+        let Some(model) = repository.dockerfiles.get(dockerfile) else {
+            continue;
+        };
+        let stage = match &service.target {
+            Some(target) => match model.dockerfile.stage_by_name(&target.value) {
+                Some(stage) => Some(stage.index),
+                None => {
+                    diagnostics.push(
+                        Diagnostic::error(format!(
+                            "service `{}`: `{}` has no stage `{}`",
+                            service.name.value, model.path, target.value
+                        ))
+                        .with_span(target.span),
+                    );
+                    continue;
+                }
+            },
+            None => model.final_stage,
+        };
+        let Some(stage) = stage else {
+            continue;
+        };
+        if let Some(context) = &service.context {
+            let wanted = normalize_path(&context.value);
+            let same = model
+                .context
+                .and_then(|c| repository.contexts.get(c))
+                .is_some_and(|c| normalize_path(&repository.root.join(&c.path)) == wanted);
+            if !same {
+                diagnostics.push(
+                    Diagnostic::warning(format!(
+                        "service `{}`: `{}` is read with the build context `{}`; its COPY sources are resolved there, not in this one",
+                        service.name.value,
+                        model.path,
+                        model
+                            .context
+                            .and_then(|c| repository.contexts.get(c))
+                            .map_or("(none)", |c| c.path.as_str())
+                    ))
+                    .with_span(context.span),
+                );
+            }
+        }
+        world.add_configured_service(&service.name.value, dockerfile, stage);
+    }
+    diagnostics
 }
 
 /// `dockpolicy rules`: ID, name, severity and summary of every loaded rule.

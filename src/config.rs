@@ -16,6 +16,9 @@
 //!     paths: ["docker/ml/**"]
 //!     rules: {DP1002: off}
 //!     params: {DP2006: {max_size: 8KB}}
+//! image_sizes: sizes.json   # measured sizes (as --image-sizes), relative to this file
+//! services:                 # services named here, beside compose's
+//!   api: {dockerfile: docker/api/Dockerfile, target: prod}
 //! ```
 //!
 //! Every value keeps its span, so that a wrong key or a value of the wrong type is reported
@@ -37,14 +40,19 @@ use crate::source::{FileId, Span, Spanned};
 pub const CONFIG_FILE_NAME: &str = ".dockpolicy.yaml";
 
 /// The top-level keys.
-const TOP_LEVEL_KEYS: [&str; 6] = [
+const TOP_LEVEL_KEYS: [&str; 8] = [
     "packs",
     "default_rules",
     "exclude",
     "rules",
     "params",
     "overrides",
+    "image_sizes",
+    "services",
 ];
+
+/// The keys of a configured service.
+const SERVICE_KEYS: [&str; 3] = ["dockerfile", "context", "target"];
 
 /// The keys of one override.
 const OVERRIDE_KEYS: [&str; 4] = ["services", "paths", "rules", "params"];
@@ -67,6 +75,20 @@ pub struct Config {
     pub params: Vec<ParamSetting>,
     /// `overrides: [{services, paths, rules, params}]`, in file order (later ones win).
     pub overrides: Vec<Override>,
+    /// `image_sizes: FILE`, resolved against the configuration file's folder.
+    pub image_sizes: Option<Spanned<PathBuf>>,
+    /// `services: {NAME: {dockerfile, context, target}}`.
+    pub services: Vec<ServiceSetting>,
+}
+
+/// A service named in the configuration: a Dockerfile (relative to the configuration file's
+/// folder), optionally its build context and target stage.
+#[derive(Clone, Debug)]
+pub struct ServiceSetting {
+    pub name: Spanned<String>,
+    pub dockerfile: Spanned<PathBuf>,
+    pub context: Option<Spanned<PathBuf>>,
+    pub target: Option<Spanned<String>>,
 }
 
 /// One param value for one rule.
@@ -198,8 +220,80 @@ impl ConfigParser {
                     value.span,
                 ),
             },
+            "image_sizes" => match value.as_scalar() {
+                Some(scalar) => {
+                    config.image_sizes =
+                        Some(Spanned::new(self.folder.join(&scalar.text), value.span));
+                }
+                None => self.error(
+                    "`image_sizes` must be the path of a measured-sizes file",
+                    value.span,
+                ),
+            },
+            "services" => {
+                let services = self.services(value);
+                config.services.extend(services);
+            }
             _ => self.unknown_key("configuration", &entry.key, &TOP_LEVEL_KEYS),
         }
+    }
+
+    /// `services: {NAME: {dockerfile: PATH, context: PATH, target: STAGE}}`.
+    fn services(&mut self, node: &YamlNode) -> Vec<ServiceSetting> {
+        let Some(entries) = node.as_mapping() else {
+            self.error(
+                "`services` must map service names to `{dockerfile, context, target}`",
+                node.span,
+            );
+            return Vec::new();
+        };
+        let mut services = Vec::new();
+        for entry in entries {
+            let name = scalar_text(&entry.key);
+            let Some(fields) = entry.value.as_mapping() else {
+                self.error(
+                    format!(
+                        "service `{}` must be a mapping with `dockerfile` (and optionally `context`, `target`)",
+                        name.value
+                    ),
+                    entry.value.span,
+                );
+                continue;
+            };
+            let mut dockerfile = None;
+            let mut context = None;
+            let mut target = None;
+            for field in fields {
+                let key = key_text(field);
+                if !SERVICE_KEYS.contains(&key) {
+                    self.unknown_key("service", &field.key, &SERVICE_KEYS);
+                    continue;
+                }
+                let Some(value) = field.value.as_scalar() else {
+                    self.error(format!("`{key}` must be a string"), field.value.span);
+                    continue;
+                };
+                let path = Spanned::new(self.folder.join(&value.text), field.value.span);
+                match key {
+                    "dockerfile" => dockerfile = Some(path),
+                    "context" => context = Some(path),
+                    _ => target = Some(Spanned::new(value.text.clone(), field.value.span)),
+                }
+            }
+            match dockerfile {
+                Some(dockerfile) => services.push(ServiceSetting {
+                    name,
+                    dockerfile,
+                    context,
+                    target,
+                }),
+                None => self.error(
+                    format!("service `{}` needs a `dockerfile`", name.value),
+                    entry.key.span,
+                ),
+            }
+        }
+        services
     }
 
     fn packs(&mut self, node: &YamlNode, key: &str) -> Vec<Spanned<PathBuf>> {

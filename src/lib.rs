@@ -3,7 +3,7 @@
 //! The crate reads a repository (Dockerfiles, build contexts and `.dockerignore` files,
 //! compose files, Python requirements and sources), builds one model in which every value
 //! carries the span it came from, and evaluates rule packs over it. Modules depend on each
-//! other one way only: `source`/`diag` ← `model` ← `parse`.
+//! other one way only: `source`/`diag` ← `model` ← `parse` ← `size` ← `eval`.
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -20,4 +20,5 @@ pub mod parse;
 pub mod policy;
 pub mod report;
 pub mod rule_test;
+pub mod size;
 pub mod source;

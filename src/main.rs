@@ -9,7 +9,7 @@ use std::io::IsTerminal;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-use dockpolicy::cli::{self, CheckOptions, FailOn, Output, RuleOptions};
+use dockpolicy::cli::{self, CheckOptions, FailOn, Output, RuleOptions, SizeFormat};
 use dockpolicy::parse::repository::LoadOptions;
 use dockpolicy::report::text::TextOptions;
 use dockpolicy::report::Format;
@@ -82,6 +82,19 @@ enum Command {
         #[arg(long)]
         no_default_rules: bool,
     },
+    /// Show each service's image size (measured, or estimated from the Dockerfile), its
+    /// budget (DP3005's `budget`) and what makes it large.
+    Size {
+        /// A directory to scan, or a single file (default: the current directory).
+        path: Option<PathBuf>,
+        #[command(flatten)]
+        rules: RuleArgs,
+        #[command(flatten)]
+        load: LoadArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: SizeFormatArg,
+    },
     /// Print the repository model as JSON, for rule authors (see SPEC.md).
     Dump {
         /// A directory to scan, or a single file.
@@ -112,6 +125,16 @@ struct LoadArgs {
     /// Set a compose interpolation variable (overrides the `.env` file); repeatable.
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_variable)]
     variables: Vec<(String, String)>,
+    /// Measured image sizes: `docker image inspect` output, `docker images --format
+    /// '{{json .}}'` output, or a YAML/JSON map of service or image to size.
+    #[arg(long, value_name = "FILE")]
+    image_sizes: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SizeFormatArg {
+    Text,
+    Json,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
@@ -203,6 +226,7 @@ impl From<LoadArgs> for LoadOptions {
     fn from(args: LoadArgs) -> LoadOptions {
         LoadOptions {
             variables: args.variables.into_iter().collect(),
+            image_sizes: args.image_sizes,
             ..LoadOptions::default()
         }
     }
@@ -285,6 +309,26 @@ fn main() -> ExitCode {
             &mut out,
             &mut err,
         ),
+        Command::Size {
+            path,
+            rules,
+            load,
+            format,
+        } => {
+            let format = match format {
+                SizeFormatArg::Text => SizeFormat::Text,
+                SizeFormatArg::Json => SizeFormat::Json,
+            };
+            let path = path.unwrap_or_else(|| PathBuf::from("."));
+            cli::size(
+                &path,
+                &rules.into(),
+                &load.into(),
+                format,
+                &mut out,
+                &mut err,
+            )
+        }
         Command::Dump { path, load, output } => {
             cli::dump(&path, &load.into(), output.as_deref(), &mut err)
         }

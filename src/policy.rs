@@ -15,7 +15,7 @@ use crate::diag::{Diagnostic, Severity};
 use crate::eval::engine::{evaluate, sort_findings, Finding, ParamValue, RuleRun};
 use crate::eval::scope::ServiceMap;
 use crate::eval::world::World;
-use crate::lang::ast::Rule;
+use crate::lang::ast::{ExprKind, Rule};
 use crate::lang::schema::did_you_mean;
 use crate::parse::path_glob::PathGlobs;
 use crate::source::Spanned;
@@ -97,6 +97,24 @@ impl<'r> Policy<'r> {
     /// The paths discovery leaves out and no finding is reported in.
     pub fn exclude(&self) -> &PathGlobs {
         &self.exclude
+    }
+
+    /// The value of `rule_id`'s param `name` for the service `service`: set globally or by
+    /// the overrides naming the service (path overrides are not consulted), else the rule's
+    /// default. `None` when the rule is not loaded, is off for the service, or has no such
+    /// param (or its default is not a literal).
+    pub fn service_param(&self, rule_id: &str, name: &str, service: &str) -> Option<ParamValue> {
+        let rule = self.rules.iter().find(|r| r.id.value == rule_id)?;
+        let services = BTreeSet::from([service]);
+        let layers = self.layers("", &services);
+        if !enabled(rule, &layers) {
+            return None;
+        }
+        if let Some(value) = params(rule, &layers).remove(name) {
+            return Some(value);
+        }
+        let param = rule.params.iter().find(|p| p.name.value == name)?;
+        default_value(&param.default.kind)
     }
 
     /// The layers in force for a place (global first, then the overrides covering it).
@@ -252,4 +270,20 @@ fn params(rule: &Rule, layers: &[&Layer]) -> HashMap<String, ParamValue> {
         }
     }
     values
+}
+
+/// A param default written as a literal, as the value configuration would give.
+fn default_value(default: &ExprKind) -> Option<ParamValue> {
+    match default {
+        ExprKind::Bool(b) => Some(ParamValue::Bool(*b)),
+        ExprKind::Integer(n) => Some(ParamValue::Integer(*n)),
+        ExprKind::String(s) => Some(ParamValue::String(s.clone())),
+        ExprKind::Size(bytes) => Some(ParamValue::Size(*bytes)),
+        ExprKind::List(items) => items
+            .iter()
+            .map(|item| default_value(&item.kind))
+            .collect::<Option<Vec<_>>>()
+            .map(ParamValue::List),
+        _ => None,
+    }
 }

@@ -1,5 +1,5 @@
 //! Runs `dockpolicy check` on the example estates and checks that together they exercise every
-//! bundled rule (but DP3005, which needs image sizes) and show the field reports' headline findings.
+//! bundled rule and show the field reports' headline findings, image size budgets included.
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -15,9 +15,14 @@ struct Finding {
 }
 
 fn check(estate: &str) -> Vec<Finding> {
+    check_with(estate, &[])
+}
+
+fn check_with(estate: &str, arguments: &[&str]) -> Vec<Finding> {
     let output = Command::new(env!("CARGO_BIN_EXE_dockpolicy"))
         .current_dir(manifest_dir())
         .args(["check", &format!("examples/{estate}")])
+        .args(arguments)
         .output()
         .expect("run dockpolicy");
     assert_eq!(
@@ -61,7 +66,7 @@ fn assert_finding(findings: &[Finding], rule: &str, location: &str) {
 }
 
 #[test]
-fn examples_exercise_every_bundled_rule_but_dp3005() {
+fn examples_exercise_every_bundled_rule() {
     let fired: BTreeSet<String> = ["quickstart", "pc2", "acgs1"]
         .iter()
         .flat_map(|estate| check(estate))
@@ -69,10 +74,7 @@ fn examples_exercise_every_bundled_rule_but_dp3005() {
         .collect();
     let bundled = bundled_rule_ids();
     assert!(bundled.len() >= 26, "bundled rules: {bundled:?}");
-    let missing: Vec<&String> = bundled
-        .iter()
-        .filter(|id| id.as_str() != "DP3005" && !fired.contains(*id))
-        .collect();
+    let missing: Vec<&String> = bundled.iter().filter(|id| !fired.contains(*id)).collect();
     assert!(missing.is_empty(), "rules no example fires: {missing:?}");
 }
 
@@ -147,4 +149,41 @@ fn pc2_shows_the_reports_headline_findings() {
     assert_finding(&findings, "DP5001", "compose.yaml:66");
     // The CUDA runtime base is correct: DP1002 stays silent.
     assert!(!findings.iter().any(|f| f.rule == "DP1002"));
+}
+
+#[test]
+fn pc2_sizes_over_budget_from_the_estimate_and_from_measured_sizes() {
+    let over = |findings: &[Finding]| -> Vec<String> {
+        findings
+            .iter()
+            .filter(|f| f.rule == "DP3005")
+            .map(|f| f.location.clone())
+            .collect()
+    };
+    // From the estimate alone (1 GB budget): the GPU image, whose torch and CUDA wheels alone
+    // are over it, in both of its Dockerfiles.
+    assert_eq!(
+        over(&check("pc2")),
+        vec![
+            "compose.yaml:35",
+            "docker/pc2_vision_dream_gpu/Dockerfile.multistage:12",
+        ]
+    );
+    // With the sizes the report measured, every service of its table is over 1 GB.
+    assert_eq!(
+        over(&check_with(
+            "pc2",
+            &["--image-sizes", "examples/pc2/image-sizes.json"]
+        )),
+        vec![
+            "compose.yaml:5",
+            "compose.yaml:13",
+            "compose.yaml:19",
+            "compose.yaml:27",
+            "compose.yaml:31",
+            "compose.yaml:35",
+            "compose.yaml:52",
+            "docker/pc2_vision_dream_gpu/Dockerfile.multistage:12",
+        ]
+    );
 }

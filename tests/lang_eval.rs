@@ -491,7 +491,9 @@ fn any_all_and_count_with_and_without_where() {
         ("any(c in img.copies where true)", false),
         ("all(c in img.copies where false)", true),
         ("count(c in img.copies) == 0", true),
-        ("count(s in services) == 0", true),
+        // No compose file: the one Dockerfile's image is an implicit service.
+        ("count(s in services where not s.implicit) == 0", true),
+        ("count(s in services where s.implicit) == 1", true),
         // A null collection is empty.
         (
             "count(s in img.stage.base_stage.base_stage.lineage) == 0",

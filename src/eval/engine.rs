@@ -287,11 +287,25 @@ impl<'m, 'r> Evaluator<'_, 'm, 'r> {
         let mut related = Vec::new();
         for secondary in &report.related {
             let value = self.eval(&secondary.target);
-            if let Some(span) = self.location(&value) {
-                related.push(RelatedLocation {
-                    span,
-                    message: self.template(&secondary.message),
-                });
+            let message = self.template(&secondary.message);
+            match &value {
+                // A list gives one related location per located element, the message
+                // followed by the element's label.
+                Value::List(items) => {
+                    for item in items.iter() {
+                        if let Some(span) = self.location(item) {
+                            related.push(RelatedLocation {
+                                span,
+                                message: format!("{message}: {}", self.world.display(item)),
+                            });
+                        }
+                    }
+                }
+                _ => {
+                    if let Some(span) = self.location(&value) {
+                        related.push(RelatedLocation { span, message });
+                    }
+                }
             }
         }
         self.findings.push(Finding {

@@ -50,6 +50,8 @@ pub enum Entity {
     PythonFile(usize),
     /// Python file, import.
     Import(usize, usize),
+    /// Image, contributor of its size estimate.
+    SizeContributor(usize, usize),
 }
 
 /// Where an environment setting is written.

@@ -2,13 +2,14 @@
 //! every field the schema ([`crate::lang::schema`]) declares, for every kind of entity.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 
+use crate::diag::Diagnostic;
 use crate::eval::value::{human_size, Entity, SettingAt, Value};
 use crate::lang::schema::EntityKind;
 use crate::model::context::{CopyOutcome, DockerIgnore, EntryKind};
 use crate::model::dockerfile::{Form, Instruction};
 use crate::model::repository::{DockerfileModel, Repository, RunModel};
+use crate::size::{estimate, Estimate, MeasuredSize};
 use crate::source::{Sources, Span};
 
 /// An image that is built: a stage of a Dockerfile, and the service that builds it if any.
@@ -26,8 +27,17 @@ pub struct World<'m> {
     pub repository: &'m Repository,
     pub sources: &'m Sources,
     pub images: Vec<ImageInfo>,
-    /// The image each service builds.
+    /// The image each service builds: compose services first, then the implicit services.
     service_images: Vec<Option<usize>>,
+    /// Services without compose: the final image of each Dockerfile that no compose service
+    /// builds (named after its folder), then the services the configuration names.
+    /// `Entity::Service(i)` for `i` past the compose services is
+    /// `extra_services[i - compose services]`.
+    extra_services: Vec<ExtraService>,
+    /// The static size estimate of each image.
+    estimates: Vec<Estimate>,
+    /// The measured size of each service, from `--image-sizes`.
+    measured: Vec<Option<u64>>,
     /// Where each context is located (see [`context_location`]), computed once.
     context_locations: Vec<Option<Span>>,
 }
@@ -77,16 +87,212 @@ impl<'m> World<'m> {
             };
             service_images.push(image);
         }
+        let mut extra_services = Vec::new();
+        for (index, image) in images.iter().enumerate() {
+            let built_by_compose = repository
+                .services
+                .iter()
+                .any(|link| link.dockerfile == Some(image.dockerfile));
+            let is_final = repository
+                .dockerfiles
+                .get(image.dockerfile)
+                .is_some_and(|d| d.final_stage == Some(image.stage));
+            if image.service.is_none() && !built_by_compose && is_final {
+                extra_services.push(ExtraService {
+                    image: index,
+                    name: None,
+                });
+                service_images.push(Some(index));
+            }
+        }
+        let estimates = images
+            .iter()
+            .map(|image| estimate(repository, image.dockerfile, image.stage))
+            .collect();
         let context_locations = (0..repository.contexts.len())
             .map(|c| context_location(repository, c))
             .collect();
+        let measured = vec![None; service_images.len()];
         World {
             repository,
             sources,
             images,
             service_images,
+            extra_services,
+            estimates,
+            measured,
             context_locations,
         }
+    }
+
+    /// The number of services: compose services, then implicit ones.
+    pub fn service_count(&self) -> usize {
+        self.service_images.len()
+    }
+
+    /// The image a service builds, if it builds one.
+    pub fn service_image(&self, service: usize) -> Option<usize> {
+        self.service_images.get(service).copied().flatten()
+    }
+
+    /// The name of a service: its compose key, or for an implicit service the name of the
+    /// Dockerfile's folder (followed by `/<file>` when the file is not called `Dockerfile`).
+    pub fn service_name(&self, service: usize) -> Option<&str> {
+        if let Some(compose) = self.compose_service(service) {
+            return Some(compose.name.value.as_str());
+        }
+        let extra = self.extra_service(service)?;
+        if let Some(name) = &extra.name {
+            return Some(name.as_str());
+        }
+        let image = self.images.get(extra.image)?;
+        let path = self.dockerfile(image.dockerfile)?.path.as_str();
+        match implicit_service_name(path) {
+            // A Dockerfile at the scanned root: the root folder's name.
+            "." => self.repository.root.file_name().and_then(|n| n.to_str()),
+            name => Some(name),
+        }
+    }
+
+    fn extra_service(&self, service: usize) -> Option<&ExtraService> {
+        let index = service.checked_sub(self.repository.services.len())?;
+        self.extra_services.get(index)
+    }
+
+    /// The image of a service that is not a compose service.
+    fn implicit_image(&self, service: usize) -> Option<&ImageInfo> {
+        self.images.get(self.extra_service(service)?.image)
+    }
+
+    /// Adds the service `name` (from the configuration's `services:`) that builds stage
+    /// `stage` of Dockerfile `dockerfile`. It takes the place of the implicit service of the
+    /// same image, if there is one.
+    pub fn add_configured_service(&mut self, name: &str, dockerfile: usize, stage: usize) {
+        let existing = self
+            .images
+            .iter()
+            .position(|i| i.dockerfile == dockerfile && i.stage == stage);
+        let image = match existing {
+            Some(image) => image,
+            None => {
+                let mut stages = self
+                    .dockerfile(dockerfile)
+                    .and_then(|d| d.dockerfile.stages.get(stage))
+                    .map(|s| s.lineage.clone())
+                    .unwrap_or_default();
+                stages.push(stage);
+                stages.sort_unstable();
+                self.images.push(ImageInfo {
+                    dockerfile,
+                    stage,
+                    service: None,
+                    stages,
+                });
+                self.estimates
+                    .push(estimate(self.repository, dockerfile, stage));
+                self.images.len() - 1
+            }
+        };
+        match self
+            .extra_services
+            .iter_mut()
+            .find(|e| e.image == image && e.name.is_none())
+        {
+            Some(implicit) => implicit.name = Some(name.to_string()),
+            None => {
+                self.extra_services.push(ExtraService {
+                    image,
+                    name: Some(name.to_string()),
+                });
+                self.service_images.push(Some(image));
+                self.measured.push(None);
+            }
+        }
+    }
+
+    /// The static estimate of image `image`.
+    pub fn estimate(&self, image: usize) -> Option<&Estimate> {
+        self.estimates.get(image)
+    }
+
+    /// The measured size of a service, if `--image-sizes` gave one.
+    pub fn measured_size(&self, service: usize) -> Option<u64> {
+        self.measured.get(service).copied().flatten()
+    }
+
+    /// The size of a service and how it is known: measured, else its image's estimate.
+    pub fn service_size(&self, service: usize) -> Option<(u64, SizeKind)> {
+        if let Some(bytes) = self.measured_size(service) {
+            return Some((bytes, SizeKind::Measured));
+        }
+        let estimate = self.estimate(self.service_image(service)?)?;
+        Some((estimate.total(), SizeKind::of(estimate)))
+    }
+
+    /// Matches measured sizes to services by service name, by the compose `image:` reference,
+    /// or by the names compose gives the images it builds (`<project>-<service>`,
+    /// `<project>_<service>`); a reference without a tag is `:latest`. Entries that match no
+    /// service are warnings at their place.
+    pub fn apply_measured_sizes(&mut self, sizes: &[MeasuredSize]) -> Vec<Diagnostic> {
+        let mut diagnostics = Vec::new();
+        for size in sizes {
+            let mut matched = false;
+            for service in 0..self.service_count() {
+                let names = self.service_image_names(service);
+                let hit = size
+                    .names
+                    .iter()
+                    .any(|n| names.iter().any(|m| with_tag(m) == with_tag(n)));
+                if hit {
+                    if let Some(slot) = self.measured.get_mut(service) {
+                        *slot = Some(size.bytes);
+                    }
+                    matched = true;
+                }
+            }
+            if !matched {
+                diagnostics.push(
+                    Diagnostic::warning(format!(
+                        "the measured size of `{}` matches no service",
+                        size.names.join("`, `")
+                    ))
+                    .with_span(size.span)
+                    .with_help(
+                        "entries match a service by its name, its compose `image:`, or `<project>-<service>`",
+                    ),
+                );
+            }
+        }
+        diagnostics
+    }
+
+    /// The names a measured size may give a service.
+    fn service_image_names(&self, service: usize) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .service_name(service)
+            .map(String::from)
+            .into_iter()
+            .collect();
+        let link = self.repository.services.get(service);
+        if let Some(compose) = self.compose_service(service) {
+            if let Some(image) = &compose.image {
+                names.push(image.value.clone());
+            }
+            let project = link
+                .and_then(|l| self.repository.compose_projects.get(l.project))
+                .and_then(|p| {
+                    p.name.as_ref().map(|n| n.value.clone()).or_else(|| {
+                        p.project_dir
+                            .file_name()
+                            .map(|f| f.to_string_lossy().into_owned())
+                    })
+                });
+            if let Some(project) = project {
+                names.push(format!("{project}-{}", compose.name.value));
+                names.push(format!("{project}_{}", compose.name.value));
+            }
+        }
+        names
     }
 
     fn dockerfile(&self, index: usize) -> Option<&'m DockerfileModel> {
@@ -132,7 +338,7 @@ impl<'m> World<'m> {
                 .flat_map(|d| self.copies(d, None))
                 .collect(),
             "contexts" => (0..repo.contexts.len()).map(Entity::Context).collect(),
-            "services" => (0..repo.services.len()).map(Entity::Service).collect(),
+            "services" => (0..self.service_count()).map(Entity::Service).collect(),
             "requirements_files" => (0..repo.requirements_files.len())
                 .map(Entity::RequirementsFile)
                 .collect(),
@@ -315,30 +521,11 @@ impl<'m> World<'m> {
 
     /// The requirements of requirements file `file` and of the files it includes.
     fn all_requirements(&self, file: usize) -> Vec<Entity> {
-        let mut out = Vec::new();
-        let mut seen = HashSet::new();
-        let mut pending = vec![file];
-        while let Some(file) = pending.pop() {
-            if !seen.insert(file) {
-                continue;
-            }
-            let Some(model) = self.repository.requirements_files.get(file) else {
-                continue;
-            };
-            out.extend(
-                (0..model.requirements.requirements.len()).map(|r| Entity::Requirement(file, r)),
-            );
-            for include in &model.requirements.includes {
-                let included = include.resolved.and_then(|id| {
-                    self.repository
-                        .requirements_files
-                        .iter()
-                        .position(|f| f.requirements.file == id)
-                });
-                pending.extend(included);
-            }
-        }
-        out
+        self.repository
+            .requirements_with_includes(file)
+            .into_iter()
+            .map(|(f, r)| Entity::Requirement(f, r))
+            .collect()
     }
 
     fn image_requirements(&self, image: &ImageInfo) -> Vec<Entity> {
@@ -457,7 +644,14 @@ impl<'m> World<'m> {
                     .get(r)?
                     .span,
             ),
-            Entity::Service(s) => Some(self.compose_service(s)?.name.span),
+            Entity::Service(s) => match self.compose_service(s) {
+                Some(service) => Some(service.name.span),
+                None => {
+                    let image = self.implicit_image(s)?;
+                    self.span(Entity::Stage(image.dockerfile, image.stage))
+                }
+            },
+            Entity::SizeContributor(i, c) => self.estimates.get(i)?.contributors.get(c)?.span,
             Entity::Healthcheck(s) => Some(self.compose_service(s)?.healthcheck.as_ref()?.span),
             Entity::Gpu(s, g) => Some(self.compose_service(s)?.gpus.get(g)?.span),
             Entity::PythonFile(p) => Some(Span::point(repo.python_files.get(p)?.file, 0)),
@@ -556,6 +750,15 @@ impl<'m> World<'m> {
                 .map(|span| self.sources.slice(span).to_string())
                 .unwrap_or_default(),
             Entity::IgnorePattern(..) => text(self.field(entity, "text").unwrap_or(Value::Null)),
+            Entity::SizeContributor(i, c) => self
+                .estimates
+                .get(i)
+                .and_then(|e| e.contributors.get(c))
+                .map(|c| match c.bytes {
+                    Some(bytes) => format!("{} ({})", c.name, human_size(bytes)),
+                    None => format!("{} (size unknown)", c.name),
+                })
+                .unwrap_or_default(),
         }
     }
 
@@ -586,6 +789,7 @@ impl<'m> World<'m> {
             Entity::Gpu(..) => EntityKind::Gpu,
             Entity::PythonFile(..) => EntityKind::PythonFile,
             Entity::Import(..) => EntityKind::Import,
+            Entity::SizeContributor(..) => EntityKind::SizeContributor,
         }
     }
 
@@ -708,6 +912,7 @@ impl<'m> World<'m> {
             }
             Entity::Requirement(f, r) => self.requirement_field(f, r, name)?,
             Entity::Service(i) => self.service_field(i, name)?,
+            Entity::SizeContributor(i, c) => self.size_contributor_field(i, c, name)?,
             Entity::Healthcheck(i) => {
                 let check = self.compose_service(i).and_then(|x| x.healthcheck.as_ref());
                 match name {
@@ -925,6 +1130,17 @@ impl<'m> World<'m> {
             "cmd" => self.last_instruction(d, stages, "CMD"),
             "entrypoint" => self.last_instruction(d, stages, "ENTRYPOINT"),
             "service" => opt(image.service.map(|s| Value::Entity(Entity::Service(s)))),
+            "size" | "size_kind" | "measured_size" => {
+                // Measured for a service that builds this image (compose or not).
+                let measured = (0..self.service_count())
+                    .filter(|&s| self.service_image(s) == Some(i))
+                    .find_map(|s| self.measured_size(s));
+                let estimate = self.estimates.get(i);
+                self.size_value(name, measured, estimate)
+            }
+            "estimated_size" => opt(self.estimates.get(i).map(|e| Value::Size(e.total()))),
+            "size_contributors" => self.contributors(i, false),
+            "largest_contributors" => self.contributors(i, true),
             "context" => {
                 let context = match image.service {
                     Some(s) => self.repository.services.get(s).and_then(|l| l.context),
@@ -1310,8 +1526,27 @@ impl<'m> World<'m> {
         let link = self.repository.services.get(i);
         let service = self.compose_service(i);
         let build = service.and_then(|x| x.build.as_ref());
+        let implicit = self.implicit_image(i);
         Some(match name {
-            "name" => opt(service.map(|x| s(&x.name.value, x.name.span))),
+            "name" => match service {
+                Some(x) => s(&x.name.value, x.name.span),
+                None => opt(self
+                    .service_name(i)
+                    .map(|n| Value::String(Cow::Owned(n.to_string()), None))),
+            },
+            "implicit" => Value::Bool(service.is_none() && implicit.is_some()),
+            "size" | "size_kind" | "measured_size" => {
+                let estimate = self.service_image(i).and_then(|m| self.estimates.get(m));
+                self.size_value(name, self.measured_size(i), estimate)
+            }
+            "estimated_size" => opt(self
+                .service_image(i)
+                .and_then(|m| self.estimates.get(m))
+                .map(|e| Value::Size(e.total()))),
+            "size_contributors" | "largest_contributors" => match self.service_image(i) {
+                Some(image) => self.contributors(image, name == "largest_contributors"),
+                None => Value::list(Vec::new()),
+            },
             "image_name" => opt(service
                 .and_then(|x| x.image.as_ref())
                 .map(|v| s(&v.value, v.span))),
@@ -1325,14 +1560,23 @@ impl<'m> World<'m> {
             "build_dockerfile" => opt(build
                 .and_then(|b| b.dockerfile.as_ref())
                 .map(|v| s(&v.value, v.span))),
-            "context_exists" => opt(link.map(|l| Value::Bool(l.context_exists))),
-            "dockerfile_exists" => opt(link.map(|l| Value::Bool(l.dockerfile_exists))),
+            // An implicit service is made from a Dockerfile that exists, in its own folder.
+            "context_exists" => opt(link
+                .map(|l| l.context_exists)
+                .or(implicit.map(|_| true))
+                .map(Value::Bool)),
+            "dockerfile_exists" => opt(link
+                .map(|l| l.dockerfile_exists)
+                .or(implicit.map(|_| true))
+                .map(Value::Bool)),
             "dockerfile_inline" => opt(build.map(|b| Value::Bool(b.dockerfile_inline.is_some()))),
             "context" => opt(link
                 .and_then(|l| l.context)
+                .or_else(|| self.dockerfile(implicit?.dockerfile)?.context)
                 .map(|c| Value::Entity(Entity::Context(c)))),
             "dockerfile" => opt(link
                 .and_then(|l| l.dockerfile)
+                .or(implicit.map(|m| m.dockerfile))
                 .map(|d| Value::Entity(Entity::Dockerfile(d)))),
             "healthcheck" => opt(service
                 .and_then(|x| x.healthcheck.as_ref())
@@ -1352,9 +1596,69 @@ impl<'m> World<'m> {
             ),
             "imports" => entity_list(
                 link.and_then(|l| l.context)
+                    .or_else(|| self.dockerfile(implicit?.dockerfile)?.context)
                     .map(|c| self.context_imports(c))
                     .unwrap_or_default(),
             ),
+            _ => return None,
+        })
+    }
+
+    /// `size`, `size_kind` or `measured_size` of an image or service.
+    fn size_value(
+        &self,
+        name: &str,
+        measured: Option<u64>,
+        estimate: Option<&Estimate>,
+    ) -> Value<'m> {
+        match name {
+            "measured_size" => opt(measured.map(Value::Size)),
+            "size" => opt(measured
+                .or_else(|| estimate.map(Estimate::total))
+                .map(Value::Size)),
+            _ => {
+                let kind = match (measured, estimate) {
+                    (Some(_), _) => Some(SizeKind::Measured),
+                    (None, Some(estimate)) => Some(SizeKind::of(estimate)),
+                    (None, None) => None,
+                };
+                opt(kind.map(|k| Value::str(k.as_str(), None)))
+            }
+        }
+    }
+
+    /// The contributors of image `image`'s estimate: all in image order, or the three
+    /// largest known ones, largest first.
+    fn contributors(&self, image: usize, largest: bool) -> Value<'m> {
+        let Some(estimate) = self.estimates.get(image) else {
+            return Value::list(Vec::new());
+        };
+        if largest {
+            entity_list(
+                estimate
+                    .largest()
+                    .into_iter()
+                    .take(LARGEST_CONTRIBUTORS)
+                    .map(|c| Entity::SizeContributor(image, c)),
+            )
+        } else {
+            entity_list((0..estimate.contributors.len()).map(|c| Entity::SizeContributor(image, c)))
+        }
+    }
+
+    fn size_contributor_field(&self, i: usize, c: usize, name: &str) -> Option<Value<'m>> {
+        let contributor = self.estimates.get(i).and_then(|e| e.contributors.get(c));
+        let row = contributor.and_then(|x| x.row.as_ref());
+        Some(match name {
+            "name" => opt(contributor.map(|x| Value::String(Cow::Owned(x.name.clone()), x.span))),
+            "kind" => opt(contributor.map(|x| Value::str(x.kind.as_str(), None))),
+            "size" => opt(contributor.and_then(|x| x.bytes).map(Value::Size)),
+            "unknown" => opt(contributor.map(|x| Value::Bool(x.bytes.is_none()))),
+            "detail" => opt(contributor.map(|x| Value::String(Cow::Owned(x.detail.clone()), None))),
+            "table" => opt(row.map(|r| Value::str(r.table, None))),
+            "row" => opt(row.map(|r| Value::String(Cow::Owned(r.key.clone()), None))),
+            "source" => opt(row.map(|r| Value::String(Cow::Owned(r.source.clone()), None))),
+            "image" => Value::Entity(Entity::Image(i)),
             _ => return None,
         })
     }
@@ -1416,6 +1720,71 @@ fn context_location(repo: &Repository, c: usize) -> Option<Span> {
                 .map_or(Span::point(dockerfile.dockerfile.file, 0), |i| i.span),
         )
     })
+}
+
+/// A service that is not a compose service.
+#[derive(Clone, Debug)]
+struct ExtraService {
+    /// Index into the world's images.
+    image: usize,
+    /// The name the configuration gives it; `None` for an implicit service.
+    name: Option<String>,
+}
+
+/// How many contributors `largest_contributors` lists.
+const LARGEST_CONTRIBUTORS: usize = 3;
+
+/// How an image's size is known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SizeKind {
+    /// Read from `--image-sizes`.
+    Measured,
+    /// The static estimate, every part known.
+    Estimated,
+    /// The static estimate with a part unknown: the image is at least this large.
+    LowerBound,
+}
+
+impl SizeKind {
+    pub fn of(estimate: &Estimate) -> SizeKind {
+        if estimate.is_lower_bound() {
+            SizeKind::LowerBound
+        } else {
+            SizeKind::Estimated
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SizeKind::Measured => "measured",
+            SizeKind::Estimated => "estimated",
+            SizeKind::LowerBound => "lower bound",
+        }
+    }
+}
+
+/// The name of the implicit service of Dockerfile `path`: its folder's name, followed by
+/// `/<file>` when the file is not called `Dockerfile` (the scanned root's folder is `.`).
+fn implicit_service_name(path: &str) -> &str {
+    let (folder, file) = path.rsplit_once('/').unwrap_or((".", path));
+    if file == "Dockerfile" {
+        folder.rsplit('/').next().unwrap_or(folder)
+    } else if folder == "." {
+        path
+    } else {
+        let folder_start = folder.rfind('/').map_or(0, |i| i + 1);
+        &path[folder_start..]
+    }
+}
+
+/// An image reference with `:latest` added when it has no tag (a `:` after the last `/`).
+fn with_tag(reference: &str) -> String {
+    let last = reference.rsplit('/').next().unwrap_or(reference);
+    if last.contains(':') || reference.contains('@') {
+        reference.to_string()
+    } else {
+        format!("{reference}:latest")
+    }
 }
 
 fn s<'m>(text: &'m str, span: Span) -> Value<'m> {
@@ -1508,6 +1877,24 @@ mod tests {
                 kind.name()
             );
         }
+    }
+
+    #[test]
+    fn implicit_services_are_named_after_the_dockerfile_folder() {
+        assert_eq!(implicit_service_name("services/api/Dockerfile"), "api");
+        assert_eq!(
+            implicit_service_name("docker/gpu/Dockerfile.multistage"),
+            "gpu/Dockerfile.multistage"
+        );
+        assert_eq!(implicit_service_name("Dockerfile.prod"), "Dockerfile.prod");
+        assert_eq!(implicit_service_name("Dockerfile"), ".");
+    }
+
+    #[test]
+    fn references_without_a_tag_are_latest() {
+        assert_eq!(with_tag("acme/api"), "acme/api:latest");
+        assert_eq!(with_tag("localhost:5000/api"), "localhost:5000/api:latest");
+        assert_eq!(with_tag("acme/api:2"), "acme/api:2");
     }
 
     #[test]

@@ -59,6 +59,11 @@ pub fn check_rule(rule: &Rule) -> Vec<Diagnostic> {
     checker.template(&report.message.parts);
     for related in &report.related {
         let target = checker.type_of(&related.target);
+        // `related` also takes a list: one related location per element.
+        let target = match target {
+            Type::List(element) => *element,
+            other => other,
+        };
         checker.expect_located(&target, related.target.span);
         checker.template(&related.message.parts);
     }

@@ -94,11 +94,12 @@ entity_kinds! {
     IgnorePattern => "ignore_pattern": "A line of a `.dockerignore`. Located at the pattern.",
     RequirementsFile => "requirements_file": "A pip requirements file. Located at its first line.",
     Requirement => "requirement": "A requirement line of a requirements file. Located at the requirement.",
-    Service => "service": "A compose service. Located at its key in the compose file.",
+    Service => "service": "A service: a compose service (located at its key in the compose file), or, for each Dockerfile that no compose service builds, its final image, named after the Dockerfile's folder (`api` for `services/api/Dockerfile`, `gpu/Dockerfile.multistage` for other file names; located at the final `FROM`).",
     Healthcheck => "healthcheck": "A compose service's `healthcheck`. Located at the `healthcheck` value.",
     Gpu => "gpu": "A GPU device reservation of a compose service. Located at the reservation.",
     PythonFile => "python_file": "A Python source file of a build context. Located at its first line.",
     Import => "import": "A module a Python file imports. Located at the module's name.",
+    SizeContributor => "size_contributor": "One part of an image's size estimate: the base image, an OS package with the dependencies it adds, a Python package with its dependencies, pip's cache, the files of a `COPY`. Located at what brought it in: the `FROM` reference, the package's name, the requirement, the instruction.",
 }
 
 /// One field of an entity.
@@ -188,6 +189,12 @@ pub fn fields(kind: EntityKind) -> Vec<Field> {
             field("entrypoint", entity(K::Instruction), "The last `ENTRYPOINT` of its stages, or null."),
             field("service", entity(K::Service), "The compose service that builds it, or null."),
             field("context", entity(K::Context), "The build context."),
+            field("size", Size, "The measured size of a service that builds it (`--image-sizes`), else the static estimate."),
+            field("size_kind", String, "`measured`, `estimated`, or `lower bound` (an estimate with an unknown part: the image is at least `size`)."),
+            field("measured_size", Size, "The measured size, or null."),
+            field("estimated_size", Size, "The static estimate: the sum of the known contributors."),
+            field("size_contributors", entities(K::SizeContributor), "The parts of the estimate, in image order (the base first)."),
+            field("largest_contributors", entities(K::SizeContributor), "The three largest parts of known size, largest first."),
         ],
         K::Instruction => vec![
             field("keyword", String, "Upper-case, e.g. `RUN` (located at the keyword)."),
@@ -316,7 +323,8 @@ pub fn fields(kind: EntityKind) -> Vec<Field> {
             field("file", entity(K::RequirementsFile), "The file it is in."),
         ],
         K::Service => vec![
-            field("name", String, "The service's key (located)."),
+            field("name", String, "The service's key (located), or the folder name of an implicit service."),
+            field("implicit", Bool, "Made from a Dockerfile that no compose service builds."),
             field("image_name", String, "The `image:` value, or null."),
             field("image", entity(K::Image), "The image it builds, or null."),
             field("build_context", String, "`build.context` as written, or null."),
@@ -330,6 +338,12 @@ pub fn fields(kind: EntityKind) -> Vec<Field> {
             field("gpus", entities(K::Gpu), "Its GPU reservations."),
             field("requirements", entities(K::Requirement), "The requirements its image installs."),
             field("imports", entities(K::Import), "The imports of the Python files of its context."),
+            field("size", Size, "Its measured size (`--image-sizes`), else its image's static estimate; null for a service that builds nothing and was not measured."),
+            field("size_kind", String, "`measured`, `estimated`, or `lower bound` (an estimate with an unknown part: the image is at least `size`)."),
+            field("measured_size", Size, "The measured size, or null."),
+            field("estimated_size", Size, "The static estimate: the sum of the known contributors."),
+            field("size_contributors", entities(K::SizeContributor), "The parts of the estimate, in image order (the base first)."),
+            field("largest_contributors", entities(K::SizeContributor), "The three largest parts of known size, largest first."),
         ],
         K::Healthcheck => vec![
             field("test", Type::list(String), "The test command."),
@@ -343,6 +357,17 @@ pub fn fields(kind: EntityKind) -> Vec<Field> {
         K::PythonFile => vec![
             field("path", String, "Relative to the scanned root."),
             field("imports", entities(K::Import), "What it imports."),
+        ],
+        K::SizeContributor => vec![
+            field("name", String, "What it is: `python:3.11-slim`, `build-essential`, `numpy`, `COPY app/ ./app/` (located)."),
+            field("kind", String, "`base`, `os_package`, `python_package`, `package` (conda, npm, …), `pip_cache`, `copy` or `copy_from`."),
+            field("size", Size, "Its size, or null when unknown."),
+            field("unknown", Bool, "Its size is unknown (the estimate is then a lower bound)."),
+            field("detail", String, "How the figure was made (version, packages of the closure, files)."),
+            field("table", String, "The bundled table the figure comes from, or null."),
+            field("row", String, "The row's key in that table, or null."),
+            field("source", String, "Where the row's figure comes from, or null."),
+            field("image", entity(K::Image), "The image it is part of."),
         ],
         K::Import => vec![
             field("module", String, "The top-level module (located)."),
@@ -369,7 +394,7 @@ pub const COLLECTIONS: &[(&str, EntityKind, &str)] = &[
     ("packages", EntityKind::Package, "Every installed package."),
     ("copies", EntityKind::Copy, "Every `COPY` and `ADD`."),
     ("contexts", EntityKind::Context, "Every build context."),
-    ("services", EntityKind::Service, "Every compose service."),
+    ("services", EntityKind::Service, "Every compose service, then one service per Dockerfile that no compose service builds."),
     ("requirements_files", EntityKind::RequirementsFile, "Every requirements file."),
     ("requirements", EntityKind::Requirement, "Every requirement of every requirements file."),
     ("python_files", EntityKind::PythonFile, "Every Python file of every build context."),

@@ -35,6 +35,34 @@ pub struct Repository {
     pub python_files: Vec<PythonFile>,
 }
 
+impl Repository {
+    /// The requirements `(file, requirement)` of requirements file `file` and of the files it
+    /// includes with `-r`/`-c`, transitively, each file once, in the order they are reached.
+    pub fn requirements_with_includes(&self, file: usize) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut pending = vec![file];
+        while let Some(file) = pending.pop() {
+            if !seen.insert(file) {
+                continue;
+            }
+            let Some(model) = self.requirements_files.get(file) else {
+                continue;
+            };
+            out.extend((0..model.requirements.requirements.len()).map(|r| (file, r)));
+            for include in &model.requirements.includes {
+                let included = include.resolved.and_then(|id| {
+                    self.requirements_files
+                        .iter()
+                        .position(|f| f.requirements.file == id)
+                });
+                pending.extend(included);
+            }
+        }
+        out
+    }
+}
+
 /// One Dockerfile with what was derived from it.
 #[derive(Clone, Debug, Serialize)]
 pub struct DockerfileModel {

@@ -44,6 +44,9 @@ pub struct LoadOptions {
     /// through links (a service's Dockerfile, a requirements file a Dockerfile installs) are
     /// still read, so that what is modelled stays complete.
     pub exclude: PathGlobs,
+    /// `--image-sizes FILE`: measured image sizes. `load` does not read it; the commands that
+    /// report sizes do, after loading (it overrides the configuration's `image_sizes`).
+    pub image_sizes: Option<PathBuf>,
 }
 
 /// A loaded repository: the model, the files it points into, and the problems found.

@@ -12,6 +12,7 @@ pub mod github;
 pub mod json;
 pub mod rule_doc;
 pub mod sarif;
+pub mod size;
 pub mod text;
 
 use std::path::{Component, Path};

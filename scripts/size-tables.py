@@ -1,0 +1,457 @@
+#!/usr/bin/env python3
+"""Generate the size tables that `dockpolicy size` and DP3005 estimate image sizes from.
+
+Usage (from the repository root; each part can be run on its own):
+
+    python3 scripts/size-tables.py base   [--shared ../shared/data/base-image-sizes.tsv]
+    python3 scripts/size-tables.py debian            # needs Debian with `apt-get update` done
+    python3 scripts/size-tables.py pypi   [--cache DIR]  # downloads wheels with pip
+
+Outputs (tab-separated, `#` comment lines first, one header line; every row names its source):
+
+- data/base-images.tsv: on-disk size of base images. Uncompressed "Virtual Size" from
+  docker-library/repo-info `repos/<image>/local/<tag>.md` (transcribed with the file's commit
+  into data/sources/repo-info-virtual-sizes.tsv), else the compressed registry size from the
+  shared base-image table (marked `compressed`: a lower bound of the on-disk size), and the
+  nvidia/cuda figures that exist only as anecdotes in GitHub issues (marked `anecdotal`).
+- data/debian-packages.tsv: Installed-Size of every package in a closure below, from the
+  bookworm package lists that `apt-get update` fetched (the same field `apt-cache show` shows).
+- data/debian-closures.tsv: for each package a Dockerfile may install, the packages
+  `apt-get install` adds on a slim base, without and with Recommends (Pre-Depends + Depends
+  [+ Recommends], first satisfiable alternative, virtual packages through Provides), minus the
+  packages of the slim base (Priority: required, Essential, apt and their dependencies).
+- data/pypi-packages.tsv: for each distribution the wheel pip selects for CPython 3.11 on
+  manylinux x86_64 (`pip download --no-deps --only-binary=:all:`), its compressed size, its
+  installed size (the sum of the uncompressed sizes of the wheel's entries: pip unpacks the
+  wheel as is) and its dependencies (Requires-Dist of the wheel's METADATA whose markers hold
+  on Linux x86_64 / CPython 3.11 without extras), followed recursively.
+"""
+
+import argparse
+import datetime
+import email.parser
+import glob
+import os
+import re
+import subprocess
+import sys
+import zipfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, "data")
+TODAY = datetime.date.today().isoformat()
+
+# ---------------------------------------------------------------------------------------------
+# Base images
+
+
+def parse_size(text):
+    """`1.148 GB`, `115 MB`, `127.34 Mb` -> bytes (decimal units, as docker prints them)."""
+    m = re.match(r"^\s*~?\s*([0-9.]+)\s*([kKmMgG])[bB]\s*$", text)
+    if not m:
+        return None
+    factor = {"k": 1e3, "m": 1e6, "g": 1e9}[m.group(2).lower()]
+    return int(round(float(m.group(1)) * factor))
+
+
+def read_tsv(path):
+    rows = []
+    header = None
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line or line.startswith("#"):
+                continue
+            cells = line.split("\t")
+            if header is None:
+                header = cells
+                continue
+            cells += [""] * (len(header) - len(cells))
+            rows.append(dict(zip(header, cells)))
+    return rows
+
+
+def write_tsv(path, comments, header, rows):
+    with open(path, "w", encoding="utf-8") as f:
+        for c in comments:
+            f.write("# " + c + "\n")
+        f.write("\t".join(header) + "\n")
+        for row in rows:
+            f.write("\t".join(str(row[h]) for h in header) + "\n")
+    print(f"wrote {os.path.relpath(path, ROOT)}: {len(rows)} rows", file=sys.stderr)
+
+
+def base(args):
+    rows = {}
+    for r in read_tsv(os.path.join(DATA, "sources", "repo-info-virtual-sizes.tsv")):
+        size = parse_size(r["virtual_size"])
+        rows[r["image"]] = {
+            "image": r["image"],
+            "bytes": size,
+            "kind": "uncompressed",
+            "source": f"docker-library/repo-info {r['path']} @{r['commit']}: {r['described_image']}, Virtual Size {r['virtual_size'].strip()}",
+        }
+    for r in read_tsv(args.shared):
+        image = r["image"]
+        if image in rows or " " in image:
+            continue
+        if r["compressed_bytes"]:
+            rows[image] = {
+                "image": image,
+                "bytes": int(r["compressed_bytes"]),
+                "kind": "compressed",
+                "source": f"{r['source']} (compressed registry size: on disk it is larger)",
+            }
+        else:
+            size = parse_size(r["uncompressed_reported"])
+            if size is None:
+                continue
+            rows[image] = {
+                "image": image,
+                "bytes": size,
+                "kind": "anecdotal",
+                "source": f"{r['source']} (anecdotal `docker images` size reported in an issue)",
+            }
+    write_tsv(
+        os.path.join(DATA, "base-images.tsv"),
+        [
+            "Base image sizes, generated by scripts/size-tables.py base.",
+            "kind: uncompressed = on-disk size (docker image inspect Size); compressed = registry",
+            "transfer size (a lower bound of the on-disk size); anecdotal = a size quoted in an issue.",
+        ],
+        ["image", "bytes", "kind", "source"],
+        sorted(rows.values(), key=lambda r: r["image"]),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Debian packages
+
+# Packages Dockerfiles install (the examples' and the common heavy ones).
+DEBIAN_ROOTS = """
+build-essential gcc g++ make cmake git curl wget vim nano htop procps sudo unzip
+ca-certificates gnupg python3 python3-dev python3-pip python3-venv python3.11 libpq-dev
+libssl-dev libffi-dev libgmp-dev pkg-config ffmpeg libgl1 libgl1-mesa-glx libglib2.0-0
+libsm6 libxext6 libxrender1 openssh-client sshpass rsync nodejs npm postgresql-client
+default-libmysqlclient-dev openjdk-17-jre-headless openjdk-17-jdk-headless default-jdk
+gfortran libopenblas-dev graphviz imagemagick tesseract-ocr poppler-utils chromium
+texlive-latex-base golang-go rustc cargo ruby-full libmagic1 netcat-openbsd iputils-ping
+jq less tini dumb-init locales tzdata
+""".split()
+
+
+def parse_packages_lists():
+    """Every package stanza of the apt lists: name -> fields (the newest version wins)."""
+    packages = {}
+    provides = {}
+    paths = sorted(glob.glob("/var/lib/apt/lists/*_binary-amd64_Packages*"))
+    if not paths:
+        sys.exit("no apt package lists: run `apt-get update` first")
+    for path in paths:
+        # apt stores the lists compressed (lz4); apt-helper prints them decompressed.
+        text = subprocess.run(
+            ["/usr/lib/apt/apt-helper", "cat-file", path], capture_output=True, check=True
+        ).stdout.decode("utf-8", "replace")
+        for stanza in text.split("\n\n"):
+            fields = {}
+            key = None
+            for line in stanza.split("\n"):
+                if line.startswith((" ", "\t")) and key:
+                    fields[key] += " " + line.strip()
+                elif ":" in line:
+                    key, _, value = line.partition(":")
+                    fields[key] = value.strip()
+            name = fields.get("Package")
+            if not name:
+                continue
+            old = packages.get(name)
+            if old is None or version_newer(fields.get("Version", ""), old.get("Version", "")):
+                packages[name] = fields
+            for p in split_relations(fields.get("Provides", "")):
+                provides.setdefault(p[0][0], set()).add(name)
+    return packages, provides, paths
+
+
+def version_newer(a, b):
+    if a == b:
+        return False
+    result = subprocess.run(["dpkg", "--compare-versions", a, "gt", b])
+    return result.returncode == 0
+
+
+def split_relations(text):
+    """`a (>= 1) | b, c:any` -> [[("a", ...), ("b", ...)], [("c", ...)]]."""
+    out = []
+    for group in text.split(","):
+        group = group.strip()
+        if not group:
+            continue
+        alts = []
+        for alt in group.split("|"):
+            m = re.match(r"\s*([a-z0-9][a-z0-9+.-]*)(?::[a-z0-9]+)?", alt.strip())
+            if m:
+                alts.append((m.group(1), alt.strip()))
+        if alts:
+            out.append(alts)
+    return out
+
+
+def closure(roots, packages, provides, recommends, installed):
+    """Packages `apt-get install roots` adds to a system that has `installed`."""
+    added = []
+    seen = set(installed)
+    pending = list(roots)
+    fields_of = ["Pre-Depends", "Depends"] + (["Recommends"] if recommends else [])
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        if name not in packages:
+            real = sorted(provides.get(name, ()))
+            if not real:
+                continue
+            name = real[0]
+            if name in seen:
+                continue
+        seen.add(name)
+        added.append(name)
+        for field in fields_of:
+            for alts in split_relations(packages[name].get(field, "")):
+                names = [a for a, _ in alts]
+                if any(n in seen or any(p in seen for p in provides.get(n, ())) for n in names):
+                    continue
+                choice = next(
+                    (n for n in names if n in packages or provides.get(n)),
+                    None,
+                )
+                if choice:
+                    pending.append(choice)
+    return added
+
+
+def debian(_args):
+    packages, provides, paths = parse_packages_lists()
+    base_roots = [
+        n
+        for n, f in packages.items()
+        if f.get("Priority") == "required" or f.get("Essential") == "yes"
+    ] + ["apt"]
+    baseline = closure(base_roots, packages, provides, False, ())
+    lists = ", ".join(os.path.basename(p) for p in paths)
+    closure_rows = []
+    members = set()
+    for root in DEBIAN_ROOTS:
+        if root not in packages:
+            print(f"skip {root}: not in the lists", file=sys.stderr)
+            continue
+        for recommends in (False, True):
+            added = sorted(closure([root], packages, provides, recommends, baseline))
+            members.update(added)
+            closure_rows.append(
+                {
+                    "package": root,
+                    "recommends": "yes" if recommends else "no",
+                    "count": len(added),
+                    "members": ",".join(added),
+                    "source": f"Depends closure of {root} {packages[root].get('Version', '')} in the Debian bookworm amd64 lists, {TODAY}",
+                }
+            )
+    write_tsv(
+        os.path.join(DATA, "debian-closures.tsv"),
+        [
+            "Debian bookworm amd64: what `apt-get install PACKAGE` adds on a slim base, generated by",
+            f"scripts/size-tables.py debian on {TODAY} from the apt lists ({lists}).",
+            f"Slim base = Priority: required + Essential + apt and their dependencies ({len(baseline)} packages).",
+            "recommends=no is `--no-install-recommends`; sizes of the members: debian-packages.tsv.",
+        ],
+        ["package", "recommends", "count", "members", "source"],
+        closure_rows,
+    )
+    size_rows = [
+        {
+            "package": name,
+            "version": packages[name].get("Version", ""),
+            "installed_kib": packages[name].get("Installed-Size", "0"),
+            "source": f"Installed-Size of {name} {packages[name].get('Version', '')} in the Debian bookworm amd64 lists, {TODAY}",
+        }
+        for name in sorted(members)
+    ]
+    write_tsv(
+        os.path.join(DATA, "debian-packages.tsv"),
+        [
+            "Debian bookworm amd64 Installed-Size (KiB) of every package in debian-closures.tsv,",
+            f"generated by scripts/size-tables.py debian on {TODAY} (the field `apt-cache show` prints).",
+            "Installed-Size counts docs, man pages and locales that slim images drop, so it can overestimate.",
+        ],
+        ["package", "version", "installed_kib", "source"],
+        size_rows,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# PyPI wheels
+
+PYPI_ROOTS = """
+numpy pandas scipy scikit-learn torch torchvision tensorflow transformers diffusers spacy nltk
+langchain opencv-python opencv-python-headless pillow matplotlib fastapi uvicorn aiohttp
+pydantic sqlalchemy alembic psycopg2-binary redis pyzmq pyyaml requests httpx cryptography
+psutil prometheus-client paramiko ansible-runner ffmpeg-python jupyter ipython pytest black
+mypy z3-solver boto3 pyarrow polars xgboost lightgbm sentence-transformers pip setuptools wheel
+""".split()
+# Extras the examples ask for.
+PYPI_ROOTS_WITH_EXTRAS = ["uvicorn[standard]", "aiohttp[speedups]"]
+
+# pip does not widen `--platform manylinux_2_28_x86_64` to older glibc tags: list them all.
+PLATFORMS = [f"manylinux_2_{minor}_x86_64" for minor in range(28, 4, -1)] + [
+    "manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64", "linux_x86_64",
+]
+MAX_DISTRIBUTIONS = 600
+
+
+def normalize(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def download_wheel(name, cache):
+    """The wheel pip selects for `name` (newest release), downloaded into `cache`."""
+    before = set(os.listdir(cache))
+    command = [
+        sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+        "--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp",
+        "--abi", "cp311", "--abi", "abi3", "--abi", "none",
+    ]
+    for platform in PLATFORMS:
+        command += ["--platform", platform]
+    command += ["--dest", cache, name]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        print(f"skip {name}: {result.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        return None
+    new = set(os.listdir(cache)) - before
+    candidates = new or {
+        f for f in os.listdir(cache)
+        if f.endswith(".whl") and normalize(f.split("-")[0]) == normalize(name)
+    }
+    wheels = sorted(f for f in candidates if f.endswith(".whl"))
+    return os.path.join(cache, wheels[-1]) if wheels else None
+
+
+def wheel_facts(path):
+    from pip._vendor.packaging.markers import Marker
+    from pip._vendor.packaging.requirements import Requirement
+
+    environment = {
+        "python_version": "3.11", "python_full_version": "3.11.9",
+        "implementation_name": "cpython", "platform_python_implementation": "CPython",
+        "sys_platform": "linux", "platform_system": "Linux", "os_name": "posix",
+        "platform_machine": "x86_64", "extra": "",
+    }
+    with zipfile.ZipFile(path) as wheel:
+        installed = sum(info.file_size for info in wheel.infolist())
+        metadata_name = next(
+            n for n in wheel.namelist() if n.endswith(".dist-info/METADATA") and n.count("/") == 1
+        )
+        metadata = email.parser.Parser().parsestr(wheel.read(metadata_name).decode("utf-8", "replace"))
+    base = []
+    extras = {}
+    for text in metadata.get_all("Requires-Dist") or []:
+        try:
+            requirement = Requirement(text)
+        except Exception:
+            continue
+        entry = normalize(requirement.name)
+        if requirement.extras:
+            entry += "[" + ",".join(sorted(requirement.extras)) + "]"
+        if requirement.marker is None:
+            base.append(entry)
+            continue
+        for extra in [""] + sorted(metadata.get_all("Provides-Extra") or []):
+            try:
+                holds = requirement.marker.evaluate(dict(environment, extra=extra))
+            except Exception:
+                holds = False
+            if holds:
+                (base if extra == "" else extras.setdefault(normalize(extra), [])).append(entry)
+                if extra == "":
+                    break
+    return {
+        "name": metadata["Name"],
+        "version": metadata["Version"],
+        "installed": installed,
+        "requires": sorted(set(base)),
+        "extras": {k: sorted(set(v)) for k, v in extras.items()},
+    }
+
+
+def split_entry(entry):
+    """`b[x,y]` -> (`b`, [`x`, `y`]); `a` -> (`a`, [])."""
+    name, _, extras = entry.partition("[")
+    return name, [e for e in extras.rstrip("]").split(",") if e]
+
+
+def pypi(args):
+    os.makedirs(args.cache, exist_ok=True)
+    rows = {}
+    # Each pending entry is a distribution with the extras something asked for
+    # (`uvicorn[standard]`, torch's `cuda-toolkit[cublas,...]`): those extras are followed too.
+    pending = [split_entry(normalize(n)) for n in PYPI_ROOTS + PYPI_ROOTS_WITH_EXTRAS]
+    extras_followed = set()
+    missing = []
+    while pending and len(rows) < MAX_DISTRIBUTIONS:
+        name, asked = pending.pop(0)
+        if name in missing:
+            continue
+        if name in rows:
+            for extra in asked:
+                if (name, extra) not in extras_followed:
+                    extras_followed.add((name, extra))
+                    pending.extend(map(split_entry, rows[name]["extras_of"].get(extra, [])))
+            continue
+        path = download_wheel(name, args.cache)
+        if path is None:
+            missing.append(name)
+            continue
+        facts = wheel_facts(path)
+        rows[name] = {
+            "distribution": normalize(facts["name"]),
+            "version": facts["version"],
+            "wheel_bytes": os.path.getsize(path),
+            "installed_bytes": facts["installed"],
+            "requires": " ".join(facts["requires"]),
+            "extras": ";".join(f"{k}=" + " ".join(v) for k, v in sorted(facts["extras"].items())),
+            "source": f"pip download --no-deps {os.path.basename(path)} (CPython 3.11, manylinux x86_64), {TODAY}",
+            "extras_of": facts["extras"],
+        }
+        print(f"{name} {facts['version']} {facts['installed']}", file=sys.stderr)
+        pending.extend(map(split_entry, facts["requires"]))
+        pending.append((name, asked))
+    write_tsv(
+        os.path.join(DATA, "pypi-packages.tsv"),
+        [
+            "PyPI wheels, generated by scripts/size-tables.py pypi: the wheel pip selects for CPython 3.11",
+            "on manylinux x86_64; installed_bytes = sum of the uncompressed sizes of the wheel's entries",
+            "(what pip unpacks into site-packages); requires = Requires-Dist whose markers hold on Linux",
+            "x86_64 / CPython 3.11 (space-separated; `name[x,y]` asks for extras x and y of name);",
+            "extras = what each extra adds (`extra=dep dep;extra2=dep`). Newest release on the day:",
+            "pinned versions may differ.",
+            "Not available as a wheel for that platform: " + (", ".join(sorted(missing)) or "none") + ".",
+        ],
+        ["distribution", "version", "wheel_bytes", "installed_bytes", "requires", "extras", "source"],
+        sorted(rows.values(), key=lambda r: r["distribution"]),
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="part", required=True)
+    b = sub.add_parser("base")
+    b.add_argument("--shared", default=os.path.join(ROOT, "..", "shared", "data", "base-image-sizes.tsv"))
+    sub.add_parser("debian")
+    p = sub.add_parser("pypi")
+    p.add_argument("--cache", default="/tmp/size-tables-wheels")
+    args = parser.parse_args()
+    {"base": base, "debian": debian, "pypi": pypi}[args.part](args)
+
+
+if __name__ == "__main__":
+    main()

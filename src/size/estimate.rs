@@ -1,0 +1,856 @@
+//! The static estimate of an image's size: its base image, the OS packages and Python
+//! packages its stages install, the files it copies from the build context and from other
+//! stages. Each part is a [`Contributor`] with its bytes (or unknown), the table row the
+//! figure comes from, and the span that brought it in. Nothing is guessed: a part without a
+//! figure is unknown, and the total is then a lower bound.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+use crate::model::package::{InstallCommand, Manager};
+use crate::model::repository::{CopyModel, DockerfileModel, Repository, RunModel};
+use crate::model::requirements::normalize_name;
+use crate::source::Span;
+
+use super::tables::{
+    split_requirement, tables, BaseKind, Tables, BASE_IMAGES_TABLE, DEBIAN_CLOSURES_TABLE,
+    PYPI_TABLE,
+};
+
+/// What kind of part of an image a contributor is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContributorKind {
+    /// The base image of the image's first stage.
+    Base,
+    /// An OS package with the dependencies it adds.
+    OsPackage,
+    /// A Python distribution with the dependencies it adds.
+    PythonPackage,
+    /// A package of another manager (conda, npm, yarn, pnpm).
+    Package,
+    /// Wheels pip keeps in its cache (`pip install` without `--no-cache-dir`).
+    PipCache,
+    /// Files a `COPY`/`ADD` takes from the build context.
+    Copy,
+    /// Files a `COPY --from` takes from another stage or image.
+    CopyFrom,
+}
+
+impl ContributorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContributorKind::Base => "base",
+            ContributorKind::OsPackage => "os_package",
+            ContributorKind::PythonPackage => "python_package",
+            ContributorKind::Package => "package",
+            ContributorKind::PipCache => "pip_cache",
+            ContributorKind::Copy => "copy",
+            ContributorKind::CopyFrom => "copy_from",
+        }
+    }
+}
+
+/// The table row a figure was read from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RowRef {
+    /// The table, e.g. `data/pypi-packages.tsv`.
+    pub table: &'static str,
+    /// The row's key, e.g. `numpy`, `build-essential (with Recommends)`.
+    pub key: String,
+    /// Where the row's figure comes from, as the table says.
+    pub source: String,
+}
+
+/// One part of an image.
+#[derive(Clone, Debug, Serialize)]
+pub struct Contributor {
+    pub kind: ContributorKind,
+    /// What it is: `python:3.11-slim`, `build-essential`, `numpy`, `COPY . .`.
+    pub name: String,
+    /// Its size in bytes, or `None` when unknown.
+    pub bytes: Option<u64>,
+    /// How the figure was made: `119 packages with Recommends`, `numpy 2.4.6 (pinned ==1.26.2)`.
+    pub detail: String,
+    /// The table row it comes from, if it comes from a table.
+    pub row: Option<RowRef>,
+    /// The text that brought it into the image: the `FROM` reference, the package's name, the
+    /// requirement line, the `COPY`.
+    pub span: Option<Span>,
+    /// The figure is known to be lower than the real size (a compressed base image size, or a
+    /// stage's known content of a path that `RUN`s may add to).
+    pub at_least: bool,
+}
+
+/// The estimate of one image.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Estimate {
+    /// In image order: the base, then the instructions of the stages in file order.
+    pub contributors: Vec<Contributor>,
+}
+
+impl Estimate {
+    /// The sum of the known parts.
+    pub fn total(&self) -> u64 {
+        self.contributors.iter().filter_map(|c| c.bytes).sum()
+    }
+
+    /// Whether the real size can only be larger than [`Estimate::total`]: some part is
+    /// unknown or only known from below.
+    pub fn is_lower_bound(&self) -> bool {
+        self.contributors
+            .iter()
+            .any(|c| c.bytes.is_none() || c.at_least)
+    }
+
+    /// The indices of the contributors with a known size, largest first (ties in image
+    /// order).
+    pub fn largest(&self) -> Vec<usize> {
+        let mut known: Vec<usize> = (0..self.contributors.len())
+            .filter(|&i| self.contributors.get(i).is_some_and(|c| c.bytes.is_some()))
+            .collect();
+        known.sort_by_key(|&i| std::cmp::Reverse(self.contributors.get(i).and_then(|c| c.bytes)));
+        known
+    }
+}
+
+/// Estimates the image that stage `stage` of Dockerfile `dockerfile` builds.
+pub fn estimate(repository: &Repository, dockerfile: usize, stage: usize) -> Estimate {
+    let Some(model) = repository.dockerfiles.get(dockerfile) else {
+        return Estimate::default();
+    };
+    let stages = image_stages(model, stage);
+    let mut estimator = Estimator {
+        tables: tables(),
+        repository,
+        model,
+        stages: &stages,
+        apt_counted: HashSet::new(),
+        python_counted: HashSet::new(),
+        extras_followed: HashSet::new(),
+        apt_lists_listed: false,
+        contributors: Vec::new(),
+    };
+    estimator.base(stage);
+    estimator.instructions();
+    Estimate {
+        contributors: estimator.contributors,
+    }
+}
+
+/// `stage` and every stage it is built FROM, in file order.
+fn image_stages(model: &DockerfileModel, stage: usize) -> Vec<usize> {
+    let mut stages = model
+        .dockerfile
+        .stages
+        .get(stage)
+        .map(|s| s.lineage.clone())
+        .unwrap_or_default();
+    stages.push(stage);
+    stages.sort_unstable();
+    stages.dedup();
+    stages
+}
+
+struct Estimator<'a> {
+    tables: &'static Tables,
+    repository: &'a Repository,
+    model: &'a DockerfileModel,
+    stages: &'a [usize],
+    /// Debian packages already counted in this image.
+    apt_counted: HashSet<String>,
+    /// Python distributions already counted in this image.
+    python_counted: HashSet<String>,
+    /// `(distribution, extra)` pairs whose requirements were followed.
+    extras_followed: HashSet<(String, String)>,
+    /// Whether apt's package lists left in a layer were listed already.
+    apt_lists_listed: bool,
+    contributors: Vec<Contributor>,
+}
+
+/// What installing one Python requirement added.
+struct PythonAdded {
+    installed: u64,
+    wheels: u64,
+    distributions: Vec<String>,
+}
+
+impl Estimator<'_> {
+    fn in_image(&self, stage: Option<usize>) -> bool {
+        stage.is_some_and(|s| self.stages.contains(&s))
+    }
+
+    /// The base image of the first stage of the lineage.
+    fn base(&mut self, stage: usize) {
+        let stages = &self.model.dockerfile.stages;
+        let root = stages
+            .get(stage)
+            .map_or(stage, |s| s.lineage.last().copied().unwrap_or(stage));
+        let Some(base) = stages.get(root).map(|s| &s.base) else {
+            return;
+        };
+        let span = Some(base.raw.span);
+        if base.is_scratch {
+            return;
+        }
+        let tag = base.tag.as_ref().map_or("latest", |t| t.value.as_str());
+        let registry = base
+            .registry
+            .as_deref()
+            .filter(|r| *r != "docker.io" && *r != "index.docker.io");
+        let repository = base
+            .repository
+            .strip_prefix("library/")
+            .unwrap_or(&base.repository);
+        let image = match registry {
+            Some(registry) => format!("{registry}/{repository}:{tag}"),
+            None => format!("{repository}:{tag}"),
+        };
+        let row = if base.unresolved {
+            None
+        } else {
+            base_row_candidates(&image)
+                .into_iter()
+                .find_map(|key| self.tables.base_images.get(&key))
+        };
+        let contributor = match row {
+            Some(row) => Contributor {
+                kind: ContributorKind::Base,
+                name: image.clone(),
+                bytes: Some(row.bytes),
+                detail: if row.image == image {
+                    format!("{} size", row.kind.as_str())
+                } else {
+                    format!("{} size of `{}`", row.kind.as_str(), row.image)
+                },
+                row: Some(RowRef {
+                    table: BASE_IMAGES_TABLE,
+                    key: row.image.clone(),
+                    source: row.source.clone(),
+                }),
+                span,
+                at_least: row.kind == BaseKind::Compressed,
+            },
+            None => Contributor {
+                kind: ContributorKind::Base,
+                name: base.expanded.clone(),
+                bytes: None,
+                detail: if base.unresolved {
+                    "the reference holds a variable without a value".into()
+                } else {
+                    "not in the base image table".into()
+                },
+                row: None,
+                span,
+                at_least: false,
+            },
+        };
+        self.contributors.push(contributor);
+    }
+
+    /// Every `RUN` and `COPY` of the image's stages, in file order.
+    fn instructions(&mut self) {
+        enum Step<'m> {
+            Run(&'m RunModel),
+            Copy(&'m CopyModel),
+        }
+        let mut steps: Vec<(usize, Step<'_>)> = Vec::new();
+        steps.extend(
+            self.model
+                .runs
+                .iter()
+                .filter(|r| self.in_image(r.stage))
+                .map(|r| (r.instruction, Step::Run(r))),
+        );
+        steps.extend(
+            self.model
+                .copies
+                .iter()
+                .filter(|c| self.in_image(c.stage))
+                .map(|c| (c.instruction, Step::Copy(c))),
+        );
+        steps.sort_by_key(|(instruction, _)| *instruction);
+        for (_, step) in steps {
+            match step {
+                Step::Run(run) => {
+                    for install in &run.installs {
+                        self.install(run, install);
+                    }
+                }
+                Step::Copy(copy) => self.copy(copy),
+            }
+        }
+    }
+
+    fn install(&mut self, run: &RunModel, install: &InstallCommand) {
+        // Packages named by a variable (`$PKGS`), and installs of what a manifest lists
+        // (`npm install`, `yarn`): their size cannot be read from the Dockerfile.
+        for argument in &install.variable_arguments {
+            self.contributors.push(Contributor {
+                kind: self.package_kind(install.manager),
+                name: argument.value.clone(),
+                bytes: None,
+                detail: "packages named by a variable".into(),
+                row: None,
+                span: Some(argument.span),
+                at_least: false,
+            });
+        }
+        let from_manifest = install.packages.is_empty()
+            && install.requirement_files.is_empty()
+            && install.sources.is_empty()
+            && install.variable_arguments.is_empty();
+        if from_manifest {
+            let subcommand = install.subcommand.as_ref().map_or("", |s| s.value.as_str());
+            self.contributors.push(Contributor {
+                kind: self.package_kind(install.manager),
+                name: format!("{} {subcommand}", install.program.value)
+                    .trim_end()
+                    .to_string(),
+                bytes: None,
+                detail: "installs what a manifest lists (package.json, environment.yml, …)".into(),
+                row: None,
+                span: Some(install.span),
+                at_least: false,
+            });
+            return;
+        }
+        match install.manager {
+            Manager::Apt => {
+                self.apt_install(install);
+                self.apt_lists(run, install);
+            }
+            Manager::Pip | Manager::Uv => self.pip_install(run, install),
+            _ => {
+                for package in &install.packages {
+                    self.contributors.push(Contributor {
+                        kind: self.package_kind(install.manager),
+                        name: package.name.value.clone(),
+                        bytes: None,
+                        detail: format!("no size table for {}", install.manager.as_str()),
+                        row: None,
+                        span: Some(package.name.span),
+                        at_least: false,
+                    });
+                }
+            }
+        }
+    }
+
+    fn package_kind(&self, manager: Manager) -> ContributorKind {
+        match manager {
+            Manager::Apt | Manager::Apk | Manager::Dnf | Manager::Yum | Manager::Microdnf => {
+                ContributorKind::OsPackage
+            }
+            Manager::Pip | Manager::Uv => ContributorKind::PythonPackage,
+            _ => ContributorKind::Package,
+        }
+    }
+
+    fn apt_install(&mut self, install: &InstallCommand) {
+        let recommends = !install.has_flag(&["--no-install-recommends"]);
+        for package in &install.packages {
+            let name = &package.normalized_name;
+            let Some(row) = self.tables.debian_closures.get(&(name.clone(), recommends)) else {
+                self.contributors.push(Contributor {
+                    kind: ContributorKind::OsPackage,
+                    name: package.name.value.clone(),
+                    bytes: None,
+                    detail: "not in the Debian package table".into(),
+                    row: None,
+                    span: Some(package.name.span),
+                    at_least: false,
+                });
+                continue;
+            };
+            let mut bytes = 0;
+            let mut added = 0;
+            for member in &row.members {
+                if self.apt_counted.insert(member.clone()) {
+                    bytes += self
+                        .tables
+                        .debian_packages
+                        .get(member)
+                        .map_or(0, |p| p.installed_bytes);
+                    added += 1;
+                }
+            }
+            let version = self
+                .tables
+                .debian_packages
+                .get(name)
+                .map_or("", |p| p.version.as_str());
+            let with = if recommends { "with" } else { "without" };
+            self.contributors.push(Contributor {
+                kind: ContributorKind::OsPackage,
+                name: package.name.value.clone(),
+                bytes: Some(bytes),
+                detail: if added == row.members.len() {
+                    format!("{name} {version} and its dependencies {with} Recommends: {added} packages")
+                } else {
+                    format!(
+                        "{name} {version} and its dependencies {with} Recommends: {} packages, {added} not counted above",
+                        row.members.len()
+                    )
+                },
+                row: Some(RowRef {
+                    table: DEBIAN_CLOSURES_TABLE,
+                    key: format!("{} ({with} Recommends)", row.package),
+                    source: row.source.clone(),
+                }),
+                span: Some(package.name.span),
+                at_least: false,
+            });
+        }
+    }
+
+    /// The package lists `apt-get update` leaves when the `RUN` neither removes
+    /// `/var/lib/apt/lists` nor keeps them on a cache mount: tens of megabytes that no
+    /// table gives, so an unknown part (once per image).
+    fn apt_lists(&mut self, run: &RunModel, install: &InstallCommand) {
+        let removed = |path: &str| {
+            path.strip_prefix("/var/lib/apt").is_some_and(|rest| {
+                matches!(rest, "" | "/" | "/*" | "/lists" | "/lists/" | "/lists/*")
+            })
+        };
+        let cached = run
+            .cache_mounts
+            .iter()
+            .any(|m| m.value.contains("/var/lib/apt"));
+        let cleaned = run.commands.iter().any(|command| {
+            command
+                .program()
+                .is_some_and(|p| p.text.rsplit('/').next() == Some("rm"))
+                && command.arguments().iter().any(|a| removed(&a.text))
+        });
+        if cached || cleaned || self.apt_lists_listed {
+            return;
+        }
+        self.apt_lists_listed = true;
+        self.contributors.push(Contributor {
+            kind: ContributorKind::OsPackage,
+            name: "apt package lists".into(),
+            bytes: None,
+            detail: "/var/lib/apt/lists is not removed in this RUN".into(),
+            row: None,
+            span: Some(install.program.span),
+            at_least: false,
+        });
+    }
+
+    fn pip_install(&mut self, run: &RunModel, install: &InstallCommand) {
+        let mut wheels = 0;
+        let mut wheel_rows = 0;
+        for package in &install.packages {
+            let extras: Vec<String> = package.extras.iter().map(|e| normalize_name(e)).collect();
+            let version = package.version.as_ref().map(|v| v.value.as_str());
+            let added = self.python_requirement(
+                &package.normalized_name,
+                &package.name.value,
+                &extras,
+                version,
+                Some(package.name.span),
+            );
+            if let Some(added) = added {
+                wheels += added.wheels;
+                wheel_rows += added.distributions.len();
+            }
+        }
+        for file in &install.requirement_files {
+            if file.constraint {
+                continue;
+            }
+            let link = self.model.pip_requirements.iter().find(|link| {
+                link.instruction == run.instruction && link.path.span == file.path.span
+            });
+            let Some(requirements_file) = link.and_then(|l| l.requirements_file) else {
+                self.contributors.push(Contributor {
+                    kind: ContributorKind::PythonPackage,
+                    name: format!("-r {}", file.path.value),
+                    bytes: None,
+                    detail: "the requirements file is not in the build context".into(),
+                    row: None,
+                    span: Some(file.path.span),
+                    at_least: false,
+                });
+                continue;
+            };
+            for (f, r) in self
+                .repository
+                .requirements_with_includes(requirements_file)
+            {
+                let Some(requirement) = self
+                    .repository
+                    .requirements_files
+                    .get(f)
+                    .and_then(|file| file.requirements.requirements.get(r))
+                else {
+                    continue;
+                };
+                if requirement.constraint {
+                    continue;
+                }
+                let (Some(name), Some(normalized)) =
+                    (&requirement.name, &requirement.normalized_name)
+                else {
+                    self.unknown_source(&requirement.text, requirement.span);
+                    continue;
+                };
+                if requirement.url.is_some() {
+                    self.unknown_source(&requirement.text, requirement.span);
+                    continue;
+                }
+                let extras: Vec<String> = requirement
+                    .extras
+                    .iter()
+                    .map(|e| normalize_name(&e.value))
+                    .collect();
+                let version = requirement.specifier.as_ref().map(|s| s.value.as_str());
+                if let Some(added) = self.python_requirement(
+                    normalized,
+                    &name.value,
+                    &extras,
+                    version,
+                    Some(requirement.span),
+                ) {
+                    wheels += added.wheels;
+                    wheel_rows += added.distributions.len();
+                }
+            }
+        }
+        for source in &install.sources {
+            self.unknown_source(&source.target.value, source.span);
+        }
+        if install.manager == Manager::Pip && wheels > 0 && !self.pip_cache_disabled(run, install) {
+            self.contributors.push(Contributor {
+                kind: ContributorKind::PipCache,
+                name: "pip cache".into(),
+                bytes: Some(wheels),
+                detail: format!(
+                    "the {wheel_rows} wheels this install downloads stay in /root/.cache/pip (no --no-cache-dir)"
+                ),
+                row: Some(RowRef {
+                    table: PYPI_TABLE,
+                    key: "wheel_bytes".into(),
+                    source: "the wheel sizes of the rows of the packages above".into(),
+                }),
+                span: Some(install.span),
+                at_least: false,
+            });
+        }
+    }
+
+    /// An install from a URL, a path or version control: its size is not known statically.
+    fn unknown_source(&mut self, text: &str, span: Span) {
+        self.contributors.push(Contributor {
+            kind: ContributorKind::PythonPackage,
+            name: text.to_string(),
+            bytes: None,
+            detail: "installed from a URL, path or repository: built or downloaded at build time"
+                .into(),
+            row: None,
+            span: Some(span),
+            at_least: false,
+        });
+    }
+
+    /// Whether pip keeps no cache for this install: `--no-cache-dir`, `PIP_NO_CACHE_DIR` for
+    /// the command or in an `ENV` of the image, or a cache mount on the `RUN`.
+    fn pip_cache_disabled(&self, run: &RunModel, install: &InstallCommand) -> bool {
+        let truthy = |value: &str| !matches!(value, "" | "0" | "false" | "off" | "no");
+        install.has_flag(&["--no-cache-dir"])
+            || !run.cache_mounts.is_empty()
+            || install
+                .environment
+                .iter()
+                .any(|s| s.name.value == "PIP_NO_CACHE_DIR" && truthy(&s.value.value))
+            || self.stages.iter().any(|&stage| {
+                self.model.dockerfile.stages.get(stage).is_some_and(|s| {
+                    s.instructions.clone().any(|i| {
+                        i < run.instruction
+                            && self.model.dockerfile.instructions.get(i).is_some_and(|x| {
+                                x.key_values()
+                                    .iter()
+                                    .any(|(k, v)| k.value == "PIP_NO_CACHE_DIR" && truthy(&v.value))
+                            })
+                    })
+                })
+            })
+    }
+
+    /// Counts a Python requirement and the dependencies it brings that are not counted yet.
+    /// `None` when the distribution is not in the table (an unknown contributor is added).
+    fn python_requirement(
+        &mut self,
+        normalized: &str,
+        written: &str,
+        extras: &[String],
+        version: Option<&str>,
+        span: Option<Span>,
+    ) -> Option<PythonAdded> {
+        let Some(row) = self.tables.pypi.get(normalized) else {
+            self.contributors.push(Contributor {
+                kind: ContributorKind::PythonPackage,
+                name: written.to_string(),
+                bytes: None,
+                detail: "not in the PyPI wheel table".into(),
+                row: None,
+                span,
+                at_least: false,
+            });
+            return None;
+        };
+        let mut added = PythonAdded {
+            installed: 0,
+            wheels: 0,
+            distributions: Vec::new(),
+        };
+        let mut pending: Vec<(String, Vec<String>)> =
+            vec![(normalized.to_string(), extras.to_vec())];
+        while let Some((name, extras)) = pending.pop() {
+            let Some(row) = self.tables.pypi.get(&name) else {
+                continue;
+            };
+            if self.python_counted.insert(name.clone()) {
+                added.installed += row.installed_bytes;
+                added.wheels += row.wheel_bytes;
+                added.distributions.push(name.clone());
+                for entry in &row.requires {
+                    let (dep, dep_extras) = split_requirement(entry);
+                    pending.push((
+                        dep.to_string(),
+                        dep_extras.iter().map(|e| e.to_string()).collect(),
+                    ));
+                }
+            }
+            for extra in extras {
+                if !self.extras_followed.insert((name.clone(), extra.clone())) {
+                    continue;
+                }
+                for entry in row.extras.get(&extra).into_iter().flatten() {
+                    let (dep, dep_extras) = split_requirement(entry);
+                    pending.push((
+                        dep.to_string(),
+                        dep_extras.iter().map(|e| e.to_string()).collect(),
+                    ));
+                }
+            }
+        }
+        let pinned = version
+            .map(|v| format!(" (asked: {v})"))
+            .unwrap_or_default();
+        let dependencies = added.distributions.len().saturating_sub(1);
+        let detail = if added.distributions.is_empty() {
+            format!("{} {} is counted already", row.distribution, row.version)
+        } else if added.distributions.first().map(String::as_str) != Some(normalized) {
+            format!(
+                "{} {}{pinned} is counted already; its extras add {}",
+                row.distribution,
+                row.version,
+                added.distributions.join(", ")
+            )
+        } else if dependencies == 0 {
+            format!("{} {}{pinned}", row.distribution, row.version)
+        } else {
+            let mut names = added.distributions[1..].to_vec();
+            names.sort();
+            format!(
+                "{} {}{pinned} and {dependencies} dependencies: {}",
+                row.distribution,
+                row.version,
+                names.join(", ")
+            )
+        };
+        self.contributors.push(Contributor {
+            kind: ContributorKind::PythonPackage,
+            name: written.to_string(),
+            bytes: Some(added.installed),
+            detail,
+            row: Some(RowRef {
+                table: PYPI_TABLE,
+                key: row.distribution.clone(),
+                source: row.source.clone(),
+            }),
+            span,
+            at_least: false,
+        });
+        Some(added)
+    }
+
+    fn copy(&mut self, copy: &CopyModel) {
+        let instruction = self.model.dockerfile.instructions.get(copy.instruction);
+        let span = instruction.map(|i| i.span);
+        let keyword = instruction.map_or("COPY", |i| i.keyword.value.as_str());
+        let sources: Vec<&str> = copy
+            .sources
+            .iter()
+            .map(|s| s.source.value.as_str())
+            .collect();
+        if let Some(from) = &copy.from {
+            let name = format!("{keyword} --from={} {}", from.value, sources.join(" "));
+            self.contributors.push(match copy.from_stage {
+                Some(stage) => self.copy_from_stage(copy, stage, name, span),
+                None => Contributor {
+                    kind: ContributorKind::CopyFrom,
+                    name,
+                    bytes: None,
+                    detail: "copied from another image".into(),
+                    row: None,
+                    span,
+                    at_least: false,
+                },
+            });
+            return;
+        }
+        let mut bytes = 0;
+        let mut files = 0;
+        let mut unknown = Vec::new();
+        for source in &copy.sources {
+            if let Some(resolved) = &source.resolved {
+                bytes += resolved.size;
+                files += resolved.files.len();
+                continue;
+            }
+            let heredoc = instruction.and_then(|i| {
+                i.heredocs
+                    .iter()
+                    .find(|h| source.source.value == format!("<<{}", h.name.value))
+            });
+            match heredoc {
+                Some(heredoc) => {
+                    bytes += heredoc.body.text.len() as u64;
+                    files += 1;
+                }
+                None => unknown.push(source.source.value.as_str()),
+            }
+        }
+        let name = format!("{keyword} {}", sources.join(" "));
+        self.contributors.push(if unknown.is_empty() {
+            Contributor {
+                kind: ContributorKind::Copy,
+                name,
+                bytes: Some(bytes),
+                detail: format!(
+                    "{files} {} of the build context, after .dockerignore",
+                    if files == 1 { "file" } else { "files" }
+                ),
+                row: None,
+                span,
+                at_least: false,
+            }
+        } else {
+            Contributor {
+                kind: ContributorKind::Copy,
+                name,
+                bytes: None,
+                detail: format!("not in the build context: {}", unknown.join(", ")),
+                row: None,
+                span,
+                at_least: false,
+            }
+        });
+    }
+
+    /// `COPY --from=stage PATH`: what the stage's own `COPY`s put under PATH is known; what
+    /// its `RUN`s write there is not, so with any `RUN` in that stage the figure is a lower
+    /// bound, and without any known content it is unknown.
+    fn copy_from_stage(
+        &self,
+        copy: &CopyModel,
+        stage: usize,
+        name: String,
+        span: Option<Span>,
+    ) -> Contributor {
+        let from_stages = image_stages(self.model, stage);
+        let in_from = |s: Option<usize>| s.is_some_and(|s| from_stages.contains(&s));
+        let mut bytes = 0;
+        let mut matched = 0;
+        for source in &copy.sources {
+            let path = source.source.value.trim_end_matches('/');
+            for inner in self.model.copies.iter().filter(|c| in_from(c.stage)) {
+                if inner.from.is_some() {
+                    continue;
+                }
+                let Some(destination) = &inner.destination_path else {
+                    continue;
+                };
+                let destination = destination.trim_end_matches('/');
+                let under = destination == path
+                    || path.is_empty()
+                    || destination
+                        .strip_prefix(path)
+                        .is_some_and(|rest| rest.starts_with('/'));
+                if under {
+                    matched += 1;
+                    bytes += inner
+                        .sources
+                        .iter()
+                        .filter_map(|s| s.resolved.as_ref())
+                        .map(|r| r.size)
+                        .sum::<u64>();
+                }
+            }
+        }
+        let runs = self.model.runs.iter().any(|r| in_from(r.stage));
+        if matched == 0 {
+            return Contributor {
+                kind: ContributorKind::CopyFrom,
+                name,
+                bytes: None,
+                detail: "made by the other stage's RUN instructions".into(),
+                row: None,
+                span,
+                at_least: false,
+            };
+        }
+        Contributor {
+            kind: ContributorKind::CopyFrom,
+            name,
+            bytes: Some(bytes),
+            detail: if runs {
+                format!("what {matched} COPY of that stage put there; its RUNs may add more")
+            } else {
+                format!("what {matched} COPY of that stage put there")
+            },
+            row: None,
+            span,
+            at_least: runs,
+        }
+    }
+}
+
+/// The rows a base image reference may be found under, most exact first: the reference
+/// itself, then with the patch version dropped (`python:3.11.9-slim` → `python:3.11-slim`).
+fn base_row_candidates(image: &str) -> Vec<String> {
+    let mut out = vec![image.to_string()];
+    if let Some((repository, tag)) = image.rsplit_once(':') {
+        let (version, variant) = match tag.find('-') {
+            Some(dash) => tag.split_at(dash),
+            None => (tag, ""),
+        };
+        let parts: Vec<&str> = version.split('.').collect();
+        if parts.len() == 3 && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit())) {
+            out.push(format!("{repository}:{}.{}{variant}", parts[0], parts[1]));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base_row_candidates;
+
+    #[test]
+    fn patch_versions_fall_back_to_the_minor_row() {
+        assert_eq!(
+            base_row_candidates("python:3.11.9-slim"),
+            vec!["python:3.11.9-slim", "python:3.11-slim"]
+        );
+        assert_eq!(
+            base_row_candidates("python:3.11-slim"),
+            vec!["python:3.11-slim"]
+        );
+        assert_eq!(base_row_candidates("ubuntu:22.04"), vec!["ubuntu:22.04"]);
+    }
+}

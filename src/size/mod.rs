@@ -1,0 +1,12 @@
+//! Image sizes: the bundled size tables, the static estimate of an image built from a
+//! Dockerfile (base image + OS packages + Python packages + copied files, each part traced to
+//! a table row and to the text that brought it in), and measured sizes read from `docker`
+//! output. Sits between the model (which it reads) and the evaluator (which exposes it to
+//! rules).
+
+pub mod estimate;
+pub mod measured;
+pub mod tables;
+
+pub use estimate::{estimate, Contributor, ContributorKind, Estimate, RowRef};
+pub use measured::{parse_measured_sizes, MeasuredSize};

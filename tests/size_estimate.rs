@@ -1,0 +1,314 @@
+//! The static size estimate: each part's figure is exactly the table rows it names, every
+//! package counted once per image, unknown parts make a lower bound, and measured sizes match
+//! services by name, compose image and `<project>-<service>`.
+
+use std::path::Path;
+
+use dockpolicy::eval::world::{SizeKind, World};
+use dockpolicy::parse::repository::{load, LoadOptions};
+use dockpolicy::size::tables::tables;
+use dockpolicy::size::{estimate, parse_measured_sizes, ContributorKind, Estimate};
+use dockpolicy::source::FileId;
+
+mod common;
+use common::{manifest_dir, temp_files};
+
+/// The estimate of the final image of the only Dockerfile below `root`.
+fn estimate_of(root: &Path) -> Estimate {
+    let loaded = load(root, &LoadOptions::default());
+    let model = &loaded.repository.dockerfiles[0];
+    estimate(&loaded.repository, 0, model.final_stage.unwrap())
+}
+
+fn installed(names: &[&str]) -> u64 {
+    names
+        .iter()
+        .map(|n| tables().pypi[*n].installed_bytes)
+        .sum()
+}
+
+fn wheels(names: &[&str]) -> u64 {
+    names.iter().map(|n| tables().pypi[*n].wheel_bytes).sum()
+}
+
+fn debian_closure(package: &str, recommends: bool) -> u64 {
+    let row = &tables().debian_closures[&(package.to_string(), recommends)];
+    row.members
+        .iter()
+        .map(|m| tables().debian_packages[m].installed_bytes)
+        .sum()
+}
+
+fn parts(estimate: &Estimate) -> Vec<(ContributorKind, &str, Option<u64>)> {
+    estimate
+        .contributors
+        .iter()
+        .map(|c| (c.kind, c.name.as_str(), c.bytes))
+        .collect()
+}
+
+#[test]
+fn the_size_demo_is_the_sum_of_its_table_rows() {
+    let estimate = estimate_of(&manifest_dir().join("examples/size-demo"));
+    let app = std::fs::metadata(manifest_dir().join("examples/size-demo/app/main.py"))
+        .unwrap()
+        .len();
+    let requirements_txt =
+        std::fs::metadata(manifest_dir().join("examples/size-demo/requirements.txt"))
+            .unwrap()
+            .len();
+    assert_eq!(
+        parts(&estimate),
+        vec![
+            (
+                ContributorKind::Base,
+                "python:3.11-slim",
+                Some(tables().base_images["python:3.11-slim"].bytes)
+            ),
+            (
+                ContributorKind::OsPackage,
+                "build-essential",
+                Some(debian_closure("build-essential", false))
+            ),
+            (
+                ContributorKind::PythonPackage,
+                "numpy",
+                Some(installed(&["numpy"]))
+            ),
+            // numpy is counted already: pandas adds itself and its other dependencies.
+            (
+                ContributorKind::PythonPackage,
+                "pandas",
+                Some(installed(&["pandas", "python-dateutil", "tzdata"]))
+            ),
+            (
+                ContributorKind::Copy,
+                "COPY requirements.txt",
+                Some(requirements_txt)
+            ),
+            (
+                ContributorKind::PythonPackage,
+                "requests",
+                Some(installed(&[
+                    "requests",
+                    "certifi",
+                    "charset-normalizer",
+                    "idna",
+                    "urllib3"
+                ]))
+            ),
+            (ContributorKind::Copy, "COPY app/", Some(app)),
+        ]
+    );
+    assert!(!estimate.is_lower_bound());
+    let spans: Vec<_> = estimate
+        .contributors
+        .iter()
+        .map(|c| c.span.is_some())
+        .collect();
+    assert!(spans.iter().all(|s| *s), "every part is located");
+}
+
+#[test]
+fn packages_are_counted_once_and_caches_are_kept_unless_removed() {
+    let dir = temp_files(&[(
+        "Dockerfile",
+        "FROM python:3.11-slim\n\
+         RUN apt-get install -y gcc && apt-get install -y --no-install-recommends g++\n\
+         RUN pip install pandas\n\
+         RUN pip install --no-cache-dir numpy pandas\n",
+    )]);
+    let estimate = estimate_of(dir.path());
+    let gcc = debian_closure("gcc", true);
+    let gcc_members = &tables().debian_closures[&("gcc".to_string(), true)].members;
+    let gxx_rest: u64 = tables().debian_closures[&("g++".to_string(), false)]
+        .members
+        .iter()
+        .filter(|m| !gcc_members.contains(m))
+        .map(|m| tables().debian_packages[m].installed_bytes)
+        .sum();
+    let pandas = ["pandas", "numpy", "python-dateutil", "tzdata"];
+    assert_eq!(
+        parts(&estimate),
+        vec![
+            (
+                ContributorKind::Base,
+                "python:3.11-slim",
+                Some(tables().base_images["python:3.11-slim"].bytes)
+            ),
+            (ContributorKind::OsPackage, "gcc", Some(gcc)),
+            // The RUN does not remove /var/lib/apt/lists: listed once, size unknown.
+            (ContributorKind::OsPackage, "apt package lists", None),
+            (ContributorKind::OsPackage, "g++", Some(gxx_rest)),
+            (
+                ContributorKind::PythonPackage,
+                "pandas",
+                Some(installed(&pandas))
+            ),
+            (
+                ContributorKind::PipCache,
+                "pip cache",
+                Some(wheels(&pandas))
+            ),
+            (ContributorKind::PythonPackage, "numpy", Some(0)),
+            (ContributorKind::PythonPackage, "pandas", Some(0)),
+        ]
+    );
+}
+
+#[test]
+fn unknown_parts_make_a_lower_bound() {
+    let dir = temp_files(&[(
+        "Dockerfile",
+        "FROM registry.example.com/base:1\n\
+             RUN apk add --no-cache curl\n\
+             RUN pip install --no-cache-dir git+https://example.com/x.git numpy\n\
+             COPY --from=golang:1.22 /usr/local/go /usr/local/go\n",
+    )]);
+    let estimate = estimate_of(dir.path());
+    assert_eq!(
+        parts(&estimate),
+        vec![
+            (ContributorKind::Base, "registry.example.com/base:1", None),
+            (ContributorKind::OsPackage, "curl", None),
+            (
+                ContributorKind::PythonPackage,
+                "numpy",
+                Some(installed(&["numpy"]))
+            ),
+            (
+                ContributorKind::PythonPackage,
+                "git+https://example.com/x.git",
+                None
+            ),
+            (
+                ContributorKind::CopyFrom,
+                "COPY --from=golang:1.22 /usr/local/go",
+                None
+            ),
+        ]
+    );
+    assert!(estimate.is_lower_bound());
+    assert_eq!(estimate.total(), installed(&["numpy"]));
+}
+
+#[test]
+fn a_stage_copy_counts_what_that_stage_copied_in() {
+    let dir = temp_files(&[
+        (
+            "Dockerfile",
+            "FROM python:3.11-slim AS builder\n\
+             COPY app/ /src/app/\n\
+             FROM python:3.11-slim\n\
+             COPY --from=builder /src /app\n",
+        ),
+        ("app/main.py", "print('hello')\n"),
+    ]);
+    let estimate = estimate_of(dir.path());
+    assert_eq!(
+        parts(&estimate),
+        vec![
+            (
+                ContributorKind::Base,
+                "python:3.11-slim",
+                Some(tables().base_images["python:3.11-slim"].bytes)
+            ),
+            (
+                ContributorKind::CopyFrom,
+                "COPY --from=builder /src",
+                Some(15)
+            ),
+        ]
+    );
+    assert!(!estimate.is_lower_bound());
+}
+
+#[test]
+fn measured_sizes_match_services_by_name_image_and_compose_name() {
+    let dir = temp_files(&[
+        (
+            "compose.yaml",
+            "name: shop\nservices:\n  api:\n    build: ./api\n    image: acme/api:2\n  worker:\n    build: ./worker\n  web:\n    build: ./web\n",
+        ),
+        ("api/Dockerfile", "FROM python:3.11-slim\n"),
+        ("worker/Dockerfile", "FROM python:3.11-slim\n"),
+        ("web/Dockerfile", "FROM python:3.11-slim\n"),
+        ("tools/Dockerfile", "FROM python:3.11-slim\n"),
+    ]);
+    let loaded = load(dir.path(), &LoadOptions::default());
+    let mut world = World::new(&loaded.repository, &loaded.sources);
+    let text = "acme/api:2: 1GB\nshop-worker: 2GB\nweb: 3GB\ntools: 4GB\nmissing: 5GB\n";
+    let (sizes, diagnostics) = parse_measured_sizes(FileId(99), text);
+    assert!(diagnostics.is_empty());
+    let warnings = world.apply_measured_sizes(&sizes);
+    let sizes: Vec<(String, Option<(u64, SizeKind)>)> = (0..world.service_count())
+        .map(|s| {
+            (
+                world.service_name(s).unwrap().to_string(),
+                world.service_size(s),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sizes,
+        vec![
+            ("api".into(), Some((1_000_000_000, SizeKind::Measured))),
+            ("worker".into(), Some((2_000_000_000, SizeKind::Measured))),
+            ("web".into(), Some((3_000_000_000, SizeKind::Measured))),
+            ("tools".into(), Some((4_000_000_000, SizeKind::Measured))),
+        ]
+    );
+    assert_eq!(warnings.len(), 1);
+    assert_eq!(
+        warnings[0].message,
+        "the measured size of `missing` matches no service"
+    );
+    assert_eq!(
+        warnings[0].span.map(|s| s.range()),
+        Some(text.find("missing").map(|i| i..i + 12).unwrap())
+    );
+}
+
+#[test]
+fn requested_extras_and_included_requirement_files_are_followed() {
+    let dir = temp_files(&[
+        (
+            "Dockerfile",
+            "FROM python:3.11-slim\nCOPY requirements.txt base.txt ./\nRUN pip install --no-cache-dir -r requirements.txt\n",
+        ),
+        ("requirements.txt", "-r base.txt\nuvicorn[standard]==0.24.0\n"),
+        ("base.txt", "click\n"),
+    ]);
+    let estimate = estimate_of(dir.path());
+    let pypi = &tables().pypi;
+    let standard = &pypi["uvicorn"].extras["standard"];
+    // uvicorn, its dependencies and what its `standard` extra adds (each with its own
+    // dependencies). The including file's requirements come before the included file's, so
+    // click, a dependency of uvicorn, is counted with uvicorn and base.txt adds nothing.
+    let mut names: Vec<String> = vec!["uvicorn".into()];
+    let mut pending: Vec<String> = pypi["uvicorn"]
+        .requires
+        .iter()
+        .chain(standard)
+        .cloned()
+        .collect();
+    while let Some(name) = pending.pop() {
+        let name = name.split('[').next().unwrap().to_string();
+        if names.contains(&name) {
+            continue;
+        }
+        pending.extend(pypi[&name].requires.iter().cloned());
+        names.push(name);
+    }
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let requirement_parts: Vec<(&str, Option<u64>)> = estimate
+        .contributors
+        .iter()
+        .filter(|c| c.kind == ContributorKind::PythonPackage)
+        .map(|c| (c.name.as_str(), c.bytes))
+        .collect();
+    assert_eq!(
+        requirement_parts,
+        vec![("uvicorn", Some(installed(&names))), ("click", Some(0)),]
+    );
+}
