@@ -512,3 +512,43 @@ fn several_paths_are_named_from_the_current_folder() {
         "{uris:?}"
     );
 }
+
+/// An inline suppression keeps its finding out of SARIF by default (GitHub code scanning
+/// ignores `suppressions`); `--include-suppressed` lists it with the comment's reason.
+#[test]
+fn suppressed_findings_reach_sarif_only_when_asked() {
+    let is_suppressed_dp4002 = |result: &&Value| {
+        result["ruleId"] == "DP4002"
+            && result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                == "worker/requirements.txt"
+    };
+    let default_run = dockpolicy(&["check", QUICKSTART, "--format", "sarif"]);
+    let default = json(&default_run.stdout);
+    let results = default["runs"][0]["results"].as_array().expect("results");
+    assert!(!results.iter().any(|r| is_suppressed_dp4002(&r)));
+    assert!(results.iter().all(|r| r.get("suppressions").is_none()));
+
+    let run = dockpolicy(&[
+        "check",
+        QUICKSTART,
+        "--format",
+        "sarif",
+        "--include-suppressed",
+    ]);
+    let log = json(&run.stdout);
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    let suppressed = results
+        .iter()
+        .find(is_suppressed_dp4002)
+        .expect("the suppressed DP4002 finding");
+    assert_eq!(suppressed["suppressions"][0]["kind"], "inSource");
+    assert_eq!(
+        suppressed["suppressions"][0]["justification"],
+        "torch loads numpy at run time; the worker never imports it itself"
+    );
+    assert_eq!(
+        results.len(),
+        default["runs"][0]["results"].as_array().map_or(0, Vec::len) + 1
+    );
+    assert_eq!(run.code, default_run.code);
+}
