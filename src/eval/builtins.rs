@@ -110,7 +110,7 @@ fn string_list<'m>(items: impl IntoIterator<Item = String>) -> Value<'m> {
 }
 
 /// Calls built-in function `name` of this module; `None` when it is not one of them.
-pub fn call<'m>(world: &World<'m>, name: &str, arguments: &[Value<'m>]) -> Option<Value<'m>> {
+pub fn call<'v>(world: &World<'_>, name: &str, arguments: &[Value<'v>]) -> Option<Value<'v>> {
     let text = |i: usize| arguments.get(i).and_then(Value::as_str);
     Some(match name {
         "choose" => {

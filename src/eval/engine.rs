@@ -157,14 +157,17 @@ fn evaluate_rule(
     max_steps: u64,
 ) -> (Vec<Finding>, Vec<Diagnostic>) {
     let rule = run.rule;
-    let mut params = HashMap::new();
-    for param in &rule.params {
-        let value = match run.params.get(&param.name.value) {
-            Some(value) => value.to_value(),
-            None => literal(&param.default),
-        };
-        params.insert(param.name.value.as_str(), value);
-    }
+    let params = rule
+        .params
+        .iter()
+        .map(|param| {
+            let value = match run.params.get(&param.name.value) {
+                Some(value) => value.to_value(),
+                None => literal(&param.default),
+            };
+            (param.name.value.as_str(), value)
+        })
+        .collect();
     let mut evaluator = Evaluator {
         world,
         rule,
@@ -173,7 +176,6 @@ fn evaluate_rule(
         steps: 0,
         max_steps,
         regexes: HashMap::new(),
-        collections: HashMap::new(),
         conjuncts: conjuncts_by_binding(rule),
         findings: Vec::new(),
         problem: None,
@@ -183,28 +185,29 @@ fn evaluate_rule(
     (evaluator.findings, diagnostics)
 }
 
-/// The value of a literal expression (a param default).
-fn literal<'m>(expr: &Expr) -> Value<'m> {
+/// The value of a literal expression (a param default); strings borrow the rule's text.
+fn literal(expr: &Expr) -> Value<'_> {
     match &expr.kind {
         ExprKind::Bool(b) => Value::Bool(*b),
         ExprKind::Integer(i) => Value::Integer(*i),
-        ExprKind::String(s) => Value::String(Cow::Owned(s.clone()), None),
+        ExprKind::String(s) => Value::str(s, None),
         ExprKind::Size(s) => Value::Size(*s),
         ExprKind::List(items) => Value::list(items.iter().map(literal).collect()),
         _ => Value::Null,
     }
 }
 
+/// Evaluates one rule. Values live as long as both the model (`'m`) and the rule (`'r`), so
+/// that strings are borrowed from either without copying.
 struct Evaluator<'w, 'm, 'r> {
     world: &'w World<'m>,
     rule: &'r Rule,
-    params: HashMap<&'r str, Value<'m>>,
-    scopes: Vec<(&'r str, Value<'m>)>,
+    /// The rule's params (a rule has a handful: a list is faster than a map).
+    params: Vec<(&'r str, Value<'r>)>,
+    scopes: Vec<(&'r str, Value<'r>)>,
     steps: u64,
     max_steps: u64,
     regexes: HashMap<String, Option<Regex>>,
-    /// Top-level collections already built for this rule.
-    collections: HashMap<&'r str, Value<'m>>,
     /// The `and`-ed parts of the condition, grouped by the binding after which all the
     /// variables they read are bound (see [`conjuncts_by_binding`]).
     conjuncts: Vec<Vec<&'r Expr>>,
@@ -213,7 +216,7 @@ struct Evaluator<'w, 'm, 'r> {
     problem: Option<Diagnostic>,
 }
 
-impl<'m, 'r> Evaluator<'_, 'm, 'r> {
+impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
     /// Counts a step; false once the budget is spent (and records why).
     fn step(&mut self) -> bool {
         if self.problem.is_some() {
@@ -249,22 +252,34 @@ impl<'m, 'r> Evaluator<'_, 'm, 'r> {
         let Value::List(items) = self.eval(&binding.collection) else {
             return;
         };
-        let conjuncts = self.conjuncts.get(index).cloned().unwrap_or_default();
+        let parts = self.conjuncts.get(index).map_or(0, Vec::len);
         for item in items.iter() {
             if !self.step() {
                 return;
             }
             self.scopes
                 .push((binding.variable.value.as_str(), item.clone()));
-            if conjuncts.iter().all(|part| self.eval(part).is_true()) {
+            if (0..parts).all(|part| self.conjunct(index, part)) {
                 self.bindings(index + 1);
             }
             self.scopes.pop();
         }
     }
 
+    /// Whether part `part` of the conjuncts checked after binding `index` holds.
+    fn conjunct(&mut self, index: usize, part: usize) -> bool {
+        let expr = self.conjuncts.get(index).and_then(|parts| parts.get(part));
+        match expr {
+            Some(expr) => {
+                let expr: &'r Expr = expr;
+                self.eval(expr).is_true()
+            }
+            None => true,
+        }
+    }
+
     /// Where a reported value is: its own span, or else the first bound entity's.
-    fn location(&self, value: &Value<'m>) -> Option<Span> {
+    fn location(&self, value: &Value<'_>) -> Option<Span> {
         match value {
             Value::Entity(entity) => self.world.span(*entity),
             Value::String(_, Some(span)) => Some(*span),
@@ -322,27 +337,19 @@ impl<'m, 'r> Evaluator<'_, 'm, 'r> {
         out
     }
 
-    fn lookup(&mut self, name: &'r str) -> Value<'m> {
+    fn lookup(&mut self, name: &'r str) -> Value<'r> {
         if let Some((_, value)) = self.scopes.iter().rev().find(|(bound, _)| *bound == name) {
             return value.clone();
         }
-        if let Some(value) = self.params.get(name) {
+        if let Some((_, value)) = self.params.iter().find(|(param, _)| *param == name) {
             return value.clone();
         }
-        // A top-level collection is built once per rule and shared (the list is reference
+        // A top-level collection is built once by the world and shared (the list is reference
         // counted): rules that search a collection inside a loop stay linear in its size.
-        if let Some(value) = self.collections.get(name) {
-            return value.clone();
-        }
-        let value = match self.world.collection(name) {
-            Some(entities) => Value::list(entities.into_iter().map(Value::Entity).collect()),
-            None => Value::Null,
-        };
-        self.collections.insert(name, value.clone());
-        value
+        self.world.collection_value(name).unwrap_or(Value::Null)
     }
 
-    fn eval(&mut self, expr: &'r Expr) -> Value<'m> {
+    fn eval(&mut self, expr: &'r Expr) -> Value<'r> {
         if !self.step() {
             return Value::Null;
         }
@@ -363,7 +370,7 @@ impl<'m, 'r> Evaluator<'_, 'm, 'r> {
                 _ => Value::Null,
             },
             ExprKind::Call(name, arguments) => {
-                let values: Vec<Value<'m>> = arguments.iter().map(|a| self.eval(a)).collect();
+                let values: Vec<Value<'r>> = arguments.iter().map(|a| self.eval(a)).collect();
                 crate::eval::builtins::call(self.world, &name.value, &values)
                     .unwrap_or_else(|| call(&name.value, &values))
             }
@@ -402,7 +409,7 @@ impl<'m, 'r> Evaluator<'_, 'm, 'r> {
         }
     }
 
-    fn binary(&mut self, op: BinaryOp, left: &'r Expr, right: &'r Expr) -> Value<'m> {
+    fn binary(&mut self, op: BinaryOp, left: &'r Expr, right: &'r Expr) -> Value<'r> {
         match op {
             BinaryOp::And => {
                 return Value::Bool(self.eval(left).is_true() && self.eval(right).is_true())

@@ -2,14 +2,15 @@
 //! every field the schema ([`crate::lang::schema`]) declares, for every kind of entity.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
 
 use crate::eval::value::{human_size, Entity, SettingAt, Value};
-use crate::lang::schema::EntityKind;
+use crate::lang::schema::{EntityKind, COLLECTIONS};
 use crate::model::context::{CopyOutcome, DockerIgnore, EntryKind};
 use crate::model::dockerfile::{Form, Instruction};
 use crate::model::repository::{DockerfileModel, Repository, RunModel};
-use crate::source::{Sources, Span};
+use crate::source::{FileId, Sources, Span};
 
 /// An image that is built: a stage of a Dockerfile, and the service that builds it if any.
 #[derive(Clone, Debug)]
@@ -21,7 +22,73 @@ pub struct ImageInfo {
     pub stages: Vec<usize>,
 }
 
-/// The repository with what rules derive from it.
+/// The fields of each kind that are derived from the model by walking it (lists gathered
+/// from several places, the last instruction of a kind): [`World`] computes each of them once
+/// per entity, on first use, and shares the value with every rule on every thread.
+const IMAGE_CACHED: &[&str] = &[
+    "stages",
+    "base",
+    "instructions",
+    "commands",
+    "installs",
+    "packages",
+    "copies",
+    "settings",
+    "pip_requirements",
+    "requirements",
+    "user",
+    "user_instruction",
+    "healthcheck",
+    "cmd",
+    "entrypoint",
+];
+const STAGE_CACHED: &[&str] = &[
+    "lineage",
+    "instructions",
+    "commands",
+    "installs",
+    "packages",
+    "copies",
+    "settings",
+];
+const DOCKERFILE_CACHED: &[&str] = &[
+    "stages",
+    "image",
+    "instructions",
+    "commands",
+    "installs",
+    "packages",
+    "copies",
+];
+const CONTEXT_CACHED: &[&str] = &["files", "python_files", "imports"];
+const REQUIREMENTS_FILE_CACHED: &[&str] = &["all_requirements"];
+
+/// Values of some fields of every entity of one kind, each computed on first use.
+struct FieldCache<'m> {
+    fields: &'static [&'static str],
+    slots: Vec<OnceLock<Value<'m>>>,
+}
+
+impl<'m> FieldCache<'m> {
+    fn new(fields: &'static [&'static str], entities: usize) -> FieldCache<'m> {
+        FieldCache {
+            fields,
+            slots: (0..entities * fields.len())
+                .map(|_| OnceLock::new())
+                .collect(),
+        }
+    }
+
+    /// The slot of field `name` of entity `item`, or `None` when the field is not cached.
+    fn slot(&self, item: usize, name: &str) -> Option<&OnceLock<Value<'m>>> {
+        let field = self.fields.iter().position(|f| *f == name)?;
+        self.slots.get(item * self.fields.len() + field)
+    }
+}
+
+/// The repository with what rules derive from it. Derived values are computed once and
+/// shared: the top-level collections and the fields listed above are filled in lazily, so a
+/// `World` is shared by all rules (it is `Sync`) and no rule pays twice for a list.
 pub struct World<'m> {
     pub repository: &'m Repository,
     pub sources: &'m Sources,
@@ -30,6 +97,17 @@ pub struct World<'m> {
     service_images: Vec<Option<usize>>,
     /// Where each context is located (see [`context_location`]), computed once.
     context_locations: Vec<Option<Span>>,
+    /// The index in `repository.requirements_files` of each requirements file's source.
+    requirements_file_index: HashMap<FileId, usize>,
+    /// The index of the first stage of each Dockerfile among all stages (for `stage_fields`).
+    stage_offsets: Vec<usize>,
+    /// The top-level collections, in the order of [`COLLECTIONS`].
+    collections: Vec<OnceLock<Value<'m>>>,
+    image_fields: FieldCache<'m>,
+    stage_fields: FieldCache<'m>,
+    dockerfile_fields: FieldCache<'m>,
+    context_fields: FieldCache<'m>,
+    requirements_file_fields: FieldCache<'m>,
 }
 
 impl<'m> World<'m> {
@@ -80,13 +158,49 @@ impl<'m> World<'m> {
         let context_locations = (0..repository.contexts.len())
             .map(|c| context_location(repository, c))
             .collect();
+        let requirements_file_index = repository
+            .requirements_files
+            .iter()
+            .enumerate()
+            .map(|(index, file)| (file.requirements.file, index))
+            .collect();
+        let mut stage_offsets = Vec::with_capacity(repository.dockerfiles.len());
+        let mut stage_count = 0;
+        for dockerfile in &repository.dockerfiles {
+            stage_offsets.push(stage_count);
+            stage_count += dockerfile.dockerfile.stages.len();
+        }
         World {
             repository,
             sources,
+            image_fields: FieldCache::new(IMAGE_CACHED, images.len()),
             images,
             service_images,
             context_locations,
+            requirements_file_index,
+            stage_offsets,
+            collections: COLLECTIONS.iter().map(|_| OnceLock::new()).collect(),
+            stage_fields: FieldCache::new(STAGE_CACHED, stage_count),
+            dockerfile_fields: FieldCache::new(DOCKERFILE_CACHED, repository.dockerfiles.len()),
+            context_fields: FieldCache::new(CONTEXT_CACHED, repository.contexts.len()),
+            requirements_file_fields: FieldCache::new(
+                REQUIREMENTS_FILE_CACHED,
+                repository.requirements_files.len(),
+            ),
         }
+    }
+
+    /// The list a top-level collection holds, built on first use; `None` for a name that is
+    /// not a collection.
+    pub fn collection_value(&self, name: &str) -> Option<Value<'m>> {
+        let slot = COLLECTIONS
+            .iter()
+            .position(|(collection, _, _)| *collection == name)
+            .and_then(|index| self.collections.get(index))?;
+        Some(
+            slot.get_or_init(|| entity_list(self.collection(name).unwrap_or_default()))
+                .clone(),
+        )
     }
 
     fn dockerfile(&self, index: usize) -> Option<&'m DockerfileModel> {
@@ -329,12 +443,9 @@ impl<'m> World<'m> {
                 (0..model.requirements.requirements.len()).map(|r| Entity::Requirement(file, r)),
             );
             for include in &model.requirements.includes {
-                let included = include.resolved.and_then(|id| {
-                    self.repository
-                        .requirements_files
-                        .iter()
-                        .position(|f| f.requirements.file == id)
-                });
+                let included = include
+                    .resolved
+                    .and_then(|id| self.requirements_file_index.get(&id).copied());
                 pending.extend(included);
             }
         }
@@ -592,6 +703,34 @@ impl<'m> World<'m> {
     /// The value of field `name` of `entity`: `None` when the schema has no such field,
     /// `Some(Value::Null)` when the field is absent for this entity.
     pub fn field(&self, entity: Entity, name: &str) -> Option<Value<'m>> {
+        let slot = match entity {
+            Entity::Image(i) => self.image_fields.slot(i, name),
+            Entity::Stage(d, s) => self
+                .stage_offsets
+                .get(d)
+                .filter(|_| self.dockerfile(d).is_some_and(|m| s < m.dockerfile.stages.len()))
+                .and_then(|offset| self.stage_fields.slot(offset + s, name)),
+            Entity::Dockerfile(d) => self.dockerfile_fields.slot(d, name),
+            Entity::Context(c) => self.context_fields.slot(c, name),
+            Entity::RequirementsFile(f) => self.requirements_file_fields.slot(f, name),
+            _ => None,
+        };
+        match slot {
+            Some(slot) => Some(
+                slot.get_or_init(|| self.compute_field(entity, name).unwrap_or(Value::Null))
+                    .clone(),
+            ),
+            None => self.compute_field(entity, name),
+        }
+    }
+
+    /// The value of a field that the schema declares (null if it did not).
+    fn cached(&self, entity: Entity, name: &str) -> Value<'m> {
+        self.field(entity, name).unwrap_or(Value::Null)
+    }
+
+    /// [`World::field`] without the cache.
+    fn compute_field(&self, entity: Entity, name: &str) -> Option<Value<'m>> {
         let value = match entity {
             Entity::Dockerfile(d) => self.dockerfile_field(d, name)?,
             Entity::Stage(d, s) => self.stage_field(d, s, name)?,
@@ -965,7 +1104,7 @@ impl<'m> World<'m> {
             }
             "line" => opt(instruction.and_then(|x| {
                 let file = self.sources.get(x.span.file)?;
-                let (line, _) = file.line_column(x.span.start as usize);
+                let line = file.line_index(x.span.start as usize) + 1;
                 Some(Value::Integer(i64::try_from(line).unwrap_or(i64::MAX)))
             })),
             "stage" => opt(self
@@ -1148,11 +1287,10 @@ impl<'m> World<'m> {
             "file" => opt(link
                 .and_then(|x| x.requirements_file)
                 .map(|f| Value::Entity(Entity::RequirementsFile(f)))),
-            "requirements" => entity_list(
-                link.and_then(|x| x.requirements_file)
-                    .map(|f| self.all_requirements(f))
-                    .unwrap_or_default(),
-            ),
+            "requirements" => match link.and_then(|x| x.requirements_file) {
+                Some(f) => self.cached(Entity::RequirementsFile(f), "all_requirements"),
+                None => Value::list(Vec::new()),
+            },
             "instruction" => {
                 opt(link.map(|x| Value::Entity(Entity::Instruction(d, x.instruction))))
             }
@@ -1341,26 +1479,20 @@ impl<'m> World<'m> {
                 let count = service.map_or(0, |x| x.gpus.len());
                 entity_list((0..count).map(|g| Entity::Gpu(i, g)))
             }
-            "requirements" => entity_list(
-                self.service_images
-                    .get(i)
-                    .copied()
-                    .flatten()
-                    .and_then(|image| self.images.get(image))
-                    .map(|image| self.image_requirements(image))
-                    .unwrap_or_default(),
-            ),
-            "imports" => entity_list(
-                link.and_then(|l| l.context)
-                    .map(|c| self.context_imports(c))
-                    .unwrap_or_default(),
-            ),
+            "requirements" => match self.service_images.get(i).copied().flatten() {
+                Some(image) => self.cached(Entity::Image(image), "requirements"),
+                None => Value::list(Vec::new()),
+            },
+            "imports" => match link.and_then(|l| l.context) {
+                Some(c) => self.cached(Entity::Context(c), "imports"),
+                None => Value::list(Vec::new()),
+            },
             _ => return None,
         })
     }
 
     /// Renders a value for a message template.
-    pub fn display(&self, value: &Value<'m>) -> String {
+    pub fn display(&self, value: &Value<'_>) -> String {
         match value {
             Value::Null => "none".into(),
             Value::Bool(b) => b.to_string(),
