@@ -5,15 +5,19 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use regex::Regex;
 use serde::Serialize;
 
 use crate::diag::{Diagnostic, Severity};
+use crate::eval::join::{find_join_key, IndexKey, Indexes, JoinKey, Plan, Positions};
 use crate::eval::value::Value;
 use crate::eval::world::World;
-use crate::lang::ast::{BinaryOp, Expr, ExprKind, QuantifierKind, Rule, Template, TemplatePart};
+use crate::lang::ast::{
+    BinaryOp, Expr, ExprKind, Quantifier, QuantifierKind, Rule, Template, TemplatePart,
+};
 use crate::lang::check::regex_error_help;
 use crate::source::Span;
 
@@ -177,6 +181,8 @@ fn evaluate_rule(
         max_steps,
         regexes: HashMap::new(),
         conjuncts: conjuncts_by_binding(rule),
+        quantifier_joins: HashMap::new(),
+        indexes: Indexes::default(),
         findings: Vec::new(),
         problem: None,
     };
@@ -211,6 +217,9 @@ struct Evaluator<'w, 'm, 'r> {
     /// The `and`-ed parts of the condition, grouped by the binding after which all the
     /// variables they read are bound (see [`conjuncts_by_binding`]).
     conjuncts: Vec<Vec<&'r Expr>>,
+    /// The join key of each `any`/`count` met so far (by address), if it has one.
+    quantifier_joins: HashMap<usize, Option<JoinKey<'r>>>,
+    indexes: Indexes<'r>,
     findings: Vec<Finding>,
     /// The first problem met; evaluation of the rule stops at it.
     problem: Option<Diagnostic>,
@@ -253,17 +262,103 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
             return;
         };
         let parts = self.conjuncts.get(index).map_or(0, Vec::len);
-        for item in items.iter() {
+        let variable = binding.variable.value.as_str();
+        let join = self
+            .conjuncts
+            .get(index)
+            .and_then(|parts| find_join_key(variable, parts));
+        let visit = self.join_candidates(variable, &items, join);
+        let positions: Box<dyn Iterator<Item = usize>> = match visit {
+            Some(positions) => Box::new(positions.into_iter()),
+            None => Box::new(0..items.len()),
+        };
+        for position in positions {
+            let Some(item) = items.get(position) else {
+                continue;
+            };
             if !self.step() {
                 return;
             }
-            self.scopes
-                .push((binding.variable.value.as_str(), item.clone()));
+            self.scopes.push((variable, item.clone()));
             if (0..parts).all(|part| self.conjunct(index, part)) {
                 self.bindings(index + 1);
             }
             self.scopes.pop();
         }
+    }
+
+    /// The positions of `items` that a loop over `variable` needs to visit when its
+    /// condition has the join key `join`: those whose key equals the probe, found in an index
+    /// of the list ([`crate::eval::join`]); `None` to visit them all.
+    fn join_candidates(
+        &mut self,
+        variable: &'r str,
+        items: &Arc<Vec<Value<'r>>>,
+        join: Option<JoinKey<'r>>,
+    ) -> Option<Vec<usize>> {
+        let join = join?;
+        match self.indexes.plan(items, join.element_key) {
+            Plan::Scan => return None,
+            Plan::Lookup(_) => {}
+            Plan::Build => {
+                let positions = self.build_index(variable, items, join.element_key);
+                if self.problem.is_some() {
+                    return None;
+                }
+                self.indexes.store(items, join.element_key, positions);
+            }
+        }
+        let probe = self.eval(join.probe);
+        let Plan::Lookup(positions) = self.indexes.plan(items, join.element_key) else {
+            return None;
+        };
+        // A list never equals an element's key (lists are not indexed): nothing to visit.
+        Some(
+            IndexKey::of(&probe)
+                .and_then(|key| positions.get(&key).cloned())
+                .unwrap_or_default(),
+        )
+    }
+
+    /// The positions of `items` by the value of `element_key` for each, or `None` when a
+    /// value is a list (which has no key).
+    fn build_index(
+        &mut self,
+        variable: &'r str,
+        items: &Arc<Vec<Value<'r>>>,
+        element_key: &'r Expr,
+    ) -> Option<Positions<'r>> {
+        let mut positions = Positions::new();
+        for (position, item) in items.iter().enumerate() {
+            if !self.step() {
+                return None;
+            }
+            self.scopes.push((variable, item.clone()));
+            let value = self.eval(element_key);
+            self.scopes.pop();
+            positions
+                .entry(IndexKey::of(&value)?)
+                .or_default()
+                .push(position);
+        }
+        Some(positions)
+    }
+
+    /// The join key of an `any` or `count` (an `all` holds only if every element passes,
+    /// so it scans).
+    fn quantifier_join(&mut self, quantifier: &'r Quantifier) -> Option<JoinKey<'r>> {
+        if quantifier.kind == QuantifierKind::All {
+            return None;
+        }
+        let condition = quantifier.condition.as_ref()?;
+        *self
+            .quantifier_joins
+            .entry(quantifier as *const Quantifier as usize)
+            .or_insert_with(|| {
+                let mut parts = Vec::new();
+                split_and(condition, &mut parts);
+                find_join_key(&quantifier.variable.value, &parts)
+            })
     }
 
     /// Whether part `part` of the conjuncts checked after binding `index` holds.
@@ -379,13 +474,22 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
                     Value::List(items) => items,
                     _ => return empty_quantifier(quantifier.kind),
                 };
+                let variable = quantifier.variable.value.as_str();
+                let join = self.quantifier_join(quantifier);
+                let visit = self.join_candidates(variable, &items, join);
+                let positions: Box<dyn Iterator<Item = usize>> = match visit {
+                    Some(positions) => Box::new(positions.into_iter()),
+                    None => Box::new(0..items.len()),
+                };
                 let mut count = 0i64;
-                for item in items.iter() {
+                for position in positions {
+                    let Some(item) = items.get(position) else {
+                        continue;
+                    };
                     if !self.step() {
                         return Value::Null;
                     }
-                    self.scopes
-                        .push((quantifier.variable.value.as_str(), item.clone()));
+                    self.scopes.push((variable, item.clone()));
                     let holds = match &quantifier.condition {
                         Some(condition) => self.eval(condition).is_true(),
                         None => true,

@@ -1,7 +1,8 @@
 //! Evaluation of rules over the repository model: values and entities, the model as rules
-//! see it, and the engine that produces findings.
+//! see it, the engine that produces findings, and the indexes it joins with.
 
 pub mod builtins;
 pub mod engine;
+pub mod join;
 pub mod value;
 pub mod world;

@@ -708,7 +708,10 @@ impl<'m> World<'m> {
             Entity::Stage(d, s) => self
                 .stage_offsets
                 .get(d)
-                .filter(|_| self.dockerfile(d).is_some_and(|m| s < m.dockerfile.stages.len()))
+                .filter(|_| {
+                    self.dockerfile(d)
+                        .is_some_and(|m| s < m.dockerfile.stages.len())
+                })
                 .and_then(|offset| self.stage_fields.slot(offset + s, name)),
             Entity::Dockerfile(d) => self.dockerfile_fields.slot(d, name),
             Entity::Context(c) => self.context_fields.slot(c, name),
