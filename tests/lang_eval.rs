@@ -1210,3 +1210,24 @@ RUN apt-get install -y jq tree GIT
   report pkg.name \"{pkg.name}\"";
     assert_eq!(repo.run(lists).len(), 14);
 }
+
+/// The findings of a rule with two queries are those of each query, deduplicated and sorted
+/// as one list; each query binds its own variables (the same name may be used again).
+#[test]
+fn several_queries_report_the_union_of_their_findings() {
+    let repo = two_stages();
+    let body = "  for pkg in packages
+  where pkg.name == \"gcc\"
+  report pkg.name \"toolchain `{pkg.name}`\"
+  for pkg in packages
+  where pkg.name in [\"gcc\", \"curl\"]
+  report pkg.name \"named `{pkg.name}`\"";
+    assert_eq!(
+        repo.run(body),
+        vec![
+            seen("gcc", "named `gcc`"),
+            seen("gcc", "toolchain `gcc`"),
+            seen("curl", "named `curl`"),
+        ]
+    );
+}

@@ -16,7 +16,7 @@ use crate::eval::join::{find_join_key, IndexKey, Indexes, JoinKey, Plan, Positio
 use crate::eval::value::Value;
 use crate::eval::world::World;
 use crate::lang::ast::{
-    BinaryOp, Expr, ExprKind, Quantifier, QuantifierKind, Rule, Template, TemplatePart,
+    BinaryOp, Expr, ExprKind, Quantifier, QuantifierKind, Query, Rule, Template, TemplatePart,
 };
 use crate::lang::check::regex_error_help;
 use crate::source::Span;
@@ -172,21 +172,30 @@ fn evaluate_rule(
             (param.name.value.as_str(), value)
         })
         .collect();
+    let Some(first) = rule.queries.first() else {
+        return (Vec::new(), Vec::new());
+    };
     let mut evaluator = Evaluator {
         world,
         rule,
+        query: first,
         params,
         scopes: Vec::new(),
         steps: 0,
         max_steps,
         regexes: HashMap::new(),
-        conjuncts: conjuncts_by_binding(rule),
+        conjuncts: Vec::new(),
         quantifier_joins: HashMap::new(),
         indexes: Indexes::default(),
         findings: Vec::new(),
         problem: None,
     };
-    evaluator.bindings(0);
+    // The queries run in order, sharing the step budget; their findings are one list.
+    for query in &rule.queries {
+        evaluator.query = query;
+        evaluator.conjuncts = conjuncts_by_binding(query);
+        evaluator.bindings(0);
+    }
     let diagnostics = evaluator.problem.take().into_iter().collect();
     (evaluator.findings, diagnostics)
 }
@@ -208,13 +217,15 @@ fn literal(expr: &Expr) -> Value<'_> {
 struct Evaluator<'w, 'm, 'r> {
     world: &'w World<'m>,
     rule: &'r Rule,
+    /// The query being evaluated.
+    query: &'r Query,
     /// The rule's params (a rule has a handful: a list is faster than a map).
     params: Vec<(&'r str, Value<'r>)>,
     scopes: Vec<(&'r str, Value<'r>)>,
     steps: u64,
     max_steps: u64,
     regexes: HashMap<String, Option<Regex>>,
-    /// The `and`-ed parts of the condition, grouped by the binding after which all the
+    /// The `and`-ed parts of the query's condition, grouped by the binding after which all the
     /// variables they read are bound (see [`conjuncts_by_binding`]).
     conjuncts: Vec<Vec<&'r Expr>>,
     /// The join key of each `any`/`count` met so far (by address), if it has one.
@@ -251,7 +262,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
     /// since evaluation has no side effects this reports exactly what checking the whole
     /// condition at the innermost level would.
     fn bindings(&mut self, index: usize) {
-        let query = &self.rule.query;
+        let query = self.query;
         let Some(binding) = query.bindings.get(index) else {
             if self.problem.is_none() {
                 self.report();
@@ -383,7 +394,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
     }
 
     fn report(&mut self) {
-        let report = &self.rule.query.report;
+        let report = &self.query.report;
         let target = self.eval(&report.target);
         let fallback = self
             .scopes
@@ -576,10 +587,9 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
     }
 }
 
-/// The top-level `and` operands of the rule's condition, grouped by the index of the last
+/// The top-level `and` operands of a query's condition, grouped by the index of the last
 /// binding whose variable they read (parts that read none go with the first binding).
-fn conjuncts_by_binding(rule: &Rule) -> Vec<Vec<&Expr>> {
-    let query = &rule.query;
+fn conjuncts_by_binding(query: &Query) -> Vec<Vec<&Expr>> {
     let mut groups: Vec<Vec<&Expr>> = vec![Vec::new(); query.bindings.len().max(1)];
     let mut parts = Vec::new();
     if let Some(condition) = &query.condition {
