@@ -172,6 +172,8 @@ mod tests {
         assert_eq!(import_names("Pillow", &[]), ["PIL"]);
         assert_eq!(import_names("PyYAML", &[]), ["_yaml", "yaml"]);
         assert_eq!(import_names("python_dateutil", &[]), ["dateutil"]);
+        assert_eq!(import_names("z3-solver", &[]), ["z3"]);
+        assert_eq!(import_names("SymPy", &[]), ["isympy", "sympy"]);
         // Not in the table: the normalised name with `_`.
         assert_eq!(import_names("Flask-SQLAlchemy", &[]), ["flask_sqlalchemy"]);
         assert_eq!(import_names("pandas", &[]), ["pandas"]);
