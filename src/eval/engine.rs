@@ -7,6 +7,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use foldhash::HashMap as FastMap;
+
 use rayon::prelude::*;
 use regex::Regex;
 use serde::Serialize;
@@ -183,9 +185,10 @@ fn evaluate_rule(
         scopes: Vec::new(),
         steps: 0,
         max_steps,
-        regexes: HashMap::new(),
+        regexes: FastMap::default(),
+        constants: constant_lists(rule),
         conjuncts: Vec::new(),
-        quantifier_joins: HashMap::new(),
+        quantifier_joins: FastMap::default(),
         indexes: Indexes::default(),
         findings: Vec::new(),
         problem: None,
@@ -224,12 +227,15 @@ struct Evaluator<'w, 'm, 'r> {
     scopes: Vec<(&'r str, Value<'r>)>,
     steps: u64,
     max_steps: u64,
-    regexes: HashMap<String, Option<Regex>>,
+    regexes: FastMap<String, Option<Regex>>,
+    /// The value of each list literal whose elements are all literals (by address), built
+    /// once instead of at every evaluation.
+    constants: FastMap<usize, Value<'r>>,
     /// The `and`-ed parts of the query's condition, grouped by the binding after which all the
     /// variables they read are bound (see [`conjuncts_by_binding`]).
     conjuncts: Vec<Vec<&'r Expr>>,
     /// The join key of each `any`/`count` met so far (by address), if it has one.
-    quantifier_joins: HashMap<usize, Option<JoinKey<'r>>>,
+    quantifier_joins: FastMap<usize, Option<JoinKey<'r>>>,
     indexes: Indexes<'r>,
     findings: Vec<Finding>,
     /// The first problem met; evaluation of the rule stops at it.
@@ -339,7 +345,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         items: &Arc<Vec<Value<'r>>>,
         element_key: &'r Expr,
     ) -> Option<Positions<'r>> {
-        let mut positions = Positions::new();
+        let mut positions = Positions::default();
         for (position, item) in items.iter().enumerate() {
             if !self.step() {
                 return None;
@@ -465,6 +471,9 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
                 literal(expr)
             }
             ExprKind::List(items) => {
+                if let Some(constant) = self.constants.get(&address(expr)) {
+                    return constant.clone();
+                }
                 let values = items.iter().map(|item| self.eval(item)).collect();
                 Value::list(values)
             }
@@ -587,6 +596,84 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
     }
 }
 
+/// An expression's address: it names the node for the evaluator's per-node caches.
+fn address(expr: &Expr) -> usize {
+    expr as *const Expr as usize
+}
+
+/// Whether an expression is a literal, or a list of them.
+fn is_constant(expr: &Expr) -> bool {
+    match &expr.kind {
+        ExprKind::Null
+        | ExprKind::Bool(_)
+        | ExprKind::Integer(_)
+        | ExprKind::String(_)
+        | ExprKind::Size(_) => true,
+        ExprKind::List(items) => items.iter().all(is_constant),
+        _ => false,
+    }
+}
+
+/// The value of every list literal of the rule's queries made only of literals, by address.
+fn constant_lists<'r>(rule: &'r Rule) -> FastMap<usize, Value<'r>> {
+    let mut constants = FastMap::default();
+    let mut visit = |expr: &'r Expr| {
+        if matches!(expr.kind, ExprKind::List(_)) && is_constant(expr) {
+            constants.insert(address(expr), literal(expr));
+        }
+    };
+    for query in &rule.queries {
+        let report = &query.report;
+        let templates =
+            std::iter::once(&report.message).chain(report.related.iter().map(|r| &r.message));
+        let holes = templates
+            .flat_map(|t| t.parts.iter())
+            .filter_map(|part| match part {
+                TemplatePart::Hole(expr) => Some(expr),
+                TemplatePart::Text(_) => None,
+            });
+        let roots = query
+            .bindings
+            .iter()
+            .map(|b| &b.collection)
+            .chain(&query.condition)
+            .chain(std::iter::once(&report.target))
+            .chain(report.related.iter().map(|r| &r.target))
+            .chain(holes);
+        for root in roots {
+            walk(root, &mut visit);
+        }
+    }
+    constants
+}
+
+/// Calls `visit` on `expr` and every expression inside it.
+fn walk<'e>(expr: &'e Expr, visit: &mut impl FnMut(&'e Expr)) {
+    visit(expr);
+    match &expr.kind {
+        ExprKind::List(items) | ExprKind::Call(_, items) => {
+            items.iter().for_each(|item| walk(item, visit))
+        }
+        ExprKind::Field(base, _) | ExprKind::Not(base) => walk(base, visit),
+        ExprKind::Binary(_, left, right) => {
+            walk(left, visit);
+            walk(right, visit);
+        }
+        ExprKind::Quantifier(quantifier) => {
+            walk(&quantifier.collection, visit);
+            if let Some(condition) = &quantifier.condition {
+                walk(condition, visit);
+            }
+        }
+        ExprKind::Null
+        | ExprKind::Bool(_)
+        | ExprKind::Integer(_)
+        | ExprKind::String(_)
+        | ExprKind::Size(_)
+        | ExprKind::Name(_) => {}
+    }
+}
+
 /// The top-level `and` operands of a query's condition, grouped by the index of the last
 /// binding whose variable they read (parts that read none go with the first binding).
 fn conjuncts_by_binding(query: &Query) -> Vec<Vec<&Expr>> {
@@ -622,28 +709,11 @@ fn split_and<'e>(expr: &'e Expr, parts: &mut Vec<&'e Expr>) {
 
 /// Every name an expression reads (variables, params, collections).
 fn names_read<'e>(expr: &'e Expr, names: &mut Vec<&'e str>) {
-    match &expr.kind {
-        ExprKind::Name(name) => names.push(name),
-        ExprKind::List(items) | ExprKind::Call(_, items) => {
-            items.iter().for_each(|item| names_read(item, names))
+    walk(expr, &mut |e| {
+        if let ExprKind::Name(name) = &e.kind {
+            names.push(name);
         }
-        ExprKind::Field(base, _) | ExprKind::Not(base) => names_read(base, names),
-        ExprKind::Binary(_, left, right) => {
-            names_read(left, names);
-            names_read(right, names);
-        }
-        ExprKind::Quantifier(quantifier) => {
-            names_read(&quantifier.collection, names);
-            if let Some(condition) = &quantifier.condition {
-                names_read(condition, names);
-            }
-        }
-        ExprKind::Null
-        | ExprKind::Bool(_)
-        | ExprKind::Integer(_)
-        | ExprKind::String(_)
-        | ExprKind::Size(_) => {}
-    }
+    });
 }
 
 fn empty_quantifier<'m>(kind: QuantifierKind) -> Value<'m> {

@@ -9,8 +9,9 @@
 //! second time with the same key, so that one-off scans cost nothing extra.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::{Arc, Weak};
+
+use foldhash::HashMap;
 
 use crate::eval::value::{Entity, Value};
 use crate::lang::ast::{BinaryOp, Expr, ExprKind};
@@ -229,7 +230,7 @@ mod tests {
         let shared = Arc::clone(&list);
         assert!(matches!(indexes.plan(&shared, &key), Plan::Scan));
         assert!(matches!(indexes.plan(&shared, &key), Plan::Build));
-        let mut positions = Positions::new();
+        let mut positions = Positions::default();
         positions.insert(IndexKey::Integer(3), vec![3]);
         indexes.store(&shared, &key, Some(positions));
         match indexes.plan(&shared, &key) {
