@@ -95,7 +95,7 @@ pub struct World<'m> {
     pub images: Vec<ImageInfo>,
     /// The image each service builds.
     service_images: Vec<Option<usize>>,
-    /// Where each context is located (see [`context_location`]), computed once.
+    /// Where each context is located (see [`context_locations`]), computed once.
     context_locations: Vec<Option<Span>>,
     /// The index in `repository.requirements_files` of each requirements file's source.
     requirements_file_index: HashMap<FileId, usize>,
@@ -155,9 +155,7 @@ impl<'m> World<'m> {
             };
             service_images.push(image);
         }
-        let context_locations = (0..repository.contexts.len())
-            .map(|c| context_location(repository, c))
-            .collect();
+        let context_locations = context_locations(repository);
         let requirements_file_index = repository
             .requirements_files
             .iter()
@@ -1521,36 +1519,53 @@ fn dockerignore_location(ignore: &DockerIgnore) -> Span {
         .map_or(Span::point(ignore.file, 0), |p| p.span)
 }
 
-/// Where a context is located: its `.dockerignore` (the first pattern), else the compose
-/// `build.context` that names it, else the first instruction of the Dockerfile built with it
-/// (`docker build .` beside it).
-fn context_location(repo: &Repository, c: usize) -> Option<Span> {
-    let context = repo.contexts.get(c)?;
-    if let Some(ignore) = &context.dockerignore {
-        return Some(dockerignore_location(ignore));
-    }
-    let named_by_service = repo
-        .services
-        .iter()
-        .filter(|link| link.context == Some(c))
-        .find_map(|link| {
-            let service = repo
+/// Where each context is located: its `.dockerignore` (the first pattern), else the compose
+/// `build.context` of the first service that names it, else the first instruction of the
+/// first Dockerfile built with it (`docker build .` beside it). One pass over the services
+/// and the Dockerfiles, not one per context.
+fn context_locations(repo: &Repository) -> Vec<Option<Span>> {
+    let mut named_by_service: Vec<Option<Span>> = vec![None; repo.contexts.len()];
+    for link in &repo.services {
+        let Some(slot) = link.context.and_then(|c| named_by_service.get_mut(c)) else {
+            continue;
+        };
+        if slot.is_none() {
+            *slot = repo
                 .compose_projects
-                .get(link.project)?
-                .services
-                .get(link.service)?;
-            Some(service.build.as_ref()?.context.span)
-        });
-    named_by_service.or_else(|| {
-        let dockerfile = repo.dockerfiles.iter().find(|d| d.context == Some(c))?;
-        Some(
+                .get(link.project)
+                .and_then(|project| project.services.get(link.service))
+                .and_then(|service| Some(service.build.as_ref()?.context.span));
+        }
+    }
+    let mut built_by_dockerfile: Vec<Option<Span>> = vec![None; repo.contexts.len()];
+    for dockerfile in &repo.dockerfiles {
+        let Some(slot) = dockerfile
+            .context
+            .and_then(|c| built_by_dockerfile.get_mut(c))
+        else {
+            continue;
+        };
+        slot.get_or_insert_with(|| {
             dockerfile
                 .dockerfile
                 .instructions
                 .first()
-                .map_or(Span::point(dockerfile.dockerfile.file, 0), |i| i.span),
-        )
-    })
+                .map_or(Span::point(dockerfile.dockerfile.file, 0), |i| i.span)
+        });
+    }
+    repo.contexts
+        .iter()
+        .zip(named_by_service)
+        .zip(built_by_dockerfile)
+        .map(|((context, by_service), by_dockerfile)| {
+            context
+                .dockerignore
+                .as_ref()
+                .map(dockerignore_location)
+                .or(by_service)
+                .or(by_dockerfile)
+        })
+        .collect()
 }
 
 fn s<'m>(text: &'m str, span: Span) -> Value<'m> {
