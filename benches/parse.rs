@@ -7,9 +7,11 @@
 //! ([`corpus::generate`]). Each is loaded ITERATIONS times (default 10); the fastest and
 //! median wall-clock times are printed with files/s and MB/s, next to the time it takes only
 //! to read the same files (the floor), and next to loading plus evaluating the bundled packs
-//! and `examples/custom-pack` over the model. With `BENCH_CORPUS_DIR=DIR` set, the two corpora are
-//! written to `DIR/dockerfiles` and `DIR/repository` and kept, for profiling, and nothing is
-//! timed.
+//! and `examples/custom-pack` over the model. With `BENCH_PER_RULE=1` set, each rule is also
+//! timed alone over the loaded model (a new `World`, then the rule; fastest of ITERATIONS),
+//! slowest first. With
+//! `BENCH_CORPUS_DIR=DIR` set, the two corpora are written to `DIR/dockerfiles` and
+//! `DIR/repository` and kept, for profiling, and nothing is timed.
 
 mod corpus;
 
@@ -126,6 +128,25 @@ fn scenario(root: &Path, files: usize, bytes: u64, iterations: usize) {
         files,
         bytes,
     );
+    if std::env::var_os("BENCH_PER_RULE").is_some() {
+        let mut per_rule: Vec<(Duration, &str)> = runs
+            .iter()
+            .map(|run| {
+                // A new world each time: the lists it derives are computed on first use.
+                let (fastest, _) = measure(iterations, || {
+                    let world = World::new(&loaded.repository, &loaded.sources);
+                    evaluate(std::slice::from_ref(run), &world).0.len()
+                });
+                (fastest, run.rule.id.value.as_str())
+            })
+            .collect();
+        per_rule.sort_by(|a, b| b.cmp(a));
+        let line: Vec<String> = per_rule
+            .iter()
+            .map(|(time, id)| format!("{id} {:.1}", time.as_secs_f64() * 1e3))
+            .collect();
+        println!("per rule (ms, fastest): {}", line.join(", "));
+    }
 }
 
 /// Runs `work` `iterations` times and returns the fastest and the median duration. What

@@ -78,6 +78,11 @@ check_snapshot!(
 );
 
 check_snapshot!(
+    a_variable_of_one_query_is_unknown_in_the_next,
+    "  for pkg in packages\n  report pkg \"m\"\n  for img in images\n  where pkg.name == \"gcc\"\n  report img \"m\""
+);
+
+check_snapshot!(
     unknown_name_in_a_message_hole,
     "  for pkg in packages\n  report pkg \"{pgk.name}\""
 );

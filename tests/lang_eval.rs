@@ -1146,3 +1146,90 @@ fn a_service_tells_whether_its_dockerfile_is_inline() {
         [seen("a", "a: true false"), seen("b", "b: false false")]
     );
 }
+
+/// A loop whose condition keeps `q.f == x.g` looks `x.g` up in an index of a long list that
+/// it scans again and again (here `img.packages`, once per package): the rows, counts and
+/// `any` answers are those of a scan (written with `lower(…)`, which is never indexed).
+#[test]
+fn equality_joins_on_long_lists_find_what_a_scan_finds() {
+    let repo = repo(&[(
+        "Dockerfile",
+        "FROM debian:12-slim AS base
+RUN apt-get install -y curl git make gcc wget jq
+FROM base
+RUN apt-get install -y git vim jq zip unzip
+RUN apt-get install -y jq tree GIT
+",
+    )]);
+    let joined = "  for img in images
+  for pkg in img.packages
+  for q in img.packages
+  where q.normalized_name == pkg.normalized_name and q.instruction.line < pkg.instruction.line
+  report pkg.name \"{pkg.name} on line {pkg.instruction.line}, also line {q.instruction.line}\"";
+    let scanned = joined.replace(
+        "q.normalized_name == pkg.normalized_name",
+        "lower(q.normalized_name) == lower(pkg.normalized_name)",
+    );
+    let expected = vec![
+        seen("git", "git on line 4, also line 2"),
+        seen("jq", "jq on line 4, also line 2"),
+        seen("jq", "jq on line 5, also line 2"),
+        seen("jq", "jq on line 5, also line 4"),
+        seen("GIT", "GIT on line 5, also line 2"),
+        seen("GIT", "GIT on line 5, also line 4"),
+    ];
+    assert_eq!(repo.run(joined), expected);
+    assert_eq!(repo.run(&scanned), expected);
+
+    let quantified = "  for img in images
+  for pkg in img.packages
+  where any(q in img.packages where q.normalized_name == pkg.normalized_name
+      and q.instruction.line < pkg.instruction.line)
+    and count(q in img.packages where pkg.normalized_name == q.normalized_name) == 3
+  report pkg.name \"{pkg.name}\"";
+    let quantified_scan = quantified
+        .replace(
+            "q.normalized_name == pkg.normalized_name",
+            "lower(q.normalized_name) == lower(pkg.normalized_name)",
+        )
+        .replace(
+            "pkg.normalized_name == q.normalized_name",
+            "lower(pkg.normalized_name) == lower(q.normalized_name)",
+        );
+    let expected = vec![
+        seen("git", "git"),
+        seen("jq", "jq"),
+        seen("jq", "jq"),
+        seen("GIT", "GIT"),
+    ];
+    assert_eq!(repo.run(quantified), expected);
+    assert_eq!(repo.run(&quantified_scan), expected);
+
+    // A key that is a list cannot be indexed: the loop scans and still compares lists.
+    let lists = "  for img in images
+  for pkg in img.packages
+  where count(q in img.packages where q.extras == pkg.extras) == 14
+  report pkg.name \"{pkg.name}\"";
+    assert_eq!(repo.run(lists).len(), 14);
+}
+
+/// The findings of a rule with two queries are those of each query, deduplicated and sorted
+/// as one list; each query binds its own variables (the same name may be used again).
+#[test]
+fn several_queries_report_the_union_of_their_findings() {
+    let repo = two_stages();
+    let body = "  for pkg in packages
+  where pkg.name == \"gcc\"
+  report pkg.name \"toolchain `{pkg.name}`\"
+  for pkg in packages
+  where pkg.name in [\"gcc\", \"curl\"]
+  report pkg.name \"named `{pkg.name}`\"";
+    assert_eq!(
+        repo.run(body),
+        vec![
+            seen("gcc", "named `gcc`"),
+            seen("gcc", "toolchain `gcc`"),
+            seen("curl", "named `curl`"),
+        ]
+    );
+}

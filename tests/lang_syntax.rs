@@ -52,7 +52,10 @@ fn parse_ok(text: &str) -> Rule {
 fn condition(condition: &str) -> (Expr, String) {
     let text = format!("rule DP1 r {{\n  for x in xs\n  where {condition}\n  report x \"m\"\n}}\n");
     let rule = parse_ok(&text);
-    (rule.query.condition.expect("a condition"), text)
+    (
+        rule.queries[0].condition.clone().expect("a condition"),
+        text,
+    )
 }
 
 fn under(text: &str, span: Span) -> &str {
@@ -121,7 +124,8 @@ fn the_example_rule_parses_with_exact_spans() {
     ));
     assert_eq!(under(t, rule.params[1].default.span), "300MB");
 
-    let query = &rule.query;
+    assert_eq!(rule.queries.len(), 1);
+    let query = &rule.queries[0];
     assert_eq!(query.bindings.len(), 2);
     assert_eq!(under(t, query.bindings[0].span), "for img in images");
     assert_eq!(under(t, query.bindings[1].variable.span), "pkg");
@@ -187,7 +191,7 @@ fn metadata_comes_in_any_order_and_is_optional() {
     assert_eq!(under(text, rule.name.span), "x-1");
     let bare = parse_ok("rule X1 y { for x in xs report x \"m\" }");
     assert!(bare.severity.is_none() && bare.summary.is_none() && bare.doc.is_none());
-    assert!(bare.query.condition.is_none());
+    assert!(bare.queries[0].condition.is_none());
 }
 
 #[test]
@@ -351,7 +355,7 @@ fn quantifiers() {
 fn message_templates() {
     let text = "rule X1 y {\n for x in xs\n report x \"a \\\"q\\\" {{lit}} {x.name} \\u{41}{ count(p in x.ps) }\"\n}";
     let rule = parse_ok(text);
-    let message = &rule.query.report.message;
+    let message = &rule.queries[0].report.message;
     assert_eq!(message.parts.len(), 4);
     assert!(matches!(&message.parts[0], TemplatePart::Text(s) if s == "a \"q\" {lit} "));
     assert!(matches!(&message.parts[2], TemplatePart::Text(s) if s == " A"));
@@ -368,7 +372,10 @@ fn crlf_and_comments_everywhere() {
     let text = "# head\r\nrule X1 y { # a\r\n for x in xs # b\r\n where x.a # c\r\n  == 1\r\n report x \"m\" # d\r\n}\r\n# tail\r\n";
     let rule = parse_ok(text);
     assert_eq!(
-        under(text, rule.query.condition.expect("where").span),
+        under(
+            text,
+            rule.queries[0].condition.as_ref().expect("where").span
+        ),
         "x.a # c\r\n  == 1"
     );
 }
@@ -788,21 +795,23 @@ fn spans_of_rule(rule: &Rule) -> Vec<Span> {
         spans.extend([param.span, param.name.span]);
         spans_of_expr(&param.default, &mut spans);
     }
-    for binding in &rule.query.bindings {
-        spans.extend([binding.span, binding.variable.span]);
-        spans_of_expr(&binding.collection, &mut spans);
-    }
-    if let Some(condition) = &rule.query.condition {
-        spans_of_expr(condition, &mut spans);
-    }
-    let report = &rule.query.report;
-    spans.push(report.span);
-    spans_of_expr(&report.target, &mut spans);
-    spans_of_template(&report.message, &mut spans);
-    for related in &report.related {
-        spans.push(related.span);
-        spans_of_expr(&related.target, &mut spans);
-        spans_of_template(&related.message, &mut spans);
+    for query in &rule.queries {
+        for binding in &query.bindings {
+            spans.extend([binding.span, binding.variable.span]);
+            spans_of_expr(&binding.collection, &mut spans);
+        }
+        if let Some(condition) = &query.condition {
+            spans_of_expr(condition, &mut spans);
+        }
+        let report = &query.report;
+        spans.push(report.span);
+        spans_of_expr(&report.target, &mut spans);
+        spans_of_template(&report.message, &mut spans);
+        for related in &report.related {
+            spans.push(related.span);
+            spans_of_expr(&related.target, &mut spans);
+            spans_of_template(&related.message, &mut spans);
+        }
     }
     spans
 }
@@ -941,5 +950,25 @@ fn the_spec_example_parses() {
         .expect("the example");
     let rule = parse_ok(example);
     assert_eq!(rule.params.len(), 3);
-    assert_eq!(rule.query.bindings.len(), 2);
+    assert_eq!(rule.queries.len(), 2);
+    assert_eq!(rule.queries[0].bindings.len(), 2);
+    assert_eq!(rule.queries[1].bindings.len(), 1);
+}
+
+#[test]
+fn a_rule_holds_several_queries_each_with_its_own_clauses() {
+    let t = "rule X1 y {\n  for a in xs\n  where a.n == 1\n  report a \"first\"\n  related a \"r\"\n  for b in ys\n  for c in b.zs\n  report c \"second\"\n}\n";
+    let rule = parse_ok(t);
+    let [first, second] = &rule.queries[..] else {
+        panic!("two queries")
+    };
+    assert_eq!(under(t, first.bindings[0].span), "for a in xs");
+    assert_eq!(first.report.related.len(), 1);
+    assert_eq!(
+        under(t, first.report.span),
+        "report a \"first\"\n  related a \"r\""
+    );
+    assert_eq!(second.bindings.len(), 2);
+    assert!(second.condition.is_none());
+    assert_eq!(under(t, second.report.span), "report c \"second\"");
 }

@@ -110,7 +110,7 @@ fn string_list<'m>(items: impl IntoIterator<Item = String>) -> Value<'m> {
 }
 
 /// Calls built-in function `name` of this module; `None` when it is not one of them.
-pub fn call<'m>(world: &World<'m>, name: &str, arguments: &[Value<'m>]) -> Option<Value<'m>> {
+pub fn call<'v>(world: &World<'_>, name: &str, arguments: &[Value<'v>]) -> Option<Value<'v>> {
     let text = |i: usize| arguments.get(i).and_then(Value::as_str);
     Some(match name {
         "choose" => {
@@ -172,6 +172,8 @@ mod tests {
         assert_eq!(import_names("Pillow", &[]), ["PIL"]);
         assert_eq!(import_names("PyYAML", &[]), ["_yaml", "yaml"]);
         assert_eq!(import_names("python_dateutil", &[]), ["dateutil"]);
+        assert_eq!(import_names("z3-solver", &[]), ["z3"]);
+        assert_eq!(import_names("SymPy", &[]), ["isympy", "sympy"]);
         // Not in the table: the normalised name with `_`.
         assert_eq!(import_names("Flask-SQLAlchemy", &[]), ["flask_sqlalchemy"]);
         assert_eq!(import_names("pandas", &[]), ["pandas"]);

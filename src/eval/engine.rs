@@ -5,15 +5,21 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use foldhash::HashMap as FastMap;
 
 use rayon::prelude::*;
 use regex::Regex;
 use serde::Serialize;
 
 use crate::diag::{Diagnostic, Severity};
+use crate::eval::join::{find_join_key, IndexKey, Indexes, JoinKey, Plan, Positions};
 use crate::eval::value::Value;
 use crate::eval::world::World;
-use crate::lang::ast::{BinaryOp, Expr, ExprKind, QuantifierKind, Rule, Template, TemplatePart};
+use crate::lang::ast::{
+    BinaryOp, Expr, ExprKind, Quantifier, QuantifierKind, Query, Rule, Template, TemplatePart,
+};
 use crate::lang::check::regex_error_help;
 use crate::source::{Sources, Span};
 
@@ -158,63 +164,86 @@ fn evaluate_rule(
     max_steps: u64,
 ) -> (Vec<Finding>, Vec<Diagnostic>) {
     let rule = run.rule;
-    let mut params = HashMap::new();
-    for param in &rule.params {
-        let value = match run.params.get(&param.name.value) {
-            Some(value) => value.to_value(),
-            None => literal(&param.default),
-        };
-        params.insert(param.name.value.as_str(), value);
-    }
+    let params = rule
+        .params
+        .iter()
+        .map(|param| {
+            let value = match run.params.get(&param.name.value) {
+                Some(value) => value.to_value(),
+                None => literal(&param.default),
+            };
+            (param.name.value.as_str(), value)
+        })
+        .collect();
+    let Some(first) = rule.queries.first() else {
+        return (Vec::new(), Vec::new());
+    };
     let mut evaluator = Evaluator {
         world,
         rule,
+        query: first,
         params,
         scopes: Vec::new(),
         steps: 0,
         max_steps,
-        regexes: HashMap::new(),
-        collections: HashMap::new(),
-        conjuncts: conjuncts_by_binding(rule),
+        regexes: FastMap::default(),
+        constants: constant_lists(rule),
+        conjuncts: Vec::new(),
+        quantifier_joins: FastMap::default(),
+        indexes: Indexes::default(),
         findings: Vec::new(),
         problem: None,
     };
-    evaluator.bindings(0);
+    // The queries run in order, sharing the step budget; their findings are one list.
+    for query in &rule.queries {
+        evaluator.query = query;
+        evaluator.conjuncts = conjuncts_by_binding(query);
+        evaluator.bindings(0);
+    }
     let diagnostics = evaluator.problem.take().into_iter().collect();
     (evaluator.findings, diagnostics)
 }
 
-/// The value of a literal expression (a param default).
-fn literal<'m>(expr: &Expr) -> Value<'m> {
+/// The value of a literal expression (a param default); strings borrow the rule's text.
+fn literal(expr: &Expr) -> Value<'_> {
     match &expr.kind {
         ExprKind::Bool(b) => Value::Bool(*b),
         ExprKind::Integer(i) => Value::Integer(*i),
-        ExprKind::String(s) => Value::String(Cow::Owned(s.clone()), None),
+        ExprKind::String(s) => Value::str(s, None),
         ExprKind::Size(s) => Value::Size(*s),
         ExprKind::List(items) => Value::list(items.iter().map(literal).collect()),
         _ => Value::Null,
     }
 }
 
+/// Evaluates one rule. Values live as long as both the model (`'m`) and the rule (`'r`), so
+/// that strings are borrowed from either without copying.
 struct Evaluator<'w, 'm, 'r> {
     world: &'w World<'m>,
     rule: &'r Rule,
-    params: HashMap<&'r str, Value<'m>>,
-    scopes: Vec<(&'r str, Value<'m>)>,
+    /// The query being evaluated.
+    query: &'r Query,
+    /// The rule's params (a rule has a handful: a list is faster than a map).
+    params: Vec<(&'r str, Value<'r>)>,
+    scopes: Vec<(&'r str, Value<'r>)>,
     steps: u64,
     max_steps: u64,
-    regexes: HashMap<String, Option<Regex>>,
-    /// Top-level collections already built for this rule.
-    collections: HashMap<&'r str, Value<'m>>,
-    /// The `and`-ed parts of the condition, grouped by the binding after which all the
+    regexes: FastMap<String, Option<Regex>>,
+    /// The value of each list literal whose elements are all literals (by address), built
+    /// once instead of at every evaluation.
+    constants: FastMap<usize, Value<'r>>,
+    /// The `and`-ed parts of the query's condition, grouped by the binding after which all the
     /// variables they read are bound (see [`conjuncts_by_binding`]).
     conjuncts: Vec<Vec<&'r Expr>>,
+    /// The join key of each `any`/`count` met so far (by address), if it has one.
+    quantifier_joins: FastMap<usize, Option<JoinKey<'r>>>,
+    indexes: Indexes<'r>,
     findings: Vec<Finding>,
     /// The first problem met; evaluation of the rule stops at it.
     problem: Option<Diagnostic>,
 }
 
-impl<'m, 'r> Evaluator<'_, 'm, 'r> {
+impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
     /// Counts a step; false once the budget is spent (and records why).
     fn step(&mut self) -> bool {
         if self.problem.is_some() {
@@ -240,7 +269,7 @@ impl<'m, 'r> Evaluator<'_, 'm, 'r> {
     /// since evaluation has no side effects this reports exactly what checking the whole
     /// condition at the innermost level would.
     fn bindings(&mut self, index: usize) {
-        let query = &self.rule.query;
+        let query = self.query;
         let Some(binding) = query.bindings.get(index) else {
             if self.problem.is_none() {
                 self.report();
@@ -250,22 +279,120 @@ impl<'m, 'r> Evaluator<'_, 'm, 'r> {
         let Value::List(items) = self.eval(&binding.collection) else {
             return;
         };
-        let conjuncts = self.conjuncts.get(index).cloned().unwrap_or_default();
-        for item in items.iter() {
+        let parts = self.conjuncts.get(index).map_or(0, Vec::len);
+        let variable = binding.variable.value.as_str();
+        let join = self
+            .conjuncts
+            .get(index)
+            .and_then(|parts| find_join_key(variable, parts));
+        let visit = self.join_candidates(variable, &items, join);
+        let positions: Box<dyn Iterator<Item = usize>> = match visit {
+            Some(positions) => Box::new(positions.into_iter()),
+            None => Box::new(0..items.len()),
+        };
+        for position in positions {
+            let Some(item) = items.get(position) else {
+                continue;
+            };
             if !self.step() {
                 return;
             }
-            self.scopes
-                .push((binding.variable.value.as_str(), item.clone()));
-            if conjuncts.iter().all(|part| self.eval(part).is_true()) {
+            self.scopes.push((variable, item.clone()));
+            if (0..parts).all(|part| self.conjunct(index, part)) {
                 self.bindings(index + 1);
             }
             self.scopes.pop();
         }
     }
 
+    /// The positions of `items` that a loop over `variable` needs to visit when its
+    /// condition has the join key `join`: those whose key equals the probe, found in an index
+    /// of the list ([`crate::eval::join`]); `None` to visit them all.
+    fn join_candidates(
+        &mut self,
+        variable: &'r str,
+        items: &Arc<Vec<Value<'r>>>,
+        join: Option<JoinKey<'r>>,
+    ) -> Option<Vec<usize>> {
+        let join = join?;
+        match self.indexes.plan(items, join.element_key) {
+            Plan::Scan => return None,
+            Plan::Lookup(_) => {}
+            Plan::Build => {
+                let positions = self.build_index(variable, items, join.element_key);
+                if self.problem.is_some() {
+                    return None;
+                }
+                self.indexes.store(items, join.element_key, positions);
+            }
+        }
+        let probe = self.eval(join.probe);
+        let Plan::Lookup(positions) = self.indexes.plan(items, join.element_key) else {
+            return None;
+        };
+        // A list never equals an element's key (lists are not indexed): nothing to visit.
+        Some(
+            IndexKey::of(&probe)
+                .and_then(|key| positions.get(&key).cloned())
+                .unwrap_or_default(),
+        )
+    }
+
+    /// The positions of `items` by the value of `element_key` for each, or `None` when a
+    /// value is a list (which has no key).
+    fn build_index(
+        &mut self,
+        variable: &'r str,
+        items: &Arc<Vec<Value<'r>>>,
+        element_key: &'r Expr,
+    ) -> Option<Positions<'r>> {
+        let mut positions = Positions::default();
+        for (position, item) in items.iter().enumerate() {
+            if !self.step() {
+                return None;
+            }
+            self.scopes.push((variable, item.clone()));
+            let value = self.eval(element_key);
+            self.scopes.pop();
+            positions
+                .entry(IndexKey::of(&value)?)
+                .or_default()
+                .push(position);
+        }
+        Some(positions)
+    }
+
+    /// The join key of an `any` or `count` (an `all` holds only if every element passes,
+    /// so it scans).
+    fn quantifier_join(&mut self, quantifier: &'r Quantifier) -> Option<JoinKey<'r>> {
+        if quantifier.kind == QuantifierKind::All {
+            return None;
+        }
+        let condition = quantifier.condition.as_ref()?;
+        *self
+            .quantifier_joins
+            .entry(quantifier as *const Quantifier as usize)
+            .or_insert_with(|| {
+                let mut parts = Vec::new();
+                split_and(condition, &mut parts);
+                find_join_key(&quantifier.variable.value, &parts)
+            })
+    }
+
+    /// Whether part `part` of the conjuncts checked after binding `index` holds.
+    fn conjunct(&mut self, index: usize, part: usize) -> bool {
+        let expr = self.conjuncts.get(index).and_then(|parts| parts.get(part));
+        match expr {
+            Some(expr) => {
+                let expr: &'r Expr = expr;
+                self.eval(expr).is_true()
+            }
+            None => true,
+        }
+    }
+
     /// Where a reported value is: its own span, or else the first bound entity's.
-    fn location(&self, value: &Value<'m>) -> Option<Span> {
+    fn location(&self, value: &Value<'_>) -> Option<Span> {
         match value {
             Value::Entity(entity) => self.world.span(*entity),
             Value::String(_, Some(span)) => Some(*span),
@@ -274,7 +401,7 @@ impl<'m, 'r> Evaluator<'_, 'm, 'r> {
     }
 
     fn report(&mut self) {
-        let report = &self.rule.query.report;
+        let report = &self.query.report;
         let target = self.eval(&report.target);
         let fallback = self
             .scopes
@@ -337,27 +464,19 @@ impl<'m, 'r> Evaluator<'_, 'm, 'r> {
         out
     }
 
-    fn lookup(&mut self, name: &'r str) -> Value<'m> {
+    fn lookup(&mut self, name: &'r str) -> Value<'r> {
         if let Some((_, value)) = self.scopes.iter().rev().find(|(bound, _)| *bound == name) {
             return value.clone();
         }
-        if let Some(value) = self.params.get(name) {
+        if let Some((_, value)) = self.params.iter().find(|(param, _)| *param == name) {
             return value.clone();
         }
-        // A top-level collection is built once per rule and shared (the list is reference
+        // A top-level collection is built once by the world and shared (the list is reference
         // counted): rules that search a collection inside a loop stay linear in its size.
-        if let Some(value) = self.collections.get(name) {
-            return value.clone();
-        }
-        let value = match self.world.collection(name) {
-            Some(entities) => Value::list(entities.into_iter().map(Value::Entity).collect()),
-            None => Value::Null,
-        };
-        self.collections.insert(name, value.clone());
-        value
+        self.world.collection_value(name).unwrap_or(Value::Null)
     }
 
-    fn eval(&mut self, expr: &'r Expr) -> Value<'m> {
+    fn eval(&mut self, expr: &'r Expr) -> Value<'r> {
         if !self.step() {
             return Value::Null;
         }
@@ -367,6 +486,9 @@ impl<'m, 'r> Evaluator<'_, 'm, 'r> {
                 literal(expr)
             }
             ExprKind::List(items) => {
+                if let Some(constant) = self.constants.get(&address(expr)) {
+                    return constant.clone();
+                }
                 let values = items.iter().map(|item| self.eval(item)).collect();
                 Value::list(values)
             }
@@ -378,7 +500,7 @@ impl<'m, 'r> Evaluator<'_, 'm, 'r> {
                 _ => Value::Null,
             },
             ExprKind::Call(name, arguments) => {
-                let values: Vec<Value<'m>> = arguments.iter().map(|a| self.eval(a)).collect();
+                let values: Vec<Value<'r>> = arguments.iter().map(|a| self.eval(a)).collect();
                 crate::eval::builtins::call(self.world, &name.value, &values)
                     .unwrap_or_else(|| call(&name.value, &values))
             }
@@ -387,13 +509,22 @@ impl<'m, 'r> Evaluator<'_, 'm, 'r> {
                     Value::List(items) => items,
                     _ => return empty_quantifier(quantifier.kind),
                 };
+                let variable = quantifier.variable.value.as_str();
+                let join = self.quantifier_join(quantifier);
+                let visit = self.join_candidates(variable, &items, join);
+                let positions: Box<dyn Iterator<Item = usize>> = match visit {
+                    Some(positions) => Box::new(positions.into_iter()),
+                    None => Box::new(0..items.len()),
+                };
                 let mut count = 0i64;
-                for item in items.iter() {
+                for position in positions {
+                    let Some(item) = items.get(position) else {
+                        continue;
+                    };
                     if !self.step() {
                         return Value::Null;
                     }
-                    self.scopes
-                        .push((quantifier.variable.value.as_str(), item.clone()));
+                    self.scopes.push((variable, item.clone()));
                     let holds = match &quantifier.condition {
                         Some(condition) => self.eval(condition).is_true(),
                         None => true,
@@ -417,7 +548,7 @@ impl<'m, 'r> Evaluator<'_, 'm, 'r> {
         }
     }
 
-    fn binary(&mut self, op: BinaryOp, left: &'r Expr, right: &'r Expr) -> Value<'m> {
+    fn binary(&mut self, op: BinaryOp, left: &'r Expr, right: &'r Expr) -> Value<'r> {
         match op {
             BinaryOp::And => {
                 return Value::Bool(self.eval(left).is_true() && self.eval(right).is_true())
@@ -480,10 +611,87 @@ impl<'m, 'r> Evaluator<'_, 'm, 'r> {
     }
 }
 
-/// The top-level `and` operands of the rule's condition, grouped by the index of the last
+/// An expression's address: it names the node for the evaluator's per-node caches.
+fn address(expr: &Expr) -> usize {
+    expr as *const Expr as usize
+}
+
+/// Whether an expression is a literal, or a list of them.
+fn is_constant(expr: &Expr) -> bool {
+    match &expr.kind {
+        ExprKind::Null
+        | ExprKind::Bool(_)
+        | ExprKind::Integer(_)
+        | ExprKind::String(_)
+        | ExprKind::Size(_) => true,
+        ExprKind::List(items) => items.iter().all(is_constant),
+        _ => false,
+    }
+}
+
+/// The value of every list literal of the rule's queries made only of literals, by address.
+fn constant_lists<'r>(rule: &'r Rule) -> FastMap<usize, Value<'r>> {
+    let mut constants = FastMap::default();
+    let mut visit = |expr: &'r Expr| {
+        if matches!(expr.kind, ExprKind::List(_)) && is_constant(expr) {
+            constants.insert(address(expr), literal(expr));
+        }
+    };
+    for query in &rule.queries {
+        let report = &query.report;
+        let templates =
+            std::iter::once(&report.message).chain(report.related.iter().map(|r| &r.message));
+        let holes = templates
+            .flat_map(|t| t.parts.iter())
+            .filter_map(|part| match part {
+                TemplatePart::Hole(expr) => Some(expr),
+                TemplatePart::Text(_) => None,
+            });
+        let roots = query
+            .bindings
+            .iter()
+            .map(|b| &b.collection)
+            .chain(&query.condition)
+            .chain(std::iter::once(&report.target))
+            .chain(report.related.iter().map(|r| &r.target))
+            .chain(holes);
+        for root in roots {
+            walk(root, &mut visit);
+        }
+    }
+    constants
+}
+
+/// Calls `visit` on `expr` and every expression inside it.
+fn walk<'e>(expr: &'e Expr, visit: &mut impl FnMut(&'e Expr)) {
+    visit(expr);
+    match &expr.kind {
+        ExprKind::List(items) | ExprKind::Call(_, items) => {
+            items.iter().for_each(|item| walk(item, visit))
+        }
+        ExprKind::Field(base, _) | ExprKind::Not(base) => walk(base, visit),
+        ExprKind::Binary(_, left, right) => {
+            walk(left, visit);
+            walk(right, visit);
+        }
+        ExprKind::Quantifier(quantifier) => {
+            walk(&quantifier.collection, visit);
+            if let Some(condition) = &quantifier.condition {
+                walk(condition, visit);
+            }
+        }
+        ExprKind::Null
+        | ExprKind::Bool(_)
+        | ExprKind::Integer(_)
+        | ExprKind::String(_)
+        | ExprKind::Size(_)
+        | ExprKind::Name(_) => {}
+    }
+}
+
+/// The top-level `and` operands of a query's condition, grouped by the index of the last
 /// binding whose variable they read (parts that read none go with the first binding).
-fn conjuncts_by_binding(rule: &Rule) -> Vec<Vec<&Expr>> {
-    let query = &rule.query;
+fn conjuncts_by_binding(query: &Query) -> Vec<Vec<&Expr>> {
     let mut groups: Vec<Vec<&Expr>> = vec![Vec::new(); query.bindings.len().max(1)];
     let mut parts = Vec::new();
     if let Some(condition) = &query.condition {
@@ -516,28 +724,11 @@ fn split_and<'e>(expr: &'e Expr, parts: &mut Vec<&'e Expr>) {
 
 /// Every name an expression reads (variables, params, collections).
 fn names_read<'e>(expr: &'e Expr, names: &mut Vec<&'e str>) {
-    match &expr.kind {
-        ExprKind::Name(name) => names.push(name),
-        ExprKind::List(items) | ExprKind::Call(_, items) => {
-            items.iter().for_each(|item| names_read(item, names))
+    walk(expr, &mut |e| {
+        if let ExprKind::Name(name) = &e.kind {
+            names.push(name);
         }
-        ExprKind::Field(base, _) | ExprKind::Not(base) => names_read(base, names),
-        ExprKind::Binary(_, left, right) => {
-            names_read(left, names);
-            names_read(right, names);
-        }
-        ExprKind::Quantifier(quantifier) => {
-            names_read(&quantifier.collection, names);
-            if let Some(condition) = &quantifier.condition {
-                names_read(condition, names);
-            }
-        }
-        ExprKind::Null
-        | ExprKind::Bool(_)
-        | ExprKind::Integer(_)
-        | ExprKind::String(_)
-        | ExprKind::Size(_) => {}
-    }
+    });
 }
 
 fn empty_quantifier<'m>(kind: QuantifierKind) -> Value<'m> {

@@ -1,8 +1,9 @@
 //! Evaluation of rules over the repository model: values and entities, the model as rules
-//! see it, and the engine that produces findings.
+//! see it, the engine that produces findings, and the indexes it joins with.
 
 pub mod builtins;
 pub mod engine;
+pub mod join;
 pub mod scope;
 pub mod suppression;
 pub mod value;

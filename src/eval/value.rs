@@ -1,7 +1,7 @@
 //! Values that rule expressions evaluate to, and the entities of the model they refer to.
 
 use std::borrow::Cow;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::source::Span;
 
@@ -66,6 +66,8 @@ pub enum SettingAt {
 }
 
 /// A value: null, a scalar, a list or an entity. Strings read from a file keep their span.
+/// Lists are shared (`Arc`), so that the world can compute a list once and hand it to every
+/// rule on every thread.
 #[derive(Clone, Debug)]
 pub enum Value<'m> {
     Null,
@@ -73,7 +75,7 @@ pub enum Value<'m> {
     Integer(i64),
     Size(u64),
     String(Cow<'m, str>, Option<Span>),
-    List(Rc<Vec<Value<'m>>>),
+    List(Arc<Vec<Value<'m>>>),
     Entity(Entity),
 }
 
@@ -83,7 +85,7 @@ impl<'m> Value<'m> {
     }
 
     pub fn list(items: Vec<Value<'m>>) -> Value<'m> {
-        Value::List(Rc::new(items))
+        Value::List(Arc::new(items))
     }
 
     pub fn is_null(&self) -> bool {

@@ -2,10 +2,11 @@
 //! every field the schema ([`crate::lang::schema`]) declares, for every kind of entity.
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use crate::diag::Diagnostic;
 use crate::eval::value::{human_size, Entity, SettingAt, Value};
-use crate::lang::schema::EntityKind;
+use crate::lang::schema::{EntityKind, COLLECTIONS};
 use crate::model::context::{CopyOutcome, DockerIgnore, EntryKind};
 use crate::model::dockerfile::{Form, Instruction};
 use crate::model::repository::{DockerfileModel, Repository, RunModel};
@@ -22,7 +23,73 @@ pub struct ImageInfo {
     pub stages: Vec<usize>,
 }
 
-/// The repository with what rules derive from it.
+/// The fields of each kind that are derived from the model by walking it (lists gathered
+/// from several places, the last instruction of a kind): [`World`] computes each of them once
+/// per entity, on first use, and shares the value with every rule on every thread.
+const IMAGE_CACHED: &[&str] = &[
+    "stages",
+    "base",
+    "instructions",
+    "commands",
+    "installs",
+    "packages",
+    "copies",
+    "settings",
+    "pip_requirements",
+    "requirements",
+    "user",
+    "user_instruction",
+    "healthcheck",
+    "cmd",
+    "entrypoint",
+];
+const STAGE_CACHED: &[&str] = &[
+    "lineage",
+    "instructions",
+    "commands",
+    "installs",
+    "packages",
+    "copies",
+    "settings",
+];
+const DOCKERFILE_CACHED: &[&str] = &[
+    "stages",
+    "image",
+    "instructions",
+    "commands",
+    "installs",
+    "packages",
+    "copies",
+];
+const CONTEXT_CACHED: &[&str] = &["files", "python_files", "imports"];
+const REQUIREMENTS_FILE_CACHED: &[&str] = &["all_requirements"];
+
+/// Values of some fields of every entity of one kind, each computed on first use.
+struct FieldCache<'m> {
+    fields: &'static [&'static str],
+    slots: Vec<OnceLock<Value<'m>>>,
+}
+
+impl<'m> FieldCache<'m> {
+    fn new(fields: &'static [&'static str], entities: usize) -> FieldCache<'m> {
+        FieldCache {
+            fields,
+            slots: (0..entities * fields.len())
+                .map(|_| OnceLock::new())
+                .collect(),
+        }
+    }
+
+    /// The slot of field `name` of entity `item`, or `None` when the field is not cached.
+    fn slot(&self, item: usize, name: &str) -> Option<&OnceLock<Value<'m>>> {
+        let field = self.fields.iter().position(|f| *f == name)?;
+        self.slots.get(item * self.fields.len() + field)
+    }
+}
+
+/// The repository with what rules derive from it. Derived values are computed once and
+/// shared: the top-level collections and the fields listed above are filled in lazily, so a
+/// `World` is shared by all rules (it is `Sync`) and no rule pays twice for a list.
 pub struct World<'m> {
     pub repository: &'m Repository,
     pub sources: &'m Sources,
@@ -38,8 +105,17 @@ pub struct World<'m> {
     estimates: Vec<Estimate>,
     /// The measured size of each service, from `--image-sizes`.
     measured: Vec<Option<u64>>,
-    /// Where each context is located (see [`context_location`]), computed once.
+    /// Where each context is located (see [`context_locations`]), computed once.
     context_locations: Vec<Option<Span>>,
+    /// The index of the first stage of each Dockerfile among all stages (for `stage_fields`).
+    stage_offsets: Vec<usize>,
+    /// The top-level collections, in the order of [`COLLECTIONS`].
+    collections: Vec<OnceLock<Value<'m>>>,
+    image_fields: FieldCache<'m>,
+    stage_fields: FieldCache<'m>,
+    dockerfile_fields: FieldCache<'m>,
+    context_fields: FieldCache<'m>,
+    requirements_file_fields: FieldCache<'m>,
 }
 
 impl<'m> World<'m> {
@@ -109,19 +185,33 @@ impl<'m> World<'m> {
             .iter()
             .map(|image| estimate(repository, image.dockerfile, image.stage))
             .collect();
-        let context_locations = (0..repository.contexts.len())
-            .map(|c| context_location(repository, c))
-            .collect();
         let measured = vec![None; service_images.len()];
+        let context_locations = context_locations(repository);
+        let mut stage_offsets = Vec::with_capacity(repository.dockerfiles.len());
+        let mut stage_count = 0;
+        for dockerfile in &repository.dockerfiles {
+            stage_offsets.push(stage_count);
+            stage_count += dockerfile.dockerfile.stages.len();
+        }
         World {
             repository,
             sources,
+            image_fields: FieldCache::new(IMAGE_CACHED, images.len()),
             images,
             service_images,
             extra_services,
             estimates,
             measured,
             context_locations,
+            stage_offsets,
+            collections: COLLECTIONS.iter().map(|_| OnceLock::new()).collect(),
+            stage_fields: FieldCache::new(STAGE_CACHED, stage_count),
+            dockerfile_fields: FieldCache::new(DOCKERFILE_CACHED, repository.dockerfiles.len()),
+            context_fields: FieldCache::new(CONTEXT_CACHED, repository.contexts.len()),
+            requirements_file_fields: FieldCache::new(
+                REQUIREMENTS_FILE_CACHED,
+                repository.requirements_files.len(),
+            ),
         }
     }
 
@@ -293,6 +383,19 @@ impl<'m> World<'m> {
             }
         }
         names
+    }
+
+    /// The list a top-level collection holds, built on first use; `None` for a name that is
+    /// not a collection.
+    pub fn collection_value(&self, name: &str) -> Option<Value<'m>> {
+        let slot = COLLECTIONS
+            .iter()
+            .position(|(collection, _, _)| *collection == name)
+            .and_then(|index| self.collections.get(index))?;
+        Some(
+            slot.get_or_init(|| entity_list(self.collection(name).unwrap_or_default()))
+                .clone(),
+        )
     }
 
     fn dockerfile(&self, index: usize) -> Option<&'m DockerfileModel> {
@@ -796,6 +899,37 @@ impl<'m> World<'m> {
     /// The value of field `name` of `entity`: `None` when the schema has no such field,
     /// `Some(Value::Null)` when the field is absent for this entity.
     pub fn field(&self, entity: Entity, name: &str) -> Option<Value<'m>> {
+        let slot = match entity {
+            Entity::Image(i) => self.image_fields.slot(i, name),
+            Entity::Stage(d, s) => self
+                .stage_offsets
+                .get(d)
+                .filter(|_| {
+                    self.dockerfile(d)
+                        .is_some_and(|m| s < m.dockerfile.stages.len())
+                })
+                .and_then(|offset| self.stage_fields.slot(offset + s, name)),
+            Entity::Dockerfile(d) => self.dockerfile_fields.slot(d, name),
+            Entity::Context(c) => self.context_fields.slot(c, name),
+            Entity::RequirementsFile(f) => self.requirements_file_fields.slot(f, name),
+            _ => None,
+        };
+        match slot {
+            Some(slot) => Some(
+                slot.get_or_init(|| self.compute_field(entity, name).unwrap_or(Value::Null))
+                    .clone(),
+            ),
+            None => self.compute_field(entity, name),
+        }
+    }
+
+    /// The value of a field that the schema declares (null if it did not).
+    fn cached(&self, entity: Entity, name: &str) -> Value<'m> {
+        self.field(entity, name).unwrap_or(Value::Null)
+    }
+
+    /// [`World::field`] without the cache.
+    fn compute_field(&self, entity: Entity, name: &str) -> Option<Value<'m>> {
         let value = match entity {
             Entity::Dockerfile(d) => self.dockerfile_field(d, name)?,
             Entity::Stage(d, s) => self.stage_field(d, s, name)?,
@@ -1181,7 +1315,7 @@ impl<'m> World<'m> {
             }
             "line" => opt(instruction.and_then(|x| {
                 let file = self.sources.get(x.span.file)?;
-                let (line, _) = file.line_column(x.span.start as usize);
+                let line = file.line_index(x.span.start as usize) + 1;
                 Some(Value::Integer(i64::try_from(line).unwrap_or(i64::MAX)))
             })),
             "stage" => opt(self
@@ -1364,11 +1498,10 @@ impl<'m> World<'m> {
             "file" => opt(link
                 .and_then(|x| x.requirements_file)
                 .map(|f| Value::Entity(Entity::RequirementsFile(f)))),
-            "requirements" => entity_list(
-                link.and_then(|x| x.requirements_file)
-                    .map(|f| self.all_requirements(f))
-                    .unwrap_or_default(),
-            ),
+            "requirements" => match link.and_then(|x| x.requirements_file) {
+                Some(f) => self.cached(Entity::RequirementsFile(f), "all_requirements"),
+                None => Value::list(Vec::new()),
+            },
             "instruction" => {
                 opt(link.map(|x| Value::Entity(Entity::Instruction(d, x.instruction))))
             }
@@ -1585,21 +1718,17 @@ impl<'m> World<'m> {
                 let count = service.map_or(0, |x| x.gpus.len());
                 entity_list((0..count).map(|g| Entity::Gpu(i, g)))
             }
-            "requirements" => entity_list(
-                self.service_images
-                    .get(i)
-                    .copied()
-                    .flatten()
-                    .and_then(|image| self.images.get(image))
-                    .map(|image| self.image_requirements(image))
-                    .unwrap_or_default(),
-            ),
-            "imports" => entity_list(
-                link.and_then(|l| l.context)
-                    .or_else(|| self.dockerfile(implicit?.dockerfile)?.context)
-                    .map(|c| self.context_imports(c))
-                    .unwrap_or_default(),
-            ),
+            "requirements" => match self.service_images.get(i).copied().flatten() {
+                Some(image) => self.cached(Entity::Image(image), "requirements"),
+                None => Value::list(Vec::new()),
+            },
+            "imports" => match link
+                .and_then(|l| l.context)
+                .or_else(|| self.dockerfile(implicit?.dockerfile)?.context)
+            {
+                Some(c) => self.cached(Entity::Context(c), "imports"),
+                None => Value::list(Vec::new()),
+            },
             _ => return None,
         })
     }
@@ -1664,7 +1793,7 @@ impl<'m> World<'m> {
     }
 
     /// Renders a value for a message template.
-    pub fn display(&self, value: &Value<'m>) -> String {
+    pub fn display(&self, value: &Value<'_>) -> String {
         match value {
             Value::Null => "none".into(),
             Value::Bool(b) => b.to_string(),
@@ -1690,36 +1819,53 @@ fn dockerignore_location(ignore: &DockerIgnore) -> Span {
         .map_or(Span::point(ignore.file, 0), |p| p.span)
 }
 
-/// Where a context is located: its `.dockerignore` (the first pattern), else the compose
-/// `build.context` that names it, else the first instruction of the Dockerfile built with it
-/// (`docker build .` beside it).
-fn context_location(repo: &Repository, c: usize) -> Option<Span> {
-    let context = repo.contexts.get(c)?;
-    if let Some(ignore) = &context.dockerignore {
-        return Some(dockerignore_location(ignore));
-    }
-    let named_by_service = repo
-        .services
-        .iter()
-        .filter(|link| link.context == Some(c))
-        .find_map(|link| {
-            let service = repo
+/// Where each context is located: its `.dockerignore` (the first pattern), else the compose
+/// `build.context` of the first service that names it, else the first instruction of the
+/// first Dockerfile built with it (`docker build .` beside it). One pass over the services
+/// and the Dockerfiles, not one per context.
+fn context_locations(repo: &Repository) -> Vec<Option<Span>> {
+    let mut named_by_service: Vec<Option<Span>> = vec![None; repo.contexts.len()];
+    for link in &repo.services {
+        let Some(slot) = link.context.and_then(|c| named_by_service.get_mut(c)) else {
+            continue;
+        };
+        if slot.is_none() {
+            *slot = repo
                 .compose_projects
-                .get(link.project)?
-                .services
-                .get(link.service)?;
-            Some(service.build.as_ref()?.context.span)
-        });
-    named_by_service.or_else(|| {
-        let dockerfile = repo.dockerfiles.iter().find(|d| d.context == Some(c))?;
-        Some(
+                .get(link.project)
+                .and_then(|project| project.services.get(link.service))
+                .and_then(|service| Some(service.build.as_ref()?.context.span));
+        }
+    }
+    let mut built_by_dockerfile: Vec<Option<Span>> = vec![None; repo.contexts.len()];
+    for dockerfile in &repo.dockerfiles {
+        let Some(slot) = dockerfile
+            .context
+            .and_then(|c| built_by_dockerfile.get_mut(c))
+        else {
+            continue;
+        };
+        slot.get_or_insert_with(|| {
             dockerfile
                 .dockerfile
                 .instructions
                 .first()
-                .map_or(Span::point(dockerfile.dockerfile.file, 0), |i| i.span),
-        )
-    })
+                .map_or(Span::point(dockerfile.dockerfile.file, 0), |i| i.span)
+        });
+    }
+    repo.contexts
+        .iter()
+        .zip(named_by_service)
+        .zip(built_by_dockerfile)
+        .map(|((context, by_service), by_dockerfile)| {
+            context
+                .dockerignore
+                .as_ref()
+                .map(dockerignore_location)
+                .or(by_service)
+                .or(by_dockerfile)
+        })
+        .collect()
 }
 
 /// A service that is not a compose service.

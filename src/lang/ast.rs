@@ -21,7 +21,8 @@ pub struct Rule {
     /// Markdown; the common leading indentation of a `"""` block is removed.
     pub doc: Option<Spanned<String>>,
     pub params: Vec<Param>,
-    pub query: Query,
+    /// One or more queries; the rule's findings are the union of theirs.
+    pub queries: Vec<Query>,
     /// The whole rule.
     pub span: Span,
 }

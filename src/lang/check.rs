@@ -44,28 +44,33 @@ pub fn check_rule(rule: &Rule) -> Vec<Diagnostic> {
             );
         }
     }
-    for binding in &rule.query.bindings {
-        let ty = checker.type_of(&binding.collection);
-        let element = checker.element_type(&ty, binding.collection.span, "for");
-        checker.bind(&binding.variable.value, binding.variable.span, element);
-    }
-    if let Some(condition) = &rule.query.condition {
-        let ty = checker.type_of(condition);
-        checker.expect_bool(&ty, condition.span, "the condition after `where`");
-    }
-    let report = &rule.query.report;
-    let target = checker.type_of(&report.target);
-    checker.expect_located(&target, report.target.span);
-    checker.template(&report.message.parts);
-    for related in &report.related {
-        let target = checker.type_of(&related.target);
-        // `related` also takes a list: one related location per element.
-        let target = match target {
-            Type::List(element) => *element,
-            other => other,
-        };
-        checker.expect_located(&target, related.target.span);
-        checker.template(&related.message.parts);
+    for query in &rule.queries {
+        // Each query binds its own variables: they are unknown to the next one.
+        let outer = checker.scopes.len();
+        for binding in &query.bindings {
+            let ty = checker.type_of(&binding.collection);
+            let element = checker.element_type(&ty, binding.collection.span, "for");
+            checker.bind(&binding.variable.value, binding.variable.span, element);
+        }
+        if let Some(condition) = &query.condition {
+            let ty = checker.type_of(condition);
+            checker.expect_bool(&ty, condition.span, "the condition after `where`");
+        }
+        let report = &query.report;
+        let target = checker.type_of(&report.target);
+        checker.expect_located(&target, report.target.span);
+        checker.template(&report.message.parts);
+        for related in &report.related {
+            let target = checker.type_of(&related.target);
+            // `related` also takes a list: one related location per element.
+            let target = match target {
+                Type::List(element) => *element,
+                other => other,
+            };
+            checker.expect_located(&target, related.target.span);
+            checker.template(&related.message.parts);
+        }
+        checker.scopes.truncate(outer);
     }
     checker.diagnostics
 }

@@ -125,7 +125,7 @@ impl Builder<'_> {
         let mut tags = Vec::new();
         let mut doc = None;
         let mut params: Vec<Param> = Vec::new();
-        let mut query = None;
+        let mut queries = Vec::new();
         let mut seen = Seen::default();
         for child in pair.into_inner() {
             match child.as_rule() {
@@ -195,9 +195,12 @@ impl Builder<'_> {
                         }
                     }
                 }
-                G::query => query = self.query(child),
+                G::query => queries.extend(self.query(child)),
                 _ => {}
             }
+        }
+        if queries.is_empty() {
+            return None;
         }
         Some(Rule {
             file: self.file,
@@ -208,7 +211,7 @@ impl Builder<'_> {
             tags,
             doc,
             params,
-            query: query?,
+            queries,
             span,
         })
     }

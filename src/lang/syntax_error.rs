@@ -405,7 +405,8 @@ fn message(cx: &Context<'_>) -> (String, Option<String>) {
             None => None,
         };
         return (
-            "expected `related` or the `}` that closes the rule".into(),
+            "expected `related`, another `for … report` query, or the `}` that closes the rule"
+                .into(),
             help,
         );
     }
