@@ -32,7 +32,9 @@ fn wheels(names: &[&str]) -> u64 {
 }
 
 fn debian_closure(package: &str, recommends: bool) -> u64 {
-    let row = &tables().debian_closures[&(package.to_string(), recommends)];
+    let row = tables()
+        .debian_closure(package, recommends)
+        .expect("a closure row");
     row.members
         .iter()
         .map(|m| tables().debian_packages[m].installed_bytes)
@@ -120,8 +122,13 @@ fn packages_are_counted_once_and_caches_are_kept_unless_removed() {
     )]);
     let estimate = estimate_of(dir.path());
     let gcc = debian_closure("gcc", true);
-    let gcc_members = &tables().debian_closures[&("gcc".to_string(), true)].members;
-    let gxx_rest: u64 = tables().debian_closures[&("g++".to_string(), false)]
+    let gcc_members = &tables()
+        .debian_closure("gcc", true)
+        .expect("a closure row")
+        .members;
+    let gxx_rest: u64 = tables()
+        .debian_closure("g++", false)
+        .expect("a closure row")
         .members
         .iter()
         .filter(|m| !gcc_members.contains(m))

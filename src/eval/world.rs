@@ -102,7 +102,8 @@ pub struct World<'m> {
     /// `extra_services[i - compose services]`.
     extra_services: Vec<ExtraService>,
     /// The static size estimate of each image.
-    estimates: Vec<Estimate>,
+    /// Computed on first use: most runs read no size.
+    estimates: Vec<OnceLock<Estimate>>,
     /// The measured size of each service, from `--image-sizes`.
     measured: Vec<Option<u64>>,
     /// Where each context is located (see [`context_locations`]), computed once.
@@ -181,10 +182,7 @@ impl<'m> World<'m> {
                 service_images.push(Some(index));
             }
         }
-        let estimates = images
-            .iter()
-            .map(|image| estimate(repository, image.dockerfile, image.stage))
-            .collect();
+        let estimates = images.iter().map(|_| OnceLock::new()).collect();
         let measured = vec![None; service_images.len()];
         let context_locations = context_locations(repository);
         let mut stage_offsets = Vec::with_capacity(repository.dockerfiles.len());
@@ -278,8 +276,7 @@ impl<'m> World<'m> {
                     service: None,
                     stages,
                 });
-                self.estimates
-                    .push(estimate(self.repository, dockerfile, stage));
+                self.estimates.push(OnceLock::new());
                 self.images.len() - 1
             }
         };
@@ -302,7 +299,9 @@ impl<'m> World<'m> {
 
     /// The static estimate of image `image`.
     pub fn estimate(&self, image: usize) -> Option<&Estimate> {
-        self.estimates.get(image)
+        let info = self.images.get(image)?;
+        let slot = self.estimates.get(image)?;
+        Some(slot.get_or_init(|| estimate(self.repository, info.dockerfile, info.stage)))
     }
 
     /// The measured size of a service, if `--image-sizes` gave one.
@@ -754,7 +753,7 @@ impl<'m> World<'m> {
                     self.span(Entity::Stage(image.dockerfile, image.stage))
                 }
             },
-            Entity::SizeContributor(i, c) => self.estimates.get(i)?.contributors.get(c)?.span,
+            Entity::SizeContributor(i, c) => self.estimate(i)?.contributors.get(c)?.span,
             Entity::Healthcheck(s) => Some(self.compose_service(s)?.healthcheck.as_ref()?.span),
             Entity::Gpu(s, g) => Some(self.compose_service(s)?.gpus.get(g)?.span),
             Entity::PythonFile(p) => Some(Span::point(repo.python_files.get(p)?.file, 0)),
@@ -854,8 +853,7 @@ impl<'m> World<'m> {
                 .unwrap_or_default(),
             Entity::IgnorePattern(..) => text(self.field(entity, "text").unwrap_or(Value::Null)),
             Entity::SizeContributor(i, c) => self
-                .estimates
-                .get(i)
+                .estimate(i)
                 .and_then(|e| e.contributors.get(c))
                 .map(|c| match c.bytes {
                     Some(bytes) => format!("{} ({})", c.name, human_size(bytes)),
@@ -1269,10 +1267,10 @@ impl<'m> World<'m> {
                 let measured = (0..self.service_count())
                     .filter(|&s| self.service_image(s) == Some(i))
                     .find_map(|s| self.measured_size(s));
-                let estimate = self.estimates.get(i);
+                let estimate = self.estimate(i);
                 self.size_value(name, measured, estimate)
             }
-            "estimated_size" => opt(self.estimates.get(i).map(|e| Value::Size(e.total()))),
+            "estimated_size" => opt(self.estimate(i).map(|e| Value::Size(e.total()))),
             "size_contributors" => self.contributors(i, false),
             "largest_contributors" => self.contributors(i, true),
             "context" => {
@@ -1669,12 +1667,12 @@ impl<'m> World<'m> {
             },
             "implicit" => Value::Bool(service.is_none() && implicit.is_some()),
             "size" | "size_kind" | "measured_size" => {
-                let estimate = self.service_image(i).and_then(|m| self.estimates.get(m));
+                let estimate = self.service_image(i).and_then(|m| self.estimate(m));
                 self.size_value(name, self.measured_size(i), estimate)
             }
             "estimated_size" => opt(self
                 .service_image(i)
-                .and_then(|m| self.estimates.get(m))
+                .and_then(|m| self.estimate(m))
                 .map(|e| Value::Size(e.total()))),
             "size_contributors" | "largest_contributors" => match self.service_image(i) {
                 Some(image) => self.contributors(image, name == "largest_contributors"),
@@ -1759,7 +1757,7 @@ impl<'m> World<'m> {
     /// The contributors of image `image`'s estimate: all in image order, or the three
     /// largest known ones, largest first.
     fn contributors(&self, image: usize, largest: bool) -> Value<'m> {
-        let Some(estimate) = self.estimates.get(image) else {
+        let Some(estimate) = self.estimate(image) else {
             return Value::list(Vec::new());
         };
         if largest {
@@ -1776,7 +1774,7 @@ impl<'m> World<'m> {
     }
 
     fn size_contributor_field(&self, i: usize, c: usize, name: &str) -> Option<Value<'m>> {
-        let contributor = self.estimates.get(i).and_then(|e| e.contributors.get(c));
+        let contributor = self.estimate(i).and_then(|e| e.contributors.get(c));
         let row = contributor.and_then(|x| x.row.as_ref());
         Some(match name {
             "name" => opt(contributor.map(|x| Value::String(Cow::Owned(x.name.clone()), x.span))),

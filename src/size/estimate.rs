@@ -159,7 +159,7 @@ struct Estimator<'a> {
     model: &'a DockerfileModel,
     stages: &'a [usize],
     /// Debian packages already counted in this image.
-    apt_counted: HashSet<String>,
+    apt_counted: HashSet<&'static str>,
     /// Python distributions already counted in this image.
     python_counted: HashSet<String>,
     /// `(distribution, extra)` pairs whose requirements were followed.
@@ -352,7 +352,7 @@ impl Estimator<'_> {
         let recommends = !install.has_flag(&["--no-install-recommends"]);
         for package in &install.packages {
             let name = &package.normalized_name;
-            let Some(row) = self.tables.debian_closures.get(&(name.clone(), recommends)) else {
+            let Some(row) = self.tables.debian_closure(name, recommends) else {
                 self.contributors.push(Contributor {
                     kind: ContributorKind::OsPackage,
                     name: package.name.value.clone(),
@@ -367,7 +367,7 @@ impl Estimator<'_> {
             let mut bytes = 0;
             let mut added = 0;
             for member in &row.members {
-                if self.apt_counted.insert(member.clone()) {
+                if self.apt_counted.insert(member.as_str()) {
                     bytes += self
                         .tables
                         .debian_packages

@@ -81,11 +81,19 @@ pub struct PypiRow {
 #[derive(Debug, Default)]
 pub struct Tables {
     pub base_images: HashMap<String, BaseImageRow>,
-    pub debian_closures: HashMap<(String, bool), DebianClosureRow>,
+    /// By package: the closure without Recommends, then with them.
+    pub debian_closures: HashMap<String, [Option<DebianClosureRow>; 2]>,
     pub debian_packages: HashMap<String, DebianPackageRow>,
     pub pypi: HashMap<String, PypiRow>,
     /// Rows that could not be read (`table:line`); a test keeps this empty.
     pub malformed: Vec<String>,
+}
+
+impl Tables {
+    /// The closure `apt-get install package` adds, with or without Recommends.
+    pub fn debian_closure(&self, package: &str, recommends: bool) -> Option<&DebianClosureRow> {
+        self.debian_closures.get(package)?[usize::from(recommends)].as_ref()
+    }
 }
 
 /// The bundled tables.
@@ -141,15 +149,15 @@ fn parse_tables() -> Tables {
         match cells.as_slice() {
             [package, recommends @ ("yes" | "no"), _count, members, source] => {
                 let recommends = *recommends == "yes";
-                tables.debian_closures.insert(
-                    (package.to_string(), recommends),
-                    DebianClosureRow {
-                        package: package.to_string(),
-                        recommends,
-                        members: words(members, ','),
-                        source: source.to_string(),
-                    },
-                );
+                tables
+                    .debian_closures
+                    .entry(package.to_string())
+                    .or_default()[usize::from(recommends)] = Some(DebianClosureRow {
+                    package: package.to_string(),
+                    recommends,
+                    members: words(members, ','),
+                    source: source.to_string(),
+                });
             }
             _ => tables
                 .malformed
@@ -233,9 +241,8 @@ mod tests {
         let tables = tables();
         assert!(tables.malformed.is_empty(), "{:?}", tables.malformed);
         assert!(tables.base_images.contains_key("python:3.11-slim"));
-        assert!(tables
-            .debian_closures
-            .contains_key(&("build-essential".to_string(), true)));
+        assert!(tables.debian_closure("build-essential", true).is_some());
+        assert!(tables.debian_closure("build-essential", false).is_some());
         assert!(tables.pypi.contains_key("numpy"));
     }
 
@@ -244,7 +251,7 @@ mod tests {
     #[test]
     fn closures_are_complete() {
         let tables = tables();
-        for row in tables.debian_closures.values() {
+        for row in tables.debian_closures.values().flatten().flatten() {
             for member in &row.members {
                 assert!(
                     tables.debian_packages.contains_key(member),
