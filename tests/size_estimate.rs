@@ -319,3 +319,46 @@ fn requested_extras_and_included_requirement_files_are_followed() {
         vec![("uvicorn", Some(installed(&names))), ("click", Some(0)),]
     );
 }
+
+/// Commands that write files no table sizes (downloads, clones, unpacked archives, builds,
+/// model downloads) are unknown parts at the command, so the estimate is a lower bound;
+/// commands that write nothing of note are not parts.
+#[test]
+fn files_a_run_writes_are_unknown_parts() {
+    let dir = temp_files(&[(
+        "Dockerfile",
+        "FROM python:3.11-slim\n\
+         RUN python -m spacy download en_core_web_sm \\\n \
+         && tar -xzf /tmp/a.tgz -C /opt && tar -czf /tmp/b.tgz /opt \\\n \
+         && curl -fsSLo /tmp/x.bin https://example.com/x.bin && curl -fsSL https://example.com/ping \\\n \
+         && git clone https://example.com/repo.git && echo done && mkdir -p /app\n",
+    )]);
+    let estimate = estimate_of(dir.path());
+    let parts: Vec<(&str, Option<u64>)> = estimate
+        .contributors
+        .iter()
+        .filter(|c| c.kind == ContributorKind::RunOutput)
+        .map(|c| (c.name.as_str(), c.bytes))
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            ("python -m spacy", None),
+            ("tar -xzf /tmp/a.tgz", None),
+            ("curl -fsSLo /tmp/x.bin", None),
+            ("git clone https://example.com/repo.git", None),
+        ]
+    );
+    assert!(estimate.is_lower_bound());
+    let loaded = load(dir.path(), &LoadOptions::default());
+    let spacy = estimate
+        .contributors
+        .iter()
+        .find(|c| c.kind == ContributorKind::RunOutput)
+        .and_then(|c| c.span)
+        .expect("a span");
+    assert_eq!(
+        loaded.sources.slice(spacy),
+        "python -m spacy download en_core_web_sm"
+    );
+}

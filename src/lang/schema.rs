@@ -360,7 +360,7 @@ pub fn fields(kind: EntityKind) -> Vec<Field> {
         ],
         K::SizeContributor => vec![
             field("name", String, "What it is: `python:3.11-slim`, `build-essential`, `numpy`, `COPY app/ ./app/` (located)."),
-            field("kind", String, "`base`, `os_package`, `python_package`, `package` (conda, npm, …), `pip_cache`, `copy` or `copy_from`."),
+            field("kind", String, "`base`, `os_package`, `python_package`, `package` (conda, npm, …), `pip_cache`, `copy`, `copy_from` or `run_output` (files a `RUN` command writes, size unknown)."),
             field("size", Size, "Its size, or null when unknown."),
             field("unknown", Bool, "Its size is unknown (the estimate is then a lower bound)."),
             field("detail", String, "How the figure was made (version, packages of the closure, files)."),

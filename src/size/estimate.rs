@@ -36,6 +36,9 @@ pub enum ContributorKind {
     Copy,
     /// Files a `COPY --from` takes from another stage or image.
     CopyFrom,
+    /// Files a `RUN` command writes that no table sizes: downloads, clones, unpacked
+    /// archives, builds, model downloads.
+    RunOutput,
 }
 
 impl ContributorKind {
@@ -48,6 +51,7 @@ impl ContributorKind {
             ContributorKind::PipCache => "pip_cache",
             ContributorKind::Copy => "copy",
             ContributorKind::CopyFrom => "copy_from",
+            ContributorKind::RunOutput => "run_output",
         }
     }
 }
@@ -277,6 +281,7 @@ impl Estimator<'_> {
                     for install in &run.installs {
                         self.install(run, install);
                     }
+                    self.run_outputs(run);
                 }
                 Step::Copy(copy) => self.copy(copy),
             }
@@ -538,6 +543,73 @@ impl Estimator<'_> {
                 span: Some(install.span),
                 at_least: false,
             });
+        }
+    }
+
+    /// Commands that write files no table sizes (a download, a clone, an unpacked archive, a
+    /// build, a model download): each is an unknown part, so the estimate is a lower bound
+    /// rather than silently short.
+    fn run_outputs(&mut self, run: &RunModel) {
+        for command in &run.commands {
+            let Some(program) = command.program() else {
+                continue;
+            };
+            let name = program.text.rsplit('/').next().unwrap_or("");
+            let arguments: Vec<&str> = command
+                .words
+                .iter()
+                .skip(command.program_index.map_or(0, |i| i + 1))
+                .map(|w| w.text.as_str())
+                .collect();
+            let has = |word: &str| arguments.contains(&word);
+            let writes = match name {
+                "wget" | "aria2c" | "git-lfs" => true,
+                "curl" => {
+                    arguments.iter().any(|a| {
+                        matches!(*a, "-o" | "-O" | "--output" | "--remote-name")
+                            || (a.starts_with('-')
+                                && !a.starts_with("--")
+                                && a.contains(['o', 'O']))
+                    }) || !command.redirections.is_empty()
+                }
+                "git" => has("clone") || has("pull") || has("fetch"),
+                // `tar xzf`, `tar -xzf`, `tar --extract`: an option group holding `x`.
+                "tar" => {
+                    has("--extract")
+                        || has("--get")
+                        || arguments.iter().enumerate().any(|(i, a)| {
+                            let group = a.strip_prefix('-').filter(|g| !g.starts_with('-'));
+                            let group = group.or((i == 0).then_some(*a));
+                            group.is_some_and(|g| {
+                                g.contains('x') && g.chars().all(|c| c.is_ascii_alphabetic())
+                            })
+                        })
+                }
+                "unzip" | "make" | "cmake" | "ninja" | "cargo" | "go" | "mvn" | "gradle" => true,
+                "spacy" | "huggingface-cli" | "hf" => has("download"),
+                _ if name.starts_with("python") => {
+                    (has("-m") && (has("spacy") && has("download") || has("nltk.downloader")))
+                        || (has("-c")
+                            && arguments.iter().any(|a| {
+                                a.contains(".download(") || a.contains("from_pretrained(")
+                            }))
+                }
+                _ => false,
+            };
+            if writes {
+                self.contributors.push(Contributor {
+                    kind: ContributorKind::RunOutput,
+                    name: std::iter::once(name)
+                        .chain(arguments.iter().copied().take(2))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    bytes: None,
+                    detail: "writes files of a size no table gives (a download, clone, archive, build or model)".into(),
+                    row: None,
+                    span: Some(command.span),
+                    at_least: false,
+                });
+            }
         }
     }
 
