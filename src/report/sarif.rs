@@ -8,8 +8,8 @@
 //! `primaryLocationLineHash` beside dockpolicy's key, and GitHub's limits (25,000 results per
 //! run, 1,000 locations per result). Suppressed findings are left out unless
 //! [`CheckReport::include_suppressed`]: GitHub ignores `suppressions` and would open alerts.
-//! The 10 MB gzip limit is not checked (that would need a compression crate); the cap on
-//! results keeps typical logs far below it.
+//! A log whose gzip-compressed size would pass GitHub's 10 MB upload limit keeps fewer
+//! results (the most severe), and says so in a notification.
 
 use std::collections::BTreeMap;
 
@@ -35,12 +35,43 @@ pub const MAX_TAGS: usize = 20;
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const SOURCE_ROOT: &str = "%SRCROOT%";
 
+/// The largest SARIF upload GitHub accepts, gzip-compressed.
+pub const MAX_GZIP_BYTES: usize = 10_000_000;
+
 /// The SARIF log of `report`, as pretty-printed JSON.
 pub fn render(report: &CheckReport<'_>) -> serde_json::Result<String> {
-    serde_json::to_string_pretty(&log(report)).map(|text| text + "\n")
+    render_within(report, MAX_GZIP_BYTES)
 }
 
-fn log<'a>(report: &'a CheckReport<'a>) -> Log<'a> {
+/// The SARIF log of `report` whose gzip-compressed size is at most `max_gzip_bytes`: results
+/// are halved (the most severe kept) until it fits. Compression runs only for logs larger than
+/// the limit, since gzip never shrinks JSON below nothing.
+fn render_within(report: &CheckReport<'_>, max_gzip_bytes: usize) -> serde_json::Result<String> {
+    let mut max_results = MAX_RESULTS;
+    loop {
+        let text = serde_json::to_string_pretty(&log(report, max_results))? + "\n";
+        if text.len() <= max_gzip_bytes || max_results == 0 || gzip_size(&text) <= max_gzip_bytes {
+            return Ok(text);
+        }
+        max_results /= 2;
+    }
+}
+
+/// The size of `text` gzip-compressed as an upload would be.
+fn gzip_size(text: &str) -> usize {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    match encoder
+        .write_all(text.as_bytes())
+        .and_then(|()| encoder.finish())
+    {
+        Ok(compressed) => compressed.len(),
+        // Writing to memory does not fail; if it did, the size is not known to fit.
+        Err(_) => usize::MAX,
+    }
+}
+
+fn log<'a>(report: &'a CheckReport<'a>, max_results: usize) -> Log<'a> {
     let rule_index: BTreeMap<&str, usize> = report
         .rules
         .iter()
@@ -52,7 +83,7 @@ fn log<'a>(report: &'a CheckReport<'a>) -> Log<'a> {
     } else {
         report.findings().collect()
     };
-    let kept = keep_most_severe(&shown, MAX_RESULTS);
+    let kept = keep_most_severe(&shown, max_results);
     let any_suppressed = kept
         .iter()
         .any(|(_, reported)| reported.finding.suppression.is_some());
@@ -72,8 +103,13 @@ fn log<'a>(report: &'a CheckReport<'a>) -> Log<'a> {
         notifications.push(Notification {
             level: "warning",
             message: Message::new(format!(
-                "{} left out: GitHub accepts at most {MAX_RESULTS} results per run; the most severe were kept",
-                plural(shown.len() - kept.len(), "result")
+                "{} left out: GitHub accepts at most {}; the most severe were kept",
+                plural(shown.len() - kept.len(), "result"),
+                if max_results < MAX_RESULTS {
+                    "10 MB of gzip-compressed SARIF".to_string()
+                } else {
+                    format!("{MAX_RESULTS} results per run")
+                }
             )),
             locations: Vec::new(),
         });
@@ -692,5 +728,56 @@ mod tests {
         let kept = keep_most_severe(&all, 2);
         let severities: Vec<Severity> = kept.iter().map(|(_, r)| r.finding.severity).collect();
         assert_eq!(severities, [Severity::Error, Severity::Warning]);
+    }
+
+    #[test]
+    fn a_log_over_the_gzip_limit_keeps_the_most_severe_results_that_fit() {
+        let rule_sources = Sources::new();
+        let text = "RUN x\n".repeat(400);
+        let make = || {
+            scan(&text, |span| {
+                (0..400)
+                    .map(|i| {
+                        let severity = if i % 4 == 0 {
+                            Severity::Error
+                        } else {
+                            Severity::Note
+                        };
+                        let mut finding = finding(span, severity, None);
+                        finding.message = format!("finding number {i} with some words to say");
+                        finding
+                    })
+                    .collect()
+            })
+        };
+        let report = testing::report(vec![make()], &rule_sources);
+        let unlimited = render(&report).unwrap_or_default();
+        let limit = gzip_size(&unlimited) / 3;
+        let limited = render_within(&report, limit).unwrap_or_default();
+        assert!(gzip_size(&limited) <= limit);
+        let log: Value = serde_json::from_str(&limited).unwrap_or_default();
+        let results = log["runs"][0]["results"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            !results.is_empty() && results.len() < 400,
+            "{}",
+            results.len()
+        );
+        assert!(
+            results.len() <= 100,
+            "the errors come first: {}",
+            results.len()
+        );
+        assert!(results.iter().all(|r| r["level"] == "error"));
+        let notification = &log["runs"][0]["invocations"][0]["toolExecutionNotifications"][0];
+        assert_eq!(
+            notification["message"]["text"],
+            format!(
+                "{} results left out: GitHub accepts at most 10 MB of gzip-compressed SARIF; the most severe were kept",
+                400 - results.len()
+            )
+        );
     }
 }
