@@ -67,7 +67,9 @@ pub fn full_description(rule: &Rule) -> String {
             }
         } else {
             if !paragraphs[last].is_empty() {
-                paragraphs[last].push(' ');
+                // A list item keeps its own line; other lines join their paragraph.
+                let item = line.starts_with("- ") || line.starts_with("* ");
+                paragraphs[last].push(if item { '\n' } else { ' ' });
             }
             paragraphs[last].push_str(line);
         }
@@ -88,4 +90,40 @@ pub fn full_description(rule: &Rule) -> String {
     let mut cut: String = text.chars().take(MAX_DESCRIPTION_CHARS - 1).collect();
     cut.push('…');
     cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lang::parser::parse_rule_file;
+    use crate::source::FileId;
+
+    #[test]
+    fn the_full_description_is_the_first_section_with_list_items_on_their_own_lines() {
+        let text = r#"rule DP9 test {
+  severity note
+  summary "s"
+  doc """
+  ## What it does
+  Reports two
+  things:
+
+  - the first,
+    wrapped;
+  - the second.
+
+  ## Why is this bad?
+  Not part of it.
+  """
+  for d in dockerfiles report d "m"
+}
+"#;
+        let (rule, diagnostics) = parse_rule_file(FileId(0), text);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let rule = rule.unwrap_or_else(|| unreachable!("the rule parses"));
+        assert_eq!(
+            full_description(&rule),
+            "Reports two things:\n\n- the first, wrapped;\n- the second."
+        );
+    }
 }
