@@ -1784,7 +1784,7 @@ impl<'m> World<'m> {
             "detail" => opt(contributor.map(|x| Value::String(Cow::Owned(x.detail.clone()), None))),
             "table" => opt(row.map(|r| Value::str(r.table, None))),
             "row" => opt(row.map(|r| Value::String(Cow::Owned(r.key.clone()), None))),
-            "source" => opt(row.map(|r| Value::String(Cow::Owned(r.source.clone()), None))),
+            "source" => opt(row.map(|r| Value::String(Cow::Borrowed(r.source), None))),
             "image" => Value::Entity(Entity::Image(i)),
             _ => return None,
         })

@@ -100,7 +100,7 @@ fn contributor_row(contributor: &Contributor, sources: &Sources) -> ContributorR
         location: contributor.span.and_then(|span| location(span, sources)),
         table: contributor.row.as_ref().map(|r| r.table),
         row: contributor.row.as_ref().map(|r| r.key.clone()),
-        source: contributor.row.as_ref().map(|r| r.source.clone()),
+        source: contributor.row.as_ref().map(|r| r.source.to_string()),
     }
 }
 

@@ -63,8 +63,9 @@ pub struct RowRef {
     pub table: &'static str,
     /// The row's key, e.g. `numpy`, `build-essential (with Recommends)`.
     pub key: String,
-    /// Where the row's figure comes from, as the table says.
-    pub source: String,
+    /// Where the row's figure comes from, as the table says (borrowed from the bundled
+    /// tables).
+    pub source: &'static str,
 }
 
 /// One part of an image.
@@ -231,7 +232,7 @@ impl Estimator<'_> {
                 row: Some(RowRef {
                     table: BASE_IMAGES_TABLE,
                     key: row.image.clone(),
-                    source: row.source.clone(),
+                    source: row.source.as_str(),
                 }),
                 span,
                 at_least: row.kind == BaseKind::Compressed,
@@ -402,7 +403,7 @@ impl Estimator<'_> {
                 row: Some(RowRef {
                     table: DEBIAN_CLOSURES_TABLE,
                     key: format!("{} ({with} Recommends)", row.package),
-                    source: row.source.clone(),
+                    source: row.source.as_str(),
                 }),
                 span: Some(package.name.span),
                 at_least: false,
@@ -538,7 +539,7 @@ impl Estimator<'_> {
                 row: Some(RowRef {
                     table: PYPI_TABLE,
                     key: "wheel_bytes".into(),
-                    source: "the wheel sizes of the rows of the packages above".into(),
+                    source: "the wheel sizes of the rows of the packages above",
                 }),
                 span: Some(install.span),
                 at_least: false,
@@ -742,7 +743,7 @@ impl Estimator<'_> {
             row: Some(RowRef {
                 table: PYPI_TABLE,
                 key: row.distribution.clone(),
-                source: row.source.clone(),
+                source: row.source.as_str(),
             }),
             span,
             at_least: false,
