@@ -6,7 +6,8 @@
 //! installs (`pip install -r`, and the files those include), or in another file of the
 //! service's build context (files that are themselves Dockerfiles, compose or requirements
 //! files belong only through the links above). A Dockerfile that no compose service builds
-//! is the service named after its folder, with its context and requirements files.
+//! is the service named after its folder (followed by `/<file>` when the file is not called
+//! `Dockerfile`), with its context and requirements files.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
@@ -66,7 +67,7 @@ impl ServiceMap {
             if built.get(index).copied().unwrap_or(true) {
                 continue;
             }
-            let Some(name) = folder_name(repository, dockerfile) else {
+            let Some(name) = implicit_name(repository, dockerfile) else {
                 continue;
             };
             if let Some(context) = dockerfile.context.and_then(|c| repository.contexts.get(c)) {
@@ -195,20 +196,49 @@ fn is_inside(path: &str, folder: &str) -> bool {
 
 /// The name of a Dockerfile's folder: the service it stands for without compose (for a
 /// Dockerfile at the root, the root folder's own name).
-fn folder_name(repository: &Repository, dockerfile: &DockerfileModel) -> Option<String> {
-    let folder = Path::new(&dockerfile.path).parent().map(Path::to_path_buf);
-    let folder = match folder {
-        Some(folder) if !folder.as_os_str().is_empty() => folder,
-        _ => std::fs::canonicalize(&repository.root).unwrap_or_else(|_| repository.root.clone()),
-    };
-    folder
-        .file_name()
+fn implicit_name(repository: &Repository, dockerfile: &DockerfileModel) -> Option<String> {
+    match implicit_service_name(&dockerfile.path) {
+        "." => root_folder_name(&repository.root),
+        name => Some(name.to_string()),
+    }
+}
+
+/// The name of the implicit service of Dockerfile `path`: its folder's name, followed by
+/// `/<file>` when the file is not called `Dockerfile` (the scanned root's folder is `.`).
+pub fn implicit_service_name(path: &str) -> &str {
+    let (folder, file) = path.rsplit_once('/').unwrap_or((".", path));
+    if file == "Dockerfile" {
+        folder.rsplit('/').next().unwrap_or(folder)
+    } else if folder == "." {
+        path
+    } else {
+        let folder_start = folder.rfind('/').map_or(0, |i| i + 1);
+        &path[folder_start..]
+    }
+}
+
+/// The name of the scanned root folder itself (`.` resolved to the real folder).
+pub fn root_folder_name(root: &Path) -> Option<String> {
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    root.file_name()
         .map(|name| name.to_string_lossy().into_owned())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn implicit_services_are_named_after_the_dockerfile_folder() {
+        assert_eq!(implicit_service_name("services/api/Dockerfile"), "api");
+        assert_eq!(
+            implicit_service_name("docker/gpu/Dockerfile.multistage"),
+            "gpu/Dockerfile.multistage"
+        );
+        assert_eq!(implicit_service_name("Dockerfile.prod"), "Dockerfile.prod");
+        assert_eq!(implicit_service_name("Dockerfile"), ".");
+    }
+
     use crate::parse::repository::{load, LoadOptions};
 
     fn services_of(map: &ServiceMap, sources: &Sources, path: &str) -> Vec<String> {

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use crate::diag::Diagnostic;
+use crate::eval::scope::{implicit_service_name, root_folder_name};
 use crate::eval::value::{human_size, Entity, SettingAt, Value};
 use crate::lang::schema::{EntityKind, COLLECTIONS};
 use crate::model::context::{CopyOutcome, DockerIgnore, EntryKind};
@@ -101,6 +102,8 @@ pub struct World<'m> {
     /// `Entity::Service(i)` for `i` past the compose services is
     /// `extra_services[i - compose services]`.
     extra_services: Vec<ExtraService>,
+    /// The scanned root folder's own name (see [`root_folder_name`]).
+    root_name: Option<String>,
     /// The static size estimate of each image.
     /// Computed on first use: most runs read no size.
     estimates: Vec<OnceLock<Estimate>>,
@@ -198,6 +201,7 @@ impl<'m> World<'m> {
             images,
             service_images,
             extra_services,
+            root_name: root_folder_name(&repository.root),
             estimates,
             measured,
             context_locations,
@@ -237,7 +241,7 @@ impl<'m> World<'m> {
         let path = self.dockerfile(image.dockerfile)?.path.as_str();
         match implicit_service_name(path) {
             // A Dockerfile at the scanned root: the root folder's name.
-            "." => self.repository.root.file_name().and_then(|n| n.to_str()),
+            "." => self.root_name.as_deref(),
             name => Some(name),
         }
     }
@@ -1907,20 +1911,6 @@ impl SizeKind {
     }
 }
 
-/// The name of the implicit service of Dockerfile `path`: its folder's name, followed by
-/// `/<file>` when the file is not called `Dockerfile` (the scanned root's folder is `.`).
-fn implicit_service_name(path: &str) -> &str {
-    let (folder, file) = path.rsplit_once('/').unwrap_or((".", path));
-    if file == "Dockerfile" {
-        folder.rsplit('/').next().unwrap_or(folder)
-    } else if folder == "." {
-        path
-    } else {
-        let folder_start = folder.rfind('/').map_or(0, |i| i + 1);
-        &path[folder_start..]
-    }
-}
-
 /// An image reference with `:latest` added when it has no tag (a `:` after the last `/`).
 fn with_tag(reference: &str) -> String {
     let last = reference.rsplit('/').next().unwrap_or(reference);
@@ -2021,17 +2011,6 @@ mod tests {
                 kind.name()
             );
         }
-    }
-
-    #[test]
-    fn implicit_services_are_named_after_the_dockerfile_folder() {
-        assert_eq!(implicit_service_name("services/api/Dockerfile"), "api");
-        assert_eq!(
-            implicit_service_name("docker/gpu/Dockerfile.multistage"),
-            "gpu/Dockerfile.multistage"
-        );
-        assert_eq!(implicit_service_name("Dockerfile.prod"), "Dockerfile.prod");
-        assert_eq!(implicit_service_name("Dockerfile"), ".");
     }
 
     #[test]
