@@ -139,7 +139,7 @@ impl<'r> Policy<'r> {
     /// rules' problems and warnings about override services the repository does not have
     /// (both with spans into the rules' and the configuration's sources).
     pub fn evaluate(&self, world: &World<'_>) -> (Vec<Finding>, Vec<Diagnostic>) {
-        let services = ServiceMap::new(world.repository, world.sources);
+        let services = ServiceMap::new(world.repository);
         let mut diagnostics = self.unknown_services(&services);
         // Every combination of layers some place of the repository is under.
         let mut combinations: Vec<Vec<&Layer>> = vec![vec![&self.global]];

@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use crate::model::repository::{DockerfileModel, Repository};
-use crate::source::{FileId, Sources, Span};
+use crate::source::{FileId, Span};
 
 /// The services of every place of one repository.
 #[derive(Debug, Default)]
@@ -29,7 +29,7 @@ pub struct ServiceMap {
 }
 
 impl ServiceMap {
-    pub fn new(repository: &Repository, sources: &Sources) -> ServiceMap {
+    pub fn new(repository: &Repository) -> ServiceMap {
         let mut map = ServiceMap::default();
         map.inputs
             .extend(repository.dockerfiles.iter().map(|d| d.dockerfile.file));
@@ -60,7 +60,7 @@ impl ServiceMap {
                 if let Some(flag) = built.get_mut(index) {
                     *flag = true;
                 }
-                map.add_dockerfile(repository, index, &link.name, sources);
+                map.add_dockerfile(repository, index, &link.name);
             }
         }
         for (index, dockerfile) in repository.dockerfiles.iter().enumerate() {
@@ -73,49 +73,26 @@ impl ServiceMap {
             if let Some(context) = dockerfile.context.and_then(|c| repository.contexts.get(c)) {
                 map.contexts.push((context.path.clone(), name.clone()));
             }
-            map.add_dockerfile(repository, index, &name, sources);
+            map.add_dockerfile(repository, index, &name);
         }
         map
     }
 
     /// Records the Dockerfile `index` and the requirements files it installs as `service`'s.
-    fn add_dockerfile(
-        &mut self,
-        repository: &Repository,
-        index: usize,
-        service: &str,
-        sources: &Sources,
-    ) {
+    fn add_dockerfile(&mut self, repository: &Repository, index: usize, service: &str) {
         let Some(dockerfile) = repository.dockerfiles.get(index) else {
             return;
         };
         self.add_file(dockerfile.dockerfile.file, service);
-        // The files a requirements file includes are followed too, each once.
-        let mut pending: Vec<FileId> = dockerfile
+        // The files a requirements file includes are followed too.
+        let installed = dockerfile
             .pip_requirements
             .iter()
             .filter_map(|link| link.requirements_file)
-            .filter_map(|i| repository.requirements_files.get(i))
-            .map(|r| r.requirements.file)
-            .collect();
-        let mut seen = HashSet::new();
-        while let Some(file) = pending.pop() {
-            if !seen.insert(file) || sources.get(file).is_none() {
-                continue;
-            }
-            self.add_file(file, service);
-            if let Some(requirements) = repository
-                .requirements_files
-                .iter()
-                .find(|r| r.requirements.file == file)
-            {
-                pending.extend(
-                    requirements
-                        .requirements
-                        .includes
-                        .iter()
-                        .filter_map(|include| include.resolved),
-                );
+            .flat_map(|file| repository.requirements_file_with_includes(file));
+        for file in installed {
+            if let Some(requirements) = repository.requirements_files.get(file) {
+                self.add_file(requirements.requirements.file, service);
             }
         }
     }
@@ -240,6 +217,7 @@ mod tests {
     }
 
     use crate::parse::repository::{load, LoadOptions};
+    use crate::source::Sources;
 
     fn services_of(map: &ServiceMap, sources: &Sources, path: &str) -> Vec<String> {
         let (file, source) = sources.iter().find(|(_, f)| f.rel_path == path).unwrap();
@@ -272,7 +250,7 @@ mod tests {
             std::fs::write(root.join(path), text).unwrap();
         }
         let loaded = load(root, &LoadOptions::default());
-        let map = ServiceMap::new(&loaded.repository, &loaded.sources);
+        let map = ServiceMap::new(&loaded.repository);
         let sources = &loaded.sources;
         assert_eq!(services_of(&map, sources, "api/Dockerfile"), ["api"]);
         assert_eq!(services_of(&map, sources, "api/requirements.txt"), ["api"]);

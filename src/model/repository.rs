@@ -36,20 +36,19 @@ pub struct Repository {
 }
 
 impl Repository {
-    /// The requirements `(file, requirement)` of requirements file `file` and of the files it
-    /// includes with `-r`/`-c`, transitively, each file once, in the order they are reached.
-    pub fn requirements_with_includes(&self, file: usize) -> Vec<(usize, usize)> {
+    /// Requirements file `file` and the files it includes with `-r`/`-c`, transitively, each
+    /// once, in the order they are reached (indexes into `requirements_files`).
+    pub fn requirements_file_with_includes(&self, file: usize) -> Vec<usize> {
         let mut out = Vec::new();
-        let mut seen = std::collections::HashSet::new();
         let mut pending = vec![file];
         while let Some(file) = pending.pop() {
-            if !seen.insert(file) {
+            if out.contains(&file) {
                 continue;
             }
             let Some(model) = self.requirements_files.get(file) else {
                 continue;
             };
-            out.extend((0..model.requirements.requirements.len()).map(|r| (file, r)));
+            out.push(file);
             for include in &model.requirements.includes {
                 let included = include.resolved.and_then(|id| {
                     self.requirements_files
@@ -60,6 +59,21 @@ impl Repository {
             }
         }
         out
+    }
+
+    /// The requirements `(file, requirement)` of requirements file `file` and of the files it
+    /// includes (see [`Repository::requirements_file_with_includes`]).
+    pub fn requirements_with_includes(&self, file: usize) -> Vec<(usize, usize)> {
+        self.requirements_file_with_includes(file)
+            .into_iter()
+            .flat_map(|file| {
+                let count = self
+                    .requirements_files
+                    .get(file)
+                    .map_or(0, |f| f.requirements.requirements.len());
+                (0..count).map(move |r| (file, r))
+            })
+            .collect()
     }
 }
 
