@@ -14,7 +14,8 @@ use crate::lang::ast::Rule;
 use crate::lang::check::{check_duplicate_ids, check_rule};
 use crate::lang::pack::{bundled_packs, load_pack_dir, Pack, PackOrigin};
 use crate::lang::schema::did_you_mean;
-use crate::parse::repository::{load, LoadOptions};
+use crate::model::repository::Repository;
+use crate::parse::repository::{load, LoadOptions, Loaded};
 use crate::policy::Policy;
 use crate::report::baseline::Baseline;
 use crate::report::rule_doc::{default_severity, explanation, summary};
@@ -225,18 +226,10 @@ pub fn check(
         }
     };
     let rule_set = load_rules(rule_options, paths.first().map(PathBuf::as_path));
-    let _ = write!(
-        err,
-        "{}",
-        diagnostics::render(&rule_set.diagnostics, &rule_set.sources)
-    );
+    print_diagnostics(err, &rule_set.diagnostics, &rule_set.sources);
     let rules: Vec<&Rule> = rule_set.rules().collect();
     let (policy, policy_diagnostics) = Policy::new(&rule_set.config, &rules);
-    let _ = write!(
-        err,
-        "{}",
-        diagnostics::render(&policy_diagnostics, &rule_set.sources)
-    );
+    print_diagnostics(err, &policy_diagnostics, &rule_set.sources);
     let mut input_errors = rule_set.has_config_errors || !policy_diagnostics.is_empty();
     let load_options = LoadOptions {
         exclude: policy.exclude().clone(),
@@ -245,43 +238,27 @@ pub fn check(
     let current_dir = std::env::current_dir().unwrap_or_default();
     let mut scans = Vec::new();
     for path in paths {
-        let mut loaded = load(path, &load_options);
-        let (measured, size_diagnostics) =
-            read_measured_sizes(&load_options, &rule_set.config, &mut loaded.sources);
+        let (mut loaded, measured) =
+            load_with_measured_sizes(path, &load_options, &rule_set.config);
+        let (world, size_diagnostics, mut service_diagnostics) = sized_world(
+            &loaded.repository,
+            &loaded.sources,
+            &measured,
+            &rule_set.config,
+        );
         loaded.diagnostics.extend(size_diagnostics);
-        let mut world = World::new(&loaded.repository, &loaded.sources);
-        let mut service_diagnostics = configure_services(&mut world, &rule_set.config.services);
-        loaded
-            .diagnostics
-            .extend(world.apply_measured_sizes(&measured));
-        let _ = write!(
-            err,
-            "{}",
-            diagnostics::render(&loaded.diagnostics, &loaded.sources)
-        );
-        let _ = write!(
-            err,
-            "{}",
-            diagnostics::render(&service_diagnostics, &rule_set.sources)
-        );
+        print_diagnostics(err, &loaded.diagnostics, &loaded.sources);
+        print_diagnostics(err, &service_diagnostics, &rule_set.sources);
         input_errors |= loaded
             .diagnostics
             .iter()
             .chain(&service_diagnostics)
             .any(Diagnostic::is_error);
         let (mut findings, rule_diagnostics) = policy.evaluate(&world);
-        let _ = write!(
-            err,
-            "{}",
-            diagnostics::render(&rule_diagnostics, &rule_set.sources)
-        );
+        print_diagnostics(err, &rule_diagnostics, &rule_set.sources);
         let suppression_diagnostics =
             apply_suppressions(&mut findings, &loaded.repository, &loaded.sources, &rules);
-        let _ = write!(
-            err,
-            "{}",
-            diagnostics::render(&suppression_diagnostics, &loaded.sources)
-        );
+        print_diagnostics(err, &suppression_diagnostics, &loaded.sources);
         input_errors |= suppression_diagnostics.iter().any(Diagnostic::is_error);
         loaded.diagnostics.extend(suppression_diagnostics);
         // Problems with spans into the configuration and the rule packs.
@@ -391,37 +368,30 @@ pub fn size(
     err: &mut dyn Write,
 ) -> u8 {
     let rule_set = load_rules(rule_options, Some(path));
-    let _ = write!(
-        err,
-        "{}",
-        diagnostics::render(&rule_set.diagnostics, &rule_set.sources)
-    );
+    print_diagnostics(err, &rule_set.diagnostics, &rule_set.sources);
     let rules: Vec<&Rule> = rule_set.rules().collect();
     let (policy, policy_diagnostics) = Policy::new(&rule_set.config, &rules);
-    let _ = write!(
-        err,
-        "{}",
-        diagnostics::render(&policy_diagnostics, &rule_set.sources)
-    );
+    print_diagnostics(err, &policy_diagnostics, &rule_set.sources);
     // A service's budget is DP3005's `budget` for it: the global setting and the overrides
     // naming the service, else the rule's default; none when DP3005 is off for it.
     let budget_of = |service: &str| match policy.service_param("DP3005", "budget", service)? {
         ParamValue::Size(bytes) => Some(bytes),
         _ => None,
     };
-    let mut loaded = load(path, load_options);
-    let (measured, mut size_diagnostics) =
-        read_measured_sizes(load_options, &rule_set.config, &mut loaded.sources);
-    let mut world = World::new(&loaded.repository, &loaded.sources);
-    let service_diagnostics = configure_services(&mut world, &rule_set.config.services);
-    size_diagnostics.extend(world.apply_measured_sizes(&measured));
-    let _ = write!(
-        err,
-        "{}{}{}",
-        diagnostics::render(&loaded.diagnostics, &loaded.sources),
-        diagnostics::render(&size_diagnostics, &loaded.sources),
-        diagnostics::render(&service_diagnostics, &rule_set.sources)
+    let load_options = LoadOptions {
+        exclude: policy.exclude().clone(),
+        ..load_options.clone()
+    };
+    let (mut loaded, measured) = load_with_measured_sizes(path, &load_options, &rule_set.config);
+    let (world, size_diagnostics, service_diagnostics) = sized_world(
+        &loaded.repository,
+        &loaded.sources,
+        &measured,
+        &rule_set.config,
     );
+    loaded.diagnostics.extend(size_diagnostics);
+    print_diagnostics(err, &loaded.diagnostics, &loaded.sources);
+    print_diagnostics(err, &service_diagnostics, &rule_set.sources);
     let rows = size_report::service_sizes(&world, &budget_of);
     let rendered = match format {
         SizeFormat::Text => Ok(size_report::render_sizes(&rows)),
@@ -441,7 +411,6 @@ pub fn size(
         || loaded
             .diagnostics
             .iter()
-            .chain(&size_diagnostics)
             .chain(&service_diagnostics)
             .any(Diagnostic::is_error);
     if rule_set.has_rule_errors {
@@ -455,29 +424,57 @@ pub fn size(
     }
 }
 
-/// Reads the measured sizes of `--image-sizes`, else of the configuration's `image_sizes`,
-/// into `sources` (so that their diagnostics and the warnings about unmatched entries point
-/// into the file).
-fn read_measured_sizes(
+/// Loads `path`, and the measured sizes of `--image-sizes` (else of the configuration's
+/// `image_sizes`) into its sources, so that their diagnostics and the warnings about
+/// unmatched entries point into that file; their problems join the load's diagnostics.
+fn load_with_measured_sizes(
+    path: &Path,
     load_options: &LoadOptions,
     config: &Config,
-    sources: &mut Sources,
-) -> (Vec<MeasuredSize>, Vec<Diagnostic>) {
-    let Some(path) = load_options
+) -> (Loaded, Vec<MeasuredSize>) {
+    let mut loaded = load(path, load_options);
+    let Some(sizes_path) = load_options
         .image_sizes
         .clone()
         .or_else(|| config.image_sizes.as_ref().map(|p| p.value.clone()))
     else {
-        return (Vec::new(), Vec::new());
+        return (loaded, Vec::new());
     };
-    match sources.load(&path, &path.display().to_string()) {
+    let sources = &mut loaded.sources;
+    match sources.load(&sizes_path, &sizes_path.display().to_string()) {
         Ok((file, warning)) => {
-            let (sizes, mut diagnostics) = parse_measured_sizes(file, sources.text(file));
-            diagnostics.extend(warning);
-            (sizes, diagnostics)
+            let (sizes, diagnostics) = parse_measured_sizes(file, sources.text(file));
+            loaded
+                .diagnostics
+                .extend(diagnostics.into_iter().chain(warning));
+            (loaded, sizes)
         }
-        Err(diagnostic) => (Vec::new(), vec![diagnostic]),
+        Err(diagnostic) => {
+            loaded.diagnostics.push(diagnostic);
+            (loaded, Vec::new())
+        }
     }
+}
+
+/// The world rules and the size report read: the loaded model with the configuration's
+/// `services:` added and the measured sizes applied. Also returns the problems with the
+/// measured sizes (spans into `sources`) and with the configured services (spans into the
+/// configuration).
+fn sized_world<'m>(
+    repository: &'m Repository,
+    sources: &'m Sources,
+    measured: &[MeasuredSize],
+    config: &Config,
+) -> (World<'m>, Vec<Diagnostic>, Vec<Diagnostic>) {
+    let mut world = World::new(repository, sources);
+    let service_diagnostics = configure_services(&mut world, &config.services);
+    let size_diagnostics = world.apply_measured_sizes(measured);
+    (world, size_diagnostics, service_diagnostics)
+}
+
+/// Writes `diagnostics` (whose spans point into `sources`) rustc-style to `err`.
+fn print_diagnostics(err: &mut dyn Write, diagnostics: &[Diagnostic], sources: &Sources) {
+    let _ = write!(err, "{}", diagnostics::render(diagnostics, sources));
 }
 
 /// Adds the configuration's `services:` to the world. A Dockerfile or target that is not
@@ -554,11 +551,7 @@ fn configure_services(world: &mut World<'_>, services: &[ServiceSetting]) -> Vec
 /// `dockpolicy rules`: ID, name, severity and summary of every loaded rule.
 pub fn rules(rule_options: &RuleOptions, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let rule_set = load_rules(rule_options, Some(Path::new(".")));
-    let _ = write!(
-        err,
-        "{}",
-        diagnostics::render(&rule_set.diagnostics, &rule_set.sources)
-    );
+    print_diagnostics(err, &rule_set.diagnostics, &rule_set.sources);
     let mut rules: Vec<&Rule> = rule_set.rules().collect();
     rules.sort_by(|a, b| a.id.value.cmp(&b.id.value));
     let width = rules.iter().map(|r| r.name.value.len()).max().unwrap_or(0);
@@ -583,11 +576,7 @@ pub fn explain(
     err: &mut dyn Write,
 ) -> u8 {
     let rule_set = load_rules(rule_options, Some(Path::new(".")));
-    let _ = write!(
-        err,
-        "{}",
-        diagnostics::render(&rule_set.diagnostics, &rule_set.sources)
-    );
+    print_diagnostics(err, &rule_set.diagnostics, &rule_set.sources);
     let wanted = id.to_ascii_uppercase();
     let Some(rule) = rule_set
         .rules()
@@ -662,11 +651,7 @@ pub fn test(
         config: None,
     };
     let rule_set = load_rules(&options, None);
-    let _ = write!(
-        err,
-        "{}",
-        diagnostics::render(&rule_set.diagnostics, &rule_set.sources)
-    );
+    print_diagnostics(err, &rule_set.diagnostics, &rule_set.sources);
     let selected: Vec<&Pack> = rule_set
         .packs
         .iter()
@@ -705,11 +690,7 @@ pub fn dump(
     err: &mut dyn Write,
 ) -> u8 {
     let loaded = load(path, load_options);
-    let _ = write!(
-        err,
-        "{}",
-        diagnostics::render(&loaded.diagnostics, &loaded.sources)
-    );
+    print_diagnostics(err, &loaded.diagnostics, &loaded.sources);
     let text = dump::dump(&loaded.repository, &loaded.diagnostics, &loaded.sources)
         .and_then(|document| serde_json::to_string_pretty(&document));
     let text = match text {

@@ -133,3 +133,29 @@ fn a_configured_service_without_its_dockerfile_is_an_error_at_the_setting() {
     );
     assert!(err.contains(".dockpolicy.yaml:2:21"), "{err}");
 }
+
+/// `size` reads the configuration as `check` does: excluded paths are not services, and a
+/// per-service override sets that service's budget.
+#[test]
+fn size_honours_exclude_and_per_service_budgets() {
+    let dir = temp_files(&[
+        ("api/Dockerfile", "FROM python:3.11-slim\n"),
+        ("legacy/Dockerfile", "FROM python:3.11-slim\n"),
+        (
+            ".dockpolicy.yaml",
+            "exclude: [legacy]\noverrides:\n  - services: [api]\n    params: {DP3005: {budget: 100MB}}\n",
+        ),
+    ]);
+    let output = run(dir.path(), &["size", ".", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let services: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["service"].as_str().unwrap())
+        .collect();
+    assert_eq!(services, ["api"]);
+    assert_eq!(json[0]["budget"], 100_000_000u64);
+    assert_eq!(json[0]["over_budget"], true);
+}
