@@ -4,35 +4,14 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use dockpolicy::rule_test::{parse_annotations, Expectation};
 
 mod common;
-use common::{manifest_dir, printed_findings, temp_files};
+use common::{dockpolicy, manifest_dir, printed_findings, temp_files};
 
 const PACK: &str = "examples/custom-pack";
 const FIXTURE: &str = "examples/custom-pack/fixtures/platform-repo";
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs the binary from the crate's folder.
-fn dockpolicy(args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_dockpolicy"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the binary runs");
-    Run {
-        code: output.status.code().expect("an exit code"),
-        stdout: String::from_utf8(output.stdout).expect("UTF-8"),
-        stderr: String::from_utf8(output.stderr).expect("UTF-8"),
-    }
-}
 
 /// `(rule ID, path, line)`.
 type Place = (String, String, usize);

@@ -3,41 +3,15 @@
 //! baselines, several outputs at once, and every exit code of the output options.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
 mod common;
-use common::{manifest_dir, temp_files};
+use common::{dockpolicy, dockpolicy_in, temp_files};
 
 const QUICKSTART: &str = "examples/quickstart";
 const PACK: &str = "examples/custom-pack";
 const FIXTURE: &str = "examples/custom-pack/fixtures/platform-repo";
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs the binary in `dir`, without colour.
-fn dockpolicy_in(dir: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_dockpolicy"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs");
-    Run {
-        code: output.status.code().expect("an exit code"),
-        stdout: String::from_utf8(output.stdout).expect("UTF-8"),
-        stderr: String::from_utf8(output.stderr).expect("UTF-8"),
-    }
-}
-
-fn dockpolicy(args: &[&str]) -> Run {
-    dockpolicy_in(manifest_dir(), args)
-}
 
 /// The output with what changes from run to run or release to release replaced.
 fn redact(text: &str) -> String {

@@ -5,14 +5,13 @@
 //! command's output and exit codes.
 
 use std::path::Path;
-use std::process::Command;
 
 use dockpolicy::cli::{load_rules, RuleOptions};
 use dockpolicy::lang::pack::{Pack, PackOrigin};
 use dockpolicy::rule_test::{test_packs, Place, TestReport};
 
 mod common;
-use common::{manifest_dir, temp_files};
+use common::{dockpolicy_in, manifest_dir, temp_files};
 
 /// Runs the fixtures of the pack folder `pack` (without the bundled packs).
 fn run_pack(pack: &Path) -> TestReport {
@@ -470,28 +469,9 @@ fn only_the_top_level_fixtures_folder_holds_pack_fixtures() {
 
 // ---------------------------------------------------------------- the command
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn dockpolicy(dir: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_dockpolicy"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the binary runs");
-    Run {
-        code: output.status.code().expect("an exit code"),
-        stdout: String::from_utf8(output.stdout).expect("UTF-8"),
-        stderr: String::from_utf8(output.stderr).expect("UTF-8"),
-    }
-}
-
 #[test]
 fn test_runs_the_bundled_packs_by_default() {
-    let run = dockpolicy(manifest_dir(), &["test"]);
+    let run = dockpolicy_in(manifest_dir(), &["test"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let lines: Vec<&str> = run.stdout.lines().collect();
     let (summary, results) = lines.split_last().expect("output");
@@ -506,20 +486,20 @@ fn test_runs_the_bundled_packs_by_default() {
         );
     }
     assert_eq!(*summary, format!("{} passed, 0 failed", results.len()));
-    let by_name = dockpolicy(manifest_dir(), &["test", "dockerfile"]);
+    let by_name = dockpolicy_in(manifest_dir(), &["test", "dockerfile"]);
     assert_eq!(by_name.code, 0);
     assert!(by_name
         .stdout
         .contains("PASS DP1005 apt-install-recommends ("));
     // The same pack as a folder: its rules do not clash with the embedded copies.
-    let by_path = dockpolicy(manifest_dir(), &["test", "rules/dockerfile"]);
+    let by_path = dockpolicy_in(manifest_dir(), &["test", "rules/dockerfile"]);
     assert_eq!(by_path.code, 0, "{}", by_path.stderr);
     assert_eq!(by_path.stdout, by_name.stdout);
 }
 
 #[test]
 fn test_of_the_custom_pack_prints_one_line_per_rule() {
-    let run = dockpolicy(manifest_dir(), &["test", "examples/custom-pack"]);
+    let run = dockpolicy_in(manifest_dir(), &["test", "examples/custom-pack"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stdout,
@@ -544,7 +524,7 @@ fn test_prints_the_failures_and_exits_1() {
             "FROM python\n# ruleid: DP9002\nRUN pip install flask\n",
         ),
     ]);
-    let run = dockpolicy(dir.path(), &["test", "--no-default-rules", "p"]);
+    let run = dockpolicy_in(dir.path(), &["test", "--no-default-rules", "p"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(
         run.stdout,
@@ -569,7 +549,7 @@ fn test_exit_codes_for_usage_and_pack_errors() {
         ),
         ("p/DP9003.dpl", "rule DP9003 broken {\n"),
     ]);
-    let missing = dockpolicy(dir.path(), &["test", "nowhere"]);
+    let missing = dockpolicy_in(dir.path(), &["test", "nowhere"]);
     assert_eq!(missing.code, 2);
     assert!(
         missing
@@ -578,18 +558,18 @@ fn test_exit_codes_for_usage_and_pack_errors() {
         "{}",
         missing.stderr
     );
-    let nothing = dockpolicy(dir.path(), &["test", "--no-default-rules"]);
+    let nothing = dockpolicy_in(dir.path(), &["test", "--no-default-rules"]);
     assert_eq!(nothing.code, 2);
     assert!(
         nothing.stderr.contains("nothing to test"),
         "{}",
         nothing.stderr
     );
-    let unknown_flag = dockpolicy(dir.path(), &["test", "--frobnicate"]);
+    let unknown_flag = dockpolicy_in(dir.path(), &["test", "--frobnicate"]);
     assert_eq!(unknown_flag.code, 2);
 
     // A broken rule file: exit 3, and the valid rule's test still runs.
-    let broken = dockpolicy(dir.path(), &["test", "--no-default-rules", "p"]);
+    let broken = dockpolicy_in(dir.path(), &["test", "--no-default-rules", "p"]);
     assert_eq!(broken.code, 3, "{}{}", broken.stdout, broken.stderr);
     assert!(broken.stderr.contains("p/DP9003.dpl"), "{}", broken.stderr);
     assert_eq!(

@@ -1,9 +1,37 @@
-//! Helpers shared by the integration tests: the crate's folder, temporary repositories, and
-//! reading the findings `dockpolicy check` prints.
+//! Helpers shared by the integration tests: the crate's folder, temporary repositories,
+//! running the binary, and reading the findings `dockpolicy check` prints.
 // Each test crate uses only some of these.
 #![allow(dead_code)]
 
 use std::path::Path;
+use std::process::Command;
+
+/// What a run of the binary gave.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the `dockpolicy` binary in `dir`, without colour.
+pub fn dockpolicy_in(dir: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_dockpolicy"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs");
+    Run {
+        code: output.status.code().expect("an exit code"),
+        stdout: String::from_utf8(output.stdout).expect("UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("UTF-8"),
+    }
+}
+
+/// Runs the binary from the crate's folder.
+pub fn dockpolicy(args: &[&str]) -> Run {
+    dockpolicy_in(manifest_dir(), args)
+}
 
 pub fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
