@@ -42,7 +42,6 @@ impl ServiceMap {
         for project in &repository.compose_projects {
             map.inputs.extend(project.files.iter().copied());
         }
-        let mut built = vec![false; repository.dockerfiles.len()];
         for link in &repository.services {
             let service = repository
                 .compose_projects
@@ -57,12 +56,10 @@ impl ServiceMap {
                 map.contexts.push((context.path.clone(), link.name.clone()));
             }
             if let Some(index) = link.dockerfile {
-                if let Some(flag) = built.get_mut(index) {
-                    *flag = true;
-                }
                 map.add_dockerfile(repository, index, &link.name);
             }
         }
+        let built = repository.dockerfiles_built_by_compose();
         for (index, dockerfile) in repository.dockerfiles.iter().enumerate() {
             if built.get(index).copied().unwrap_or(true) {
                 continue;

@@ -167,12 +167,13 @@ impl<'m> World<'m> {
             };
             service_images.push(image);
         }
+        let built_by_compose = repository.dockerfiles_built_by_compose();
         let mut extra_services = Vec::new();
         for (index, image) in images.iter().enumerate() {
-            let built_by_compose = repository
-                .services
-                .iter()
-                .any(|link| link.dockerfile == Some(image.dockerfile));
+            let built_by_compose = built_by_compose
+                .get(image.dockerfile)
+                .copied()
+                .unwrap_or(false);
             let is_final = repository
                 .dockerfiles
                 .get(image.dockerfile)

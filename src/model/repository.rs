@@ -36,6 +36,18 @@ pub struct Repository {
 }
 
 impl Repository {
+    /// For each Dockerfile, whether a compose service builds it (those that none builds are
+    /// services of their own, named after their folder).
+    pub fn dockerfiles_built_by_compose(&self) -> Vec<bool> {
+        let mut built = vec![false; self.dockerfiles.len()];
+        for dockerfile in self.services.iter().filter_map(|link| link.dockerfile) {
+            if let Some(flag) = built.get_mut(dockerfile) {
+                *flag = true;
+            }
+        }
+        built
+    }
+
     /// Requirements file `file` and the files it includes with `-r`/`-c`, transitively, each
     /// once, in the order they are reached (indexes into `requirements_files`).
     pub fn requirements_file_with_includes(&self, file: usize) -> Vec<usize> {
