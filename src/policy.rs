@@ -139,12 +139,30 @@ impl<'r> Policy<'r> {
     /// rules' problems and warnings about override services the repository does not have
     /// (both with spans into the rules' and the configuration's sources).
     pub fn evaluate(&self, world: &World<'_>) -> (Vec<Finding>, Vec<Diagnostic>) {
-        let services = ServiceMap::new(world.repository);
-        let mut diagnostics = self.unknown_services(&services);
+        // Which services each place belongs to is worked out only when an override names
+        // services: it costs a pass over every file and every finding.
+        let services = self
+            .overrides
+            .iter()
+            .any(|o| !o.services.is_empty())
+            .then(|| ServiceMap::new(world.repository));
+        let mut diagnostics = services
+            .as_ref()
+            .map(|services| self.unknown_services(services))
+            .unwrap_or_default();
         // Every combination of layers some place of the repository is under.
         let mut combinations: Vec<Vec<&Layer>> = vec![vec![&self.global]];
-        for (file, source) in world.sources.iter() {
-            for set in services.service_sets(file, &source.rel_path) {
+        let places = if self.overrides.is_empty() {
+            Vec::new()
+        } else {
+            world.sources.iter().collect()
+        };
+        for (file, source) in places {
+            let sets = match &services {
+                Some(services) => services.service_sets(file, &source.rel_path),
+                None => vec![BTreeSet::new()],
+            };
+            for set in sets {
                 let layers = self.layers(&source.rel_path, &set);
                 if !combinations.iter().any(|c| same_layers(c, &layers)) {
                     combinations.push(layers);
@@ -202,7 +220,11 @@ impl<'r> Policy<'r> {
                 if self.exclude.matches(rel_path) {
                     continue;
                 }
-                let layers = self.layers(rel_path, &services.services_at(finding.span, rel_path));
+                let at = match &services {
+                    Some(services) => services.services_at(finding.span, rel_path),
+                    None => BTreeSet::new(),
+                };
+                let layers = self.layers(rel_path, &at);
                 if !enabled(run.rule, &layers) || params(run.rule, &layers) != run.params {
                     continue;
                 }
