@@ -14,13 +14,13 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::diag::{Diagnostic, Severity};
-use crate::eval::join::{find_join_key, IndexKey, Indexes, JoinKey, Plan, Positions};
+use crate::eval::compile::{
+    compile, invalid_regex, CompiledQuery, Loop, Node, Pattern, Piece, Report,
+};
+use crate::eval::join::{IndexKey, Indexes, Plan, Positions};
 use crate::eval::value::Value;
 use crate::eval::world::World;
-use crate::lang::ast::{
-    BinaryOp, Expr, ExprKind, Quantifier, QuantifierKind, Query, Rule, Template, TemplatePart,
-};
-use crate::lang::check::regex_error_help;
+use crate::lang::ast::{BinaryOp, Expr, ExprKind, QuantifierKind, Rule};
 use crate::source::{Sources, Span};
 
 /// The most steps one rule may take over one repository.
@@ -164,7 +164,7 @@ fn evaluate_rule(
     max_steps: u64,
 ) -> (Vec<Finding>, Vec<Diagnostic>) {
     let rule = run.rule;
-    let params = rule
+    let params: Vec<(&str, Value<'_>)> = rule
         .params
         .iter()
         .map(|param| {
@@ -175,30 +175,22 @@ fn evaluate_rule(
             (param.name.value.as_str(), value)
         })
         .collect();
-    let Some(first) = rule.queries.first() else {
-        return (Vec::new(), Vec::new());
-    };
+    let queries = compile(rule, &params);
     let mut evaluator = Evaluator {
         world,
         rule,
-        query: first,
-        params,
         scopes: Vec::new(),
+        arguments: Vec::new(),
         steps: 0,
         max_steps,
         regexes: FastMap::default(),
-        constants: constant_lists(rule),
-        conjuncts: Vec::new(),
-        quantifier_joins: FastMap::default(),
         indexes: Indexes::default(),
         findings: Vec::new(),
         problem: None,
     };
     // The queries run in order, sharing the step budget; their findings are one list.
-    for query in &rule.queries {
-        evaluator.query = query;
-        evaluator.conjuncts = conjuncts_by_binding(query);
-        evaluator.bindings(0);
+    for query in &queries {
+        evaluator.bindings(query, 0);
     }
     let diagnostics = evaluator.problem.take().into_iter().collect();
     (evaluator.findings, diagnostics)
@@ -216,27 +208,19 @@ fn literal(expr: &Expr) -> Value<'_> {
     }
 }
 
-/// Evaluates one rule. Values live as long as both the model (`'m`) and the rule (`'r`), so
-/// that strings are borrowed from either without copying.
+/// Evaluates one rule's compiled queries. Values live as long as both the model (`'m`) and
+/// the rule (`'r`), so that strings are borrowed from either without copying.
 struct Evaluator<'w, 'm, 'r> {
     world: &'w World<'m>,
     rule: &'r Rule,
-    /// The query being evaluated.
-    query: &'r Query,
-    /// The rule's params (a rule has a handful: a list is faster than a map).
-    params: Vec<(&'r str, Value<'r>)>,
-    scopes: Vec<(&'r str, Value<'r>)>,
+    /// The values of the variables bound, outermost first (a variable's slot is its depth).
+    scopes: Vec<Value<'r>>,
+    /// The arguments of the calls being evaluated (one stack instead of a list per call).
+    arguments: Vec<Value<'r>>,
     steps: u64,
     max_steps: u64,
+    /// Patterns computed at evaluation, compiled once.
     regexes: FastMap<String, Option<Regex>>,
-    /// The value of each list literal whose elements are all literals (by address), built
-    /// once instead of at every evaluation.
-    constants: FastMap<usize, Value<'r>>,
-    /// The `and`-ed parts of the query's condition, grouped by the binding after which all the
-    /// variables they read are bound (see [`conjuncts_by_binding`]).
-    conjuncts: Vec<Vec<&'r Expr>>,
-    /// The join key of each `any`/`count` met so far (by address), if it has one.
-    quantifier_joins: FastMap<usize, Option<JoinKey<'r>>>,
     indexes: Indexes<'r>,
     findings: Vec<Finding>,
     /// The first problem met; evaluation of the rule stops at it.
@@ -264,94 +248,108 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         true
     }
 
-    /// Iterates binding `index` and the ones after it. The condition is checked part by
-    /// part as soon as the variables each part reads are bound, so a join is pruned early;
-    /// since evaluation has no side effects this reports exactly what checking the whole
-    /// condition at the innermost level would.
-    fn bindings(&mut self, index: usize) {
-        let query = self.query;
+    /// Iterates binding `index` of `query` and the ones after it. The condition is checked
+    /// part by part as soon as the variables each part reads are bound, so a join is pruned
+    /// early; since evaluation has no side effects this reports exactly what checking the
+    /// whole condition at the innermost level would.
+    fn bindings(&mut self, query: &CompiledQuery<'r>, index: usize) {
         let Some(binding) = query.bindings.get(index) else {
             if self.problem.is_none() {
-                self.report();
+                self.report(&query.report);
             }
             return;
         };
         let Value::List(items) = self.eval(&binding.collection) else {
             return;
         };
-        let parts = self.conjuncts.get(index).map_or(0, Vec::len);
-        let variable = binding.variable.value.as_str();
-        let join = self
-            .conjuncts
-            .get(index)
-            .and_then(|parts| find_join_key(variable, parts));
-        let visit = self.join_candidates(variable, &items, join);
-        let positions: Box<dyn Iterator<Item = usize>> = match visit {
-            Some(positions) => Box::new(positions.into_iter()),
-            None => Box::new(0..items.len()),
-        };
-        for position in positions {
-            let Some(item) = items.get(position) else {
-                continue;
-            };
-            if !self.step() {
-                return;
+        match self.join_candidates(binding, &items) {
+            Some(positions) => {
+                for &position in positions.iter() {
+                    if !self.binding_element(query, index, &items, position) {
+                        return;
+                    }
+                }
             }
-            self.scopes.push((variable, item.clone()));
-            if (0..parts).all(|part| self.conjunct(index, part)) {
-                self.bindings(index + 1);
+            None => {
+                for position in 0..items.len() {
+                    if !self.binding_element(query, index, &items, position) {
+                        return;
+                    }
+                }
             }
-            self.scopes.pop();
         }
     }
 
-    /// The positions of `items` that a loop over `variable` needs to visit when its
-    /// condition has the join key `join`: those whose key equals the probe, found in an index
-    /// of the list ([`crate::eval::join`]); `None` to visit them all.
+    /// Binds element `position` of `items` to binding `index` and goes on with the next
+    /// binding when its condition parts hold; false once the step budget is spent.
+    fn binding_element(
+        &mut self,
+        query: &CompiledQuery<'r>,
+        index: usize,
+        items: &[Value<'r>],
+        position: usize,
+    ) -> bool {
+        let Some(item) = items.get(position) else {
+            return true;
+        };
+        if !self.step() {
+            return false;
+        }
+        self.scopes.push(item.clone());
+        let parts = query.bindings.get(index).map_or(&[][..], |b| &b.parts[..]);
+        if parts.iter().all(|part| self.eval(part).is_true()) {
+            self.bindings(query, index + 1);
+        }
+        self.scopes.pop();
+        true
+    }
+
+    /// The positions of `items` that `lp` needs to visit when it has a join key: those
+    /// whose key equals the probe, found in an index of the list ([`crate::eval::join`]);
+    /// `None` to visit them all.
     fn join_candidates(
         &mut self,
-        variable: &'r str,
+        lp: &Loop<'r>,
         items: &Arc<Vec<Value<'r>>>,
-        join: Option<JoinKey<'r>>,
-    ) -> Option<Vec<usize>> {
-        let join = join?;
-        match self.indexes.plan(items, join.element_key) {
+    ) -> Option<Arc<[usize]>> {
+        let (element_key, probe) = lp.join?.sides(&lp.parts)?;
+        let key = node_address(element_key);
+        match self.indexes.plan(items, key) {
             Plan::Scan => return None,
             Plan::Lookup(_) => {}
             Plan::Build => {
-                let positions = self.build_index(variable, items, join.element_key);
+                let positions = self.build_index(items, element_key);
                 if self.problem.is_some() {
                     return None;
                 }
-                self.indexes.store(items, join.element_key, positions);
+                self.indexes.store(items, key, positions);
             }
         }
-        let probe = self.eval(join.probe);
-        let Plan::Lookup(positions) = self.indexes.plan(items, join.element_key) else {
+        let probe = self.eval(probe);
+        let Plan::Lookup(positions) = self.indexes.plan(items, key) else {
             return None;
         };
         // A list never equals an element's key (lists are not indexed): nothing to visit.
         Some(
             IndexKey::of(&probe)
                 .and_then(|key| positions.get(&key).cloned())
-                .unwrap_or_default(),
+                .unwrap_or_else(|| Arc::from([])),
         )
     }
 
-    /// The positions of `items` by the value of `element_key` for each, or `None` when a
-    /// value is a list (which has no key).
+    /// The positions of `items` by the value of `element_key` for each (evaluated with the
+    /// element bound at the next slot), or `None` when a value is a list (which has no key).
     fn build_index(
         &mut self,
-        variable: &'r str,
         items: &Arc<Vec<Value<'r>>>,
-        element_key: &'r Expr,
+        element_key: &Node<'r>,
     ) -> Option<Positions<'r>> {
-        let mut positions = Positions::default();
+        let mut positions: FastMap<IndexKey<'r>, Vec<usize>> = FastMap::default();
         for (position, item) in items.iter().enumerate() {
             if !self.step() {
                 return None;
             }
-            self.scopes.push((variable, item.clone()));
+            self.scopes.push(item.clone());
             let value = self.eval(element_key);
             self.scopes.pop();
             positions
@@ -359,36 +357,12 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
                 .or_default()
                 .push(position);
         }
-        Some(positions)
-    }
-
-    /// The join key of an `any` or `count` (an `all` holds only if every element passes,
-    /// so it scans).
-    fn quantifier_join(&mut self, quantifier: &'r Quantifier) -> Option<JoinKey<'r>> {
-        if quantifier.kind == QuantifierKind::All {
-            return None;
-        }
-        let condition = quantifier.condition.as_ref()?;
-        *self
-            .quantifier_joins
-            .entry(quantifier as *const Quantifier as usize)
-            .or_insert_with(|| {
-                let mut parts = Vec::new();
-                split_and(condition, &mut parts);
-                find_join_key(&quantifier.variable.value, &parts)
-            })
-    }
-
-    /// Whether part `part` of the conjuncts checked after binding `index` holds.
-    fn conjunct(&mut self, index: usize, part: usize) -> bool {
-        let expr = self.conjuncts.get(index).and_then(|parts| parts.get(part));
-        match expr {
-            Some(expr) => {
-                let expr: &'r Expr = expr;
-                self.eval(expr).is_true()
-            }
-            None => true,
-        }
+        Some(
+            positions
+                .into_iter()
+                .map(|(key, list)| (key, Arc::from(list)))
+                .collect(),
+        )
     }
 
     /// Where a reported value is: its own span, or else the first bound entity's.
@@ -400,21 +374,17 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         }
     }
 
-    fn report(&mut self) {
-        let report = &self.query.report;
+    fn report(&mut self, report: &Report<'r>) {
         let target = self.eval(&report.target);
-        let fallback = self
-            .scopes
-            .iter()
-            .find_map(|(_, value)| self.location(value));
+        let fallback = self.scopes.iter().find_map(|value| self.location(value));
         let Some(span) = self.location(&target).or(fallback) else {
             return;
         };
         let message = self.template(&report.message);
         let mut related = Vec::new();
-        for secondary in &report.related {
-            let value = self.eval(&secondary.target);
-            let message = self.template(&secondary.message);
+        for (target, template) in &report.related {
+            let value = self.eval(target);
+            let message = self.template(template);
             match &value {
                 // A list gives one related location per located element, the message
                 // followed by the element's label.
@@ -450,13 +420,13 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         });
     }
 
-    fn template(&mut self, template: &'r Template) -> String {
+    fn template(&mut self, pieces: &[Piece<'r>]) -> String {
         let mut out = String::new();
-        for part in &template.parts {
-            match part {
-                TemplatePart::Text(text) => out.push_str(text),
-                TemplatePart::Hole(expr) => {
-                    let value = self.eval(expr);
+        for piece in pieces {
+            match piece {
+                Piece::Text(text) => out.push_str(text),
+                Piece::Hole(node) => {
+                    let value = self.eval(node);
                     out.push_str(&self.world.display(&value));
                 }
             }
@@ -464,144 +434,116 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         out
     }
 
-    fn lookup(&mut self, name: &'r str) -> Value<'r> {
-        if let Some((_, value)) = self.scopes.iter().rev().find(|(bound, _)| *bound == name) {
-            return value.clone();
-        }
-        if let Some((_, value)) = self.params.iter().find(|(param, _)| *param == name) {
-            return value.clone();
-        }
-        // A top-level collection is built once by the world and shared (the list is reference
-        // counted): rules that search a collection inside a loop stay linear in its size.
-        self.world.collection_value(name).unwrap_or(Value::Null)
-    }
-
-    fn eval(&mut self, expr: &'r Expr) -> Value<'r> {
+    fn eval(&mut self, node: &Node<'r>) -> Value<'r> {
         if !self.step() {
             return Value::Null;
         }
-        match &expr.kind {
-            ExprKind::Null => Value::Null,
-            ExprKind::Bool(_) | ExprKind::Integer(_) | ExprKind::String(_) | ExprKind::Size(_) => {
-                literal(expr)
-            }
-            ExprKind::List(items) => {
-                if let Some(constant) = self.constants.get(&address(expr)) {
-                    return constant.clone();
-                }
+        match node {
+            Node::Const(value) => value.clone(),
+            Node::Var(slot) => self.scopes.get(*slot).cloned().unwrap_or(Value::Null),
+            // A top-level collection is built once by the world and shared (the list is
+            // reference counted): rules that search a collection inside a loop stay linear
+            // in its size.
+            Node::Collection(name) => self.world.collection_value(name).unwrap_or(Value::Null),
+            Node::List(items) => {
                 let values = items.iter().map(|item| self.eval(item)).collect();
                 Value::list(values)
             }
-            ExprKind::Name(name) => self.lookup(name),
-            ExprKind::Field(base, name) => match self.eval(base) {
-                Value::Entity(entity) => {
-                    self.world.field(entity, &name.value).unwrap_or(Value::Null)
-                }
+            Node::Field(base, name) => match self.eval(base) {
+                Value::Entity(entity) => self.world.field(entity, name).unwrap_or(Value::Null),
                 _ => Value::Null,
             },
-            ExprKind::Call(name, arguments) => {
-                let values: Vec<Value<'r>> = arguments.iter().map(|a| self.eval(a)).collect();
-                crate::eval::builtins::call(self.world, &name.value, &values)
-                    .unwrap_or_else(|| call(&name.value, &values))
-            }
-            ExprKind::Quantifier(quantifier) => {
-                let items = match self.eval(&quantifier.collection) {
-                    Value::List(items) => items,
-                    _ => return empty_quantifier(quantifier.kind),
-                };
-                let variable = quantifier.variable.value.as_str();
-                let join = self.quantifier_join(quantifier);
-                let visit = self.join_candidates(variable, &items, join);
-                let positions: Box<dyn Iterator<Item = usize>> = match visit {
-                    Some(positions) => Box::new(positions.into_iter()),
-                    None => Box::new(0..items.len()),
-                };
-                let mut count = 0i64;
-                for position in positions {
-                    let Some(item) = items.get(position) else {
-                        continue;
-                    };
-                    if !self.step() {
-                        return Value::Null;
-                    }
-                    self.scopes.push((variable, item.clone()));
-                    let holds = match &quantifier.condition {
-                        Some(condition) => self.eval(condition).is_true(),
-                        None => true,
-                    };
-                    self.scopes.pop();
-                    match (quantifier.kind, holds) {
-                        (QuantifierKind::Any, true) => return Value::Bool(true),
-                        (QuantifierKind::All, false) => return Value::Bool(false),
-                        (QuantifierKind::Count, true) => count += 1,
-                        _ => {}
-                    }
+            Node::Call(name, arguments) => {
+                let first = self.arguments.len();
+                for argument in arguments {
+                    let value = self.eval(argument);
+                    self.arguments.push(value);
                 }
-                match quantifier.kind {
-                    QuantifierKind::Any => Value::Bool(false),
-                    QuantifierKind::All => Value::Bool(true),
-                    QuantifierKind::Count => Value::Integer(count),
-                }
+                let values = self.arguments.get(first..).unwrap_or_default();
+                let result = crate::eval::builtins::call(self.world, name, values)
+                    .unwrap_or_else(|| call(name, values));
+                self.arguments.truncate(first);
+                result
             }
-            ExprKind::Not(operand) => Value::Bool(!self.eval(operand).is_true()),
-            ExprKind::Binary(op, left, right) => self.binary(*op, left, right),
-        }
-    }
-
-    fn binary(&mut self, op: BinaryOp, left: &'r Expr, right: &'r Expr) -> Value<'r> {
-        match op {
-            BinaryOp::And => {
-                return Value::Bool(self.eval(left).is_true() && self.eval(right).is_true())
+            Node::Quantifier(kind, lp) => self.quantifier(*kind, lp),
+            Node::Not(operand) => Value::Bool(!self.eval(operand).is_true()),
+            Node::And(left, right) => {
+                Value::Bool(self.eval(left).is_true() && self.eval(right).is_true())
             }
-            BinaryOp::Or => {
-                return Value::Bool(self.eval(left).is_true() || self.eval(right).is_true())
+            Node::Or(left, right) => {
+                Value::Bool(self.eval(left).is_true() || self.eval(right).is_true())
             }
-            _ => {}
-        }
-        let a = self.eval(left);
-        let b = self.eval(right);
-        let result = match op {
-            BinaryOp::Eq => a.equals(&b),
-            BinaryOp::Ne => !a.equals(&b),
-            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
-                let ordering = match (&a, &b) {
-                    (Value::Integer(x), Value::Integer(y)) => Some(x.cmp(y)),
-                    (Value::Size(x), Value::Size(y)) => Some(x.cmp(y)),
-                    (Value::String(x, _), Value::String(y, _)) => Some(x.cmp(y)),
-                    _ => None,
+            Node::Compare(op, left, right) => {
+                let a = self.eval(left);
+                let b = self.eval(right);
+                Value::Bool(compare(*op, &a, &b))
+            }
+            Node::Matches(left, right, pattern) => {
+                let text = self.eval(left);
+                let Some(text) = text.as_str() else {
+                    return Value::Bool(false);
                 };
-                ordering.is_some_and(|o| match op {
-                    BinaryOp::Lt => o.is_lt(),
-                    BinaryOp::Le => o.is_le(),
-                    BinaryOp::Gt => o.is_gt(),
-                    _ => o.is_ge(),
+                Value::Bool(match pattern {
+                    Pattern::Compiled(regex) => regex.is_match(text),
+                    Pattern::Invalid(problem) => {
+                        self.problem.get_or_insert_with(|| problem.as_ref().clone());
+                        false
+                    }
+                    Pattern::Dynamic(span) => match self.eval(right) {
+                        Value::String(pattern, _) => self
+                            .regex(&pattern, *span)
+                            .is_some_and(|regex| regex.is_match(text)),
+                        _ => false,
+                    },
                 })
             }
-            BinaryOp::In => contains(&b, &a),
-            BinaryOp::NotIn => !contains(&b, &a),
-            BinaryOp::Matches => match (a.as_str(), b.as_str()) {
-                (Some(text), Some(pattern)) => self
-                    .regex(pattern, right.span)
-                    .is_some_and(|regex| regex.is_match(text)),
-                _ => false,
-            },
-            BinaryOp::And | BinaryOp::Or => false,
-        };
-        Value::Bool(result)
+        }
     }
 
-    /// The compiled pattern, compiled once per rule; an invalid one (from configuration) is a
-    /// problem that stops the rule.
+    /// `any`, `all` or `count` over the elements of `lp`'s collection.
+    fn quantifier(&mut self, kind: QuantifierKind, lp: &Loop<'r>) -> Value<'r> {
+        let Value::List(items) = self.eval(&lp.collection) else {
+            return empty_quantifier(kind);
+        };
+        let candidates = self.join_candidates(lp, &items);
+        let positions: &mut dyn Iterator<Item = usize> = match &candidates {
+            Some(positions) => &mut positions.iter().copied(),
+            None => &mut (0..items.len()),
+        };
+        let mut count = 0i64;
+        for position in positions {
+            let Some(item) = items.get(position) else {
+                continue;
+            };
+            if !self.step() {
+                return Value::Null;
+            }
+            self.scopes.push(item.clone());
+            let holds = lp.parts.iter().all(|part| self.eval(part).is_true());
+            self.scopes.pop();
+            match (kind, holds) {
+                (QuantifierKind::Any, true) => return Value::Bool(true),
+                (QuantifierKind::All, false) => return Value::Bool(false),
+                (QuantifierKind::Count, true) => count += 1,
+                _ => {}
+            }
+        }
+        match kind {
+            QuantifierKind::Any => Value::Bool(false),
+            QuantifierKind::All => Value::Bool(true),
+            QuantifierKind::Count => Value::Integer(count),
+        }
+    }
+
+    /// The compiled pattern computed at evaluation, compiled once per rule; an invalid one
+    /// is a problem that stops the rule.
     fn regex(&mut self, pattern: &str, span: Span) -> Option<&Regex> {
         if !self.regexes.contains_key(pattern) {
             let compiled = match Regex::new(pattern) {
                 Ok(regex) => Some(regex),
                 Err(e) => {
-                    self.problem.get_or_insert_with(|| {
-                        Diagnostic::error(format!("`{pattern}` is not a valid regular expression"))
-                            .with_span(span)
-                            .with_help(regex_error_help(e))
-                    });
+                    self.problem
+                        .get_or_insert_with(|| invalid_regex(pattern, span, e));
                     None
                 }
             };
@@ -611,124 +553,34 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
     }
 }
 
-/// An expression's address: it names the node for the evaluator's per-node caches.
-fn address(expr: &Expr) -> usize {
-    expr as *const Expr as usize
+/// A node's address: it names the node for the indexes of the loops it is the key of.
+fn node_address(node: &Node<'_>) -> usize {
+    node as *const Node<'_> as usize
 }
 
-/// Whether an expression is a literal, or a list of them.
-fn is_constant(expr: &Expr) -> bool {
-    match &expr.kind {
-        ExprKind::Null
-        | ExprKind::Bool(_)
-        | ExprKind::Integer(_)
-        | ExprKind::String(_)
-        | ExprKind::Size(_) => true,
-        ExprKind::List(items) => items.iter().all(is_constant),
-        _ => false,
+/// `a OP b` for the comparison operators (`and`, `or` and `matches` are evaluated apart).
+fn compare(op: BinaryOp, a: &Value<'_>, b: &Value<'_>) -> bool {
+    match op {
+        BinaryOp::Eq => a.equals(b),
+        BinaryOp::Ne => !a.equals(b),
+        BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+            let ordering = match (a, b) {
+                (Value::Integer(x), Value::Integer(y)) => Some(x.cmp(y)),
+                (Value::Size(x), Value::Size(y)) => Some(x.cmp(y)),
+                (Value::String(x, _), Value::String(y, _)) => Some(x.cmp(y)),
+                _ => None,
+            };
+            ordering.is_some_and(|o| match op {
+                BinaryOp::Lt => o.is_lt(),
+                BinaryOp::Le => o.is_le(),
+                BinaryOp::Gt => o.is_gt(),
+                _ => o.is_ge(),
+            })
+        }
+        BinaryOp::In => contains(b, a),
+        BinaryOp::NotIn => !contains(b, a),
+        BinaryOp::And | BinaryOp::Or | BinaryOp::Matches => false,
     }
-}
-
-/// The value of every list literal of the rule's queries made only of literals, by address.
-fn constant_lists<'r>(rule: &'r Rule) -> FastMap<usize, Value<'r>> {
-    let mut constants = FastMap::default();
-    let mut visit = |expr: &'r Expr| {
-        if matches!(expr.kind, ExprKind::List(_)) && is_constant(expr) {
-            constants.insert(address(expr), literal(expr));
-        }
-    };
-    for query in &rule.queries {
-        let report = &query.report;
-        let templates =
-            std::iter::once(&report.message).chain(report.related.iter().map(|r| &r.message));
-        let holes = templates
-            .flat_map(|t| t.parts.iter())
-            .filter_map(|part| match part {
-                TemplatePart::Hole(expr) => Some(expr),
-                TemplatePart::Text(_) => None,
-            });
-        let roots = query
-            .bindings
-            .iter()
-            .map(|b| &b.collection)
-            .chain(&query.condition)
-            .chain(std::iter::once(&report.target))
-            .chain(report.related.iter().map(|r| &r.target))
-            .chain(holes);
-        for root in roots {
-            walk(root, &mut visit);
-        }
-    }
-    constants
-}
-
-/// Calls `visit` on `expr` and every expression inside it.
-fn walk<'e>(expr: &'e Expr, visit: &mut impl FnMut(&'e Expr)) {
-    visit(expr);
-    match &expr.kind {
-        ExprKind::List(items) | ExprKind::Call(_, items) => {
-            items.iter().for_each(|item| walk(item, visit))
-        }
-        ExprKind::Field(base, _) | ExprKind::Not(base) => walk(base, visit),
-        ExprKind::Binary(_, left, right) => {
-            walk(left, visit);
-            walk(right, visit);
-        }
-        ExprKind::Quantifier(quantifier) => {
-            walk(&quantifier.collection, visit);
-            if let Some(condition) = &quantifier.condition {
-                walk(condition, visit);
-            }
-        }
-        ExprKind::Null
-        | ExprKind::Bool(_)
-        | ExprKind::Integer(_)
-        | ExprKind::String(_)
-        | ExprKind::Size(_)
-        | ExprKind::Name(_) => {}
-    }
-}
-
-/// The top-level `and` operands of a query's condition, grouped by the index of the last
-/// binding whose variable they read (parts that read none go with the first binding).
-fn conjuncts_by_binding(query: &Query) -> Vec<Vec<&Expr>> {
-    let mut groups: Vec<Vec<&Expr>> = vec![Vec::new(); query.bindings.len().max(1)];
-    let mut parts = Vec::new();
-    if let Some(condition) = &query.condition {
-        split_and(condition, &mut parts);
-    }
-    for part in parts {
-        let mut names = Vec::new();
-        names_read(part, &mut names);
-        let level = query
-            .bindings
-            .iter()
-            .rposition(|b| names.contains(&b.variable.value.as_str()))
-            .unwrap_or(0);
-        if let Some(group) = groups.get_mut(level) {
-            group.push(part);
-        }
-    }
-    groups
-}
-
-fn split_and<'e>(expr: &'e Expr, parts: &mut Vec<&'e Expr>) {
-    match &expr.kind {
-        ExprKind::Binary(BinaryOp::And, left, right) => {
-            split_and(left, parts);
-            split_and(right, parts);
-        }
-        _ => parts.push(expr),
-    }
-}
-
-/// Every name an expression reads (variables, params, collections).
-fn names_read<'e>(expr: &'e Expr, names: &mut Vec<&'e str>) {
-    walk(expr, &mut |e| {
-        if let ExprKind::Name(name) = &e.kind {
-            names.push(name);
-        }
-    });
 }
 
 fn empty_quantifier<'m>(kind: QuantifierKind) -> Value<'m> {

@@ -14,53 +14,9 @@ use std::sync::{Arc, Weak};
 use foldhash::HashMap;
 
 use crate::eval::value::{Entity, Value};
-use crate::lang::ast::{BinaryOp, Expr, ExprKind};
 
 /// Lists shorter than this are scanned: an index would not pay for itself.
 pub const MIN_INDEXED_LEN: usize = 8;
-
-/// A condition part `element_key == probe` that a loop over `variable` can look up.
-#[derive(Clone, Copy)]
-pub struct JoinKey<'r> {
-    /// `q.f…`: reads only the loop variable.
-    pub element_key: &'r Expr,
-    /// `x.g…`: does not read the loop variable.
-    pub probe: &'r Expr,
-}
-
-/// The first part of `parts` of the form `variable.f… == name.g…` (either way round) where
-/// `name` is another variable, a param or a collection.
-pub fn find_join_key<'r>(variable: &str, parts: &[&'r Expr]) -> Option<JoinKey<'r>> {
-    parts.iter().find_map(|part| match &part.kind {
-        ExprKind::Binary(BinaryOp::Eq, left, right) => match (path_root(left), path_root(right)) {
-            (Some(l), Some(r)) if l == variable && r != variable => Some(JoinKey {
-                element_key: left,
-                probe: right,
-            }),
-            (Some(l), Some(r)) if r == variable && l != variable => Some(JoinKey {
-                element_key: right,
-                probe: left,
-            }),
-            _ => None,
-        },
-        _ => None,
-    })
-}
-
-/// The name at the root of a path `name.f.g…` with at least one field.
-fn path_root(expr: &Expr) -> Option<&str> {
-    let ExprKind::Field(first, _) = &expr.kind else {
-        return None;
-    };
-    let mut base: &Expr = first;
-    loop {
-        match &base.kind {
-            ExprKind::Field(inner, _) => base = inner,
-            ExprKind::Name(name) => return Some(name),
-            _ => return None,
-        }
-    }
-}
 
 /// A value as a hash key, with the equality of [`Value::equals`]; lists have none.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -87,8 +43,9 @@ impl<'v> IndexKey<'v> {
     }
 }
 
-/// The positions of a list's elements by key, in list order.
-pub type Positions<'v> = HashMap<IndexKey<'v>, Vec<usize>>;
+/// The positions of a list's elements by key, in list order (shared, so that a lookup does
+/// not copy them).
+pub type Positions<'v> = HashMap<IndexKey<'v>, Arc<[usize]>>;
 
 /// Where a list stands for one key expression.
 enum Entry<'v> {
@@ -102,7 +59,8 @@ enum Entry<'v> {
     },
 }
 
-/// The indexes of one rule's evaluation, by list and key expression.
+/// The indexes of one rule's evaluation, by list and key expression (its address in the
+/// compiled rule, [`crate::eval::compile`]).
 #[derive(Default)]
 pub struct Indexes<'v> {
     entries: HashMap<(usize, usize), Entry<'v>>,
@@ -119,15 +77,12 @@ pub enum Plan<'a, 'v> {
 }
 
 impl<'v> Indexes<'v> {
-    fn key(list: &Arc<Vec<Value<'v>>>, element_key: &Expr) -> (usize, usize) {
-        (
-            Arc::as_ptr(list) as usize,
-            element_key as *const Expr as usize,
-        )
+    fn key(list: &Arc<Vec<Value<'v>>>, element_key: usize) -> (usize, usize) {
+        (Arc::as_ptr(list) as usize, element_key)
     }
 
     /// How to loop over `list` with the join key `element_key`.
-    pub fn plan(&mut self, list: &Arc<Vec<Value<'v>>>, element_key: &Expr) -> Plan<'_, 'v> {
+    pub fn plan(&mut self, list: &Arc<Vec<Value<'v>>>, element_key: usize) -> Plan<'_, 'v> {
         // A list only this loop holds is computed afresh each time: never the same twice.
         if list.len() < MIN_INDEXED_LEN || Arc::strong_count(list) < 2 {
             return Plan::Scan;
@@ -158,7 +113,7 @@ impl<'v> Indexes<'v> {
     pub fn store(
         &mut self,
         list: &Arc<Vec<Value<'v>>>,
-        element_key: &Expr,
+        element_key: usize,
         positions: Option<Positions<'v>>,
     ) {
         self.entries.insert(
@@ -174,72 +129,30 @@ impl<'v> Indexes<'v> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::{FileId, Span};
-
-    fn expr(kind: ExprKind) -> Expr {
-        Expr {
-            kind,
-            span: Span::point(FileId(0), 0),
-        }
-    }
-
-    fn path(root: &str, fields: &[&str]) -> Expr {
-        let mut e = expr(ExprKind::Name(root.into()));
-        for field in fields {
-            e = expr(ExprKind::Field(
-                Box::new(e),
-                crate::source::Spanned {
-                    value: field.to_string(),
-                    span: Span::point(FileId(0), 0),
-                },
-            ));
-        }
-        e
-    }
-
-    #[test]
-    fn a_join_key_compares_a_path_of_the_variable_with_another_path() {
-        let eq = |l: Expr, r: Expr| expr(ExprKind::Binary(BinaryOp::Eq, Box::new(l), Box::new(r)));
-        let keyed = eq(path("p", &["name"]), path("q", &["install", "name"]));
-        let mirrored = eq(path("q", &["name"]), path("p", &["name"]));
-        let same_side = eq(path("q", &["a"]), path("q", &["b"]));
-        let literal = eq(path("q", &["a"]), expr(ExprKind::String("x".into())));
-        assert!(find_join_key("q", &[&same_side, &literal]).is_none());
-        let key = find_join_key("q", &[&same_side, &keyed]).unwrap();
-        assert!(std::ptr::eq(
-            key.probe,
-            match &keyed.kind {
-                ExprKind::Binary(_, l, _) => l.as_ref(),
-                _ => unreachable!(),
-            }
-        ));
-        let key = find_join_key("q", &[&mirrored]).unwrap();
-        assert!(matches!(&key.element_key.kind, ExprKind::Field(..)));
-        assert_eq!(path_root(key.element_key), Some("q"));
-        assert_eq!(path_root(key.probe), Some("p"));
-    }
 
     #[test]
     fn a_list_is_indexed_on_its_second_scan_only_when_shared() {
-        let key = path("q", &["name"]);
+        let key = 1;
         let list = Arc::new((0..10).map(Value::Integer).collect::<Vec<_>>());
         let mut indexes = Indexes::default();
         // Only this loop holds it: scanned every time.
-        assert!(matches!(indexes.plan(&list, &key), Plan::Scan));
-        assert!(matches!(indexes.plan(&list, &key), Plan::Scan));
+        assert!(matches!(indexes.plan(&list, key), Plan::Scan));
+        assert!(matches!(indexes.plan(&list, key), Plan::Scan));
         let shared = Arc::clone(&list);
-        assert!(matches!(indexes.plan(&shared, &key), Plan::Scan));
-        assert!(matches!(indexes.plan(&shared, &key), Plan::Build));
+        assert!(matches!(indexes.plan(&shared, key), Plan::Scan));
+        assert!(matches!(indexes.plan(&shared, key), Plan::Build));
+        // Another key of the same list has its own entry.
+        assert!(matches!(indexes.plan(&shared, 2), Plan::Scan));
         let mut positions = Positions::default();
-        positions.insert(IndexKey::Integer(3), vec![3]);
-        indexes.store(&shared, &key, Some(positions));
-        match indexes.plan(&shared, &key) {
-            Plan::Lookup(found) => assert_eq!(found[&IndexKey::Integer(3)], [3]),
+        positions.insert(IndexKey::Integer(3), Arc::from([3]));
+        indexes.store(&shared, key, Some(positions));
+        match indexes.plan(&shared, key) {
+            Plan::Lookup(found) => assert_eq!(&found[&IndexKey::Integer(3)][..], [3]),
             _ => panic!("expected a lookup"),
         }
         let short = Arc::new(vec![Value::Null]);
         let _other = Arc::clone(&short);
-        assert!(matches!(indexes.plan(&short, &key), Plan::Scan));
-        assert!(matches!(indexes.plan(&short, &key), Plan::Scan));
+        assert!(matches!(indexes.plan(&short, key), Plan::Scan));
+        assert!(matches!(indexes.plan(&short, key), Plan::Scan));
     }
 }

@@ -2,6 +2,7 @@
 //! see it, the engine that produces findings, and the indexes it joins with.
 
 pub mod builtins;
+pub mod compile;
 pub mod engine;
 pub mod join;
 pub mod scope;

@@ -1,0 +1,460 @@
+//! A rule's queries compiled for evaluation, once per run of the rule: variables resolved to
+//! slots of the scope stack, params and literal lists folded into constants, constant regular
+//! expressions compiled, each condition split into the parts checked as soon as the variables
+//! they read are bound, and the equality join each loop can use found ahead of time. The
+//! evaluator ([`crate::eval::engine`]) then looks nothing up by name.
+
+use regex::Regex;
+
+use crate::diag::Diagnostic;
+use crate::eval::value::Value;
+use crate::lang::ast::{
+    BinaryOp, Expr, ExprKind, QuantifierKind, Query, Rule, Template, TemplatePart,
+};
+use crate::lang::check::regex_error_help;
+use crate::lang::schema::COLLECTIONS;
+use crate::source::Span;
+
+/// One query: its loops, outermost first, and what it reports.
+pub struct CompiledQuery<'r> {
+    pub bindings: Vec<Loop<'r>>,
+    pub report: Report<'r>,
+}
+
+/// A loop over a collection: `for x in COLL` or the elements of a quantifier. The element is
+/// pushed on the scope stack, so a loop's variable is the slot at the depth of the loop.
+pub struct Loop<'r> {
+    pub collection: Node<'r>,
+    /// The parts of the condition checked for each element: of a `for`, the `and`-ed parts
+    /// whose last variable read is this one; of a quantifier, its whole condition.
+    pub parts: Vec<Node<'r>>,
+    /// A part `element.f… == probe.g…` by which the loop may look its elements up.
+    pub join: Option<Join>,
+}
+
+/// Which part of a loop's condition is its join key, and on which side of the `==` the
+/// loop's element is.
+#[derive(Clone, Copy, Debug)]
+pub struct Join {
+    pub part: usize,
+    pub element_on_left: bool,
+}
+
+impl Join {
+    /// The element's key and the probe of `parts`' join part.
+    pub fn sides<'a, 'r>(self, parts: &'a [Node<'r>]) -> Option<(&'a Node<'r>, &'a Node<'r>)> {
+        match parts.get(self.part)? {
+            Node::Compare(BinaryOp::Eq, left, right) if self.element_on_left => Some((left, right)),
+            Node::Compare(BinaryOp::Eq, left, right) => Some((right, left)),
+            _ => None,
+        }
+    }
+}
+
+/// `report TARGET "message"` and its related locations.
+pub struct Report<'r> {
+    pub target: Node<'r>,
+    pub message: Vec<Piece<'r>>,
+    pub related: Vec<(Node<'r>, Vec<Piece<'r>>)>,
+}
+
+/// A part of a message template.
+pub enum Piece<'r> {
+    Text(&'r str),
+    Hole(Node<'r>),
+}
+
+/// A compiled expression.
+pub enum Node<'r> {
+    /// A literal, a param, or a list of them.
+    Const(Value<'r>),
+    /// A variable: the slot of the scope stack it is bound to.
+    Var(usize),
+    /// A top-level collection.
+    Collection(&'r str),
+    List(Vec<Node<'r>>),
+    Field(Box<Node<'r>>, &'r str),
+    Call(&'r str, Vec<Node<'r>>),
+    /// `any`/`all`/`count`: the kind and the loop over its elements.
+    Quantifier(QuantifierKind, Box<Loop<'r>>),
+    Not(Box<Node<'r>>),
+    And(Box<Node<'r>>, Box<Node<'r>>),
+    Or(Box<Node<'r>>, Box<Node<'r>>),
+    /// `==`, `!=`, `<`, `<=`, `>`, `>=`, `in`, `not in`.
+    Compare(BinaryOp, Box<Node<'r>>, Box<Node<'r>>),
+    Matches(Box<Node<'r>>, Box<Node<'r>>, Pattern),
+}
+
+/// The pattern of a `matches`.
+pub enum Pattern {
+    /// A constant pattern, compiled once.
+    Compiled(Regex),
+    /// A constant pattern that is not a valid regular expression (given by configuration):
+    /// the problem is raised when the match is evaluated.
+    Invalid(Box<Diagnostic>),
+    /// Computed at evaluation; compiled on first use. The span is the pattern's.
+    Dynamic(Span),
+}
+
+/// Compiles the queries of `rule`, with the values of its params.
+pub fn compile<'r>(rule: &'r Rule, params: &[(&'r str, Value<'r>)]) -> Vec<CompiledQuery<'r>> {
+    let mut compiler = Compiler {
+        params,
+        scope: Vec::new(),
+    };
+    rule.queries
+        .iter()
+        .map(|query| compiler.query(query))
+        .collect()
+}
+
+struct Compiler<'p, 'r> {
+    params: &'p [(&'r str, Value<'r>)],
+    /// The variables bound where the expression being compiled is evaluated, outermost first.
+    scope: Vec<&'r str>,
+}
+
+impl<'r> Compiler<'_, 'r> {
+    fn query(&mut self, query: &'r Query) -> CompiledQuery<'r> {
+        let groups = conjuncts_by_binding(query);
+        let mut bindings = Vec::new();
+        for (index, binding) in query.bindings.iter().enumerate() {
+            let collection = self.expr(&binding.collection);
+            self.scope.push(&binding.variable.value);
+            let parts: Vec<Node<'r>> = groups
+                .get(index)
+                .map(|group| group.iter().map(|part| self.expr(part)).collect())
+                .unwrap_or_default();
+            let join = find_join(index, &parts);
+            bindings.push(Loop {
+                collection,
+                parts,
+                join,
+            });
+        }
+        let report = &query.report;
+        let report = Report {
+            target: self.expr(&report.target),
+            message: self.template(&report.message),
+            related: report
+                .related
+                .iter()
+                .map(|r| (self.expr(&r.target), self.template(&r.message)))
+                .collect(),
+        };
+        self.scope.clear();
+        CompiledQuery { bindings, report }
+    }
+
+    fn template(&mut self, template: &'r Template) -> Vec<Piece<'r>> {
+        template
+            .parts
+            .iter()
+            .map(|part| match part {
+                TemplatePart::Text(text) => Piece::Text(text),
+                TemplatePart::Hole(expr) => Piece::Hole(self.expr(expr)),
+            })
+            .collect()
+    }
+
+    /// A name: the innermost variable of that name, else a param, else a collection (a name
+    /// that is none of these, which the checker rejects, is null).
+    fn name(&self, name: &'r str) -> Node<'r> {
+        if let Some(slot) = self.scope.iter().rposition(|bound| *bound == name) {
+            return Node::Var(slot);
+        }
+        if let Some((_, value)) = self.params.iter().find(|(param, _)| *param == name) {
+            return Node::Const(value.clone());
+        }
+        if COLLECTIONS
+            .iter()
+            .any(|(collection, _, _)| *collection == name)
+        {
+            return Node::Collection(name);
+        }
+        Node::Const(Value::Null)
+    }
+
+    fn expr(&mut self, expr: &'r Expr) -> Node<'r> {
+        let boxed = |node: Node<'r>| Box::new(node);
+        match &expr.kind {
+            ExprKind::Null => Node::Const(Value::Null),
+            ExprKind::Bool(b) => Node::Const(Value::Bool(*b)),
+            ExprKind::Integer(i) => Node::Const(Value::Integer(*i)),
+            ExprKind::String(s) => Node::Const(Value::str(s, None)),
+            ExprKind::Size(s) => Node::Const(Value::Size(*s)),
+            ExprKind::List(items) => {
+                let items: Vec<Node<'r>> = items.iter().map(|item| self.expr(item)).collect();
+                if items.iter().all(|item| matches!(item, Node::Const(_))) {
+                    let values = items
+                        .into_iter()
+                        .map(|item| match item {
+                            Node::Const(value) => value,
+                            _ => Value::Null,
+                        })
+                        .collect();
+                    Node::Const(Value::list(values))
+                } else {
+                    Node::List(items)
+                }
+            }
+            ExprKind::Name(name) => self.name(name),
+            ExprKind::Field(base, name) => Node::Field(boxed(self.expr(base)), &name.value),
+            ExprKind::Call(name, arguments) => Node::Call(
+                &name.value,
+                arguments.iter().map(|a| self.expr(a)).collect(),
+            ),
+            ExprKind::Quantifier(quantifier) => {
+                let collection = self.expr(&quantifier.collection);
+                let slot = self.scope.len();
+                self.scope.push(&quantifier.variable.value);
+                let mut conjuncts = Vec::new();
+                if let Some(condition) = &quantifier.condition {
+                    split_and(condition, &mut conjuncts);
+                }
+                let parts: Vec<Node<'r>> = conjuncts.iter().map(|c| self.expr(c)).collect();
+                self.scope.pop();
+                // An `all` holds only if every element passes, so it scans.
+                let join = match quantifier.kind {
+                    QuantifierKind::All => None,
+                    QuantifierKind::Any | QuantifierKind::Count => find_join(slot, &parts),
+                };
+                Node::Quantifier(
+                    quantifier.kind,
+                    Box::new(Loop {
+                        collection,
+                        parts,
+                        join,
+                    }),
+                )
+            }
+            ExprKind::Not(operand) => Node::Not(boxed(self.expr(operand))),
+            ExprKind::Binary(op, left, right) => {
+                let l = boxed(self.expr(left));
+                let r = boxed(self.expr(right));
+                match op {
+                    BinaryOp::And => Node::And(l, r),
+                    BinaryOp::Or => Node::Or(l, r),
+                    BinaryOp::Matches => {
+                        let pattern = match r.as_ref() {
+                            Node::Const(Value::String(pattern, _)) => match Regex::new(pattern) {
+                                Ok(regex) => Pattern::Compiled(regex),
+                                Err(e) => Pattern::Invalid(Box::new(invalid_regex(
+                                    pattern, right.span, e,
+                                ))),
+                            },
+                            _ => Pattern::Dynamic(right.span),
+                        };
+                        Node::Matches(l, r, pattern)
+                    }
+                    _ => Node::Compare(*op, l, r),
+                }
+            }
+        }
+    }
+}
+
+/// The problem of a pattern that does not compile.
+pub fn invalid_regex(pattern: &str, span: Span, error: regex::Error) -> Diagnostic {
+    Diagnostic::error(format!("`{pattern}` is not a valid regular expression"))
+        .with_span(span)
+        .with_help(regex_error_help(error))
+}
+
+/// The root of a path `root.f.g…` with at least one field: a variable's slot, or `None` for
+/// a param or collection.
+enum Root {
+    Var(usize),
+    Other,
+}
+
+fn path_root(node: &Node<'_>) -> Option<Root> {
+    let Node::Field(first, _) = node else {
+        return None;
+    };
+    let mut base: &Node<'_> = first;
+    loop {
+        match base {
+            Node::Field(inner, _) => base = inner,
+            Node::Var(slot) => return Some(Root::Var(*slot)),
+            Node::Const(_) | Node::Collection(_) => return Some(Root::Other),
+            _ => return None,
+        }
+    }
+}
+
+/// The first part of the form `element.f… == other.g…` (either way round), where `element`
+/// is the loop's variable (at `slot`) and `other` is another variable, a param or a
+/// collection.
+fn find_join(slot: usize, parts: &[Node<'_>]) -> Option<Join> {
+    let is_loop = |root: &Root| matches!(root, Root::Var(s) if *s == slot);
+    parts.iter().enumerate().find_map(|(part, node)| {
+        let Node::Compare(BinaryOp::Eq, left, right) = node else {
+            return None;
+        };
+        match (path_root(left)?, path_root(right)?) {
+            (l, r) if is_loop(&l) && !is_loop(&r) => Some(Join {
+                part,
+                element_on_left: true,
+            }),
+            (l, r) if is_loop(&r) && !is_loop(&l) => Some(Join {
+                part,
+                element_on_left: false,
+            }),
+            _ => None,
+        }
+    })
+}
+
+/// The top-level `and` operands of a query's condition, grouped by the index of the last
+/// binding whose variable they read (parts that read none go with the first binding).
+fn conjuncts_by_binding(query: &Query) -> Vec<Vec<&Expr>> {
+    let mut groups: Vec<Vec<&Expr>> = vec![Vec::new(); query.bindings.len().max(1)];
+    let mut parts = Vec::new();
+    if let Some(condition) = &query.condition {
+        split_and(condition, &mut parts);
+    }
+    for part in parts {
+        let mut names = Vec::new();
+        names_read(part, &mut names);
+        let level = query
+            .bindings
+            .iter()
+            .rposition(|b| names.contains(&b.variable.value.as_str()))
+            .unwrap_or(0);
+        if let Some(group) = groups.get_mut(level) {
+            group.push(part);
+        }
+    }
+    groups
+}
+
+fn split_and<'e>(expr: &'e Expr, parts: &mut Vec<&'e Expr>) {
+    match &expr.kind {
+        ExprKind::Binary(BinaryOp::And, left, right) => {
+            split_and(left, parts);
+            split_and(right, parts);
+        }
+        _ => parts.push(expr),
+    }
+}
+
+/// Every name an expression reads (variables, params, collections).
+fn names_read<'e>(expr: &'e Expr, names: &mut Vec<&'e str>) {
+    match &expr.kind {
+        ExprKind::Name(name) => names.push(name),
+        ExprKind::List(items) | ExprKind::Call(_, items) => {
+            items.iter().for_each(|item| names_read(item, names))
+        }
+        ExprKind::Field(base, _) | ExprKind::Not(base) => names_read(base, names),
+        ExprKind::Binary(_, left, right) => {
+            names_read(left, names);
+            names_read(right, names);
+        }
+        ExprKind::Quantifier(quantifier) => {
+            names_read(&quantifier.collection, names);
+            if let Some(condition) = &quantifier.condition {
+                names_read(condition, names);
+            }
+        }
+        ExprKind::Null
+        | ExprKind::Bool(_)
+        | ExprKind::Integer(_)
+        | ExprKind::String(_)
+        | ExprKind::Size(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lang::parser::parse_rule_file;
+    use crate::source::FileId;
+
+    fn rule(body: &str) -> Rule {
+        let text = format!(
+            "rule T1 test-rule {{\n  severity warning\n  summary \"s\"\n  doc \"d\"\n{body}\n}}\n"
+        );
+        let (rule, diagnostics) = parse_rule_file(FileId(0), &text);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        rule.expect("a rule")
+    }
+
+    #[test]
+    fn names_resolve_to_slots_params_and_collections() {
+        let rule = rule(
+            "  param wanted = [\"gcc\", \"g++\"]\n  for img in images\n  for pkg in img.packages\n  where pkg.name in wanted and any(c in pkg.stage.commands where c.program == pkg.name)\n  report pkg \"{pkg.name}\"",
+        );
+        let params = [("wanted", Value::list(vec![Value::str("gcc", None)]))];
+        let queries = compile(&rule, &params);
+        let [query] = queries.as_slice() else {
+            panic!("one query");
+        };
+        let [images, packages] = query.bindings.as_slice() else {
+            panic!("two loops");
+        };
+        assert!(matches!(images.collection, Node::Collection("images")));
+        assert!(
+            matches!(&packages.collection, Node::Field(base, "packages") if matches!(**base, Node::Var(0)))
+        );
+        // Both parts read `pkg` (slot 1): they are checked in the second loop.
+        assert!(images.parts.is_empty());
+        let [member, quantifier] = packages.parts.as_slice() else {
+            panic!("two parts");
+        };
+        // The param is the configured value, folded into a constant.
+        let Node::Compare(BinaryOp::In, _, wanted) = member else {
+            panic!("an `in`");
+        };
+        assert!(matches!(&**wanted, Node::Const(Value::List(items)) if items.len() == 1));
+        // The quantifier's variable is the slot after `pkg`; its condition compares it with
+        // `pkg`, so the quantifier can look its elements up.
+        let Node::Quantifier(QuantifierKind::Any, lp) = quantifier else {
+            panic!("an `any`");
+        };
+        let join = lp.join.expect("a join");
+        let (element, probe) = join.sides(&lp.parts).expect("sides");
+        assert!(matches!(element, Node::Field(base, "program") if matches!(**base, Node::Var(2))));
+        assert!(matches!(probe, Node::Field(base, "name") if matches!(**base, Node::Var(1))));
+    }
+
+    #[test]
+    fn a_join_needs_the_loop_variable_on_one_side_only() {
+        let rule = rule(
+            "  for a in packages\n  for b in packages\n  where b.name == b.version and a.name == b.name\n  report a \"x\"",
+        );
+        let queries = compile(&rule, &[]);
+        let b = &queries[0].bindings[1];
+        // `b.name == b.version` reads only `b`: not a key; `a.name == b.name` is, mirrored.
+        let join = b.join.expect("a join");
+        assert_eq!(join.part, 1);
+        assert!(!join.element_on_left);
+        assert!(queries[0].bindings[0].join.is_none());
+    }
+
+    #[test]
+    fn constant_patterns_compile_once_and_bad_ones_wait_for_evaluation() {
+        let rule = rule(
+            "  param pattern = \"(\"\n  for p in packages\n  where p.name matches \"^gcc\" or p.name matches pattern or p.name matches p.version\n  report p \"x\"",
+        );
+        let params = [("pattern", Value::str("(", None))];
+        let queries = compile(&rule, &params);
+        let Node::Or(left, dynamic) = &queries[0].bindings[0].parts[0] else {
+            panic!("an `or`");
+        };
+        let Node::Or(compiled, invalid) = &**left else {
+            panic!("an `or`");
+        };
+        assert!(matches!(
+            &**compiled,
+            Node::Matches(_, _, Pattern::Compiled(_))
+        ));
+        assert!(
+            matches!(&**invalid, Node::Matches(_, _, Pattern::Invalid(d)) if d.message == "`(` is not a valid regular expression")
+        );
+        assert!(matches!(
+            &**dynamic,
+            Node::Matches(_, _, Pattern::Dynamic(_))
+        ));
+    }
+}
