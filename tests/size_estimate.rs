@@ -255,6 +255,24 @@ fn pip_bytecode_follows_the_python_version_and_the_compile_settings() {
             "{instructions}"
         );
     }
+    let dir = temp_files(&[(
+        "Dockerfile",
+        "FROM python:3.11-slim\nENV PYTHONDONTWRITEBYTECODE=1\nRUN pip install --no-cache-dir six\n",
+    )]);
+    let estimate = estimate_of(dir.path());
+    let detail = estimate
+        .contributors
+        .iter()
+        .find(|c| c.name == "pip bytecode")
+        .map(|c| c.detail.as_str());
+    assert_eq!(
+        detail,
+        Some(
+            "pip byte-compiles (no --no-compile) the .py files of the 1 distribution above into \
+             __pycache__/*.pyc, for CPython 3.11 (PYTHONDONTWRITEBYTECODE does not stop pip's \
+             compile step)"
+        )
+    );
     let smallest = tables().pypi["six"].compiled_bytes.iter().min().copied();
     assert_eq!(
         bytecode("FROM ubuntu:22.04\nRUN pip install --no-cache-dir six\n"),

@@ -708,12 +708,19 @@ impl Estimator<'_> {
             Manager::Uv => "uv --compile-bytecode compiles",
             _ => "pip byte-compiles (no --no-compile)",
         };
+        // A setting that is often taken to stop this: pip's compile step ignores it.
+        let ignored = match self.environment(run, install, "PYTHONDONTWRITEBYTECODE") {
+            Some(value) if install.manager == Manager::Pip && !value.is_empty() => {
+                " (PYTHONDONTWRITEBYTECODE does not stop pip's compile step)"
+            }
+            _ => "",
+        };
         self.contributors.push(Contributor {
             kind: ContributorKind::PythonPackage,
             name: "pip bytecode".into(),
             bytes: Some(bytes),
             detail: format!(
-                "{compiler} the .py files of the {count} {} above into __pycache__/*.pyc, for {python}",
+                "{compiler} the .py files of the {count} {} above into __pycache__/*.pyc, for {python}{ignored}",
                 if count == 1 { "distribution" } else { "distributions" },
             ),
             row: Some(RowRef {
