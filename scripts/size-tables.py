@@ -5,7 +5,8 @@ Usage (from the repository root; each part can be run on its own):
 
     python3 scripts/size-tables.py base   [--shared ../shared/data/base-image-sizes.tsv]
     python3 scripts/size-tables.py debian            # needs Debian with `apt-get update` done
-    python3 scripts/size-tables.py pypi   [--cache DIR]  # downloads wheels with pip
+    python3 scripts/size-tables.py pypi   [--cache DIR] [--newest] [--keep-wheels]
+                                  # downloads wheels with pip; needs python3.10 … python3.13
 
 Outputs (tab-separated, `#` comment lines first, one header line; every row names its source):
 
@@ -20,17 +21,48 @@ Outputs (tab-separated, `#` comment lines first, one header line; every row name
   `apt-get install` adds on a slim base, without and with Recommends (Pre-Depends + Depends
   [+ Recommends], first satisfiable alternative, virtual packages through Provides), minus the
   packages of the slim base (Priority: required, Essential, apt and their dependencies).
+- data/debian-apt-lists.tsv: what `apt-get update` leaves in /var/lib/apt/lists on a
+  bookworm image (the sources of the debian:bookworm and python:3.X-bookworm images: bookworm,
+  bookworm-updates, bookworm-security, main; their docker-library apt configuration keeps the
+  lists compressed, `Acquire::GzipIndexes "true"`, and fetches no translations,
+  `Acquire::Languages "none"`): the sizes of the InRelease and Packages files of those suites
+  in this machine's lists, which must have been fetched with the same sources and
+  configuration (checked). Other targets this machine may fetch (appstream's DEP-11 files)
+  are not counted: those images do not install appstream.
 - data/pypi-packages.tsv: for each distribution the wheel pip selects for CPython 3.11 on
   manylinux x86_64 (`pip download --no-deps --only-binary=:all:`), its compressed size, its
   installed size (the sum of the uncompressed sizes of the wheel's entries: pip unpacks the
   wheel as is) and its dependencies (Requires-Dist of the wheel's METADATA whose markers hold
-  on Linux x86_64 / CPython 3.11 without extras), followed recursively.
+  on Linux x86_64 / CPython 3.11 without extras), followed recursively. compiled_cp310 …
+  compiled_cp313 are what pip's byte-compile step adds on top, with CPython 3.10 … 3.13: pip
+  (pip/_internal/operations/install/wheel.py) calls `compileall.compile_file(path,
+  force=True, quiet=True)` on every installed file whose name ends in `.py`, which writes
+  `__pycache__/NAME.cpython-3X.pyc` (16-byte header + marshal of the code object, whose
+  co_filename is the installed path) and adds the line `__pycache__/NAME.cpython-3X.pyc,,` to
+  the distribution's RECORD. The script compiles each `.py` entry of the wheel the same way
+  (`compile(source, path, "exec", dont_inherit=True)`, as py_compile does, with the path under
+  /usr/local/lib/python3.X/site-packages of the python:3.X images), under `python3.X` itself:
+  bytecode differs between minor versions. A file that does not compile gets no .pyc (pip
+  ignores the error). Checked against pip installs into venvs (attrs, jinja2, pyyaml and
+  requests on CPython 3.11; attrs and jinja2 on 3.10, 3.12 and 3.13): the sum equals the .pyc
+  files plus their RECORD lines, byte for byte. (marshal writes back-references by reference
+  count, so two runs can differ by a few bytes in a large wheel.)
+  pip skips the step with `pip install --no-compile`, or with PIP_NO_COMPILE set to a *false*
+  value: pip reads the variable like the config key `no-compile`, a store_false option, so
+  per pip's configuration docs ("Boolean options": "To enable the boolean options
+  --no-compile, ... falsy values have to be used") PIP_NO_COMPILE=0 turns compiling off and
+  PIP_NO_COMPILE=1 leaves it on (seen with pip 23.2.1). PYTHONDONTWRITEBYTECODE does not
+  turn it off: py_compile, which compileall calls, does not consult it (seen too).
+  The rows keep the versions of the existing table (pip download NAME==VERSION) so that
+  regenerating is reproducible; `--newest` takes PyPI's newest release instead. Each wheel
+  is deleted once measured unless `--keep-wheels`.
 """
 
 import argparse
 import datetime
 import email.parser
 import glob
+import marshal
 import os
 import re
 import subprocess
@@ -229,7 +261,50 @@ def closure(roots, packages, provides, recommends, installed):
     return added
 
 
+# The suites of the debian:bookworm images' /etc/apt/sources.list.d/debian.sources, as the
+# prefixes of the file names apt stores their lists under.
+BOOKWORM_LISTS = [
+    "deb.debian.org_debian_dists_bookworm",
+    "deb.debian.org_debian_dists_bookworm-updates",
+    "deb.debian.org_debian-security_dists_bookworm-security",
+]
+
+
+def apt_lists_row():
+    """The bytes `apt-get update` leaves in /var/lib/apt/lists on a bookworm image."""
+    config = subprocess.run(["apt-config", "dump"], capture_output=True, text=True, check=True).stdout
+    if 'Acquire::GzipIndexes "true";' not in config or 'Acquire::Languages:: "none";' not in config:
+        sys.exit("apt is not configured like the docker-library images (GzipIndexes, Languages none)")
+    lists = "/var/lib/apt/lists"
+    releases = sorted(f[: -len("_InRelease")] for f in os.listdir(lists) if f.endswith("_InRelease"))
+    if releases != sorted(BOOKWORM_LISTS):
+        sys.exit(f"the apt sources are not those of the bookworm images: {releases}")
+    files = sorted(
+        f for f in os.listdir(lists)
+        for prefix in BOOKWORM_LISTS
+        if f == prefix + "_InRelease" or f.startswith(prefix + "_main_binary-amd64_Packages")
+    )
+    size = sum(os.path.getsize(os.path.join(lists, f)) for f in files)
+    sizes = ", ".join(f"{f} {os.path.getsize(os.path.join(lists, f))}" for f in files)
+    return {
+        "release": "bookworm",
+        "bytes": size,
+        "files": len(files),
+        "source": f"apt-get update on Debian bookworm amd64 with the bookworm images' sources and apt configuration, {TODAY}: {sizes}",
+    }
+
+
 def debian(_args):
+    write_tsv(
+        os.path.join(DATA, "debian-apt-lists.tsv"),
+        [
+            "What `apt-get update` leaves in /var/lib/apt/lists when a RUN does not remove it, generated",
+            f"by scripts/size-tables.py debian on {TODAY}: the InRelease and Packages files (kept",
+            "compressed, no translations: the docker-library apt configuration) of the image's sources.",
+        ],
+        ["release", "bytes", "files", "source"],
+        [apt_lists_row()],
+    )
     packages, provides, paths = parse_packages_lists()
     base_roots = [
         n
@@ -312,8 +387,9 @@ def normalize(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def download_wheel(name, cache):
-    """The wheel pip selects for `name` (newest release), downloaded into `cache`."""
+def download_wheel(name, version, cache):
+    """The wheel pip selects for `name` (`version`, or the newest release), downloaded into
+    `cache`."""
     before = set(os.listdir(cache))
     command = [
         sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
@@ -322,7 +398,7 @@ def download_wheel(name, cache):
     ]
     for platform in PLATFORMS:
         command += ["--platform", platform]
-    command += ["--dest", cache, name]
+    command += ["--dest", cache, f"{name}=={version}" if version else name]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         print(f"skip {name}: {result.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
@@ -334,6 +410,62 @@ def download_wheel(name, cache):
     }
     wheels = sorted(f for f in candidates if f.endswith(".whl"))
     return os.path.join(cache, wheels[-1]) if wheels else None
+
+
+# The CPython versions whose bytecode the table gives: pip compiles with the image's Python,
+# so a python:3.10 image gets 3.10 bytecode. Each runs as `python3.X` (pyenv: set
+# PYENV_VERSION to list them all, e.g. `3.11.7:3.10.13:3.12.1:3.13.0`).
+PYTHON_VERSIONS = ["3.10", "3.11", "3.12", "3.13"]
+
+
+def compiled_size(wheel, info, site_packages):
+    """Bytes pip's compile step adds for one `.py` entry of a wheel, on the running interpreter:
+    the .pyc py_compile writes (16-byte header + marshalled code object) and its RECORD line;
+    0 if it does not compile."""
+    entry = re.sub(r"^[^/]+\.data/(purelib|platlib)/", "", info.filename)
+    try:
+        code = compile(wheel.read(info), site_packages + entry, "exec", dont_inherit=True)
+    except Exception:  # py_compile turns any error into PyCompileError, which pip ignores
+        return 0
+    directory, _, file_name = entry.rpartition("/")
+    cache_tag = sys.implementation.cache_tag
+    pyc = f"{directory + '/' if directory else ''}__pycache__/{file_name[:-3]}.{cache_tag}.pyc"
+    return 16 + len(marshal.dumps(code)) + len(pyc) + len(",,\n")
+
+
+def compiled(args):
+    """`compiled VERSION WHEEL` (run by `pypi` under each interpreter): prints what pip's
+    compile step adds for the wheel on this interpreter, which must be CPython VERSION."""
+    import warnings
+
+    running = "%d.%d" % sys.version_info[:2]
+    if sys.implementation.name != "cpython" or running != args.version:
+        sys.exit(f"compiled: asked for CPython {args.version}, running {running}")
+    # Where the python:X.Y images install distributions: co_filename of the compiled code.
+    site_packages = f"/usr/local/lib/python{running}/site-packages/"
+    with zipfile.ZipFile(args.wheel) as wheel, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        print(
+            sum(
+                compiled_size(wheel, info, site_packages)
+                for info in wheel.infolist()
+                if info.filename.endswith(".py") and not info.is_dir()
+            )
+        )
+
+
+def compiled_sizes(path):
+    """What pip's compile step adds for the wheel at `path`, for each of PYTHON_VERSIONS."""
+    sizes = {}
+    for version in PYTHON_VERSIONS:
+        result = subprocess.run(
+            [f"python{version}", os.path.abspath(__file__), "compiled", version, path],
+            capture_output=True, text=True,
+        )
+        if result.returncode != 0:
+            sys.exit(f"python{version} could not compile {path}: {result.stderr.strip()}")
+        sizes[version] = int(result.stdout)
+    return sizes
 
 
 def wheel_facts(path):
@@ -378,6 +510,7 @@ def wheel_facts(path):
         "name": metadata["Name"],
         "version": metadata["Version"],
         "installed": installed,
+        "compiled": compiled_sizes(path),
         "requires": sorted(set(base)),
         "extras": {k: sorted(set(v)) for k, v in extras.items()},
     }
@@ -391,6 +524,10 @@ def split_entry(entry):
 
 def pypi(args):
     os.makedirs(args.cache, exist_ok=True)
+    table = os.path.join(DATA, "pypi-packages.tsv")
+    pinned = {}
+    if not args.newest and os.path.exists(table):
+        pinned = {r["distribution"]: r["version"] for r in read_tsv(table)}
     rows = {}
     # Each pending entry is a distribution with the extras something asked for
     # (`uvicorn[standard]`, torch's `cuda-toolkit[cublas,...]`): those extras are followed too.
@@ -407,22 +544,26 @@ def pypi(args):
                     extras_followed.add((name, extra))
                     pending.extend(map(split_entry, rows[name]["extras_of"].get(extra, [])))
             continue
-        path = download_wheel(name, args.cache)
+        path = download_wheel(name, pinned.get(name), args.cache)
         if path is None:
             missing.append(name)
             continue
         facts = wheel_facts(path)
+        wheel_bytes = os.path.getsize(path)
+        if not args.keep_wheels:
+            os.remove(path)
         rows[name] = {
             "distribution": normalize(facts["name"]),
             "version": facts["version"],
-            "wheel_bytes": os.path.getsize(path),
+            "wheel_bytes": wheel_bytes,
             "installed_bytes": facts["installed"],
+            **{f"compiled_cp{v.replace('.', '')}": facts["compiled"][v] for v in PYTHON_VERSIONS},
             "requires": " ".join(facts["requires"]),
             "extras": ";".join(f"{k}=" + " ".join(v) for k, v in sorted(facts["extras"].items())),
             "source": f"pip download --no-deps {os.path.basename(path)} (CPython 3.11, manylinux x86_64), {TODAY}",
             "extras_of": facts["extras"],
         }
-        print(f"{name} {facts['version']} {facts['installed']}", file=sys.stderr)
+        print(f"{name} {facts['version']} {facts['installed']} {facts['compiled']}", file=sys.stderr)
         pending.extend(map(split_entry, facts["requires"]))
         pending.append((name, asked))
     write_tsv(
@@ -433,10 +574,16 @@ def pypi(args):
             "(what pip unpacks into site-packages); requires = Requires-Dist whose markers hold on Linux",
             "x86_64 / CPython 3.11 (space-separated; `name[x,y]` asks for extras x and y of name);",
             "extras = what each extra adds (`extra=dep dep;extra2=dep`). Newest release on the day:",
-            "pinned versions may differ.",
+            "pinned versions may differ. compiled_cp3X = what pip's byte-compile step adds on CPython 3.X:",
+            "for every `.py` entry, the __pycache__/NAME.cpython-3X.pyc that py_compile writes (path",
+            "under /usr/local/lib/python3.X/site-packages) and its RECORD line; pip --no-compile skips it.",
             "Not available as a wheel for that platform: " + (", ".join(sorted(missing)) or "none") + ".",
         ],
-        ["distribution", "version", "wheel_bytes", "installed_bytes", "requires", "extras", "source"],
+        [
+            "distribution", "version", "wheel_bytes", "installed_bytes",
+            *(f"compiled_cp{v.replace('.', '')}" for v in PYTHON_VERSIONS),
+            "requires", "extras", "source",
+        ],
         sorted(rows.values(), key=lambda r: r["distribution"]),
     )
 
@@ -449,8 +596,13 @@ def main():
     sub.add_parser("debian")
     p = sub.add_parser("pypi")
     p.add_argument("--cache", default="/tmp/size-tables-wheels")
+    p.add_argument("--newest", action="store_true", help="newest releases, not the table's versions")
+    p.add_argument("--keep-wheels", action="store_true", help="keep the downloaded wheels")
+    c = sub.add_parser("compiled")
+    c.add_argument("version")
+    c.add_argument("wheel")
     args = parser.parse_args()
-    {"base": base, "debian": debian, "pypi": pypi}[args.part](args)
+    {"base": base, "debian": debian, "pypi": pypi, "compiled": compiled}[args.part](args)
 
 
 if __name__ == "__main__":

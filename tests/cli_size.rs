@@ -104,7 +104,7 @@ fn configured_services_and_image_sizes_reach_check_and_size() {
         vec![
             "SERVICE  SIZE      KIND         BUDGET         LARGEST PARTS",
             "docker   ≥ 125 MB  lower bound  300 MB         python:3.11-slim 125 MB",
-            "web      2.0 GB    measured     300 MB (over)  python:3.11-slim 125 MB, numpy 57.4 MB",
+            "web      2.0 GB    measured     300 MB (over)  python:3.11-slim 125 MB, numpy 57.4 MB, pip bytecode 14.0 MB",
         ]
     );
     let check = run(dir.path(), &["check", "."]);

@@ -160,11 +160,14 @@ fn pc2_sizes_over_budget_from_the_estimate_and_from_measured_sizes() {
             .map(|f| f.location.clone())
             .collect()
     };
-    // From the estimate alone (1 GB budget): the GPU image, whose torch and CUDA wheels alone
-    // are over it, in both of its Dockerfiles.
+    // From the estimate alone, with the report's per-service targets: the async pipeline
+    // (build-essential, pandas, numpy and the CPython 3.10 bytecode pip compiles for them: 657
+    // MB against 650 MB), and the GPU image, whose torch and CUDA wheels alone are over its 4.2
+    // GB, in both of its Dockerfiles.
     assert_eq!(
         over(&check("pc2")),
         vec![
+            "compose.yaml:5",
             "compose.yaml:35",
             "docker/pc2_vision_dream_gpu/Dockerfile.multistage:12",
         ]

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use dockpolicy::eval::world::{SizeKind, World};
 use dockpolicy::parse::repository::{load, LoadOptions};
-use dockpolicy::size::tables::tables;
+use dockpolicy::size::tables::{tables, BYTECODE_PYTHONS};
 use dockpolicy::size::{estimate, parse_measured_sizes, ContributorKind, Estimate};
 use dockpolicy::source::FileId;
 
@@ -24,6 +24,15 @@ fn installed(names: &[&str]) -> u64 {
     names
         .iter()
         .map(|n| tables().pypi[*n].installed_bytes)
+        .sum()
+}
+
+/// What pip's byte-compile step writes for the distributions on CPython 3.`minor`.
+fn compiled(minor: u32, names: &[&str]) -> u64 {
+    let column = BYTECODE_PYTHONS.iter().position(|&m| m == minor).unwrap();
+    names
+        .iter()
+        .map(|n| tables().pypi[*n].compiled_bytes[column])
         .sum()
 }
 
@@ -59,6 +68,13 @@ fn the_size_demo_is_the_sum_of_its_table_rows() {
         std::fs::metadata(manifest_dir().join("examples/size-demo/requirements.txt"))
             .unwrap()
             .len();
+    let requests = [
+        "requests",
+        "certifi",
+        "charset-normalizer",
+        "idna",
+        "urllib3",
+    ];
     assert_eq!(
         parts(&estimate),
         vec![
@@ -83,6 +99,15 @@ fn the_size_demo_is_the_sum_of_its_table_rows() {
                 "pandas",
                 Some(installed(&["pandas", "python-dateutil", "tzdata"]))
             ),
+            // pip byte-compiles what the install added, for the base's CPython 3.11.
+            (
+                ContributorKind::PythonPackage,
+                "pip bytecode",
+                Some(compiled(
+                    11,
+                    &["numpy", "pandas", "python-dateutil", "tzdata"]
+                ))
+            ),
             (
                 ContributorKind::Copy,
                 "COPY requirements.txt",
@@ -91,13 +116,12 @@ fn the_size_demo_is_the_sum_of_its_table_rows() {
             (
                 ContributorKind::PythonPackage,
                 "requests",
-                Some(installed(&[
-                    "requests",
-                    "certifi",
-                    "charset-normalizer",
-                    "idna",
-                    "urllib3"
-                ]))
+                Some(installed(&requests))
+            ),
+            (
+                ContributorKind::PythonPackage,
+                "pip bytecode",
+                Some(compiled(11, &requests))
             ),
             (ContributorKind::Copy, "COPY app/", Some(app)),
         ]
@@ -153,14 +177,166 @@ fn packages_are_counted_once_and_caches_are_kept_unless_removed() {
                 Some(installed(&pandas))
             ),
             (
+                ContributorKind::PythonPackage,
+                "pip bytecode",
+                Some(compiled(11, &pandas))
+            ),
+            (
                 ContributorKind::PipCache,
                 "pip cache",
                 Some(wheels(&pandas))
             ),
+            // Nothing new: no bytecode either.
             (ContributorKind::PythonPackage, "numpy", Some(0)),
             (ContributorKind::PythonPackage, "pandas", Some(0)),
         ]
     );
+}
+
+/// The bytecode pip writes is the row's figure for the base image's CPython; `--no-compile`
+/// and a false `PIP_NO_COMPILE` (from the command or an `ENV`) turn it off, a true one does
+/// not (pip reads it as its store_false option); uv compiles only when asked; without a
+/// known Python version the smallest figure is a lower bound.
+#[test]
+fn pip_bytecode_follows_the_python_version_and_the_compile_settings() {
+    let bytecode = |dockerfile: &str| {
+        let dir = temp_files(&[("Dockerfile", dockerfile)]);
+        let estimate = estimate_of(dir.path());
+        let parts: Vec<(Option<u64>, bool)> = estimate
+            .contributors
+            .iter()
+            .filter(|c| c.name == "pip bytecode")
+            .map(|c| (c.bytes, c.at_least))
+            .collect();
+        (parts, estimate.is_lower_bound())
+    };
+    let six = |minor| Some(compiled(minor, &["six"]));
+    for minor in BYTECODE_PYTHONS {
+        assert_eq!(
+            bytecode(&format!(
+                "FROM python:3.{minor}.2-slim\nRUN pip install --no-cache-dir six\n"
+            ))
+            .0,
+            vec![(six(minor), false)],
+            "python 3.{minor}"
+        );
+    }
+    let on = (vec![(six(11), false)], false);
+    let off = (vec![], false);
+    let cases = [
+        ("RUN pip install --no-cache-dir --no-compile six", &off),
+        ("RUN PIP_NO_COMPILE=0 pip install --no-cache-dir six", &off),
+        ("RUN PIP_NO_COMPILE=1 pip install --no-cache-dir six", &on),
+        ("RUN PIP_COMPILE=false pip install --no-cache-dir six", &off),
+        // pip's compile step does not consult PYTHONDONTWRITEBYTECODE.
+        (
+            "ENV PYTHONDONTWRITEBYTECODE=1\nRUN pip install --no-cache-dir six",
+            &on,
+        ),
+        (
+            "ENV PIP_NO_COMPILE=no\nRUN pip install --no-cache-dir six",
+            &off,
+        ),
+        (
+            "ENV PIP_NO_COMPILE=no\nENV PIP_NO_COMPILE=yes\nRUN pip install --no-cache-dir six",
+            &on,
+        ),
+        ("RUN uv pip install --system six", &off),
+        ("RUN uv pip install --system --compile-bytecode six", &on),
+        (
+            "ENV UV_COMPILE_BYTECODE=1\nRUN uv pip install --system six",
+            &on,
+        ),
+    ];
+    for (instructions, expected) in cases {
+        assert_eq!(
+            &bytecode(&format!("FROM python:3.11-slim\n{instructions}\n")),
+            expected,
+            "{instructions}"
+        );
+    }
+    let dir = temp_files(&[(
+        "Dockerfile",
+        "FROM python:3.11-slim\nENV PYTHONDONTWRITEBYTECODE=1\nRUN pip install --no-cache-dir six\n",
+    )]);
+    let estimate = estimate_of(dir.path());
+    let detail = estimate
+        .contributors
+        .iter()
+        .find(|c| c.name == "pip bytecode")
+        .map(|c| c.detail.as_str());
+    assert_eq!(
+        detail,
+        Some(
+            "pip byte-compiles (no --no-compile) the .py files of the 1 distribution above into \
+             __pycache__/*.pyc, for CPython 3.11 (PYTHONDONTWRITEBYTECODE does not stop pip's \
+             compile step)"
+        )
+    );
+    let smallest = tables().pypi["six"].compiled_bytes.iter().min().copied();
+    assert_eq!(
+        bytecode("FROM ubuntu:22.04\nRUN pip install --no-cache-dir six\n"),
+        (vec![(smallest, true)], true)
+    );
+}
+
+/// pip disables its cache for any value of `PIP_NO_CACHE_DIR`, false ones included, the last
+/// `ENV` before the install winning over earlier ones.
+#[test]
+fn pip_no_cache_dir_disables_the_cache_with_any_value() {
+    let cache = |instructions: &str| {
+        let dir = temp_files(&[(
+            "Dockerfile",
+            format!("FROM python:3.11-slim\n{instructions}\n").as_str(),
+        )]);
+        estimate_of(dir.path())
+            .contributors
+            .iter()
+            .find(|c| c.kind == ContributorKind::PipCache)
+            .and_then(|c| c.bytes)
+    };
+    let six = Some(wheels(&["six"]));
+    assert_eq!(cache("RUN pip install six"), six);
+    assert_eq!(cache("RUN PIP_NO_CACHE_DIR=0 pip install six"), None);
+    assert_eq!(
+        cache("ENV PIP_NO_CACHE_DIR=false\nRUN pip install six"),
+        None
+    );
+    assert_eq!(
+        cache("ENV PIP_NO_CACHE_DIR=1\nENV PIP_NO_CACHE_DIR=\nRUN pip install six"),
+        six
+    );
+}
+
+/// The apt lists a RUN leaves are the measured bookworm lists when the base's tag names
+/// bookworm, and unknown otherwise.
+#[test]
+fn apt_lists_are_sized_for_bookworm_bases_only() {
+    let lists = |base: &str| {
+        let dir = temp_files(&[(
+            "Dockerfile",
+            format!("FROM {base}\nRUN apt-get update && apt-get install -y --no-install-recommends curl\n")
+                .as_str(),
+        )]);
+        let estimate = estimate_of(dir.path());
+        let part = estimate
+            .contributors
+            .iter()
+            .find(|c| c.name == "apt package lists")
+            .expect("the lists are a part");
+        (part.bytes, part.row.as_ref().map(|r| r.key.clone()))
+    };
+    let bookworm = Some(tables().apt_lists["bookworm"].bytes);
+    for base in [
+        "python:3.11-slim-bookworm",
+        "debian:bookworm-slim",
+        "debian:12",
+    ] {
+        assert_eq!(lists(base), (bookworm, Some("bookworm".into())), "{base}");
+    }
+    for base in ["python:3.11-slim", "ubuntu:22.04", "debian:trixie-slim"] {
+        assert_eq!(lists(base), (None, None), "{base}");
+    }
 }
 
 #[test]
@@ -173,6 +349,11 @@ fn unknown_parts_make_a_lower_bound() {
              COPY --from=golang:1.22 /usr/local/go /usr/local/go\n",
     )]);
     let estimate = estimate_of(dir.path());
+    let smallest_bytecode = BYTECODE_PYTHONS
+        .iter()
+        .map(|&minor| compiled(minor, &["numpy"]))
+        .min()
+        .unwrap();
     assert_eq!(
         parts(&estimate),
         vec![
@@ -188,6 +369,12 @@ fn unknown_parts_make_a_lower_bound() {
                 "git+https://example.com/x.git",
                 None
             ),
+            // The base does not tell its Python: the smallest of the versions' figures.
+            (
+                ContributorKind::PythonPackage,
+                "pip bytecode",
+                Some(smallest_bytecode)
+            ),
             (
                 ContributorKind::CopyFrom,
                 "COPY --from=golang:1.22 /usr/local/go",
@@ -196,7 +383,7 @@ fn unknown_parts_make_a_lower_bound() {
         ]
     );
     assert!(estimate.is_lower_bound());
-    assert_eq!(estimate.total(), installed(&["numpy"]));
+    assert_eq!(estimate.total(), installed(&["numpy"]) + smallest_bytecode);
 }
 
 #[test]
@@ -316,7 +503,11 @@ fn requested_extras_and_included_requirement_files_are_followed() {
         .collect();
     assert_eq!(
         requirement_parts,
-        vec![("uvicorn", Some(installed(&names))), ("click", Some(0)),]
+        vec![
+            ("uvicorn", Some(installed(&names))),
+            ("click", Some(0)),
+            ("pip bytecode", Some(compiled(11, &names))),
+        ]
     );
 }
 

@@ -8,14 +8,15 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
+use crate::model::dockerfile::ImageRef;
 use crate::model::package::{InstallCommand, Manager};
 use crate::model::repository::{CopyModel, DockerfileModel, Repository, RunModel};
 use crate::model::requirements::normalize_name;
 use crate::source::Span;
 
 use super::tables::{
-    split_requirement, tables, BaseKind, Tables, BASE_IMAGES_TABLE, DEBIAN_CLOSURES_TABLE,
-    PYPI_TABLE,
+    split_requirement, tables, BaseKind, Tables, BASE_IMAGES_TABLE, BYTECODE_PYTHONS,
+    DEBIAN_APT_LISTS_TABLE, DEBIAN_CLOSURES_TABLE, PYPI_TABLE,
 };
 
 /// What kind of part of an image a contributor is.
@@ -26,7 +27,8 @@ pub enum ContributorKind {
     Base,
     /// An OS package with the dependencies it adds.
     OsPackage,
-    /// A Python distribution with the dependencies it adds.
+    /// A Python distribution with the dependencies it adds, or the bytecode pip compiles for
+    /// the distributions of one install.
     PythonPackage,
     /// A package of another manager (conda, npm, yarn, pnpm).
     Package,
@@ -126,18 +128,28 @@ pub fn estimate(repository: &Repository, dockerfile: usize, stage: usize) -> Est
         return Estimate::default();
     };
     let stages = image_stages(model, stage);
+    let root = model
+        .dockerfile
+        .stages
+        .get(stage)
+        .map_or(stage, |s| s.lineage.last().copied().unwrap_or(stage));
+    let base = model.dockerfile.stages.get(root).map(|s| &s.base);
     let mut estimator = Estimator {
         tables: tables(),
         repository,
         model,
         stages: &stages,
+        python_minor: base.and_then(python_minor),
+        debian_release: base.and_then(debian_release),
         apt_counted: HashSet::new(),
         python_counted: HashSet::new(),
         extras_followed: HashSet::new(),
         apt_lists_listed: false,
         contributors: Vec::new(),
     };
-    estimator.base(stage);
+    if let Some(base) = base {
+        estimator.base(base);
+    }
     estimator.instructions();
     Estimate {
         contributors: estimator.contributors,
@@ -163,6 +175,10 @@ struct Estimator<'a> {
     repository: &'a Repository,
     model: &'a DockerfileModel,
     stages: &'a [usize],
+    /// The CPython 3.X whose bytecode pip writes, when the base image says (`python:3.10-slim`).
+    python_minor: Option<u32>,
+    /// The Debian release of the base image, when its tag says (`python:3.11-slim-bookworm`).
+    debian_release: Option<&'static str>,
     /// Debian packages already counted in this image.
     apt_counted: HashSet<&'static str>,
     /// Python distributions already counted in this image.
@@ -187,31 +203,12 @@ impl Estimator<'_> {
     }
 
     /// The base image of the first stage of the lineage.
-    fn base(&mut self, stage: usize) {
-        let stages = &self.model.dockerfile.stages;
-        let root = stages
-            .get(stage)
-            .map_or(stage, |s| s.lineage.last().copied().unwrap_or(stage));
-        let Some(base) = stages.get(root).map(|s| &s.base) else {
-            return;
-        };
+    fn base(&mut self, base: &ImageRef) {
         let span = Some(base.raw.span);
         if base.is_scratch {
             return;
         }
-        let tag = base.tag.as_ref().map_or("latest", |t| t.value.as_str());
-        let registry = base
-            .registry
-            .as_deref()
-            .filter(|r| *r != "docker.io" && *r != "index.docker.io");
-        let repository = base
-            .repository
-            .strip_prefix("library/")
-            .unwrap_or(&base.repository);
-        let image = match registry {
-            Some(registry) => format!("{registry}/{repository}:{tag}"),
-            None => format!("{repository}:{tag}"),
-        };
+        let image = image_name(base);
         let row = if base.unresolved {
             None
         } else {
@@ -412,8 +409,9 @@ impl Estimator<'_> {
     }
 
     /// The package lists `apt-get update` leaves when the `RUN` neither removes
-    /// `/var/lib/apt/lists` nor keeps them on a cache mount: tens of megabytes that no
-    /// table gives, so an unknown part (once per image).
+    /// `/var/lib/apt/lists` nor keeps them on a cache mount (once per image): the measured
+    /// lists of the base's Debian release, unknown when the release is not known or not
+    /// measured (Ubuntu, Debian images whose tag names no release).
     fn apt_lists(&mut self, run: &RunModel, install: &InstallCommand) {
         let removed = |path: &str| {
             path.strip_prefix("/var/lib/apt").is_some_and(|rest| {
@@ -434,12 +432,27 @@ impl Estimator<'_> {
             return;
         }
         self.apt_lists_listed = true;
+        let row = self
+            .debian_release
+            .and_then(|release| Some((release, self.tables.apt_lists.get(release)?)));
         self.contributors.push(Contributor {
             kind: ContributorKind::OsPackage,
             name: "apt package lists".into(),
-            bytes: None,
-            detail: "/var/lib/apt/lists is not removed in this RUN".into(),
-            row: None,
+            bytes: row.map(|(_, row)| row.bytes),
+            detail: match row {
+                Some((release, _)) => {
+                    format!("/var/lib/apt/lists is not removed in this RUN: the {release} lists")
+                }
+                None => {
+                    "/var/lib/apt/lists is not removed in this RUN (lists of an unknown release)"
+                        .into()
+                }
+            },
+            row: row.map(|(release, row)| RowRef {
+                table: DEBIAN_APT_LISTS_TABLE,
+                key: release.to_string(),
+                source: row.source.as_str(),
+            }),
             span: Some(install.program.span),
             at_least: false,
         });
@@ -448,6 +461,7 @@ impl Estimator<'_> {
     fn pip_install(&mut self, run: &RunModel, install: &InstallCommand) {
         let mut wheels = 0;
         let mut wheel_rows = 0;
+        let mut installed: Vec<String> = Vec::new();
         for package in &install.packages {
             let extras: Vec<String> = package.extras.iter().map(|e| normalize_name(e)).collect();
             let version = package.version.as_ref().map(|v| v.value.as_str());
@@ -461,6 +475,7 @@ impl Estimator<'_> {
             if let Some(added) = added {
                 wheels += added.wheels;
                 wheel_rows += added.distributions.len();
+                installed.extend(added.distributions);
             }
         }
         for file in &install.requirement_files {
@@ -522,12 +537,14 @@ impl Estimator<'_> {
                 ) {
                     wheels += added.wheels;
                     wheel_rows += added.distributions.len();
+                    installed.extend(added.distributions);
                 }
             }
         }
         for source in &install.sources {
             self.unknown_source(&source.target.value, source.span);
         }
+        self.bytecode(run, install, &installed);
         if install.manager == Manager::Pip && wheels > 0 && !self.pip_cache_disabled(run, install) {
             self.contributors.push(Contributor {
                 kind: ContributorKind::PipCache,
@@ -628,28 +645,131 @@ impl Estimator<'_> {
         });
     }
 
+    /// The `.pyc` files the install's byte-compile step writes for the distributions it added
+    /// (`compiled_cp3X` of their rows, for the image's CPython 3.X). pip compiles unless
+    /// `--no-compile`, or `PIP_NO_COMPILE`/`PIP_COMPILE` set to a false value (pip reads
+    /// both as its store_false/store_true options: `PIP_NO_COMPILE=1` leaves compiling on);
+    /// `uv pip install` compiles only with `--compile-bytecode` or `UV_COMPILE_BYTECODE`.
+    /// Without a known Python version, the smallest of the versions' figures, as a lower
+    /// bound.
+    fn bytecode(&mut self, run: &RunModel, install: &InstallCommand, distributions: &[String]) {
+        let falsy = |value: &str| {
+            matches!(
+                value.to_ascii_lowercase().as_str(),
+                "0" | "false" | "f" | "no" | "n" | "off"
+            )
+        };
+        let compiles = match install.manager {
+            Manager::Pip => {
+                !install.has_flag(&["--no-compile"])
+                    && !self
+                        .environment(run, install, "PIP_NO_COMPILE")
+                        .is_some_and(falsy)
+                    && !self
+                        .environment(run, install, "PIP_COMPILE")
+                        .is_some_and(falsy)
+            }
+            Manager::Uv => {
+                install.has_flag(&["--compile-bytecode", "--compile"])
+                    || self
+                        .environment(run, install, "UV_COMPILE_BYTECODE")
+                        .is_some_and(|v| !v.is_empty() && !falsy(v))
+            }
+            _ => false,
+        };
+        if !compiles || distributions.is_empty() {
+            return;
+        }
+        let column = self
+            .python_minor
+            .and_then(|minor| BYTECODE_PYTHONS.iter().position(|&m| m == minor));
+        let rows = distributions
+            .iter()
+            .filter_map(|name| self.tables.pypi.get(name));
+        let bytes = match column {
+            Some(column) => rows
+                .filter_map(|row| row.compiled_bytes.get(column))
+                .sum::<u64>(),
+            None => rows
+                .filter_map(|row| row.compiled_bytes.iter().min())
+                .sum::<u64>(),
+        };
+        let (python, column_name) = match (column, self.python_minor) {
+            (Some(_), Some(minor)) => (format!("CPython 3.{minor}"), format!("compiled_cp3{minor}")),
+            _ => (
+                "the smallest figure of CPython 3.10 to 3.13: the base image does not tell its Python".to_string(),
+                "smallest of compiled_cp310 … compiled_cp313".to_string(),
+            ),
+        };
+        let mut names: Vec<&str> = distributions.iter().map(String::as_str).collect();
+        names.sort_unstable();
+        let count = names.len();
+        let compiler = match install.manager {
+            Manager::Uv => "uv --compile-bytecode compiles",
+            _ => "pip byte-compiles (no --no-compile)",
+        };
+        // A setting that is often taken to stop this: pip's compile step ignores it.
+        let ignored = match self.environment(run, install, "PYTHONDONTWRITEBYTECODE") {
+            Some(value) if install.manager == Manager::Pip && !value.is_empty() => {
+                " (PYTHONDONTWRITEBYTECODE does not stop pip's compile step)"
+            }
+            _ => "",
+        };
+        self.contributors.push(Contributor {
+            kind: ContributorKind::PythonPackage,
+            name: "pip bytecode".into(),
+            bytes: Some(bytes),
+            detail: format!(
+                "{compiler} the .py files of the {count} {} above into __pycache__/*.pyc, for {python}{ignored}",
+                if count == 1 { "distribution" } else { "distributions" },
+            ),
+            row: Some(RowRef {
+                table: PYPI_TABLE,
+                key: format!("{column_name} of {}", names.join(", ")),
+                source: "the .pyc files and RECORD lines pip's compile step writes for each row's wheel, measured by compiling the wheel's .py files with that CPython",
+            }),
+            span: Some(install.span),
+            at_least: column.is_none(),
+        });
+    }
+
+    /// The value of the environment variable `name` for an install: the command's own
+    /// setting, else the last `ENV` of the image's stages before the `RUN`.
+    fn environment<'s>(
+        &'s self,
+        run: &RunModel,
+        install: &'s InstallCommand,
+        name: &str,
+    ) -> Option<&'s str> {
+        if let Some(setting) = install
+            .environment
+            .iter()
+            .rev()
+            .find(|s| s.name.value == name)
+        {
+            return Some(setting.value.value.as_str());
+        }
+        let instructions = &self.model.dockerfile.instructions;
+        self.stages
+            .iter()
+            .filter_map(|&stage| self.model.dockerfile.stages.get(stage))
+            .flat_map(|stage| stage.instructions.clone())
+            .filter(|&i| i < run.instruction)
+            .filter_map(|i| instructions.get(i))
+            .flat_map(|instruction| instruction.key_values())
+            .rfind(|(key, _)| key.value == name)
+            .map(|(_, value)| value.value.as_str())
+    }
+
     /// Whether pip keeps no cache for this install: `--no-cache-dir`, `PIP_NO_CACHE_DIR` for
-    /// the command or in an `ENV` of the image, or a cache mount on the `RUN`.
+    /// the command or in an `ENV` of the image (with any value: pip's `_handle_no_cache_dir`
+    /// disables the cache for false values too), or a cache mount on the `RUN`.
     fn pip_cache_disabled(&self, run: &RunModel, install: &InstallCommand) -> bool {
-        let truthy = |value: &str| !matches!(value, "" | "0" | "false" | "off" | "no");
         install.has_flag(&["--no-cache-dir"])
             || !run.cache_mounts.is_empty()
-            || install
-                .environment
-                .iter()
-                .any(|s| s.name.value == "PIP_NO_CACHE_DIR" && truthy(&s.value.value))
-            || self.stages.iter().any(|&stage| {
-                self.model.dockerfile.stages.get(stage).is_some_and(|s| {
-                    s.instructions.clone().any(|i| {
-                        i < run.instruction
-                            && self.model.dockerfile.instructions.get(i).is_some_and(|x| {
-                                x.key_values()
-                                    .iter()
-                                    .any(|(k, v)| k.value == "PIP_NO_CACHE_DIR" && truthy(&v.value))
-                            })
-                    })
-                })
-            })
+            || self
+                .environment(run, install, "PIP_NO_CACHE_DIR")
+                .is_some_and(|value| !value.is_empty())
     }
 
     /// Counts a Python requirement and the dependencies it brings that are not counted yet.
@@ -891,6 +1011,50 @@ impl Estimator<'_> {
             at_least: runs,
         }
     }
+}
+
+/// `repository:tag` of a base image (`registry/repository:tag` off Docker Hub, without the
+/// `library/` prefix), the key of the base image table.
+fn image_name(base: &ImageRef) -> String {
+    let tag = base.tag.as_ref().map_or("latest", |t| t.value.as_str());
+    let registry = base
+        .registry
+        .as_deref()
+        .filter(|r| *r != "docker.io" && *r != "index.docker.io");
+    let repository = base
+        .repository
+        .strip_prefix("library/")
+        .unwrap_or(&base.repository);
+    match registry {
+        Some(registry) => format!("{registry}/{repository}:{tag}"),
+        None => format!("{repository}:{tag}"),
+    }
+}
+
+/// The X of an official `python:3.X…` base image (`python:3.10-slim`, `python:3.11.9`), whose
+/// interpreter pip compiles with; `None` for other images and floating tags (`python:3`).
+fn python_minor(base: &ImageRef) -> Option<u32> {
+    if base.unresolved || base.is_scratch {
+        return None;
+    }
+    let image = image_name(base);
+    let tag = image.strip_prefix("python:3.")?;
+    let digits: String = tag.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// The Debian release of a base image whose tag names it (`python:3.11-slim-bookworm`,
+/// `debian:bookworm-slim`, `debian:12`); only releases whose lists the tables measure.
+fn debian_release(base: &ImageRef) -> Option<&'static str> {
+    if base.unresolved || base.is_scratch {
+        return None;
+    }
+    let image = image_name(base);
+    let (repository, tag) = image.rsplit_once(':')?;
+    let bookworm = tag.split(['-', '.']).any(|part| part == "bookworm")
+        || (repository == "debian"
+            && (tag == "12" || tag.starts_with("12.") || tag.starts_with("12-")));
+    bookworm.then_some("bookworm")
 }
 
 /// The rows a base image reference may be found under, most exact first: the reference

@@ -11,12 +11,15 @@ const BASE_IMAGES: &str = include_str!("../../data/base-images.tsv");
 const DEBIAN_CLOSURES: &str = include_str!("../../data/debian-closures.tsv");
 /// `data/debian-packages.tsv`: Installed-Size of every package of those closures.
 const DEBIAN_PACKAGES: &str = include_str!("../../data/debian-packages.tsv");
+/// `data/debian-apt-lists.tsv`: what `apt-get update` leaves in /var/lib/apt/lists.
+const DEBIAN_APT_LISTS: &str = include_str!("../../data/debian-apt-lists.tsv");
 /// `data/pypi-packages.tsv`: wheels with their installed size and dependencies.
 const PYPI_PACKAGES: &str = include_str!("../../data/pypi-packages.tsv");
 
 /// The file names rows are cited by.
 pub const BASE_IMAGES_TABLE: &str = "data/base-images.tsv";
 pub const DEBIAN_CLOSURES_TABLE: &str = "data/debian-closures.tsv";
+pub const DEBIAN_APT_LISTS_TABLE: &str = "data/debian-apt-lists.tsv";
 pub const PYPI_TABLE: &str = "data/pypi-packages.tsv";
 
 /// How a base image's figure was obtained.
@@ -58,11 +61,22 @@ pub struct DebianClosureRow {
     pub source: String,
 }
 
+/// The apt lists of one Debian release's images after `apt-get update`.
+#[derive(Clone, Debug)]
+pub struct AptListsRow {
+    pub bytes: u64,
+    pub source: String,
+}
+
 #[derive(Clone, Debug)]
 pub struct DebianPackageRow {
     pub version: String,
     pub installed_bytes: u64,
 }
+
+/// The CPython versions (3.X) whose bytecode sizes the PyPI table gives, in column order
+/// (`compiled_cp310` … `compiled_cp313`).
+pub const BYTECODE_PYTHONS: [u32; 4] = [10, 11, 12, 13];
 
 #[derive(Clone, Debug)]
 pub struct PypiRow {
@@ -70,6 +84,9 @@ pub struct PypiRow {
     pub version: String,
     pub wheel_bytes: u64,
     pub installed_bytes: u64,
+    /// What pip's byte-compile step adds (the `.pyc` files and their RECORD lines) on each
+    /// CPython version of [`BYTECODE_PYTHONS`], in that order.
+    pub compiled_bytes: [u64; BYTECODE_PYTHONS.len()],
     /// Requirements as `name` or `name[extra,extra]`, PEP 503 names.
     pub requires: Vec<String>,
     /// What each extra adds, in the same form.
@@ -84,6 +101,8 @@ pub struct Tables {
     /// By package: the closure without Recommends, then with them.
     pub debian_closures: HashMap<String, [Option<DebianClosureRow>; 2]>,
     pub debian_packages: HashMap<String, DebianPackageRow>,
+    /// By Debian release (`bookworm`).
+    pub apt_lists: HashMap<String, AptListsRow>,
     pub pypi: HashMap<String, PypiRow>,
     /// Rows that could not be read (`table:line`); a test keeps this empty.
     pub malformed: Vec<String>,
@@ -185,15 +204,43 @@ fn parse_tables() -> Tables {
                 .push(format!("data/debian-packages.tsv:{line}")),
         }
     }
+    for (line, cells) in rows(DEBIAN_APT_LISTS) {
+        match cells.as_slice() {
+            [release, bytes, _files, source] => match bytes.parse() {
+                Ok(bytes) => {
+                    tables.apt_lists.insert(
+                        release.to_string(),
+                        AptListsRow {
+                            bytes,
+                            source: source.to_string(),
+                        },
+                    );
+                }
+                Err(_) => tables
+                    .malformed
+                    .push(format!("{DEBIAN_APT_LISTS_TABLE}:{line}")),
+            },
+            _ => tables
+                .malformed
+                .push(format!("{DEBIAN_APT_LISTS_TABLE}:{line}")),
+        }
+    }
     for (line, cells) in rows(PYPI_PACKAGES) {
         let row = match cells.as_slice() {
-            [distribution, version, wheel, installed, requires, extras, source] => {
-                match (wheel.parse(), installed.parse()) {
-                    (Ok(wheel_bytes), Ok(installed_bytes)) => Some(PypiRow {
+            [distribution, version, wheel, installed, cp310, cp311, cp312, cp313, requires, extras, source] =>
+            {
+                let compiled = [cp310, cp311, cp312, cp313].map(|cell| cell.parse::<u64>().ok());
+                match (wheel.parse(), installed.parse(), compiled) {
+                    (
+                        Ok(wheel_bytes),
+                        Ok(installed_bytes),
+                        [Some(cp310), Some(cp311), Some(cp312), Some(cp313)],
+                    ) => Some(PypiRow {
                         distribution: distribution.to_string(),
                         version: version.to_string(),
                         wheel_bytes,
                         installed_bytes,
+                        compiled_bytes: [cp310, cp311, cp312, cp313],
                         requires: words(requires, ' '),
                         extras: extras
                             .split(';')
@@ -244,6 +291,7 @@ mod tests {
         assert!(tables.debian_closure("build-essential", true).is_some());
         assert!(tables.debian_closure("build-essential", false).is_some());
         assert!(tables.pypi.contains_key("numpy"));
+        assert!(tables.apt_lists.contains_key("bookworm"));
     }
 
     /// Every package a closure names has its size in the package table, and every
