@@ -4,7 +4,7 @@
 //! figure comes from, and the span that brought it in. Nothing is guessed: a part without a
 //! figure is unknown, and the total is then a lower bound.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 
 use serde::Serialize;
 
@@ -141,9 +141,9 @@ pub fn estimate(repository: &Repository, dockerfile: usize, stage: usize) -> Est
         stages: &stages,
         python_minor: base.and_then(python_minor),
         debian_release: base.and_then(debian_release),
-        apt_counted: HashSet::new(),
-        python_counted: HashSet::new(),
-        extras_followed: HashSet::new(),
+        apt_counted: Vec::new(),
+        python_counted: HashSet::default(),
+        extras_followed: HashSet::default(),
         apt_lists_listed: false,
         contributors: Vec::new(),
     };
@@ -179,12 +179,13 @@ struct Estimator<'a> {
     python_minor: Option<u32>,
     /// The Debian release of the base image, when its tag says (`python:3.11-slim-bookworm`).
     debian_release: Option<&'static str>,
-    /// Debian packages already counted in this image.
-    apt_counted: HashSet<&'static str>,
+    /// Debian packages already counted in this image, by id (allocated at the first apt
+    /// install).
+    apt_counted: Vec<bool>,
     /// Python distributions already counted in this image.
-    python_counted: HashSet<String>,
+    python_counted: HashSet<&'static str>,
     /// `(distribution, extra)` pairs whose requirements were followed.
-    extras_followed: HashSet<(String, String)>,
+    extras_followed: HashSet<(&'static str, &'static str)>,
     /// Whether apt's package lists left in a layer were listed already.
     apt_lists_listed: bool,
     contributors: Vec<Contributor>,
@@ -194,7 +195,7 @@ struct Estimator<'a> {
 struct PythonAdded {
     installed: u64,
     wheels: u64,
-    distributions: Vec<String>,
+    distributions: Vec<&'static str>,
 }
 
 impl Estimator<'_> {
@@ -368,14 +369,20 @@ impl Estimator<'_> {
                 continue;
             };
             let mut bytes = 0;
+            // Every member has a row in the package table (a test of the tables keeps it so).
             let mut added = 0;
-            for member in &row.members {
-                if self.apt_counted.insert(member.as_str()) {
+            if self.apt_counted.is_empty() {
+                self.apt_counted = vec![false; self.tables.debian_package_bytes.len()];
+            }
+            for &id in &row.member_ids {
+                if let Some(counted) = self.apt_counted.get_mut(id).filter(|c| !**c) {
+                    *counted = true;
                     bytes += self
                         .tables
-                        .debian_packages
-                        .get(member)
-                        .map_or(0, |p| p.installed_bytes);
+                        .debian_package_bytes
+                        .get(id)
+                        .copied()
+                        .unwrap_or(0);
                     added += 1;
                 }
             }
@@ -461,7 +468,7 @@ impl Estimator<'_> {
     fn pip_install(&mut self, run: &RunModel, install: &InstallCommand) {
         let mut wheels = 0;
         let mut wheel_rows = 0;
-        let mut installed: Vec<String> = Vec::new();
+        let mut installed: Vec<&'static str> = Vec::new();
         for package in &install.packages {
             let extras: Vec<String> = package.extras.iter().map(|e| normalize_name(e)).collect();
             let version = package.version.as_ref().map(|v| v.value.as_str());
@@ -652,7 +659,12 @@ impl Estimator<'_> {
     /// `uv pip install` compiles only with `--compile-bytecode` or `UV_COMPILE_BYTECODE`.
     /// Without a known Python version, the smallest of the versions' figures, as a lower
     /// bound.
-    fn bytecode(&mut self, run: &RunModel, install: &InstallCommand, distributions: &[String]) {
+    fn bytecode(
+        &mut self,
+        run: &RunModel,
+        install: &InstallCommand,
+        distributions: &[&'static str],
+    ) {
         let falsy = |value: &str| {
             matches!(
                 value.to_ascii_lowercase().as_str(),
@@ -685,7 +697,7 @@ impl Estimator<'_> {
             .and_then(|minor| BYTECODE_PYTHONS.iter().position(|&m| m == minor));
         let rows = distributions
             .iter()
-            .filter_map(|name| self.tables.pypi.get(name));
+            .filter_map(|name| self.tables.pypi.get(*name));
         let bytes = match column {
             Some(column) => rows
                 .filter_map(|row| row.compiled_bytes.get(column))
@@ -701,7 +713,7 @@ impl Estimator<'_> {
                 "smallest of compiled_cp310 … compiled_cp313".to_string(),
             ),
         };
-        let mut names: Vec<&str> = distributions.iter().map(String::as_str).collect();
+        let mut names: Vec<&str> = distributions.to_vec();
         names.sort_unstable();
         let count = names.len();
         let compiler = match install.manager {
@@ -799,34 +811,26 @@ impl Estimator<'_> {
             wheels: 0,
             distributions: Vec::new(),
         };
-        let mut pending: Vec<(String, Vec<String>)> =
-            vec![(normalized.to_string(), extras.to_vec())];
+        // Names and extras are borrowed from the static tables once looked up, so that
+        // following the dependencies allocates no strings.
+        let mut pending: Vec<(&str, Vec<&str>)> =
+            vec![(normalized, extras.iter().map(String::as_str).collect())];
         while let Some((name, extras)) = pending.pop() {
-            let Some(row) = self.tables.pypi.get(&name) else {
+            let Some((name, row)) = self.tables.pypi.get_key_value(name) else {
                 continue;
             };
-            if self.python_counted.insert(name.clone()) {
+            if self.python_counted.insert(name) {
                 added.installed += row.installed_bytes;
                 added.wheels += row.wheel_bytes;
-                added.distributions.push(name.clone());
-                for entry in &row.requires {
-                    let (dep, dep_extras) = split_requirement(entry);
-                    pending.push((
-                        dep.to_string(),
-                        dep_extras.iter().map(|e| e.to_string()).collect(),
-                    ));
-                }
+                added.distributions.push(name);
+                pending.extend(row.requires.iter().map(|entry| split_requirement(entry)));
             }
             for extra in extras {
-                if !self.extras_followed.insert((name.clone(), extra.clone())) {
+                let Some((extra, entries)) = row.extras.get_key_value(extra) else {
                     continue;
-                }
-                for entry in row.extras.get(&extra).into_iter().flatten() {
-                    let (dep, dep_extras) = split_requirement(entry);
-                    pending.push((
-                        dep.to_string(),
-                        dep_extras.iter().map(|e| e.to_string()).collect(),
-                    ));
+                };
+                if self.extras_followed.insert((name, extra)) {
+                    pending.extend(entries.iter().map(|entry| split_requirement(entry)));
                 }
             }
         }
@@ -836,7 +840,7 @@ impl Estimator<'_> {
         let dependencies = added.distributions.len().saturating_sub(1);
         let detail = if added.distributions.is_empty() {
             format!("{} {} is counted already", row.distribution, row.version)
-        } else if added.distributions.first().map(String::as_str) != Some(normalized) {
+        } else if added.distributions.first().copied() != Some(normalized) {
             format!(
                 "{} {}{pinned} is counted already; its extras add {}",
                 row.distribution,

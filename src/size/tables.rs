@@ -2,7 +2,7 @@
 //! on first use. Every row keeps its source so that an estimate can say where each figure
 //! came from.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::OnceLock;
 
 /// `data/base-images.tsv`: on-disk sizes of base images.
@@ -58,6 +58,8 @@ pub struct DebianClosureRow {
     pub recommends: bool,
     /// The packages the install adds, the package itself included.
     pub members: Vec<String>,
+    /// The members that the package table has: their index in [`Tables::debian_package_bytes`].
+    pub member_ids: Vec<usize>,
     pub source: String,
 }
 
@@ -72,6 +74,8 @@ pub struct AptListsRow {
 pub struct DebianPackageRow {
     pub version: String,
     pub installed_bytes: u64,
+    /// Its index in [`Tables::debian_package_bytes`].
+    pub id: usize,
 }
 
 /// The CPython versions (3.X) whose bytecode sizes the PyPI table gives, in column order
@@ -101,6 +105,9 @@ pub struct Tables {
     /// By package: the closure without Recommends, then with them.
     pub debian_closures: HashMap<String, [Option<DebianClosureRow>; 2]>,
     pub debian_packages: HashMap<String, DebianPackageRow>,
+    /// The installed size of each Debian package by id, so that an estimate counts the
+    /// members of closures by index instead of by name.
+    pub debian_package_bytes: Vec<u64>,
     /// By Debian release (`bookworm`).
     pub apt_lists: HashMap<String, AptListsRow>,
     pub pypi: HashMap<String, PypiRow>,
@@ -175,6 +182,7 @@ fn parse_tables() -> Tables {
                     package: package.to_string(),
                     recommends,
                     members: words(members, ','),
+                    member_ids: Vec::new(),
                     source: source.to_string(),
                 });
             }
@@ -192,8 +200,10 @@ fn parse_tables() -> Tables {
                         DebianPackageRow {
                             version: version.to_string(),
                             installed_bytes: kib * 1024,
+                            id: tables.debian_package_bytes.len(),
                         },
                     );
+                    tables.debian_package_bytes.push(kib * 1024);
                 }
                 Err(_) => tables
                     .malformed
@@ -203,6 +213,13 @@ fn parse_tables() -> Tables {
                 .malformed
                 .push(format!("data/debian-packages.tsv:{line}")),
         }
+    }
+    for row in tables.debian_closures.values_mut().flatten().flatten() {
+        row.member_ids = row
+            .members
+            .iter()
+            .filter_map(|member| tables.debian_packages.get(member).map(|p| p.id))
+            .collect();
     }
     for (line, cells) in rows(DEBIAN_APT_LISTS) {
         match cells.as_slice() {
