@@ -324,6 +324,7 @@ mod tests {
                     row.package
                 );
             }
+            assert_eq!(row.member_ids.len(), row.members.len(), "{}", row.package);
         }
         let missing: Vec<String> = tables
             .pypi
