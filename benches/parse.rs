@@ -1,13 +1,14 @@
 //! Benchmark: discovery + reading + parsing + linking of a generated repository.
 //!
-//! `cargo bench --bench parse [-- COUNT [ITERATIONS]]` runs two scenarios on one thread, each
-//! on a corpus written into a temporary directory: COUNT (default 2,000) Dockerfiles alone
+//! `cargo bench --bench parse [-- COUNT [ITERATIONS]]` runs two scenarios, each on a corpus
+//! written into a temporary directory: COUNT (default 2,000) Dockerfiles alone
 //! ([`corpus::generate_dockerfiles`]), and a repository of COUNT service folders with
 //! requirements, Python sources, `.dockerignore` files and a compose file
-//! ([`corpus::generate`]). Each is loaded ITERATIONS times (default 10); the fastest and
-//! median wall-clock times are printed with files/s and MB/s, next to the time it takes only
-//! to read the same files (the floor), and next to loading plus evaluating the bundled packs
-//! and `examples/custom-pack` over the model. With `BENCH_PER_RULE=1` set, each rule is also
+//! ([`corpus::generate`]). Each is loaded ITERATIONS times (default 10; loading runs on one
+//! thread); the fastest and median wall-clock times are printed with files/s and MB/s, next
+//! to the time it takes only to read the same files (the floor). Then the bundled packs and
+//! `examples/custom-pack` are evaluated over the loaded model, on one thread and on every
+//! core, each time next to the loading time. With `BENCH_PER_RULE=1` set, each rule is also
 //! timed alone over the loaded model (a new `World`, then the rule; fastest of ITERATIONS),
 //! slowest first. With
 //! `BENCH_CORPUS_DIR=DIR` set, the two corpora are written to `DIR/dockerfiles` and
@@ -85,13 +86,19 @@ fn scenario(root: &Path, files: usize, bytes: u64, iterations: usize) {
             params: Default::default(),
         })
         .collect();
-    let with_rules = measure(iterations, || {
-        let loaded = load(root, &LoadOptions::default());
-        let world = World::new(&loaded.repository, &loaded.sources);
-        let findings = evaluate(&runs, &world).0.len();
-        (loaded, findings)
-    });
     let loaded = load(root, &LoadOptions::default());
+    // Evaluation alone over the loaded model, on one thread and on every core: a new world
+    // each time, since the lists it derives are computed on first use.
+    let evaluate_once = || {
+        let world = World::new(&loaded.repository, &loaded.sources);
+        evaluate(&runs, &world).0.len()
+    };
+    let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build();
+    let evaluated_alone = match &one_thread {
+        Ok(pool) => measure(iterations, || pool.install(evaluate_once)),
+        Err(_) => measure(iterations, evaluate_once),
+    };
+    let evaluated_parallel = measure(iterations, evaluate_once);
     {
         let repository = &loaded.repository;
         println!(
@@ -122,11 +129,21 @@ fn scenario(root: &Path, files: usize, bytes: u64, iterations: usize) {
     }
     report("read files only", read_only, files, bytes);
     report("discover + parse + link", full, files, bytes);
-    report(
-        &format!("… + evaluate {} rules", runs.len()),
-        with_rules,
-        files,
-        bytes,
+    let ratio = |evaluated: (Duration, Duration)| {
+        format!(
+            "{:.2}× loading",
+            evaluated.0.as_secs_f64() / full.0.as_secs_f64().max(1e-9)
+        )
+    };
+    report_against(
+        &format!("evaluate {} rules, 1 thread", runs.len()),
+        evaluated_alone,
+        &ratio(evaluated_alone),
+    );
+    report_against(
+        &format!("evaluate, {} threads", rayon::current_num_threads()),
+        evaluated_parallel,
+        &ratio(evaluated_parallel),
     );
     if std::env::var_os("BENCH_PER_RULE").is_some() {
         let mut per_rule: Vec<(Duration, &str)> = runs
@@ -168,11 +185,20 @@ fn measure<T>(iterations: usize, mut work: impl FnMut() -> T) -> (Duration, Dura
 fn report(what: &str, (fastest, median): (Duration, Duration), files: usize, bytes: u64) {
     let seconds = fastest.as_secs_f64();
     println!(
-        "{what:>24}: fastest {:>8.2} ms, median {:>8.2} ms, {:>9.0} files/s, {:>7.1} MB/s",
+        "{what:>29}: fastest {:>8.2} ms, median {:>8.2} ms, {:>9.0} files/s, {:>7.1} MB/s",
         seconds * 1e3,
         median.as_secs_f64() * 1e3,
         files as f64 / seconds,
         bytes as f64 / 1e6 / seconds
+    );
+}
+
+/// A timing without throughput, next to what it is compared with.
+fn report_against(what: &str, (fastest, median): (Duration, Duration), against: &str) {
+    println!(
+        "{what:>29}: fastest {:>8.2} ms, median {:>8.2} ms, {against}",
+        fastest.as_secs_f64() * 1e3,
+        median.as_secs_f64() * 1e3,
     );
 }
 
