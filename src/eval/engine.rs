@@ -494,9 +494,9 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
             }
             ExprKind::Name(name) => self.lookup(name),
             ExprKind::Field(base, name) => match self.eval(base) {
-                Value::Entity(entity) => {
-                    self.world.field(entity, &name.value).unwrap_or(Value::Null)
-                }
+                Value::Entity(entity) => crate::lang::schema::FieldName::from_name(&name.value)
+                    .and_then(|field| self.world.field(entity, field))
+                    .unwrap_or(Value::Null),
                 _ => Value::Null,
             },
             ExprKind::Call(name, arguments) => {
