@@ -12,7 +12,7 @@ use crate::lang::ast::{
     BinaryOp, Expr, ExprKind, QuantifierKind, Query, Rule, Template, TemplatePart,
 };
 use crate::lang::check::regex_error_help;
-use crate::lang::schema::COLLECTIONS;
+use crate::lang::schema::{FieldName, COLLECTIONS};
 use crate::source::Span;
 
 /// One query: its loops, outermost first, and what it reports.
@@ -73,7 +73,7 @@ pub enum Node<'r> {
     /// A top-level collection.
     Collection(&'r str),
     List(Vec<Node<'r>>),
-    Field(Box<Node<'r>>, &'r str),
+    Field(Box<Node<'r>>, FieldName),
     Call(&'r str, Vec<Node<'r>>),
     /// `any`/`all`/`count`: the kind and the loop over its elements.
     Quantifier(QuantifierKind, Box<Loop<'r>>),
@@ -199,7 +199,11 @@ impl<'r> Compiler<'_, 'r> {
                 }
             }
             ExprKind::Name(name) => self.name(name),
-            ExprKind::Field(base, name) => Node::Field(boxed(self.expr(base)), &name.value),
+            // A name that is no field (which the checker rejects) is null.
+            ExprKind::Field(base, name) => match FieldName::from_name(&name.value) {
+                Some(field) => Node::Field(boxed(self.expr(base)), field),
+                None => Node::Const(Value::Null),
+            },
             ExprKind::Call(name, arguments) => Node::Call(
                 &name.value,
                 arguments.iter().map(|a| self.expr(a)).collect(),
@@ -381,7 +385,7 @@ mod tests {
     }
 
     #[test]
-    fn names_resolve_to_slots_params_and_collections() {
+    fn names_resolve_to_slots_params_collections_and_fields() {
         let rule = rule(
             "  param wanted = [\"gcc\", \"g++\"]\n  for img in images\n  for pkg in img.packages\n  where pkg.name in wanted and any(c in pkg.stage.commands where c.program == pkg.name)\n  report pkg \"{pkg.name}\"",
         );
@@ -395,7 +399,7 @@ mod tests {
         };
         assert!(matches!(images.collection, Node::Collection("images")));
         assert!(
-            matches!(&packages.collection, Node::Field(base, "packages") if matches!(**base, Node::Var(0)))
+            matches!(&packages.collection, Node::Field(base, FieldName::Packages) if matches!(**base, Node::Var(0)))
         );
         // Both parts read `pkg` (slot 1): they are checked in the second loop.
         assert!(images.parts.is_empty());
@@ -414,8 +418,12 @@ mod tests {
         };
         let join = lp.join.expect("a join");
         let (element, probe) = join.sides(&lp.parts).expect("sides");
-        assert!(matches!(element, Node::Field(base, "program") if matches!(**base, Node::Var(2))));
-        assert!(matches!(probe, Node::Field(base, "name") if matches!(**base, Node::Var(1))));
+        assert!(
+            matches!(element, Node::Field(base, FieldName::Program) if matches!(**base, Node::Var(2)))
+        );
+        assert!(
+            matches!(probe, Node::Field(base, FieldName::Name) if matches!(**base, Node::Var(1)))
+        );
     }
 
     #[test]

@@ -449,8 +449,8 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
                 let values = items.iter().map(|item| self.eval(item)).collect();
                 Value::list(values)
             }
-            Node::Field(base, name) => match self.eval(base) {
-                Value::Entity(entity) => self.world.field(entity, name).unwrap_or(Value::Null),
+            Node::Field(base, field) => match self.eval(base) {
+                Value::Entity(entity) => self.world.field(entity, *field).unwrap_or(Value::Null),
                 _ => Value::Null,
             },
             Node::Call(name, arguments) => {

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use crate::diag::Diagnostic;
 use crate::eval::scope::{implicit_service_name, root_folder_name};
 use crate::eval::value::{human_size, Entity, SettingAt, Value};
-use crate::lang::schema::{EntityKind, COLLECTIONS};
+use crate::lang::schema::{EntityKind, FieldName, COLLECTIONS};
 use crate::model::context::{CopyOutcome, DockerIgnore, EntryKind};
 use crate::model::dockerfile::{Form, Instruction};
 use crate::model::repository::{DockerfileModel, Repository, RunModel};
@@ -27,54 +27,64 @@ pub struct ImageInfo {
 /// The fields of each kind that are derived from the model by walking it (lists gathered
 /// from several places, the last instruction of a kind): [`World`] computes each of them once
 /// per entity, on first use, and shares the value with every rule on every thread.
-const IMAGE_CACHED: &[&str] = &[
-    "stages",
-    "base",
-    "instructions",
-    "commands",
-    "installs",
-    "packages",
-    "copies",
-    "settings",
-    "pip_requirements",
-    "requirements",
-    "user",
-    "user_instruction",
-    "healthcheck",
-    "cmd",
-    "entrypoint",
+const IMAGE_CACHED: &[FieldName] = &[
+    FieldName::Stages,
+    FieldName::Base,
+    FieldName::Instructions,
+    FieldName::Commands,
+    FieldName::Installs,
+    FieldName::Packages,
+    FieldName::Copies,
+    FieldName::Settings,
+    FieldName::PipRequirements,
+    FieldName::Requirements,
+    FieldName::User,
+    FieldName::UserInstruction,
+    FieldName::Healthcheck,
+    FieldName::Cmd,
+    FieldName::Entrypoint,
 ];
-const STAGE_CACHED: &[&str] = &[
-    "lineage",
-    "instructions",
-    "commands",
-    "installs",
-    "packages",
-    "copies",
-    "settings",
+const STAGE_CACHED: &[FieldName] = &[
+    FieldName::Lineage,
+    FieldName::Instructions,
+    FieldName::Commands,
+    FieldName::Installs,
+    FieldName::Packages,
+    FieldName::Copies,
+    FieldName::Settings,
 ];
-const DOCKERFILE_CACHED: &[&str] = &[
-    "stages",
-    "image",
-    "instructions",
-    "commands",
-    "installs",
-    "packages",
-    "copies",
+const DOCKERFILE_CACHED: &[FieldName] = &[
+    FieldName::Stages,
+    FieldName::Image,
+    FieldName::Instructions,
+    FieldName::Commands,
+    FieldName::Installs,
+    FieldName::Packages,
+    FieldName::Copies,
 ];
-const CONTEXT_CACHED: &[&str] = &["files", "python_files", "imports"];
-const REQUIREMENTS_FILE_CACHED: &[&str] = &["all_requirements"];
+const CONTEXT_CACHED: &[FieldName] =
+    &[FieldName::Files, FieldName::PythonFiles, FieldName::Imports];
+const REQUIREMENTS_FILE_CACHED: &[FieldName] = &[FieldName::AllRequirements];
 
 /// Values of some fields of every entity of one kind, each computed on first use.
 struct FieldCache<'m> {
-    fields: &'static [&'static str],
+    /// The slot of each field name among an entity's slots (indexed by `FieldName as
+    /// usize`), or `None` for a field that is not cached.
+    slot_of: [Option<usize>; FieldName::COUNT],
+    /// The number of cached fields: the slots of entity `item` start at `item * width`.
+    width: usize,
     slots: Vec<OnceLock<Value<'m>>>,
 }
 
 impl<'m> FieldCache<'m> {
-    fn new(fields: &'static [&'static str], entities: usize) -> FieldCache<'m> {
+    fn new(fields: &[FieldName], entities: usize) -> FieldCache<'m> {
+        let mut slot_of = [None; FieldName::COUNT];
+        for (slot, &field) in fields.iter().enumerate() {
+            slot_of[field as usize] = Some(slot);
+        }
         FieldCache {
-            fields,
+            slot_of,
+            width: fields.len(),
             slots: (0..entities * fields.len())
                 .map(|_| OnceLock::new())
                 .collect(),
@@ -82,9 +92,9 @@ impl<'m> FieldCache<'m> {
     }
 
     /// The slot of field `name` of entity `item`, or `None` when the field is not cached.
-    fn slot(&self, item: usize, name: &str) -> Option<&OnceLock<Value<'m>>> {
-        let field = self.fields.iter().position(|f| *f == name)?;
-        self.slots.get(item * self.fields.len() + field)
+    fn slot(&self, item: usize, name: FieldName) -> Option<&OnceLock<Value<'m>>> {
+        let field = self.slot_of[name as usize]?;
+        self.slots.get(item * self.width + field)
     }
 }
 
@@ -828,27 +838,40 @@ impl<'m> World<'m> {
             _ => String::new(),
         };
         match entity {
-            Entity::Stage(..) => text(self.field(entity, "label").unwrap_or(Value::Null)),
+            Entity::Stage(..) => text(self.field(entity, FieldName::Label).unwrap_or(Value::Null)),
             Entity::Image(..)
             | Entity::Service(..)
             | Entity::Package(..)
-            | Entity::Requirement(..) => text(self.field(entity, "name").unwrap_or(Value::Null)),
-            Entity::ImageRef(..) => text(self.field(entity, "text").unwrap_or(Value::Null)),
-            Entity::Import(..) => text(self.field(entity, "module").unwrap_or(Value::Null)),
+            | Entity::Requirement(..) => {
+                text(self.field(entity, FieldName::Name).unwrap_or(Value::Null))
+            }
+            Entity::ImageRef(..) => {
+                text(self.field(entity, FieldName::Text).unwrap_or(Value::Null))
+            }
+            Entity::Import(..) => {
+                text(self.field(entity, FieldName::Module).unwrap_or(Value::Null))
+            }
             Entity::Dockerfile(..)
             | Entity::Context(..)
             | Entity::ContextFile(..)
             | Entity::Dockerignore(..)
             | Entity::RequirementsFile(..)
-            | Entity::PythonFile(..) => text(self.field(entity, "path").unwrap_or(Value::Null)),
-            Entity::Instruction(..) | Entity::Copy(..) => {
-                text(self.field(entity, "keyword").unwrap_or(Value::Null))
+            | Entity::PythonFile(..) => {
+                text(self.field(entity, FieldName::Path).unwrap_or(Value::Null))
             }
+            Entity::Instruction(..) | Entity::Copy(..) => text(
+                self.field(entity, FieldName::Keyword)
+                    .unwrap_or(Value::Null),
+            ),
             Entity::Setting(..) | Entity::Flag(..) => {
-                text(self.field(entity, "name").unwrap_or(Value::Null))
+                text(self.field(entity, FieldName::Name).unwrap_or(Value::Null))
             }
-            Entity::PipRequirements(..) => text(self.field(entity, "path").unwrap_or(Value::Null)),
-            Entity::CopySource(..) => text(self.field(entity, "text").unwrap_or(Value::Null)),
+            Entity::PipRequirements(..) => {
+                text(self.field(entity, FieldName::Path).unwrap_or(Value::Null))
+            }
+            Entity::CopySource(..) => {
+                text(self.field(entity, FieldName::Text).unwrap_or(Value::Null))
+            }
             Entity::Command(..)
             | Entity::Install(..)
             | Entity::Healthcheck(..)
@@ -856,7 +879,9 @@ impl<'m> World<'m> {
                 .span(entity)
                 .map(|span| self.sources.slice(span).to_string())
                 .unwrap_or_default(),
-            Entity::IgnorePattern(..) => text(self.field(entity, "text").unwrap_or(Value::Null)),
+            Entity::IgnorePattern(..) => {
+                text(self.field(entity, FieldName::Text).unwrap_or(Value::Null))
+            }
             Entity::SizeContributor(i, c) => self
                 .estimate(i)
                 .and_then(|e| e.contributors.get(c))
@@ -901,7 +926,7 @@ impl<'m> World<'m> {
 
     /// The value of field `name` of `entity`: `None` when the schema has no such field,
     /// `Some(Value::Null)` when the field is absent for this entity.
-    pub fn field(&self, entity: Entity, name: &str) -> Option<Value<'m>> {
+    pub fn field(&self, entity: Entity, name: FieldName) -> Option<Value<'m>> {
         let slot = match entity {
             Entity::Image(i) => self.image_fields.slot(i, name),
             Entity::Stage(d, s) => self
@@ -927,12 +952,12 @@ impl<'m> World<'m> {
     }
 
     /// The value of a field that the schema declares (null if it did not).
-    fn cached(&self, entity: Entity, name: &str) -> Value<'m> {
+    fn cached(&self, entity: Entity, name: FieldName) -> Value<'m> {
         self.field(entity, name).unwrap_or(Value::Null)
     }
 
     /// [`World::field`] without the cache.
-    fn compute_field(&self, entity: Entity, name: &str) -> Option<Value<'m>> {
+    fn compute_field(&self, entity: Entity, name: FieldName) -> Option<Value<'m>> {
         let value = match entity {
             Entity::Dockerfile(d) => self.dockerfile_field(d, name)?,
             Entity::Stage(d, s) => self.stage_field(d, s, name)?,
@@ -942,8 +967,8 @@ impl<'m> World<'m> {
             Entity::Flag(d, i, f) => {
                 let flag = self.instruction(d, i).and_then(|x| x.flags.get(f));
                 match name {
-                    "name" => flag.map_or(Value::Null, |f| s(&f.name.value, f.name.span)),
-                    "value" => opt(flag
+                    FieldName::Name => flag.map_or(Value::Null, |f| s(&f.name.value, f.name.span)),
+                    FieldName::Value => opt(flag
                         .and_then(|f| f.value.as_ref())
                         .map(|v| s(&v.value, v.span))),
                     _ => return None,
@@ -955,12 +980,12 @@ impl<'m> World<'m> {
             Entity::Setting(at) => {
                 let setting = self.setting(at);
                 match name {
-                    "name" => opt(setting.map(|((n, span), _, _)| Value::str(n, span))),
-                    "value" => opt(setting
+                    FieldName::Name => opt(setting.map(|((n, span), _, _)| Value::str(n, span))),
+                    FieldName::Value => opt(setting
                         .and_then(|(_, v, _)| v)
                         .map(|(v, span)| Value::str(v, span))),
-                    "keyword" => opt(setting.map(|(_, _, k)| Value::str(k, None))),
-                    "instruction" => match at {
+                    FieldName::Keyword => opt(setting.map(|(_, _, k)| Value::str(k, None))),
+                    FieldName::Instruction => match at {
                         SettingAt::Env(d, i, _) | SettingAt::Arg(d, i, _) => {
                             Value::Entity(Entity::Instruction(d, i))
                         }
@@ -980,9 +1005,9 @@ impl<'m> World<'m> {
                     .get(c)
                     .and_then(|x| x.context.files.get(f));
                 match name {
-                    "path" => opt(file.map(|f| Value::str(&f.rel_path, None))),
-                    "size" => opt(file.map(|f| Value::Size(f.size))),
-                    "kind" => opt(file.map(|f| {
+                    FieldName::Path => opt(file.map(|f| Value::str(&f.rel_path, None))),
+                    FieldName::Size => opt(file.map(|f| Value::Size(f.size))),
+                    FieldName::Kind => opt(file.map(|f| {
                         Value::str(
                             match f.kind {
                                 EntryKind::File => "file",
@@ -993,17 +1018,17 @@ impl<'m> World<'m> {
                             None,
                         )
                     })),
-                    "excluded" => opt(file.map(|f| Value::Bool(f.excluded_by.is_some()))),
+                    FieldName::Excluded => opt(file.map(|f| Value::Bool(f.excluded_by.is_some()))),
                     _ => return None,
                 }
             }
             Entity::Dockerignore(c) => {
                 let context = self.repository.contexts.get(c);
                 match name {
-                    "path" => opt(context
+                    FieldName::Path => opt(context
                         .and_then(|x| x.dockerignore_path.as_deref())
                         .map(|p| Value::str(p, None))),
-                    "patterns" => {
+                    FieldName::Patterns => {
                         let count = context
                             .and_then(|x| x.dockerignore.as_ref())
                             .map_or(0, |i| i.patterns.len());
@@ -1020,21 +1045,21 @@ impl<'m> World<'m> {
                     .and_then(|x| x.dockerignore.as_ref())
                     .and_then(|i| i.patterns.get(p));
                 match name {
-                    "text" => opt(pattern.map(|p| s(&p.text, p.text_span))),
-                    "exception" => opt(pattern.map(|p| Value::Bool(p.exception))),
+                    FieldName::Text => opt(pattern.map(|p| s(&p.text, p.text_span))),
+                    FieldName::Exception => opt(pattern.map(|p| Value::Bool(p.exception))),
                     _ => return None,
                 }
             }
             Entity::RequirementsFile(f) => {
                 let file = self.repository.requirements_files.get(f);
                 match name {
-                    "path" => opt(file.map(|x| Value::str(&x.path, None))),
-                    "requirements" => {
+                    FieldName::Path => opt(file.map(|x| Value::str(&x.path, None))),
+                    FieldName::Requirements => {
                         let count = file.map_or(0, |x| x.requirements.requirements.len());
                         entity_list((0..count).map(|r| Entity::Requirement(f, r)))
                     }
-                    "all_requirements" => entity_list(self.all_requirements(f)),
-                    "includes" => Value::list(
+                    FieldName::AllRequirements => entity_list(self.all_requirements(f)),
+                    FieldName::Includes => Value::list(
                         file.map(|x| {
                             x.requirements
                                 .includes
@@ -1053,30 +1078,30 @@ impl<'m> World<'m> {
             Entity::Healthcheck(i) => {
                 let check = self.compose_service(i).and_then(|x| x.healthcheck.as_ref());
                 match name {
-                    "test" => Value::list(
+                    FieldName::Test => Value::list(
                         check
                             .and_then(|c| c.test.as_ref())
                             .map(|t| t.value.iter().map(|w| s(&w.value, w.span)).collect())
                             .unwrap_or_default(),
                     ),
-                    "disabled" => opt(check.map(|c| Value::Bool(c.disable))),
+                    FieldName::Disabled => opt(check.map(|c| Value::Bool(c.disable))),
                     _ => return None,
                 }
             }
             Entity::Gpu(i, g) => {
                 let gpu = self.compose_service(i).and_then(|x| x.gpus.get(g));
                 match name {
-                    "driver" => opt(gpu
+                    FieldName::Driver => opt(gpu
                         .and_then(|g| g.driver.as_ref())
                         .map(|d| s(&d.value, d.span))),
-                    "count" => opt(gpu.and_then(|g| g.count.as_ref()).map(|c| {
+                    FieldName::Count => opt(gpu.and_then(|g| g.count.as_ref()).map(|c| {
                         let text = match c.value {
                             crate::model::compose::DeviceCount::All => "all".to_string(),
                             crate::model::compose::DeviceCount::Number(n) => n.to_string(),
                         };
                         Value::String(Cow::Owned(text), Some(c.span))
                     })),
-                    "capabilities" => Value::list(
+                    FieldName::Capabilities => Value::list(
                         gpu.map(|g| g.capabilities.iter().map(|c| s(&c.value, c.span)).collect())
                             .unwrap_or_default(),
                     ),
@@ -1086,8 +1111,8 @@ impl<'m> World<'m> {
             Entity::PythonFile(p) => {
                 let file = self.repository.python_files.get(p);
                 match name {
-                    "path" => opt(file.map(|f| Value::str(&f.path, None))),
-                    "imports" => {
+                    FieldName::Path => opt(file.map(|f| Value::str(&f.path, None))),
+                    FieldName::Imports => {
                         let count = file.map_or(0, |f| f.imports.len());
                         entity_list((0..count).map(|i| Entity::Import(p, i)))
                     }
@@ -1101,10 +1126,10 @@ impl<'m> World<'m> {
                     .get(p)
                     .and_then(|f| f.imports.get(i));
                 match name {
-                    "module" => opt(import.map(|x| s(&x.module.value, x.module.span))),
-                    "full_path" => opt(import.map(|x| Value::str(&x.full_path, None))),
-                    "relative" => opt(import.map(|x| Value::Bool(x.relative))),
-                    "file" => Value::Entity(Entity::PythonFile(p)),
+                    FieldName::Module => opt(import.map(|x| s(&x.module.value, x.module.span))),
+                    FieldName::FullPath => opt(import.map(|x| Value::str(&x.full_path, None))),
+                    FieldName::Relative => opt(import.map(|x| Value::Bool(x.relative))),
+                    FieldName::File => Value::Entity(Entity::PythonFile(p)),
                     _ => return None,
                 }
             }
@@ -1112,57 +1137,57 @@ impl<'m> World<'m> {
         Some(value)
     }
 
-    fn dockerfile_field(&self, d: usize, name: &str) -> Option<Value<'m>> {
+    fn dockerfile_field(&self, d: usize, name: FieldName) -> Option<Value<'m>> {
         let model = self.dockerfile(d);
         Some(match name {
-            "path" => opt(model.map(|m| Value::str(&m.path, None))),
-            "stages" => entity_list(self.stage_entities(d)),
-            "final_stage" => opt(model
+            FieldName::Path => opt(model.map(|m| Value::str(&m.path, None))),
+            FieldName::Stages => entity_list(self.stage_entities(d)),
+            FieldName::FinalStage => opt(model
                 .and_then(|m| m.final_stage)
                 .map(|s| Value::Entity(Entity::Stage(d, s)))),
-            "image" => opt(self
+            FieldName::Image => opt(self
                 .images
                 .iter()
                 .position(|i| {
                     i.dockerfile == d && Some(i.stage) == model.and_then(|m| m.final_stage)
                 })
                 .map(|i| Value::Entity(Entity::Image(i)))),
-            "instructions" => {
+            FieldName::Instructions => {
                 let count = model.map_or(0, |m| m.dockerfile.instructions.len());
                 entity_list((0..count).map(|i| Entity::Instruction(d, i)))
             }
-            "commands" => entity_list(self.commands(d, None)),
-            "installs" => entity_list(self.installs(d, None)),
-            "packages" => entity_list(self.packages(d, None)),
-            "copies" => entity_list(self.copies(d, None)),
-            "context" => opt(model
+            FieldName::Commands => entity_list(self.commands(d, None)),
+            FieldName::Installs => entity_list(self.installs(d, None)),
+            FieldName::Packages => entity_list(self.packages(d, None)),
+            FieldName::Copies => entity_list(self.copies(d, None)),
+            FieldName::Context => opt(model
                 .and_then(|m| m.context)
                 .map(|c| Value::Entity(Entity::Context(c)))),
             _ => return None,
         })
     }
 
-    fn stage_field(&self, d: usize, index: usize, name: &str) -> Option<Value<'m>> {
+    fn stage_field(&self, d: usize, index: usize, name: FieldName) -> Option<Value<'m>> {
         let model = self.dockerfile(d);
         let stage = model.and_then(|m| m.dockerfile.stages.get(index));
         let only = [index];
         Some(match name {
-            "index" => Value::Integer(i64::try_from(index).unwrap_or(i64::MAX)),
-            "name" => opt(stage
+            FieldName::Index => Value::Integer(i64::try_from(index).unwrap_or(i64::MAX)),
+            FieldName::Name => opt(stage
                 .and_then(|s| s.name.as_ref())
                 .map(|n| s(&n.value, n.span))),
-            "label" => match stage.and_then(|s| s.name.as_ref()) {
+            FieldName::Label => match stage.and_then(|s| s.name.as_ref()) {
                 Some(n) => s(&n.value, n.span),
                 None => Value::String(Cow::Owned(format!("#{index}")), None),
             },
-            "base" => Value::Entity(Entity::ImageRef(d, index)),
-            "base_stage" => opt(stage
+            FieldName::Base => Value::Entity(Entity::ImageRef(d, index)),
+            FieldName::BaseStage => opt(stage
                 .and_then(|s| s.base_stage)
                 .map(|b| Value::Entity(Entity::Stage(d, b)))),
-            "platform" => opt(stage
+            FieldName::Platform => opt(stage
                 .and_then(|s| s.platform.as_ref())
                 .map(|p| s(&p.value, p.span))),
-            "lineage" => entity_list(
+            FieldName::Lineage => entity_list(
                 stage
                     .map(|s| {
                         s.lineage
@@ -1172,9 +1197,9 @@ impl<'m> World<'m> {
                     })
                     .unwrap_or_default(),
             ),
-            "is_final" => Value::Bool(model.and_then(|m| m.final_stage) == Some(index)),
-            "from" => opt(stage.map(|s| Value::Entity(Entity::Instruction(d, s.from)))),
-            "instructions" => entity_list(
+            FieldName::IsFinal => Value::Bool(model.and_then(|m| m.final_stage) == Some(index)),
+            FieldName::From => opt(stage.map(|s| Value::Entity(Entity::Instruction(d, s.from)))),
+            FieldName::Instructions => entity_list(
                 stage
                     .map(|s| {
                         s.instructions
@@ -1184,62 +1209,62 @@ impl<'m> World<'m> {
                     })
                     .unwrap_or_default(),
             ),
-            "commands" => entity_list(self.commands(d, Some(&only))),
-            "installs" => entity_list(self.installs(d, Some(&only))),
-            "packages" => entity_list(self.packages(d, Some(&only))),
-            "copies" => entity_list(self.copies(d, Some(&only))),
-            "settings" => entity_list(self.settings(d, &only)),
-            "dockerfile" => Value::Entity(Entity::Dockerfile(d)),
+            FieldName::Commands => entity_list(self.commands(d, Some(&only))),
+            FieldName::Installs => entity_list(self.installs(d, Some(&only))),
+            FieldName::Packages => entity_list(self.packages(d, Some(&only))),
+            FieldName::Copies => entity_list(self.copies(d, Some(&only))),
+            FieldName::Settings => entity_list(self.settings(d, &only)),
+            FieldName::Dockerfile => Value::Entity(Entity::Dockerfile(d)),
             _ => return None,
         })
     }
 
-    fn image_ref_field(&self, d: usize, index: usize, name: &str) -> Option<Value<'m>> {
+    fn image_ref_field(&self, d: usize, index: usize, name: FieldName) -> Option<Value<'m>> {
         let base = self
             .dockerfile(d)
             .and_then(|m| m.dockerfile.stages.get(index))
             .map(|s| &s.base);
         let span = base.map(|b| b.raw.span);
         Some(match name {
-            "text" => opt(base.map(|b| s(&b.raw.value, b.raw.span))),
-            "expanded" => opt(base.map(|b| Value::str(&b.expanded, span))),
-            "registry" => opt(base
+            FieldName::Text => opt(base.map(|b| s(&b.raw.value, b.raw.span))),
+            FieldName::Expanded => opt(base.map(|b| Value::str(&b.expanded, span))),
+            FieldName::Registry => opt(base
                 .and_then(|b| b.registry.as_deref())
                 .map(|r| Value::str(r, span))),
-            "repository" => opt(base.map(|b| Value::str(&b.repository, span))),
-            "name" => opt(base.map(|b| match &b.registry {
+            FieldName::Repository => opt(base.map(|b| Value::str(&b.repository, span))),
+            FieldName::Name => opt(base.map(|b| match &b.registry {
                 Some(registry) => {
                     Value::String(Cow::Owned(format!("{registry}/{}", b.repository)), span)
                 }
                 None => Value::str(&b.repository, span),
             })),
-            "tag" => opt(base
+            FieldName::Tag => opt(base
                 .and_then(|b| b.tag.as_ref())
                 .map(|t| s(&t.value, t.span))),
-            "digest" => opt(base
+            FieldName::Digest => opt(base
                 .and_then(|b| b.digest.as_deref())
                 .map(|x| Value::str(x, span))),
-            "is_scratch" => opt(base.map(|b| Value::Bool(b.is_scratch))),
-            "unresolved" => opt(base.map(|b| Value::Bool(b.unresolved))),
+            FieldName::IsScratch => opt(base.map(|b| Value::Bool(b.is_scratch))),
+            FieldName::Unresolved => opt(base.map(|b| Value::Bool(b.unresolved))),
             _ => return None,
         })
     }
 
-    fn image_field(&self, i: usize, name: &str) -> Option<Value<'m>> {
+    fn image_field(&self, i: usize, name: FieldName) -> Option<Value<'m>> {
         let Some(image) = self.images.get(i) else {
             return Some(Value::Null);
         };
         let d = image.dockerfile;
         let stages = image.stages.as_slice();
         Some(match name {
-            "name" => match image.service.and_then(|s| self.compose_service(s)) {
+            FieldName::Name => match image.service.and_then(|s| self.compose_service(s)) {
                 Some(service) => s(&service.name.value, service.name.span),
                 None => opt(self.dockerfile(d).map(|m| Value::str(&m.path, None))),
             },
-            "dockerfile" => Value::Entity(Entity::Dockerfile(d)),
-            "stage" => Value::Entity(Entity::Stage(d, image.stage)),
-            "stages" => entity_list(stages.iter().map(|&s| Entity::Stage(d, s))),
-            "base" => {
+            FieldName::Dockerfile => Value::Entity(Entity::Dockerfile(d)),
+            FieldName::Stage => Value::Entity(Entity::Stage(d, image.stage)),
+            FieldName::Stages => entity_list(stages.iter().map(|&s| Entity::Stage(d, s))),
+            FieldName::Base => {
                 // The root of the lineage: the stage built from an external image.
                 let root = self
                     .dockerfile(d)
@@ -1247,27 +1272,27 @@ impl<'m> World<'m> {
                     .map(|s| s.lineage.last().copied().unwrap_or(image.stage));
                 opt(root.map(|r| Value::Entity(Entity::ImageRef(d, r))))
             }
-            "instructions" => entity_list(self.stage_instructions(d, stages)),
-            "commands" => entity_list(self.commands(d, Some(stages))),
-            "installs" => entity_list(self.installs(d, Some(stages))),
-            "packages" => entity_list(self.packages(d, Some(stages))),
-            "copies" => entity_list(self.copies(d, Some(stages))),
-            "settings" => entity_list(self.settings(d, stages)),
-            "pip_requirements" => entity_list(self.pip_links(d, Some(stages))),
-            "requirements" => entity_list(self.image_requirements(image)),
-            "user" => match self.last_instruction(d, stages, "USER") {
+            FieldName::Instructions => entity_list(self.stage_instructions(d, stages)),
+            FieldName::Commands => entity_list(self.commands(d, Some(stages))),
+            FieldName::Installs => entity_list(self.installs(d, Some(stages))),
+            FieldName::Packages => entity_list(self.packages(d, Some(stages))),
+            FieldName::Copies => entity_list(self.copies(d, Some(stages))),
+            FieldName::Settings => entity_list(self.settings(d, stages)),
+            FieldName::PipRequirements => entity_list(self.pip_links(d, Some(stages))),
+            FieldName::Requirements => entity_list(self.image_requirements(image)),
+            FieldName::User => match self.last_instruction(d, stages, "USER") {
                 Value::Entity(Entity::Instruction(d, u)) => opt(self
                     .instruction(d, u)
                     .and_then(|x| x.values.first())
                     .map(|v| s(&v.value, v.span))),
                 _ => Value::Null,
             },
-            "user_instruction" => self.last_instruction(d, stages, "USER"),
-            "healthcheck" => self.last_instruction(d, stages, "HEALTHCHECK"),
-            "cmd" => self.last_instruction(d, stages, "CMD"),
-            "entrypoint" => self.last_instruction(d, stages, "ENTRYPOINT"),
-            "service" => opt(image.service.map(|s| Value::Entity(Entity::Service(s)))),
-            "size" | "size_kind" | "measured_size" => {
+            FieldName::UserInstruction => self.last_instruction(d, stages, "USER"),
+            FieldName::Healthcheck => self.last_instruction(d, stages, "HEALTHCHECK"),
+            FieldName::Cmd => self.last_instruction(d, stages, "CMD"),
+            FieldName::Entrypoint => self.last_instruction(d, stages, "ENTRYPOINT"),
+            FieldName::Service => opt(image.service.map(|s| Value::Entity(Entity::Service(s)))),
+            FieldName::Size | FieldName::SizeKind | FieldName::MeasuredSize => {
                 // Measured for a service that builds this image (compose or not).
                 let measured = (0..self.service_count())
                     .filter(|&s| self.service_image(s) == Some(i))
@@ -1275,10 +1300,10 @@ impl<'m> World<'m> {
                 let estimate = self.estimate(i);
                 self.size_value(name, measured, estimate)
             }
-            "estimated_size" => opt(self.estimate(i).map(|e| Value::Size(e.total()))),
-            "size_contributors" => self.contributors(i, false),
-            "largest_contributors" => self.contributors(i, true),
-            "context" => {
+            FieldName::EstimatedSize => opt(self.estimate(i).map(|e| Value::Size(e.total()))),
+            FieldName::SizeContributors => self.contributors(i, false),
+            FieldName::LargestContributors => self.contributors(i, true),
+            FieldName::Context => {
                 let context = match image.service {
                     Some(s) => self.repository.services.get(s).and_then(|l| l.context),
                     None => self.dockerfile(d).and_then(|m| m.context),
@@ -1289,15 +1314,15 @@ impl<'m> World<'m> {
         })
     }
 
-    fn instruction_field(&self, d: usize, i: usize, name: &str) -> Option<Value<'m>> {
+    fn instruction_field(&self, d: usize, i: usize, name: FieldName) -> Option<Value<'m>> {
         let instruction = self.instruction(d, i);
         Some(match name {
-            "keyword" => opt(instruction.map(|x| s(&x.keyword.value, x.keyword.span))),
-            "text" => {
+            FieldName::Keyword => opt(instruction.map(|x| s(&x.keyword.value, x.keyword.span))),
+            FieldName::Text => {
                 opt(instruction
                     .map(|x| Value::str(&x.arguments.text, Some(x.arguments.full_span()))))
             }
-            "form" => opt(instruction.map(|x| {
+            FieldName::Form => opt(instruction.map(|x| {
                 Value::str(
                     if x.form == Form::Exec {
                         "exec"
@@ -1307,25 +1332,25 @@ impl<'m> World<'m> {
                     None,
                 )
             })),
-            "values" => Value::list(
+            FieldName::Values => Value::list(
                 instruction
                     .map(|x| x.values.iter().map(|v| s(&v.value, v.span)).collect())
                     .unwrap_or_default(),
             ),
-            "flags" => {
+            FieldName::Flags => {
                 let count = instruction.map_or(0, |x| x.flags.len());
                 entity_list((0..count).map(|f| Entity::Flag(d, i, f)))
             }
-            "line" => opt(instruction.and_then(|x| {
+            FieldName::Line => opt(instruction.and_then(|x| {
                 let file = self.sources.get(x.span.file)?;
                 let line = file.line_index(x.span.start as usize) + 1;
                 Some(Value::Integer(i64::try_from(line).unwrap_or(i64::MAX)))
             })),
-            "stage" => opt(self
+            FieldName::Stage => opt(self
                 .dockerfile(d)
                 .and_then(|m| m.dockerfile.stage_of_instruction(i))
                 .map(|s| Value::Entity(Entity::Stage(d, s.index)))),
-            "dockerfile" => Value::Entity(Entity::Dockerfile(d)),
+            FieldName::Dockerfile => Value::Entity(Entity::Dockerfile(d)),
             _ => return None,
         })
     }
@@ -1345,42 +1370,44 @@ impl<'m> World<'m> {
             .map(|run| Value::Entity(Entity::Instruction(d, run.instruction))))
     }
 
-    fn command_field(&self, d: usize, r: usize, c: usize, name: &str) -> Option<Value<'m>> {
+    fn command_field(&self, d: usize, r: usize, c: usize, name: FieldName) -> Option<Value<'m>> {
         let command = self
             .dockerfile(d)
             .and_then(|m| m.runs.get(r))
             .and_then(|run| run.commands.get(c));
         Some(match name {
-            "program" => opt(command
+            FieldName::Program => opt(command
                 .and_then(|x| x.program())
                 .map(|w| s(&w.text, w.span))),
-            "arguments" => Value::list(
+            FieldName::Arguments => Value::list(
                 command
                     .map(|x| x.arguments().iter().map(|w| s(&w.text, w.span)).collect())
                     .unwrap_or_default(),
             ),
-            "words" => Value::list(
+            FieldName::Words => Value::list(
                 command
                     .map(|x| x.words.iter().map(|w| s(&w.text, w.span)).collect())
                     .unwrap_or_default(),
             ),
-            "text" => opt(command.map(|x| Value::str(self.sources.slice(x.span), Some(x.span)))),
-            "instruction" => self.run_instruction(d, r),
-            "stage" => self.run_stage(d, r),
+            FieldName::Text => {
+                opt(command.map(|x| Value::str(self.sources.slice(x.span), Some(x.span))))
+            }
+            FieldName::Instruction => self.run_instruction(d, r),
+            FieldName::Stage => self.run_stage(d, r),
             _ => return None,
         })
     }
 
-    fn install_field(&self, d: usize, r: usize, i: usize, name: &str) -> Option<Value<'m>> {
+    fn install_field(&self, d: usize, r: usize, i: usize, name: FieldName) -> Option<Value<'m>> {
         let run = self.dockerfile(d).and_then(|m| m.runs.get(r));
         let install = run.and_then(|run| run.installs.get(i));
         Some(match name {
-            "manager" => opt(install.map(|x| Value::str(x.manager.as_str(), None))),
-            "program" => opt(install.map(|x| s(&x.program.value, x.program.span))),
-            "subcommand" => opt(install
+            FieldName::Manager => opt(install.map(|x| Value::str(x.manager.as_str(), None))),
+            FieldName::Program => opt(install.map(|x| s(&x.program.value, x.program.span))),
+            FieldName::Subcommand => opt(install
                 .and_then(|x| x.subcommand.as_ref())
                 .map(|c| s(&c.value, c.span))),
-            "flags" => Value::list(
+            FieldName::Flags => Value::list(
                 install
                     .map(|x| {
                         x.flags
@@ -1390,11 +1417,11 @@ impl<'m> World<'m> {
                     })
                     .unwrap_or_default(),
             ),
-            "packages" => {
+            FieldName::Packages => {
                 let count = install.map_or(0, |x| x.packages.len());
                 entity_list((0..count).map(|p| Entity::Package(d, r, i, p)))
             }
-            "requirement_files" => {
+            FieldName::RequirementFiles => {
                 // The pip links of this RUN whose path is one of this command's files.
                 let links = self.dockerfile(d).map(|m| {
                     m.pip_requirements
@@ -1413,10 +1440,10 @@ impl<'m> World<'m> {
                 });
                 entity_list(links.unwrap_or_default())
             }
-            "command" => {
+            FieldName::Command => {
                 opt(install.map(|x| Value::Entity(Entity::Command(d, r, x.command_index))))
             }
-            "sources" => Value::list(
+            FieldName::Sources => Value::list(
                 install
                     .map(|x| {
                         x.sources
@@ -1426,11 +1453,11 @@ impl<'m> World<'m> {
                     })
                     .unwrap_or_default(),
             ),
-            "settings" => {
+            FieldName::Settings => {
                 let count = install.map_or(0, |x| x.environment.len());
                 entity_list((0..count).map(|e| Entity::Setting(SettingAt::Command(d, r, i, e))))
             }
-            "cache_mounts" => Value::list(
+            FieldName::CacheMounts => Value::list(
                 run.map(|run| {
                     run.cache_mounts
                         .iter()
@@ -1439,8 +1466,8 @@ impl<'m> World<'m> {
                 })
                 .unwrap_or_default(),
             ),
-            "instruction" => self.run_instruction(d, r),
-            "stage" => self.run_stage(d, r),
+            FieldName::Instruction => self.run_instruction(d, r),
+            FieldName::Stage => self.run_stage(d, r),
             _ => return None,
         })
     }
@@ -1451,7 +1478,7 @@ impl<'m> World<'m> {
         r: usize,
         i: usize,
         p: usize,
-        name: &str,
+        name: FieldName,
     ) -> Option<Value<'m>> {
         let package = self
             .dockerfile(d)
@@ -1459,38 +1486,38 @@ impl<'m> World<'m> {
             .and_then(|run| run.installs.get(i))
             .and_then(|x| x.packages.get(p));
         Some(match name {
-            "manager" => opt(package.map(|x| Value::str(x.manager.as_str(), None))),
-            "name" => opt(package.map(|x| s(&x.name.value, x.name.span))),
-            "normalized_name" => {
+            FieldName::Manager => opt(package.map(|x| Value::str(x.manager.as_str(), None))),
+            FieldName::Name => opt(package.map(|x| s(&x.name.value, x.name.span))),
+            FieldName::NormalizedName => {
                 opt(package.map(|x| Value::str(&x.normalized_name, Some(x.name.span))))
             }
-            "version" => opt(package
+            FieldName::Version => opt(package
                 .and_then(|x| x.version.as_ref())
                 .map(|v| s(&v.value, v.span))),
-            "pinned" => opt(package.map(|x| Value::Bool(x.pinned))),
-            "extras" => Value::list(
+            FieldName::Pinned => opt(package.map(|x| Value::Bool(x.pinned))),
+            FieldName::Extras => Value::list(
                 package
                     .map(|x| x.extras.iter().map(|e| Value::str(e, None)).collect())
                     .unwrap_or_default(),
             ),
-            "install" => Value::Entity(Entity::Install(d, r, i)),
-            "instruction" => self.run_instruction(d, r),
-            "stage" => self.run_stage(d, r),
+            FieldName::Install => Value::Entity(Entity::Install(d, r, i)),
+            FieldName::Instruction => self.run_instruction(d, r),
+            FieldName::Stage => self.run_stage(d, r),
             _ => return None,
         })
     }
 
-    fn pip_field(&self, d: usize, l: usize, name: &str) -> Option<Value<'m>> {
+    fn pip_field(&self, d: usize, l: usize, name: FieldName) -> Option<Value<'m>> {
         let link = self.dockerfile(d).and_then(|m| m.pip_requirements.get(l));
         Some(match name {
-            "path" => opt(link.map(|x| s(&x.path.value, x.path.span))),
-            "constraint" => opt(link.map(|x| Value::Bool(x.constraint))),
-            "image_path" => opt(link.map(|x| Value::str(&x.image_path, Some(x.path.span)))),
-            "copied" => opt(link.map(|x| Value::Bool(x.copied_by.is_some()))),
-            "context_path" => opt(link
+            FieldName::Path => opt(link.map(|x| s(&x.path.value, x.path.span))),
+            FieldName::Constraint => opt(link.map(|x| Value::Bool(x.constraint))),
+            FieldName::ImagePath => opt(link.map(|x| Value::str(&x.image_path, Some(x.path.span)))),
+            FieldName::Copied => opt(link.map(|x| Value::Bool(x.copied_by.is_some()))),
+            FieldName::ContextPath => opt(link
                 .and_then(|x| x.context_path.as_deref())
                 .map(|p| Value::str(p, None))),
-            "copy" => opt(link.and_then(|x| x.copied_by).and_then(|instruction| {
+            FieldName::Copy => opt(link.and_then(|x| x.copied_by).and_then(|instruction| {
                 let c = self
                     .dockerfile(d)?
                     .copies
@@ -1498,59 +1525,65 @@ impl<'m> World<'m> {
                     .position(|c| c.instruction == instruction)?;
                 Some(Value::Entity(Entity::Copy(d, c)))
             })),
-            "file" => opt(link
+            FieldName::File => opt(link
                 .and_then(|x| x.requirements_file)
                 .map(|f| Value::Entity(Entity::RequirementsFile(f)))),
-            "requirements" => match link.and_then(|x| x.requirements_file) {
-                Some(f) => self.cached(Entity::RequirementsFile(f), "all_requirements"),
+            FieldName::Requirements => match link.and_then(|x| x.requirements_file) {
+                Some(f) => self.cached(Entity::RequirementsFile(f), FieldName::AllRequirements),
                 None => Value::list(Vec::new()),
             },
-            "instruction" => {
+            FieldName::Instruction => {
                 opt(link.map(|x| Value::Entity(Entity::Instruction(d, x.instruction))))
             }
-            "stage" => opt(link
+            FieldName::Stage => opt(link
                 .and_then(|x| x.stage)
                 .map(|s| Value::Entity(Entity::Stage(d, s)))),
             _ => return None,
         })
     }
 
-    fn copy_field(&self, d: usize, c: usize, name: &str) -> Option<Value<'m>> {
+    fn copy_field(&self, d: usize, c: usize, name: FieldName) -> Option<Value<'m>> {
         let copy = self.dockerfile(d).and_then(|m| m.copies.get(c));
         Some(match name {
-            "keyword" => opt(copy
+            FieldName::Keyword => opt(copy
                 .and_then(|x| self.instruction(d, x.instruction))
                 .map(|x| s(&x.keyword.value, x.keyword.span))),
-            "from" => opt(copy
+            FieldName::From => opt(copy
                 .and_then(|x| x.from.as_ref())
                 .map(|f| s(&f.value, f.span))),
-            "from_stage" => opt(copy
+            FieldName::FromStage => opt(copy
                 .and_then(|x| x.from_stage)
                 .map(|s| Value::Entity(Entity::Stage(d, s)))),
-            "sources" => {
+            FieldName::Sources => {
                 let count = copy.map_or(0, |x| x.sources.len());
                 entity_list((0..count).map(|i| Entity::CopySource(d, c, i)))
             }
-            "destination" => opt(copy
+            FieldName::Destination => opt(copy
                 .and_then(|x| x.destination.as_ref())
                 .map(|x| s(&x.value, x.span))),
-            "destination_path" => opt(copy.and_then(|x| {
+            FieldName::DestinationPath => opt(copy.and_then(|x| {
                 Some(Value::str(
                     x.destination_path.as_deref()?,
                     x.destination.as_ref().map(|d| d.span),
                 ))
             })),
-            "instruction" => {
+            FieldName::Instruction => {
                 opt(copy.map(|x| Value::Entity(Entity::Instruction(d, x.instruction))))
             }
-            "stage" => opt(copy
+            FieldName::Stage => opt(copy
                 .and_then(|x| x.stage)
                 .map(|s| Value::Entity(Entity::Stage(d, s)))),
             _ => return None,
         })
     }
 
-    fn copy_source_field(&self, d: usize, c: usize, i: usize, name: &str) -> Option<Value<'m>> {
+    fn copy_source_field(
+        &self,
+        d: usize,
+        c: usize,
+        i: usize,
+        name: FieldName,
+    ) -> Option<Value<'m>> {
         let model = self.dockerfile(d);
         let source = model
             .and_then(|m| m.copies.get(c))
@@ -1558,8 +1591,8 @@ impl<'m> World<'m> {
         let resolved = source.and_then(|x| x.resolved.as_ref());
         let context = model.and_then(|m| m.context);
         Some(match name {
-            "text" => opt(source.map(|x| s(&x.source.value, x.source.span))),
-            "outcome" => Value::str(
+            FieldName::Text => opt(source.map(|x| s(&x.source.value, x.source.span))),
+            FieldName::Outcome => Value::str(
                 match resolved.map(|r| r.outcome) {
                     Some(CopyOutcome::Found) => "found",
                     Some(CopyOutcome::NoMatch) => "no_match",
@@ -1568,9 +1601,9 @@ impl<'m> World<'m> {
                 },
                 None,
             ),
-            "wildcard" => opt(resolved.map(|r| Value::Bool(r.wildcard))),
-            "size" => Value::Size(resolved.map_or(0, |r| r.size)),
-            "files" => entity_list(match (resolved, context) {
+            FieldName::Wildcard => opt(resolved.map(|r| Value::Bool(r.wildcard))),
+            FieldName::Size => Value::Size(resolved.map_or(0, |r| r.size)),
+            FieldName::Files => entity_list(match (resolved, context) {
                 (Some(r), Some(context)) => r
                     .files
                     .iter()
@@ -1578,7 +1611,7 @@ impl<'m> World<'m> {
                     .collect(),
                 _ => Vec::new(),
             }),
-            "excluded" => entity_list(match (resolved, context) {
+            FieldName::Excluded => entity_list(match (resolved, context) {
                 (Some(r), Some(context)) => r
                     .excluded
                     .iter()
@@ -1586,25 +1619,25 @@ impl<'m> World<'m> {
                     .collect(),
                 _ => Vec::new(),
             }),
-            "copy" => Value::Entity(Entity::Copy(d, c)),
+            FieldName::Copy => Value::Entity(Entity::Copy(d, c)),
             _ => return None,
         })
     }
 
-    fn context_field(&self, c: usize, name: &str) -> Option<Value<'m>> {
+    fn context_field(&self, c: usize, name: FieldName) -> Option<Value<'m>> {
         let context = self.repository.contexts.get(c);
         Some(match name {
-            "path" => opt(context.map(|x| Value::str(&x.path, None))),
-            "dockerignore" => opt(context
+            FieldName::Path => opt(context.map(|x| Value::str(&x.path, None))),
+            FieldName::Dockerignore => opt(context
                 .and_then(|x| x.dockerignore.as_ref())
                 .map(|_| Value::Entity(Entity::Dockerignore(c)))),
-            "total_size" => opt(context.map(|x| Value::Size(x.context.total_size))),
-            "sent_size" => opt(context.map(|x| Value::Size(x.context.sent_size))),
-            "files" => {
+            FieldName::TotalSize => opt(context.map(|x| Value::Size(x.context.total_size))),
+            FieldName::SentSize => opt(context.map(|x| Value::Size(x.context.sent_size))),
+            FieldName::Files => {
                 let count = context.map_or(0, |x| x.context.files.len());
                 entity_list((0..count).map(|f| Entity::ContextFile(c, f)))
             }
-            "python_files" => entity_list(
+            FieldName::PythonFiles => entity_list(
                 context
                     .map(|x| {
                         x.python_files
@@ -1614,122 +1647,126 @@ impl<'m> World<'m> {
                     })
                     .unwrap_or_default(),
             ),
-            "imports" => entity_list(self.context_imports(c)),
+            FieldName::Imports => entity_list(self.context_imports(c)),
             _ => return None,
         })
     }
 
-    fn requirement_field(&self, f: usize, r: usize, name: &str) -> Option<Value<'m>> {
+    fn requirement_field(&self, f: usize, r: usize, name: FieldName) -> Option<Value<'m>> {
         let requirement = self
             .repository
             .requirements_files
             .get(f)
             .and_then(|x| x.requirements.requirements.get(r));
         Some(match name {
-            "name" => opt(requirement
+            FieldName::Name => opt(requirement
                 .and_then(|x| x.name.as_ref())
                 .map(|n| s(&n.value, n.span))),
-            "normalized_name" => opt(requirement.and_then(|x| {
+            FieldName::NormalizedName => opt(requirement.and_then(|x| {
                 Some(Value::str(
                     x.normalized_name.as_deref()?,
                     x.name.as_ref().map(|n| n.span),
                 ))
             })),
-            "extras" => Value::list(
+            FieldName::Extras => Value::list(
                 requirement
                     .map(|x| x.extras.iter().map(|e| s(&e.value, e.span)).collect())
                     .unwrap_or_default(),
             ),
-            "specifier" => opt(requirement
+            FieldName::Specifier => opt(requirement
                 .and_then(|x| x.specifier.as_ref())
                 .map(|v| s(&v.value, v.span))),
-            "marker" => opt(requirement
+            FieldName::Marker => opt(requirement
                 .and_then(|x| x.marker.as_ref())
                 .map(|v| s(&v.value, v.span))),
-            "url" => opt(requirement
+            FieldName::Url => opt(requirement
                 .and_then(|x| x.url.as_ref())
                 .map(|v| s(&v.value, v.span))),
-            "editable" => opt(requirement.map(|x| Value::Bool(x.editable))),
-            "text" => opt(requirement.map(|x| Value::str(&x.text, Some(x.span)))),
-            "line" => opt(requirement.map(|x| Value::Integer(i64::from(x.line)))),
-            "constraint" => opt(requirement.map(|x| Value::Bool(x.constraint))),
-            "file" => Value::Entity(Entity::RequirementsFile(f)),
+            FieldName::Editable => opt(requirement.map(|x| Value::Bool(x.editable))),
+            FieldName::Text => opt(requirement.map(|x| Value::str(&x.text, Some(x.span)))),
+            FieldName::Line => opt(requirement.map(|x| Value::Integer(i64::from(x.line)))),
+            FieldName::Constraint => opt(requirement.map(|x| Value::Bool(x.constraint))),
+            FieldName::File => Value::Entity(Entity::RequirementsFile(f)),
             _ => return None,
         })
     }
 
-    fn service_field(&self, i: usize, name: &str) -> Option<Value<'m>> {
+    fn service_field(&self, i: usize, name: FieldName) -> Option<Value<'m>> {
         let link = self.repository.services.get(i);
         let service = self.compose_service(i);
         let build = service.and_then(|x| x.build.as_ref());
         let implicit = self.implicit_image(i);
         Some(match name {
-            "name" => match service {
+            FieldName::Name => match service {
                 Some(x) => s(&x.name.value, x.name.span),
                 None => opt(self
                     .service_name(i)
                     .map(|n| Value::String(Cow::Owned(n.to_string()), None))),
             },
-            "implicit" => Value::Bool(service.is_none() && implicit.is_some()),
-            "size" | "size_kind" | "measured_size" => {
+            FieldName::Implicit => Value::Bool(service.is_none() && implicit.is_some()),
+            FieldName::Size | FieldName::SizeKind | FieldName::MeasuredSize => {
                 let estimate = self.service_image(i).and_then(|m| self.estimate(m));
                 self.size_value(name, self.measured_size(i), estimate)
             }
-            "estimated_size" => opt(self
+            FieldName::EstimatedSize => opt(self
                 .service_image(i)
                 .and_then(|m| self.estimate(m))
                 .map(|e| Value::Size(e.total()))),
-            "size_contributors" | "largest_contributors" => match self.service_image(i) {
-                Some(image) => self.contributors(image, name == "largest_contributors"),
-                None => Value::list(Vec::new()),
-            },
-            "image_name" => opt(service
+            FieldName::SizeContributors | FieldName::LargestContributors => {
+                match self.service_image(i) {
+                    Some(image) => self.contributors(image, name == FieldName::LargestContributors),
+                    None => Value::list(Vec::new()),
+                }
+            }
+            FieldName::ImageName => opt(service
                 .and_then(|x| x.image.as_ref())
                 .map(|v| s(&v.value, v.span))),
-            "image" => opt(self
+            FieldName::Image => opt(self
                 .service_images
                 .get(i)
                 .copied()
                 .flatten()
                 .map(|image| Value::Entity(Entity::Image(image)))),
-            "build_context" => opt(build.map(|b| s(&b.context.value, b.context.span))),
-            "build_dockerfile" => opt(build
+            FieldName::BuildContext => opt(build.map(|b| s(&b.context.value, b.context.span))),
+            FieldName::BuildDockerfile => opt(build
                 .and_then(|b| b.dockerfile.as_ref())
                 .map(|v| s(&v.value, v.span))),
             // An implicit service is made from a Dockerfile that exists, in its own folder.
-            "context_exists" => opt(link
+            FieldName::ContextExists => opt(link
                 .map(|l| l.context_exists)
                 .or(implicit.map(|_| true))
                 .map(Value::Bool)),
-            "dockerfile_exists" => opt(link
+            FieldName::DockerfileExists => opt(link
                 .map(|l| l.dockerfile_exists)
                 .or(implicit.map(|_| true))
                 .map(Value::Bool)),
-            "dockerfile_inline" => opt(build.map(|b| Value::Bool(b.dockerfile_inline.is_some()))),
-            "context" => opt(link
+            FieldName::DockerfileInline => {
+                opt(build.map(|b| Value::Bool(b.dockerfile_inline.is_some())))
+            }
+            FieldName::Context => opt(link
                 .and_then(|l| l.context)
                 .or_else(|| self.dockerfile(implicit?.dockerfile)?.context)
                 .map(|c| Value::Entity(Entity::Context(c)))),
-            "dockerfile" => opt(link
+            FieldName::Dockerfile => opt(link
                 .and_then(|l| l.dockerfile)
                 .or(implicit.map(|m| m.dockerfile))
                 .map(|d| Value::Entity(Entity::Dockerfile(d)))),
-            "healthcheck" => opt(service
+            FieldName::Healthcheck => opt(service
                 .and_then(|x| x.healthcheck.as_ref())
                 .map(|_| Value::Entity(Entity::Healthcheck(i)))),
-            "gpus" => {
+            FieldName::Gpus => {
                 let count = service.map_or(0, |x| x.gpus.len());
                 entity_list((0..count).map(|g| Entity::Gpu(i, g)))
             }
-            "requirements" => match self.service_images.get(i).copied().flatten() {
-                Some(image) => self.cached(Entity::Image(image), "requirements"),
+            FieldName::Requirements => match self.service_images.get(i).copied().flatten() {
+                Some(image) => self.cached(Entity::Image(image), FieldName::Requirements),
                 None => Value::list(Vec::new()),
             },
-            "imports" => match link
+            FieldName::Imports => match link
                 .and_then(|l| l.context)
                 .or_else(|| self.dockerfile(implicit?.dockerfile)?.context)
             {
-                Some(c) => self.cached(Entity::Context(c), "imports"),
+                Some(c) => self.cached(Entity::Context(c), FieldName::Imports),
                 None => Value::list(Vec::new()),
             },
             _ => return None,
@@ -1739,13 +1776,13 @@ impl<'m> World<'m> {
     /// `size`, `size_kind` or `measured_size` of an image or service.
     fn size_value(
         &self,
-        name: &str,
+        name: FieldName,
         measured: Option<u64>,
         estimate: Option<&Estimate>,
     ) -> Value<'m> {
         match name {
-            "measured_size" => opt(measured.map(Value::Size)),
-            "size" => opt(measured
+            FieldName::MeasuredSize => opt(measured.map(Value::Size)),
+            FieldName::Size => opt(measured
                 .or_else(|| estimate.map(Estimate::total))
                 .map(Value::Size)),
             _ => {
@@ -1778,19 +1815,23 @@ impl<'m> World<'m> {
         }
     }
 
-    fn size_contributor_field(&self, i: usize, c: usize, name: &str) -> Option<Value<'m>> {
+    fn size_contributor_field(&self, i: usize, c: usize, name: FieldName) -> Option<Value<'m>> {
         let contributor = self.estimate(i).and_then(|e| e.contributors.get(c));
         let row = contributor.and_then(|x| x.row.as_ref());
         Some(match name {
-            "name" => opt(contributor.map(|x| Value::String(Cow::Owned(x.name.clone()), x.span))),
-            "kind" => opt(contributor.map(|x| Value::str(x.kind.as_str(), None))),
-            "size" => opt(contributor.and_then(|x| x.bytes).map(Value::Size)),
-            "unknown" => opt(contributor.map(|x| Value::Bool(x.bytes.is_none()))),
-            "detail" => opt(contributor.map(|x| Value::String(Cow::Owned(x.detail.clone()), None))),
-            "table" => opt(row.map(|r| Value::str(r.table, None))),
-            "row" => opt(row.map(|r| Value::String(Cow::Owned(r.key.clone()), None))),
-            "source" => opt(row.map(|r| Value::String(Cow::Borrowed(r.source), None))),
-            "image" => Value::Entity(Entity::Image(i)),
+            FieldName::Name => {
+                opt(contributor.map(|x| Value::String(Cow::Owned(x.name.clone()), x.span)))
+            }
+            FieldName::Kind => opt(contributor.map(|x| Value::str(x.kind.as_str(), None))),
+            FieldName::Size => opt(contributor.and_then(|x| x.bytes).map(Value::Size)),
+            FieldName::Unknown => opt(contributor.map(|x| Value::Bool(x.bytes.is_none()))),
+            FieldName::Detail => {
+                opt(contributor.map(|x| Value::String(Cow::Owned(x.detail.clone()), None)))
+            }
+            FieldName::Table => opt(row.map(|r| Value::str(r.table, None))),
+            FieldName::Row => opt(row.map(|r| Value::String(Cow::Owned(r.key.clone()), None))),
+            FieldName::Source => opt(row.map(|r| Value::String(Cow::Borrowed(r.source), None))),
+            FieldName::Image => Value::Entity(Entity::Image(i)),
             _ => return None,
         })
     }
@@ -1978,16 +2019,34 @@ mod tests {
             }
             let kind = World::kind(entity);
             *seen.entry(kind).or_default() += 1;
-            assert!(world.field(entity, "no_such_field").is_none());
-            for field in fields(kind) {
+            let declared = fields(kind);
+            for &name in FieldName::ALL {
+                if !declared.iter().any(|f| f.id == name) {
+                    assert!(
+                        world.field(entity, name).is_none(),
+                        "{}.{} is not in the schema",
+                        kind.name(),
+                        name.name()
+                    );
+                }
+            }
+            for field in declared {
+                // Without the cache, which gives a cached field that is not implemented null.
+                let implemented = world.compute_field(entity, field.id).is_some();
+                assert!(
+                    implemented,
+                    "{}.{} is not implemented",
+                    kind.name(),
+                    field.name()
+                );
                 let value = world
-                    .field(entity, field.name)
-                    .unwrap_or_else(|| panic!("{}.{} is not implemented", kind.name(), field.name));
+                    .field(entity, field.id)
+                    .unwrap_or_else(|| panic!("{}.{} has no value", kind.name(), field.name()));
                 assert!(
                     has_type(&value, &field.ty),
                     "{}.{} is {value:?}, not a {}",
                     kind.name(),
-                    field.name,
+                    field.name(),
                     field.ty
                 );
                 match value {
@@ -2031,13 +2090,13 @@ mod tests {
         assert_eq!(api.service, Some(0));
         // runtime is built FROM builder, which is built FROM base.
         assert_eq!(api.stages, [0, 1, 2]);
-        let packages = world.image_field(0, "packages").unwrap();
+        let packages = world.image_field(0, FieldName::Packages).unwrap();
         let Value::List(packages) = packages else {
             panic!()
         };
         let names: Vec<String> = packages.iter().map(|p| world.display(p)).collect();
         assert!(names.contains(&"gcc".to_string()), "{names:?}");
-        let base = world.image_field(0, "base").unwrap();
+        let base = world.image_field(0, FieldName::Base).unwrap();
         assert_eq!(world.display(&base), "python:${PYTHON_VERSION}-slim");
     }
 
@@ -2051,16 +2110,17 @@ mod tests {
         .unwrap();
         let loaded = load(dir.path(), &LoadOptions::default());
         let world = World::new(&loaded.repository, &loaded.sources);
-        let Value::List(stage_settings) = world.image_field(0, "settings").unwrap() else {
+        let Value::List(stage_settings) = world.image_field(0, FieldName::Settings).unwrap() else {
             panic!()
         };
-        let Value::List(installs) = world.image_field(0, "installs").unwrap() else {
+        let Value::List(installs) = world.image_field(0, FieldName::Installs).unwrap() else {
             panic!()
         };
         let Some(Value::Entity(install)) = installs.first() else {
             panic!()
         };
-        let Value::List(command_settings) = world.field(*install, "settings").unwrap() else {
+        let Value::List(command_settings) = world.field(*install, FieldName::Settings).unwrap()
+        else {
             panic!()
         };
         let mut keywords = Vec::new();
@@ -2068,13 +2128,15 @@ mod tests {
             let Value::Entity(setting) = setting else {
                 panic!()
             };
-            let Some(Value::Entity(instruction)) = world.field(*setting, "instruction") else {
+            let Some(Value::Entity(instruction)) = world.field(*setting, FieldName::Instruction)
+            else {
                 panic!()
             };
-            let Some(Value::String(keyword, _)) = world.field(instruction, "keyword") else {
+            let Some(Value::String(keyword, _)) = world.field(instruction, FieldName::Keyword)
+            else {
                 panic!()
             };
-            let Some(Value::Integer(line)) = world.field(instruction, "line") else {
+            let Some(Value::Integer(line)) = world.field(instruction, FieldName::Line) else {
                 panic!()
             };
             keywords.push((keyword.to_string(), line));

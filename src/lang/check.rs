@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use crate::diag::Diagnostic;
 use crate::lang::ast::{BinaryOp, Expr, ExprKind, QuantifierKind, Rule, TemplatePart};
 use crate::lang::schema::{
-    did_you_mean, fields, find_field, find_function, Parameter, Type, COLLECTIONS,
+    did_you_mean, fields, find_field, find_function, Field, Parameter, Type, COLLECTIONS,
 };
 use crate::source::Span;
 
@@ -335,14 +335,14 @@ impl Checker {
                 Some(field) => field.ty,
                 None => {
                     let all = fields(*kind);
-                    let help = did_you_mean(name, all.iter().map(|f| f.name))
+                    let help = did_you_mean(name, all.iter().map(Field::name))
                         .map(|s| format!("did you mean `{s}`?"))
                         .unwrap_or_else(|| {
                             format!(
                                 "the fields of `{}` are {}",
                                 kind.name(),
                                 all.iter()
-                                    .map(|f| format!("`{}`", f.name))
+                                    .map(|f| format!("`{}`", f.name()))
                                     .collect::<Vec<_>>()
                                     .join(", ")
                             )

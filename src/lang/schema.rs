@@ -102,16 +102,173 @@ entity_kinds! {
     SizeContributor => "size_contributor": "One part of an image's size estimate: the base image, an OS package with the dependencies it adds, a Python package with its dependencies, pip's cache, the files of a `COPY`. Located at what brought it in: the `FROM` reference, the package's name, the requirement, the instruction.",
 }
 
+macro_rules! field_names {
+    ($($variant:ident => $name:literal,)*) => {
+        /// The name of a field of some kind of entity: the schema declares each kind's fields
+        /// with it and the evaluator dispatches on it, so reading a field compares no strings
+        /// (a rule's `.name` is resolved with [`FieldName::from_name`]).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum FieldName {
+            $($variant,)*
+        }
+
+        impl FieldName {
+            pub const ALL: &'static [FieldName] = &[$(FieldName::$variant,)*];
+
+            /// The number of field names (`name as usize` is below it).
+            pub const COUNT: usize = FieldName::ALL.len();
+
+            /// The name rules and SPEC.md use for the field.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(FieldName::$variant => $name,)*
+                }
+            }
+
+            /// The field name `name`, if some kind of entity has a field of that name.
+            pub fn from_name(name: &str) -> Option<FieldName> {
+                match name {
+                    $($name => Some(FieldName::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+// Every field name of the schema, once: the variant and the name rules use (in name order).
+field_names! {
+    AllRequirements => "all_requirements",
+    Arguments => "arguments",
+    Base => "base",
+    BaseStage => "base_stage",
+    BuildContext => "build_context",
+    BuildDockerfile => "build_dockerfile",
+    CacheMounts => "cache_mounts",
+    Capabilities => "capabilities",
+    Cmd => "cmd",
+    Command => "command",
+    Commands => "commands",
+    Constraint => "constraint",
+    Context => "context",
+    ContextExists => "context_exists",
+    ContextPath => "context_path",
+    Copied => "copied",
+    Copies => "copies",
+    Copy => "copy",
+    Count => "count",
+    Destination => "destination",
+    DestinationPath => "destination_path",
+    Detail => "detail",
+    Digest => "digest",
+    Disabled => "disabled",
+    Dockerfile => "dockerfile",
+    DockerfileExists => "dockerfile_exists",
+    DockerfileInline => "dockerfile_inline",
+    Dockerignore => "dockerignore",
+    Driver => "driver",
+    Editable => "editable",
+    Entrypoint => "entrypoint",
+    EstimatedSize => "estimated_size",
+    Exception => "exception",
+    Excluded => "excluded",
+    Expanded => "expanded",
+    Extras => "extras",
+    File => "file",
+    Files => "files",
+    FinalStage => "final_stage",
+    Flags => "flags",
+    Form => "form",
+    From => "from",
+    FromStage => "from_stage",
+    FullPath => "full_path",
+    Gpus => "gpus",
+    Healthcheck => "healthcheck",
+    Image => "image",
+    ImageName => "image_name",
+    ImagePath => "image_path",
+    Implicit => "implicit",
+    Imports => "imports",
+    Includes => "includes",
+    Index => "index",
+    Install => "install",
+    Installs => "installs",
+    Instruction => "instruction",
+    Instructions => "instructions",
+    IsFinal => "is_final",
+    IsScratch => "is_scratch",
+    Keyword => "keyword",
+    Kind => "kind",
+    Label => "label",
+    LargestContributors => "largest_contributors",
+    Line => "line",
+    Lineage => "lineage",
+    Manager => "manager",
+    Marker => "marker",
+    MeasuredSize => "measured_size",
+    Module => "module",
+    Name => "name",
+    NormalizedName => "normalized_name",
+    Outcome => "outcome",
+    Packages => "packages",
+    Path => "path",
+    Patterns => "patterns",
+    Pinned => "pinned",
+    PipRequirements => "pip_requirements",
+    Platform => "platform",
+    Program => "program",
+    PythonFiles => "python_files",
+    Registry => "registry",
+    Relative => "relative",
+    Repository => "repository",
+    RequirementFiles => "requirement_files",
+    Requirements => "requirements",
+    Row => "row",
+    SentSize => "sent_size",
+    Service => "service",
+    Settings => "settings",
+    Size => "size",
+    SizeContributors => "size_contributors",
+    SizeKind => "size_kind",
+    Source => "source",
+    Sources => "sources",
+    Specifier => "specifier",
+    Stage => "stage",
+    Stages => "stages",
+    Subcommand => "subcommand",
+    Table => "table",
+    Tag => "tag",
+    Test => "test",
+    Text => "text",
+    TotalSize => "total_size",
+    Unknown => "unknown",
+    Unresolved => "unresolved",
+    Url => "url",
+    User => "user",
+    UserInstruction => "user_instruction",
+    Value => "value",
+    Values => "values",
+    Version => "version",
+    Wildcard => "wildcard",
+    Words => "words",
+}
+
 /// One field of an entity.
 #[derive(Clone, Debug)]
 pub struct Field {
-    pub name: &'static str,
+    pub id: FieldName,
     pub ty: Type,
     pub doc: &'static str,
 }
 
-fn field(name: &'static str, ty: Type, doc: &'static str) -> Field {
-    Field { name, ty, doc }
+impl Field {
+    pub fn name(&self) -> &'static str {
+        self.id.name()
+    }
+}
+
+fn field(id: FieldName, ty: Type, doc: &'static str) -> Field {
+    Field { id, ty, doc }
 }
 
 fn entity(kind: EntityKind) -> Type {
@@ -125,262 +282,264 @@ fn entities(kind: EntityKind) -> Type {
 /// The fields of entities of `kind`.
 pub fn fields(kind: EntityKind) -> Vec<Field> {
     use EntityKind as K;
+    use FieldName as F;
     use Type::{Bool, Integer, Size, String};
     match kind {
         K::Dockerfile => vec![
-            field("path", String, "Path relative to the scanned root, `/`-separated."),
-            field("stages", entities(K::Stage), "Its build stages in file order."),
-            field("final_stage", entity(K::Stage), "The last stage (built when no target is given)."),
-            field("image", entity(K::Image), "The image its final stage builds."),
-            field("instructions", entities(K::Instruction), "Every instruction in file order."),
-            field("commands", entities(K::Command), "Every shell command of every `RUN`."),
-            field("installs", entities(K::Install), "Every install command of every `RUN`."),
-            field("packages", entities(K::Package), "Every package installed by a `RUN`."),
-            field("copies", entities(K::Copy), "Every `COPY` and `ADD`."),
-            field("context", entity(K::Context), "The build context it is built with."),
+            field(F::Path, String, "Path relative to the scanned root, `/`-separated."),
+            field(F::Stages, entities(K::Stage), "Its build stages in file order."),
+            field(F::FinalStage, entity(K::Stage), "The last stage (built when no target is given)."),
+            field(F::Image, entity(K::Image), "The image its final stage builds."),
+            field(F::Instructions, entities(K::Instruction), "Every instruction in file order."),
+            field(F::Commands, entities(K::Command), "Every shell command of every `RUN`."),
+            field(F::Installs, entities(K::Install), "Every install command of every `RUN`."),
+            field(F::Packages, entities(K::Package), "Every package installed by a `RUN`."),
+            field(F::Copies, entities(K::Copy), "Every `COPY` and `ADD`."),
+            field(F::Context, entity(K::Context), "The build context it is built with."),
         ],
         K::Stage => vec![
-            field("index", Integer, "0-based position among the stages."),
-            field("name", String, "The `AS` alias (lower-case), or null."),
-            field("label", String, "The alias, or `#N` for a stage without one (for messages)."),
-            field("base", entity(K::ImageRef), "The `FROM` reference."),
-            field("base_stage", entity(K::Stage), "The earlier stage `FROM` names, or null for an image."),
-            field("platform", String, "`--platform`, or null."),
-            field("lineage", entities(K::Stage), "The stages it is built FROM, transitively, nearest first."),
-            field("is_final", Bool, "Whether it is the last stage of its Dockerfile."),
-            field("from", entity(K::Instruction), "Its `FROM` instruction."),
-            field("instructions", entities(K::Instruction), "Its instructions after the `FROM`."),
-            field("commands", entities(K::Command), "The shell commands of its `RUN`s."),
-            field("installs", entities(K::Install), "The install commands of its `RUN`s."),
-            field("packages", entities(K::Package), "The packages its `RUN`s install."),
-            field("copies", entities(K::Copy), "Its `COPY` and `ADD` instructions."),
-            field("settings", entities(K::Setting), "Its `ENV` and `ARG` settings."),
-            field("dockerfile", entity(K::Dockerfile), "The Dockerfile it is in."),
+            field(F::Index, Integer, "0-based position among the stages."),
+            field(F::Name, String, "The `AS` alias (lower-case), or null."),
+            field(F::Label, String, "The alias, or `#N` for a stage without one (for messages)."),
+            field(F::Base, entity(K::ImageRef), "The `FROM` reference."),
+            field(F::BaseStage, entity(K::Stage), "The earlier stage `FROM` names, or null for an image."),
+            field(F::Platform, String, "`--platform`, or null."),
+            field(F::Lineage, entities(K::Stage), "The stages it is built FROM, transitively, nearest first."),
+            field(F::IsFinal, Bool, "Whether it is the last stage of its Dockerfile."),
+            field(F::From, entity(K::Instruction), "Its `FROM` instruction."),
+            field(F::Instructions, entities(K::Instruction), "Its instructions after the `FROM`."),
+            field(F::Commands, entities(K::Command), "The shell commands of its `RUN`s."),
+            field(F::Installs, entities(K::Install), "The install commands of its `RUN`s."),
+            field(F::Packages, entities(K::Package), "The packages its `RUN`s install."),
+            field(F::Copies, entities(K::Copy), "Its `COPY` and `ADD` instructions."),
+            field(F::Settings, entities(K::Setting), "Its `ENV` and `ARG` settings."),
+            field(F::Dockerfile, entity(K::Dockerfile), "The Dockerfile it is in."),
         ],
         K::ImageRef => vec![
-            field("text", String, "As written."),
-            field("expanded", String, "With global `ARG` defaults substituted."),
-            field("registry", String, "e.g. `ghcr.io`, or null for Docker Hub."),
-            field("repository", String, "e.g. `nvidia/cuda`, `python`."),
-            field("name", String, "Registry and repository without tag or digest, e.g. `ghcr.io/acme/base`, `python`."),
-            field("tag", String, "e.g. `3.11-slim`, or null (located at the tag)."),
-            field("digest", String, "e.g. `sha256:…`, or null."),
-            field("is_scratch", Bool, "`FROM scratch`."),
-            field("unresolved", Bool, "A variable in the reference has no known value."),
+            field(F::Text, String, "As written."),
+            field(F::Expanded, String, "With global `ARG` defaults substituted."),
+            field(F::Registry, String, "e.g. `ghcr.io`, or null for Docker Hub."),
+            field(F::Repository, String, "e.g. `nvidia/cuda`, `python`."),
+            field(F::Name, String, "Registry and repository without tag or digest, e.g. `ghcr.io/acme/base`, `python`."),
+            field(F::Tag, String, "e.g. `3.11-slim`, or null (located at the tag)."),
+            field(F::Digest, String, "e.g. `sha256:…`, or null."),
+            field(F::IsScratch, Bool, "`FROM scratch`."),
+            field(F::Unresolved, Bool, "A variable in the reference has no known value."),
         ],
         K::Image => vec![
-            field("name", String, "The service's name, or the Dockerfile's path."),
-            field("dockerfile", entity(K::Dockerfile), "The Dockerfile that builds it."),
-            field("stage", entity(K::Stage), "The stage that is the image."),
-            field("stages", entities(K::Stage), "That stage and every stage it is built FROM, in file order."),
-            field("base", entity(K::ImageRef), "The external image at the root of its stages."),
-            field("instructions", entities(K::Instruction), "The instructions of its stages, in file order."),
-            field("commands", entities(K::Command), "The shell commands of its stages."),
-            field("installs", entities(K::Install), "The install commands of its stages."),
-            field("packages", entities(K::Package), "The packages installed in its stages, in file order."),
-            field("copies", entities(K::Copy), "The `COPY`/`ADD` of its stages."),
-            field("settings", entities(K::Setting), "The `ENV`/`ARG` settings of its stages."),
-            field("pip_requirements", entities(K::PipRequirements), "The `pip install -r` of its stages."),
-            field("requirements", entities(K::Requirement), "The requirements its `pip install -r` files install (with their includes)."),
-            field("user", String, "The value of the last `USER` of its stages, or null (root)."),
-            field("user_instruction", entity(K::Instruction), "That `USER` instruction, or null."),
-            field("healthcheck", entity(K::Instruction), "The last `HEALTHCHECK` of its stages, or null."),
-            field("cmd", entity(K::Instruction), "The last `CMD` of its stages, or null."),
-            field("entrypoint", entity(K::Instruction), "The last `ENTRYPOINT` of its stages, or null."),
-            field("service", entity(K::Service), "The compose service that builds it, or null."),
-            field("context", entity(K::Context), "The build context."),
-            field("size", Size, "The measured size of a service that builds it (`--image-sizes`), else the static estimate."),
-            field("size_kind", String, "`measured`, `estimated`, or `lower bound` (an estimate with an unknown part: the image is at least `size`)."),
-            field("measured_size", Size, "The measured size, or null."),
-            field("estimated_size", Size, "The static estimate: the sum of the known contributors."),
-            field("size_contributors", entities(K::SizeContributor), "The parts of the estimate, in image order (the base first)."),
-            field("largest_contributors", entities(K::SizeContributor), "The three largest parts of known size, largest first."),
+            field(F::Name, String, "The service's name, or the Dockerfile's path."),
+            field(F::Dockerfile, entity(K::Dockerfile), "The Dockerfile that builds it."),
+            field(F::Stage, entity(K::Stage), "The stage that is the image."),
+            field(F::Stages, entities(K::Stage), "That stage and every stage it is built FROM, in file order."),
+            field(F::Base, entity(K::ImageRef), "The external image at the root of its stages."),
+            field(F::Instructions, entities(K::Instruction), "The instructions of its stages, in file order."),
+            field(F::Commands, entities(K::Command), "The shell commands of its stages."),
+            field(F::Installs, entities(K::Install), "The install commands of its stages."),
+            field(F::Packages, entities(K::Package), "The packages installed in its stages, in file order."),
+            field(F::Copies, entities(K::Copy), "The `COPY`/`ADD` of its stages."),
+            field(F::Settings, entities(K::Setting), "The `ENV`/`ARG` settings of its stages."),
+            field(F::PipRequirements, entities(K::PipRequirements), "The `pip install -r` of its stages."),
+            field(F::Requirements, entities(K::Requirement), "The requirements its `pip install -r` files install (with their includes)."),
+            field(F::User, String, "The value of the last `USER` of its stages, or null (root)."),
+            field(F::UserInstruction, entity(K::Instruction), "That `USER` instruction, or null."),
+            field(F::Healthcheck, entity(K::Instruction), "The last `HEALTHCHECK` of its stages, or null."),
+            field(F::Cmd, entity(K::Instruction), "The last `CMD` of its stages, or null."),
+            field(F::Entrypoint, entity(K::Instruction), "The last `ENTRYPOINT` of its stages, or null."),
+            field(F::Service, entity(K::Service), "The compose service that builds it, or null."),
+            field(F::Context, entity(K::Context), "The build context."),
+            field(F::Size, Size, "The measured size of a service that builds it (`--image-sizes`), else the static estimate."),
+            field(F::SizeKind, String, "`measured`, `estimated`, or `lower bound` (an estimate with an unknown part: the image is at least `size`)."),
+            field(F::MeasuredSize, Size, "The measured size, or null."),
+            field(F::EstimatedSize, Size, "The static estimate: the sum of the known contributors."),
+            field(F::SizeContributors, entities(K::SizeContributor), "The parts of the estimate, in image order (the base first)."),
+            field(F::LargestContributors, entities(K::SizeContributor), "The three largest parts of known size, largest first."),
         ],
         K::Instruction => vec![
-            field("keyword", String, "Upper-case, e.g. `RUN` (located at the keyword)."),
-            field("text", String, "The arguments, continuations removed."),
-            field("form", String, "`shell` or `exec`."),
-            field("values", Type::list(String), "BuildKit's value list (exec-form strings, words, `ENV` triples)."),
-            field("flags", entities(K::Flag), "Its flags."),
-            field("line", Integer, "1-based line of the keyword."),
-            field("stage", entity(K::Stage), "The stage it is in, or null before the first `FROM`."),
-            field("dockerfile", entity(K::Dockerfile), "The Dockerfile it is in."),
+            field(F::Keyword, String, "Upper-case, e.g. `RUN` (located at the keyword)."),
+            field(F::Text, String, "The arguments, continuations removed."),
+            field(F::Form, String, "`shell` or `exec`."),
+            field(F::Values, Type::list(String), "BuildKit's value list (exec-form strings, words, `ENV` triples)."),
+            field(F::Flags, entities(K::Flag), "Its flags."),
+            field(F::Line, Integer, "1-based line of the keyword."),
+            field(F::Stage, entity(K::Stage), "The stage it is in, or null before the first `FROM`."),
+            field(F::Dockerfile, entity(K::Dockerfile), "The Dockerfile it is in."),
         ],
         K::Flag => vec![
-            field("name", String, "Without the dashes, e.g. `mount`."),
-            field("value", String, "The value, or null for a bare flag."),
+            field(F::Name, String, "Without the dashes, e.g. `mount`."),
+            field(F::Value, String, "The value, or null for a bare flag."),
         ],
         K::Command => vec![
-            field("program", String, "The program run (after `sudo`, `env`, …)."),
-            field("arguments", Type::list(String), "The words after the program."),
-            field("words", Type::list(String), "All words, quotes removed (each located)."),
-            field("text", String, "The command as written."),
-            field("instruction", entity(K::Instruction), "The `RUN`."),
-            field("stage", entity(K::Stage), "The stage of the `RUN`."),
+            field(F::Program, String, "The program run (after `sudo`, `env`, …)."),
+            field(F::Arguments, Type::list(String), "The words after the program."),
+            field(F::Words, Type::list(String), "All words, quotes removed (each located)."),
+            field(F::Text, String, "The command as written."),
+            field(F::Instruction, entity(K::Instruction), "The `RUN`."),
+            field(F::Stage, entity(K::Stage), "The stage of the `RUN`."),
         ],
         K::Install => vec![
-            field("manager", String, "`apt`, `apk`, `dnf`, `yum`, `microdnf`, `pip`, `uv`, `conda`, `mamba`, `npm`, `yarn`, `pnpm`."),
-            field("program", String, "As written, e.g. `python3 -m pip`."),
-            field("subcommand", String, "e.g. `install`, `add`."),
-            field("flags", Type::list(String), "Every option given, e.g. `--no-cache-dir` (each located)."),
-            field("packages", entities(K::Package), "The packages it names."),
-            field("requirement_files", entities(K::PipRequirements), "Its `-r`/`-c` files."),
-            field("command", entity(K::Command), "The shell command."),
-            field("sources", Type::list(String), "The local paths, archives, URLs and VCS requirements it installs from (each located)."),
-            field("settings", entities(K::Setting), "Variables set for this command (`PIP_NO_CACHE_DIR=1 pip …`)."),
-            field("cache_mounts", Type::list(String), "The targets of the `RUN`'s `--mount=type=cache`."),
-            field("instruction", entity(K::Instruction), "The `RUN`."),
-            field("stage", entity(K::Stage), "The stage of the `RUN`."),
+            field(F::Manager, String, "`apt`, `apk`, `dnf`, `yum`, `microdnf`, `pip`, `uv`, `conda`, `mamba`, `npm`, `yarn`, `pnpm`."),
+            field(F::Program, String, "As written, e.g. `python3 -m pip`."),
+            field(F::Subcommand, String, "e.g. `install`, `add`."),
+            field(F::Flags, Type::list(String), "Every option given, e.g. `--no-cache-dir` (each located)."),
+            field(F::Packages, entities(K::Package), "The packages it names."),
+            field(F::RequirementFiles, entities(K::PipRequirements), "Its `-r`/`-c` files."),
+            field(F::Command, entity(K::Command), "The shell command."),
+            field(F::Sources, Type::list(String), "The local paths, archives, URLs and VCS requirements it installs from (each located)."),
+            field(F::Settings, entities(K::Setting), "Variables set for this command (`PIP_NO_CACHE_DIR=1 pip …`)."),
+            field(F::CacheMounts, Type::list(String), "The targets of the `RUN`'s `--mount=type=cache`."),
+            field(F::Instruction, entity(K::Instruction), "The `RUN`."),
+            field(F::Stage, entity(K::Stage), "The stage of the `RUN`."),
         ],
         K::Package => vec![
-            field("manager", String, "As for `install.manager`."),
-            field("name", String, "As written (located at the name)."),
-            field("normalized_name", String, "PEP 503 for pip/uv, lower-case for system managers."),
-            field("version", String, "The version requirement, or null."),
-            field("pinned", Bool, "Pinned to one version."),
-            field("extras", Type::list(String), "PEP 508 extras."),
-            field("install", entity(K::Install), "The install command."),
-            field("instruction", entity(K::Instruction), "The `RUN`."),
-            field("stage", entity(K::Stage), "The stage of the `RUN`."),
+            field(F::Manager, String, "As for `install.manager`."),
+            field(F::Name, String, "As written (located at the name)."),
+            field(F::NormalizedName, String, "PEP 503 for pip/uv, lower-case for system managers."),
+            field(F::Version, String, "The version requirement, or null."),
+            field(F::Pinned, Bool, "Pinned to one version."),
+            field(F::Extras, Type::list(String), "PEP 508 extras."),
+            field(F::Install, entity(K::Install), "The install command."),
+            field(F::Instruction, entity(K::Instruction), "The `RUN`."),
+            field(F::Stage, entity(K::Stage), "The stage of the `RUN`."),
         ],
         K::Setting => vec![
-            field("name", String, "The variable's name (located)."),
-            field("value", String, "Its value, or null for an `ARG` without default."),
-            field("keyword", String, "`ENV`, `ARG`, or `RUN` for a per-command setting."),
-            field("instruction", entity(K::Instruction), "The `ENV`, `ARG` or `RUN` that sets it."),
+            field(F::Name, String, "The variable's name (located)."),
+            field(F::Value, String, "Its value, or null for an `ARG` without default."),
+            field(F::Keyword, String, "`ENV`, `ARG`, or `RUN` for a per-command setting."),
+            field(F::Instruction, entity(K::Instruction), "The `ENV`, `ARG` or `RUN` that sets it."),
         ],
         K::PipRequirements => vec![
-            field("path", String, "FILE as written (located)."),
-            field("constraint", Bool, "`-c` rather than `-r`."),
-            field("image_path", String, "FILE as an absolute path in the image."),
-            field("copied", Bool, "A `COPY`/`ADD` from the context put FILE there."),
-            field("context_path", String, "FILE's path in the build context, or null."),
-            field("copy", entity(K::Copy), "The `COPY`/`ADD` that put it there, or null."),
-            field("file", entity(K::RequirementsFile), "The requirements file, or null."),
-            field("requirements", entities(K::Requirement), "The requirements it installs, with includes."),
-            field("instruction", entity(K::Instruction), "The `RUN`."),
-            field("stage", entity(K::Stage), "The stage of the `RUN`."),
+            field(F::Path, String, "FILE as written (located)."),
+            field(F::Constraint, Bool, "`-c` rather than `-r`."),
+            field(F::ImagePath, String, "FILE as an absolute path in the image."),
+            field(F::Copied, Bool, "A `COPY`/`ADD` from the context put FILE there."),
+            field(F::ContextPath, String, "FILE's path in the build context, or null."),
+            field(F::Copy, entity(K::Copy), "The `COPY`/`ADD` that put it there, or null."),
+            field(F::File, entity(K::RequirementsFile), "The requirements file, or null."),
+            field(F::Requirements, entities(K::Requirement), "The requirements it installs, with includes."),
+            field(F::Instruction, entity(K::Instruction), "The `RUN`."),
+            field(F::Stage, entity(K::Stage), "The stage of the `RUN`."),
         ],
         K::Copy => vec![
-            field("keyword", String, "`COPY` or `ADD`."),
-            field("from", String, "`--from`, or null."),
-            field("from_stage", entity(K::Stage), "The stage `--from` names, or null."),
-            field("sources", entities(K::CopySource), "Its sources."),
-            field("destination", String, "As written."),
-            field("destination_path", String, "Absolute in the image, after `WORKDIR`."),
-            field("instruction", entity(K::Instruction), "The instruction."),
-            field("stage", entity(K::Stage), "Its stage."),
+            field(F::Keyword, String, "`COPY` or `ADD`."),
+            field(F::From, String, "`--from`, or null."),
+            field(F::FromStage, entity(K::Stage), "The stage `--from` names, or null."),
+            field(F::Sources, entities(K::CopySource), "Its sources."),
+            field(F::Destination, String, "As written."),
+            field(F::DestinationPath, String, "Absolute in the image, after `WORKDIR`."),
+            field(F::Instruction, entity(K::Instruction), "The instruction."),
+            field(F::Stage, entity(K::Stage), "Its stage."),
         ],
         K::CopySource => vec![
-            field("text", String, "As written."),
-            field("outcome", String, "`found`, `no_match` (a wildcard matched nothing), `not_found` (the build fails), or `unresolved` (`--from`, heredoc, URL, or no context)."),
-            field("wildcard", Bool, "Has `*`, `?` or `[`."),
-            field("size", Size, "Total size of the files it sends."),
-            field("files", entities(K::ContextFile), "The files it sends."),
-            field("excluded", entities(K::ContextFile), "Matching files that `.dockerignore` excludes."),
-            field("copy", entity(K::Copy), "Its `COPY`/`ADD`."),
+            field(F::Text, String, "As written."),
+            field(F::Outcome, String, "`found`, `no_match` (a wildcard matched nothing), `not_found` (the build fails), or `unresolved` (`--from`, heredoc, URL, or no context)."),
+            field(F::Wildcard, Bool, "Has `*`, `?` or `[`."),
+            field(F::Size, Size, "Total size of the files it sends."),
+            field(F::Files, entities(K::ContextFile), "The files it sends."),
+            field(F::Excluded, entities(K::ContextFile), "Matching files that `.dockerignore` excludes."),
+            field(F::Copy, entity(K::Copy), "Its `COPY`/`ADD`."),
         ],
         K::Context => vec![
-            field("path", String, "Relative to the scanned root."),
-            field("dockerignore", entity(K::Dockerignore), "The `.dockerignore` in effect, or null."),
-            field("total_size", Size, "Size of every file in it."),
-            field("sent_size", Size, "Size of what is sent after `.dockerignore`."),
-            field("files", entities(K::ContextFile), "Every entry."),
-            field("python_files", entities(K::PythonFile), "The Python files it sends."),
-            field("imports", entities(K::Import), "What those Python files import."),
+            field(F::Path, String, "Relative to the scanned root."),
+            field(F::Dockerignore, entity(K::Dockerignore), "The `.dockerignore` in effect, or null."),
+            field(F::TotalSize, Size, "Size of every file in it."),
+            field(F::SentSize, Size, "Size of what is sent after `.dockerignore`."),
+            field(F::Files, entities(K::ContextFile), "Every entry."),
+            field(F::PythonFiles, entities(K::PythonFile), "The Python files it sends."),
+            field(F::Imports, entities(K::Import), "What those Python files import."),
         ],
         K::ContextFile => vec![
-            field("path", String, "Relative to the context root."),
-            field("size", Size, "Size in bytes."),
-            field("kind", String, "`file`, `dir` or `symlink`."),
-            field("excluded", Bool, "Excluded by `.dockerignore`."),
+            field(F::Path, String, "Relative to the context root."),
+            field(F::Size, Size, "Size in bytes."),
+            field(F::Kind, String, "`file`, `dir` or `symlink`."),
+            field(F::Excluded, Bool, "Excluded by `.dockerignore`."),
         ],
         K::Dockerignore => vec![
-            field("path", String, "Relative to the scanned root."),
-            field("patterns", entities(K::IgnorePattern), "Its patterns in order."),
+            field(F::Path, String, "Relative to the scanned root."),
+            field(F::Patterns, entities(K::IgnorePattern), "Its patterns in order."),
         ],
         K::IgnorePattern => vec![
-            field("text", String, "The cleaned pattern."),
-            field("exception", Bool, "A `!` line."),
+            field(F::Text, String, "The cleaned pattern."),
+            field(F::Exception, Bool, "A `!` line."),
         ],
         K::RequirementsFile => vec![
-            field("path", String, "Relative to the scanned root."),
-            field("requirements", entities(K::Requirement), "Its own requirements."),
-            field("all_requirements", entities(K::Requirement), "Its requirements and those of the files it includes with `-r`."),
-            field("includes", Type::list(String), "The `-r`/`-c` paths (located)."),
+            field(F::Path, String, "Relative to the scanned root."),
+            field(F::Requirements, entities(K::Requirement), "Its own requirements."),
+            field(F::AllRequirements, entities(K::Requirement), "Its requirements and those of the files it includes with `-r`."),
+            field(F::Includes, Type::list(String), "The `-r`/`-c` paths (located)."),
         ],
         K::Requirement => vec![
-            field("name", String, "As written (located at the name), or null for a URL without a name."),
-            field("normalized_name", String, "PEP 503."),
-            field("extras", Type::list(String), "PEP 508 extras."),
-            field("specifier", String, "e.g. `==2.31.0`, or null."),
-            field("marker", String, "The environment marker, or null."),
-            field("url", String, "For `name @ url`, VCS and path requirements, or null."),
-            field("editable", Bool, "`-e`."),
-            field("text", String, "The requirement as written."),
-            field("line", Integer, "1-based line the requirement starts on."),
-            field("constraint", Bool, "It comes from a constraints file (`-c`): it limits versions and installs nothing."),
-            field("file", entity(K::RequirementsFile), "The file it is in."),
+            field(F::Name, String, "As written (located at the name), or null for a URL without a name."),
+            field(F::NormalizedName, String, "PEP 503."),
+            field(F::Extras, Type::list(String), "PEP 508 extras."),
+            field(F::Specifier, String, "e.g. `==2.31.0`, or null."),
+            field(F::Marker, String, "The environment marker, or null."),
+            field(F::Url, String, "For `name @ url`, VCS and path requirements, or null."),
+            field(F::Editable, Bool, "`-e`."),
+            field(F::Text, String, "The requirement as written."),
+            field(F::Line, Integer, "1-based line the requirement starts on."),
+            field(F::Constraint, Bool, "It comes from a constraints file (`-c`): it limits versions and installs nothing."),
+            field(F::File, entity(K::RequirementsFile), "The file it is in."),
         ],
         K::Service => vec![
-            field("name", String, "The service's key (located), or the folder name of an implicit service."),
-            field("implicit", Bool, "Made from a Dockerfile that no compose service builds."),
-            field("image_name", String, "The `image:` value, or null."),
-            field("image", entity(K::Image), "The image it builds, or null."),
-            field("build_context", String, "`build.context` as written, or null."),
-            field("build_dockerfile", String, "`build.dockerfile` as written, or null."),
-            field("context_exists", Bool, "`build.context` names an existing folder."),
-            field("dockerfile_exists", Bool, "The Dockerfile it names exists."),
-            field("dockerfile_inline", Bool, "`build.dockerfile_inline` gives the Dockerfile."),
-            field("context", entity(K::Context), "Its build context, or null."),
-            field("dockerfile", entity(K::Dockerfile), "Its Dockerfile, or null."),
-            field("healthcheck", entity(K::Healthcheck), "Its `healthcheck`, or null."),
-            field("gpus", entities(K::Gpu), "Its GPU reservations."),
-            field("requirements", entities(K::Requirement), "The requirements its image installs."),
-            field("imports", entities(K::Import), "The imports of the Python files of its context."),
-            field("size", Size, "Its measured size (`--image-sizes`), else its image's static estimate; null for a service that builds nothing and was not measured."),
-            field("size_kind", String, "`measured`, `estimated`, or `lower bound` (an estimate with an unknown part: the image is at least `size`)."),
-            field("measured_size", Size, "The measured size, or null."),
-            field("estimated_size", Size, "The static estimate: the sum of the known contributors."),
-            field("size_contributors", entities(K::SizeContributor), "The parts of the estimate, in image order (the base first)."),
-            field("largest_contributors", entities(K::SizeContributor), "The three largest parts of known size, largest first."),
+            field(F::Name, String, "The service's key (located), or the folder name of an implicit service."),
+            field(F::Implicit, Bool, "Made from a Dockerfile that no compose service builds."),
+            field(F::ImageName, String, "The `image:` value, or null."),
+            field(F::Image, entity(K::Image), "The image it builds, or null."),
+            field(F::BuildContext, String, "`build.context` as written, or null."),
+            field(F::BuildDockerfile, String, "`build.dockerfile` as written, or null."),
+            field(F::ContextExists, Bool, "`build.context` names an existing folder."),
+            field(F::DockerfileExists, Bool, "The Dockerfile it names exists."),
+            field(F::DockerfileInline, Bool, "`build.dockerfile_inline` gives the Dockerfile."),
+            field(F::Context, entity(K::Context), "Its build context, or null."),
+            field(F::Dockerfile, entity(K::Dockerfile), "Its Dockerfile, or null."),
+            field(F::Healthcheck, entity(K::Healthcheck), "Its `healthcheck`, or null."),
+            field(F::Gpus, entities(K::Gpu), "Its GPU reservations."),
+            field(F::Requirements, entities(K::Requirement), "The requirements its image installs."),
+            field(F::Imports, entities(K::Import), "The imports of the Python files of its context."),
+            field(F::Size, Size, "Its measured size (`--image-sizes`), else its image's static estimate; null for a service that builds nothing and was not measured."),
+            field(F::SizeKind, String, "`measured`, `estimated`, or `lower bound` (an estimate with an unknown part: the image is at least `size`)."),
+            field(F::MeasuredSize, Size, "The measured size, or null."),
+            field(F::EstimatedSize, Size, "The static estimate: the sum of the known contributors."),
+            field(F::SizeContributors, entities(K::SizeContributor), "The parts of the estimate, in image order (the base first)."),
+            field(F::LargestContributors, entities(K::SizeContributor), "The three largest parts of known size, largest first."),
         ],
         K::Healthcheck => vec![
-            field("test", Type::list(String), "The test command."),
-            field("disabled", Bool, "`disable: true` or `test: [\"NONE\"]`."),
+            field(F::Test, Type::list(String), "The test command."),
+            field(F::Disabled, Bool, "`disable: true` or `test: [\"NONE\"]`."),
         ],
         K::Gpu => vec![
-            field("driver", String, "e.g. `nvidia`, or null."),
-            field("count", String, "A number or `all`, or null."),
-            field("capabilities", Type::list(String), "e.g. `gpu`."),
+            field(F::Driver, String, "e.g. `nvidia`, or null."),
+            field(F::Count, String, "A number or `all`, or null."),
+            field(F::Capabilities, Type::list(String), "e.g. `gpu`."),
         ],
         K::PythonFile => vec![
-            field("path", String, "Relative to the scanned root."),
-            field("imports", entities(K::Import), "What it imports."),
+            field(F::Path, String, "Relative to the scanned root."),
+            field(F::Imports, entities(K::Import), "What it imports."),
         ],
         K::SizeContributor => vec![
-            field("name", String, "What it is: `python:3.11-slim`, `build-essential`, `numpy`, `COPY app/ ./app/` (located)."),
-            field("kind", String, "`base`, `os_package`, `python_package`, `package` (conda, npm, …), `pip_cache`, `copy`, `copy_from` or `run_output` (files a `RUN` command writes, size unknown)."),
-            field("size", Size, "Its size, or null when unknown."),
-            field("unknown", Bool, "Its size is unknown (the estimate is then a lower bound)."),
-            field("detail", String, "How the figure was made (version, packages of the closure, files)."),
-            field("table", String, "The bundled table the figure comes from, or null."),
-            field("row", String, "The row's key in that table, or null."),
-            field("source", String, "Where the row's figure comes from, or null."),
-            field("image", entity(K::Image), "The image it is part of."),
+            field(F::Name, String, "What it is: `python:3.11-slim`, `build-essential`, `numpy`, `COPY app/ ./app/` (located)."),
+            field(F::Kind, String, "`base`, `os_package`, `python_package`, `package` (conda, npm, …), `pip_cache`, `copy`, `copy_from` or `run_output` (files a `RUN` command writes, size unknown)."),
+            field(F::Size, Size, "Its size, or null when unknown."),
+            field(F::Unknown, Bool, "Its size is unknown (the estimate is then a lower bound)."),
+            field(F::Detail, String, "How the figure was made (version, packages of the closure, files)."),
+            field(F::Table, String, "The bundled table the figure comes from, or null."),
+            field(F::Row, String, "The row's key in that table, or null."),
+            field(F::Source, String, "Where the row's figure comes from, or null."),
+            field(F::Image, entity(K::Image), "The image it is part of."),
         ],
         K::Import => vec![
-            field("module", String, "The top-level module (located)."),
-            field("full_path", String, "The whole dotted path."),
-            field("relative", Bool, "A relative import (the project's own module)."),
-            field("file", entity(K::PythonFile), "The file."),
+            field(F::Module, String, "The top-level module (located)."),
+            field(F::FullPath, String, "The whole dotted path."),
+            field(F::Relative, Bool, "A relative import (the project's own module)."),
+            field(F::File, entity(K::PythonFile), "The file."),
         ],
     }
 }
 
 /// The field `name` of entities of `kind`.
 pub fn find_field(kind: EntityKind, name: &str) -> Option<Field> {
-    fields(kind).into_iter().find(|f| f.name == name)
+    let id = FieldName::from_name(name)?;
+    fields(kind).into_iter().find(|f| f.id == id)
 }
 
 /// The top-level collections a rule can iterate, with the kind of their elements.
@@ -589,7 +748,9 @@ pub fn markdown() -> String {
         for field in fields(*kind) {
             out.push_str(&format!(
                 "| `{}` | {} | {} |\n",
-                field.name, field.ty, field.doc
+                field.name(),
+                field.ty,
+                field.doc
             ));
         }
     }
@@ -631,11 +792,34 @@ mod tests {
     #[test]
     fn field_names_are_unique_per_kind() {
         for kind in EntityKind::ALL {
-            let names: Vec<&str> = fields(*kind).iter().map(|f| f.name).collect();
-            let mut unique = names.clone();
-            unique.sort_unstable();
-            unique.dedup();
+            let names: Vec<FieldName> = fields(*kind).iter().map(|f| f.id).collect();
+            let unique: std::collections::HashSet<FieldName> = names.iter().copied().collect();
             assert_eq!(names.len(), unique.len(), "{}", kind.name());
         }
+    }
+
+    /// Each field name is spelled once, round-trips through its text, and is a field of some
+    /// kind (the list of names has no leftover).
+    #[test]
+    fn field_names_are_the_schemas() {
+        let used: std::collections::HashSet<FieldName> = EntityKind::ALL
+            .iter()
+            .flat_map(|kind| fields(*kind))
+            .map(|f| f.id)
+            .collect();
+        for &name in FieldName::ALL {
+            assert_eq!(FieldName::from_name(name.name()), Some(name));
+            assert!(
+                used.contains(&name),
+                "`{}` is no field of any kind",
+                name.name()
+            );
+        }
+        assert_eq!(used.len(), FieldName::COUNT);
+        assert_eq!(FieldName::from_name("no_such_field"), None);
+        assert_eq!(FieldName::from_name("Path"), None);
+        let id = find_field(EntityKind::Image, "size_contributors").map(|f| f.id);
+        assert_eq!(id, Some(FieldName::SizeContributors));
+        assert!(find_field(EntityKind::Flag, "size_contributors").is_none());
     }
 }

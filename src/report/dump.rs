@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use crate::diag::Diagnostic;
 use crate::eval::value::{Entity, Value as EvalValue};
 use crate::eval::world::World;
+use crate::lang::schema::FieldName;
 use crate::model::repository::Repository;
 use crate::source::{FileId, Sources};
 
@@ -58,8 +59,8 @@ fn images(repository: &Repository, sources: &Sources) -> Value {
     };
     let images = world.images.iter().enumerate().map(|(index, image)| {
         let entity = Entity::Image(index);
-        let field = |name: &str| world.field(entity, name).unwrap_or(EvalValue::Null);
-        let packages: Vec<Value> = match field("packages") {
+        let field = |name: FieldName| world.field(entity, name).unwrap_or(EvalValue::Null);
+        let packages: Vec<Value> = match field(FieldName::Packages) {
             EvalValue::List(packages) => packages
                 .iter()
                 .filter_map(|package| match package {
@@ -67,15 +68,16 @@ fn images(repository: &Repository, sources: &Sources) -> Value {
                     _ => None,
                 })
                 .map(|package| {
-                    let get = |name: &str| world.field(package, name).unwrap_or(EvalValue::Null);
-                    let stage = match get("stage") {
+                    let get =
+                        |name: FieldName| world.field(package, name).unwrap_or(EvalValue::Null);
+                    let stage = match get(FieldName::Stage) {
                         EvalValue::Entity(Entity::Stage(_, stage)) => Value::from(stage),
                         _ => Value::Null,
                     };
                     serde_json::json!({
-                        "manager": world.display(&get("manager")),
-                        "name": located(&get("name")),
-                        "version": located(&get("version")),
+                        "manager": world.display(&get(FieldName::Manager)),
+                        "name": located(&get(FieldName::Name)),
+                        "version": located(&get(FieldName::Version)),
                         "stage": stage,
                     })
                 })
@@ -83,7 +85,7 @@ fn images(repository: &Repository, sources: &Sources) -> Value {
             _ => Vec::new(),
         };
         serde_json::json!({
-            "name": world.display(&field("name")),
+            "name": world.display(&field(FieldName::Name)),
             "dockerfile": image.dockerfile,
             "stage": image.stage,
             "stages": image.stages,
