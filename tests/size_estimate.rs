@@ -193,6 +193,84 @@ fn packages_are_counted_once_and_caches_are_kept_unless_removed() {
     );
 }
 
+/// A later `RUN` pinning another version than the one an earlier `RUN` installed counts the
+/// distribution again (pip replaces the files, the earlier layer keeps them), with its
+/// bytecode; a pin of the same version, an unpinned request, a second pin in the same `RUN`
+/// and a pin after a range (whose version is unknown) add nothing.
+#[test]
+fn a_later_run_pinning_another_version_counts_the_distribution_again() {
+    let numpy = &tables().pypi["numpy"].version;
+    let pandas = &tables().pypi["pandas"].version;
+    let dir = temp_files(&[(
+        "Dockerfile",
+        &format!(
+            "FROM python:3.11-slim\n\
+             RUN pip install --no-cache-dir --no-compile pandas\n\
+             RUN pip install --no-cache-dir pandas==2.1.4 numpy\n\
+             RUN pip install --no-cache-dir --no-compile pandas==2.1.4.0 numpy=={numpy}\n\
+             RUN pip install --no-cache-dir --no-compile click==8.0.0 && \\\n\
+             \x20   pip install --no-cache-dir --no-compile click==8.1.0\n\
+             RUN pip install --no-cache-dir --no-compile click==8.1.0 'requests>=2'\n\
+             RUN pip install --no-cache-dir --no-compile requests==2.0.0\n"
+        ),
+    )]);
+    let estimate = estimate_of(dir.path());
+    let requests = [
+        "requests",
+        "certifi",
+        "charset-normalizer",
+        "idna",
+        "urllib3",
+    ];
+    let python_parts: Vec<(&str, Option<u64>)> = estimate
+        .contributors
+        .iter()
+        .filter(|c| c.kind == ContributorKind::PythonPackage)
+        .map(|c| (c.name.as_str(), c.bytes))
+        .collect();
+    assert_eq!(
+        python_parts,
+        vec![
+            (
+                "pandas",
+                Some(installed(&["pandas", "numpy", "python-dateutil", "tzdata"]))
+            ),
+            // Replaced: counted again, without the dependencies it already has.
+            ("pandas", Some(installed(&["pandas"]))),
+            ("numpy", Some(0)),
+            ("pip bytecode", Some(compiled(11, &["pandas"]))),
+            // The same version (2.1.4.0 is 2.1.4), and numpy pinned to the table's version,
+            // which the unpinned install of the first RUN assumed.
+            ("pandas", Some(0)),
+            ("numpy", Some(0)),
+            // Two pins in one RUN: one layer, counted once; the second pin is what a later
+            // RUN compares with.
+            ("click", Some(installed(&["click"]))),
+            ("click", Some(0)),
+            ("click", Some(0)),
+            ("requests", Some(installed(&requests))),
+            // After a range the version is not known: not counted again.
+            ("requests", Some(0)),
+        ]
+    );
+    let details: Vec<&str> = estimate
+        .contributors
+        .iter()
+        .filter(|c| c.kind == ContributorKind::PythonPackage && c.name == "pandas")
+        .map(|c| c.detail.as_str())
+        .collect();
+    assert_eq!(
+        details,
+        vec![
+            format!("pandas {pandas} and 3 dependencies: numpy, python-dateutil, tzdata"),
+            format!(
+                "pandas 2.1.4 replaces pandas {pandas} installed by the RUN on line 2; that layer keeps the old files (the table's figure is for pandas {pandas})"
+            ),
+            format!("pandas {pandas} is counted already"),
+        ]
+    );
+}
+
 /// The bytecode pip writes is the row's figure for the base image's CPython; `--no-compile`
 /// and a false `PIP_NO_COMPILE` (from the command or an `ENV`) turn it off, a true one does
 /// not (pip reads it as its store_false option); uv compiles only when asked; without a

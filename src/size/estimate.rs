@@ -4,7 +4,11 @@
 //! figure comes from, and the span that brought it in. Nothing is guessed: a part without a
 //! figure is unknown, and the total is then a lower bound.
 
-use foldhash::HashSet;
+use std::collections::hash_map::Entry;
+use std::str::FromStr;
+
+use foldhash::{HashMap, HashSet};
+use pep440_rs::Version;
 
 use serde::Serialize;
 
@@ -142,7 +146,7 @@ pub fn estimate(repository: &Repository, dockerfile: usize, stage: usize) -> Est
         python_minor: base.and_then(python_minor),
         debian_release: base.and_then(debian_release),
         apt_counted: Vec::new(),
-        python_counted: HashSet::default(),
+        python_installed: HashMap::default(),
         extras_followed: HashSet::default(),
         apt_lists_listed: false,
         contributors: Vec::new(),
@@ -182,13 +186,25 @@ struct Estimator<'a> {
     /// Debian packages already counted in this image, by id (allocated at the first apt
     /// install).
     apt_counted: Vec<bool>,
-    /// Python distributions already counted in this image.
-    python_counted: HashSet<&'static str>,
+    /// Python distributions already counted in this image, with the version the estimate
+    /// assumes installed and the `RUN` that installed it.
+    python_installed: HashMap<&'static str, InstalledDistribution<'a>>,
     /// `(distribution, extra)` pairs whose requirements were followed.
     extras_followed: HashSet<(&'static str, &'static str)>,
     /// Whether apt's package lists left in a layer were listed already.
     apt_lists_listed: bool,
     contributors: Vec<Contributor>,
+}
+
+/// A Python distribution installed in the image.
+struct InstalledDistribution<'a> {
+    /// The version: the `==` pin of the request, the table row's version (the newest
+    /// release, what pip picks) for a request without a version and for a dependency, `None`
+    /// for a range (`>=2`), whose version the estimate does not guess.
+    version: Option<&'a str>,
+    /// The `RUN` (layer) that installed it, by instruction index, and its line.
+    run: usize,
+    line: u32,
 }
 
 /// What installing one Python requirement added.
@@ -198,7 +214,7 @@ struct PythonAdded {
     distributions: Vec<&'static str>,
 }
 
-impl Estimator<'_> {
+impl<'a> Estimator<'a> {
     fn in_image(&self, stage: Option<usize>) -> bool {
         stage.is_some_and(|s| self.stages.contains(&s))
     }
@@ -258,16 +274,17 @@ impl Estimator<'_> {
             Run(&'m RunModel),
             Copy(&'m CopyModel),
         }
-        let mut steps: Vec<(usize, Step<'_>)> = Vec::new();
+        let model = self.model;
+        let mut steps: Vec<(usize, Step<'a>)> = Vec::new();
         steps.extend(
-            self.model
+            model
                 .runs
                 .iter()
                 .filter(|r| self.in_image(r.stage))
                 .map(|r| (r.instruction, Step::Run(r))),
         );
         steps.extend(
-            self.model
+            model
                 .copies
                 .iter()
                 .filter(|c| self.in_image(c.stage))
@@ -287,7 +304,7 @@ impl Estimator<'_> {
         }
     }
 
-    fn install(&mut self, run: &RunModel, install: &InstallCommand) {
+    fn install(&mut self, run: &'a RunModel, install: &'a InstallCommand) {
         // Packages named by a variable (`$PKGS`), and installs of what a manifest lists
         // (`npm install`, `yarn`): their size cannot be read from the Dockerfile.
         for argument in &install.variable_arguments {
@@ -465,7 +482,7 @@ impl Estimator<'_> {
         });
     }
 
-    fn pip_install(&mut self, run: &RunModel, install: &InstallCommand) {
+    fn pip_install(&mut self, run: &'a RunModel, install: &'a InstallCommand) {
         let mut wheels = 0;
         let mut wheel_rows = 0;
         let mut installed: Vec<&'static str> = Vec::new();
@@ -473,6 +490,7 @@ impl Estimator<'_> {
             let extras: Vec<String> = package.extras.iter().map(|e| normalize_name(e)).collect();
             let version = package.version.as_ref().map(|v| v.value.as_str());
             let added = self.python_requirement(
+                run,
                 &package.normalized_name,
                 &package.name.value,
                 &extras,
@@ -504,12 +522,9 @@ impl Estimator<'_> {
                 });
                 continue;
             };
-            for (f, r) in self
-                .repository
-                .requirements_with_includes(requirements_file)
-            {
-                let Some(requirement) = self
-                    .repository
+            let repository = self.repository;
+            for (f, r) in repository.requirements_with_includes(requirements_file) {
+                let Some(requirement) = repository
                     .requirements_files
                     .get(f)
                     .and_then(|file| file.requirements.requirements.get(r))
@@ -536,6 +551,7 @@ impl Estimator<'_> {
                     .collect();
                 let version = requirement.specifier.as_ref().map(|s| s.value.as_str());
                 if let Some(added) = self.python_requirement(
+                    run,
                     normalized,
                     &name.value,
                     &extras,
@@ -785,16 +801,19 @@ impl Estimator<'_> {
     }
 
     /// Counts a Python requirement and the dependencies it brings that are not counted yet.
+    /// A requirement pinned to another version than the one an earlier `RUN` installed is
+    /// counted again: pip replaces the files, but the earlier layer keeps the old ones.
     /// `None` when the distribution is not in the table (an unknown contributor is added).
     fn python_requirement(
         &mut self,
+        run: &RunModel,
         normalized: &str,
         written: &str,
         extras: &[String],
-        version: Option<&str>,
+        version: Option<&'a str>,
         span: Option<Span>,
     ) -> Option<PythonAdded> {
-        let Some(row) = self.tables.pypi.get(normalized) else {
+        let Some((normalized, row)) = self.tables.pypi.get_key_value(normalized) else {
             self.contributors.push(Contributor {
                 kind: ContributorKind::PythonPackage,
                 name: written.to_string(),
@@ -806,6 +825,12 @@ impl Estimator<'_> {
             });
             return None;
         };
+        let pin = version.and_then(exact_pin);
+        let requested = match version {
+            None => Some(row.version.as_str()),
+            Some(_) => pin,
+        };
+        let replaced = pin.and_then(|pin| self.replaced(normalized, pin, run));
         let mut added = PythonAdded {
             installed: 0,
             wheels: 0,
@@ -815,11 +840,20 @@ impl Estimator<'_> {
         // following the dependencies allocates no strings.
         let mut pending: Vec<(&str, Vec<&str>)> =
             vec![(normalized, extras.iter().map(String::as_str).collect())];
+        let mut requested = Some(requested);
         while let Some((name, extras)) = pending.pop() {
             let Some((name, row)) = self.tables.pypi.get_key_value(name) else {
                 continue;
             };
-            if self.python_counted.insert(name) {
+            // The first entry is the requirement itself; the others are dependencies, which
+            // pip installs at the newest release (the row's).
+            let version = requested.take().unwrap_or(Some(row.version.as_str()));
+            if let Entry::Vacant(entry) = self.python_installed.entry(name) {
+                entry.insert(InstalledDistribution {
+                    version,
+                    run: run.instruction,
+                    line: run.line,
+                });
                 added.installed += row.installed_bytes;
                 added.wheels += row.wheel_bytes;
                 added.distributions.push(name);
@@ -834,29 +868,41 @@ impl Estimator<'_> {
                 }
             }
         }
-        let pinned = version
+        let asked = version
             .map(|v| format!(" (asked: {v})"))
             .unwrap_or_default();
         let dependencies = added.distributions.len().saturating_sub(1);
-        let detail = if added.distributions.is_empty() {
-            format!("{} {} is counted already", row.distribution, row.version)
+        let dependency_names = || {
+            let mut names = added.distributions.get(1..).unwrap_or_default().to_vec();
+            names.sort_unstable();
+            format!("{dependencies} dependencies: {}", names.join(", "))
+        };
+        let distribution = &row.distribution;
+        let detail = if let (Some((earlier_version, earlier_line)), Some(pin)) = (replaced, pin) {
+            let dependencies = if dependencies == 0 {
+                String::new()
+            } else {
+                format!(" and {}", dependency_names())
+            };
+            format!(
+                "{distribution} {pin} replaces {distribution} {earlier_version} installed by the RUN on line {earlier_line}; that layer keeps the old files (the table's figure is for {distribution} {}{dependencies})",
+                row.version,
+            )
+        } else if added.distributions.is_empty() {
+            format!("{distribution} {} is counted already", row.version)
         } else if added.distributions.first().copied() != Some(normalized) {
             format!(
-                "{} {}{pinned} is counted already; its extras add {}",
-                row.distribution,
+                "{distribution} {}{asked} is counted already; its extras add {}",
                 row.version,
                 added.distributions.join(", ")
             )
         } else if dependencies == 0 {
-            format!("{} {}{pinned}", row.distribution, row.version)
+            format!("{distribution} {}{asked}", row.version)
         } else {
-            let mut names = added.distributions[1..].to_vec();
-            names.sort();
             format!(
-                "{} {}{pinned} and {dependencies} dependencies: {}",
-                row.distribution,
+                "{distribution} {}{asked} and {}",
                 row.version,
-                names.join(", ")
+                dependency_names()
             )
         };
         self.contributors.push(Contributor {
@@ -873,6 +919,30 @@ impl Estimator<'_> {
             at_least: false,
         });
         Some(added)
+    }
+
+    /// Whether a request pinned to `pin` replaces distribution `name` installed by an earlier
+    /// `RUN`: it does when the version installed there is known and another one. The earlier
+    /// installation is then forgotten, so that the request counts it again, and its version
+    /// and line are returned. In the same `RUN` the pin only changes the version installed
+    /// (one layer holds only the last files).
+    fn replaced(
+        &mut self,
+        name: &'static str,
+        pin: &'a str,
+        run: &RunModel,
+    ) -> Option<(&'a str, u32)> {
+        let earlier = self.python_installed.get_mut(name)?;
+        if earlier.run == run.instruction {
+            earlier.version = Some(pin);
+            return None;
+        }
+        let version = earlier
+            .version
+            .filter(|version| !same_version(version, pin))?;
+        let line = earlier.line;
+        self.python_installed.remove(name);
+        Some((version, line))
     }
 
     fn copy(&mut self, copy: &CopyModel) {
@@ -1017,6 +1087,30 @@ impl Estimator<'_> {
     }
 }
 
+/// The version of an exact pin (`==2.1.4`, `===2.1.4`, `(==2.1.4)`); `None` for other
+/// specifiers (`>=2`, `==2.*`, `==2.1,!=2.1.1`).
+fn exact_pin(specifier: &str) -> Option<&str> {
+    let specifier = specifier
+        .trim()
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .trim();
+    let version = specifier
+        .strip_prefix("===")
+        .or_else(|| specifier.strip_prefix("=="))?
+        .trim();
+    (!version.is_empty() && !version.contains([',', '*'])).then_some(version)
+}
+
+/// Whether two versions are the same release as pip compares them (`2.1` and `2.1.0` are);
+/// versions PEP 440 cannot read are compared as text.
+fn same_version(a: &str, b: &str) -> bool {
+    match (Version::from_str(a), Version::from_str(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
 /// `repository:tag` of a base image (`registry/repository:tag` off Docker Hub, without the
 /// `library/` prefix), the key of the base image table.
 fn image_name(base: &ImageRef) -> String {
@@ -1080,7 +1174,21 @@ fn base_row_candidates(image: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::base_row_candidates;
+    use super::{base_row_candidates, exact_pin, same_version};
+
+    #[test]
+    fn only_exact_pins_name_a_version() {
+        assert_eq!(exact_pin("==2.1.4"), Some("2.1.4"));
+        assert_eq!(exact_pin("===2.1.4"), Some("2.1.4"));
+        assert_eq!(exact_pin("(== 2.1.4)"), Some("2.1.4"));
+        assert_eq!(exact_pin(">=2"), None);
+        assert_eq!(exact_pin("==2.*"), None);
+        assert_eq!(exact_pin("!=2.1.5,==2.1.4"), None);
+        assert_eq!(exact_pin("~=2.1"), None);
+        assert!(same_version("2.1", "2.1.0"));
+        assert!(!same_version("2.1.4", "2.1.5"));
+        assert!(same_version("not a version", "not a version"));
+    }
 
     #[test]
     fn patch_versions_fall_back_to_the_minor_row() {
