@@ -264,15 +264,18 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         };
         match self.join_candidates(binding, &items) {
             Some(positions) => {
+                // The index found exactly the elements whose key equals the probe: the join
+                // part holds for each of them and is not evaluated again.
+                let known = binding.join.map(|join| join.part);
                 for &position in positions.iter() {
-                    if !self.binding_element(query, index, &items, position) {
+                    if !self.binding_element(query, index, &items, position, known) {
                         return;
                     }
                 }
             }
             None => {
                 for position in 0..items.len() {
-                    if !self.binding_element(query, index, &items, position) {
+                    if !self.binding_element(query, index, &items, position, None) {
                         return;
                     }
                 }
@@ -281,13 +284,15 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
     }
 
     /// Binds element `position` of `items` to binding `index` and goes on with the next
-    /// binding when its condition parts hold; false once the step budget is spent.
+    /// binding when its condition parts hold (part `known`, when given, is known to hold);
+    /// false once the step budget is spent.
     fn binding_element(
         &mut self,
         query: &CompiledQuery<'r>,
         index: usize,
         items: &[Value<'r>],
         position: usize,
+        known: Option<usize>,
     ) -> bool {
         let Some(item) = items.get(position) else {
             return true;
@@ -297,11 +302,19 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         }
         self.scopes.push(item.clone());
         let parts = query.bindings.get(index).map_or(&[][..], |b| &b.parts[..]);
-        if parts.iter().all(|part| self.eval(part).is_true()) {
+        if self.all_hold(parts, known) {
             self.bindings(query, index + 1);
         }
         self.scopes.pop();
         true
+    }
+
+    /// Whether every part of `parts` holds, not evaluating part `known` (known to hold).
+    fn all_hold(&mut self, parts: &[Node<'r>], known: Option<usize>) -> bool {
+        parts
+            .iter()
+            .enumerate()
+            .all(|(i, part)| Some(i) == known || self.eval(part).is_true())
     }
 
     /// The positions of `items` that `lp` needs to visit when it has a join key: those
@@ -506,6 +519,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
             return empty_quantifier(kind);
         };
         let candidates = self.join_candidates(lp, &items);
+        let known = candidates.as_ref().and(lp.join).map(|join| join.part);
         let positions: &mut dyn Iterator<Item = usize> = match &candidates {
             Some(positions) => &mut positions.iter().copied(),
             None => &mut (0..items.len()),
@@ -519,7 +533,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
                 return Value::Null;
             }
             self.scopes.push(item.clone());
-            let holds = lp.parts.iter().all(|part| self.eval(part).is_true());
+            let holds = self.all_hold(&lp.parts, known);
             self.scopes.pop();
             match (kind, holds) {
                 (QuantifierKind::Any, true) => return Value::Bool(true),
