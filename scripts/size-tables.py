@@ -54,8 +54,10 @@ Outputs (tab-separated, `#` comment lines first, one header line; every row name
   PIP_NO_COMPILE=1 leaves it on (seen with pip 23.2.1). PYTHONDONTWRITEBYTECODE does not
   turn it off: py_compile, which compileall calls, does not consult it (seen too).
   The rows keep the versions of the existing table (pip download NAME==VERSION) so that
-  regenerating is reproducible; `--newest` takes PyPI's newest release instead. Each wheel
-  is deleted once measured unless `--keep-wheels`.
+  regenerating is reproducible; `--newest` takes PyPI's newest release instead; `--reuse`
+  keeps the rows the table has as they are and fetches only the distributions it lacks (a
+  new root and its new dependencies). Each wheel is deleted once measured unless
+  `--keep-wheels`.
 """
 
 import argparse
@@ -372,6 +374,7 @@ langchain opencv-python opencv-python-headless pillow matplotlib fastapi uvicorn
 pydantic sqlalchemy alembic psycopg2-binary redis pyzmq pyyaml requests httpx cryptography
 psutil prometheus-client paramiko ansible-runner ffmpeg-python jupyter ipython pytest black
 mypy z3-solver boto3 pyarrow polars xgboost lightgbm sentence-transformers pip setuptools wheel
+ansible
 """.split()
 # Extras the examples ask for.
 PYPI_ROOTS_WITH_EXTRAS = ["uvicorn[standard]", "aiohttp[speedups]"]
@@ -528,6 +531,8 @@ def pypi(args):
     pinned = {}
     if not args.newest and os.path.exists(table):
         pinned = {r["distribution"]: r["version"] for r in read_tsv(table)}
+    # --reuse: the table's rows stand as they are; only the distributions it lacks are fetched.
+    existing = {r["distribution"]: r for r in read_tsv(table)} if args.reuse else {}
     rows = {}
     # Each pending entry is a distribution with the extras something asked for
     # (`uvicorn[standard]`, torch's `cuda-toolkit[cublas,...]`): those extras are followed too.
@@ -543,6 +548,16 @@ def pypi(args):
                 if (name, extra) not in extras_followed:
                     extras_followed.add((name, extra))
                     pending.extend(map(split_entry, rows[name]["extras_of"].get(extra, [])))
+            continue
+        if name in existing:
+            row = dict(existing[name])
+            row["extras_of"] = {
+                extra: deps.split()
+                for extra, _, deps in (e.partition("=") for e in row["extras"].split(";") if e)
+            }
+            rows[name] = row
+            pending.extend(map(split_entry, row["requires"].split()))
+            pending.append((name, asked))
             continue
         path = download_wheel(name, pinned.get(name), args.cache)
         if path is None:
@@ -598,6 +613,7 @@ def main():
     p.add_argument("--cache", default="/tmp/size-tables-wheels")
     p.add_argument("--newest", action="store_true", help="newest releases, not the table's versions")
     p.add_argument("--keep-wheels", action="store_true", help="keep the downloaded wheels")
+    p.add_argument("--reuse", action="store_true", help="keep the table's rows; fetch only what it lacks")
     c = sub.add_parser("compiled")
     c.add_argument("version")
     c.add_argument("wheel")
