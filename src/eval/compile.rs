@@ -30,6 +30,9 @@ pub struct Loop<'r> {
     pub parts: Vec<Node<'r>>,
     /// A part `element.f… == probe.g…` by which the loop may look its elements up.
     pub join: Option<Join>,
+    /// Whether the collection does not read the variable of the loop around this one, so
+    /// that the loop scans the same list once for each element of that loop.
+    pub repeated: bool,
 }
 
 /// Which part of a loop's condition is its join key, and on which side of the `==` the
@@ -126,10 +129,12 @@ impl<'r> Compiler<'_, 'r> {
                 .map(|group| group.iter().map(|part| self.expr(part)).collect())
                 .unwrap_or_default();
             let join = find_join(index, &parts);
+            let repeated = index > 0 && !reads_slot(&collection, index - 1);
             bindings.push(Loop {
                 collection,
                 parts,
                 join,
+                repeated,
             });
         }
         let report = &query.report;
@@ -223,12 +228,14 @@ impl<'r> Compiler<'_, 'r> {
                     QuantifierKind::All => None,
                     QuantifierKind::Any | QuantifierKind::Count => find_join(slot, &parts),
                 };
+                let repeated = slot > 0 && !reads_slot(&collection, slot - 1);
                 Node::Quantifier(
                     quantifier.kind,
                     Box::new(Loop {
                         collection,
                         parts,
                         join,
+                        repeated,
                     }),
                 )
             }
@@ -263,6 +270,22 @@ pub fn invalid_regex(pattern: &str, span: Span, error: regex::Error) -> Diagnost
     Diagnostic::error(format!("`{pattern}` is not a valid regular expression"))
         .with_span(span)
         .with_help(regex_error_help(error))
+}
+
+/// Whether `node` reads the variable at `slot`.
+fn reads_slot(node: &Node<'_>, slot: usize) -> bool {
+    match node {
+        Node::Var(s) => *s == slot,
+        Node::Const(_) | Node::Collection(_) => false,
+        Node::List(items) | Node::Call(_, items) => items.iter().any(|i| reads_slot(i, slot)),
+        Node::Field(base, _) | Node::Not(base) => reads_slot(base, slot),
+        Node::And(l, r) | Node::Or(l, r) | Node::Compare(_, l, r) | Node::Matches(l, r, _) => {
+            reads_slot(l, slot) || reads_slot(r, slot)
+        }
+        Node::Quantifier(_, lp) => {
+            reads_slot(&lp.collection, slot) || lp.parts.iter().any(|p| reads_slot(p, slot))
+        }
+    }
 }
 
 /// The root of a path `root.f.g…` with at least one field: a variable's slot, or `None` for
@@ -417,6 +440,8 @@ mod tests {
             panic!("an `any`");
         };
         let join = lp.join.expect("a join");
+        // Both collections read the loop around them: a new list each time.
+        assert!(!packages.repeated && !lp.repeated);
         let (element, probe) = join.sides(&lp.parts).expect("sides");
         assert!(
             matches!(element, Node::Field(base, FieldName::Program) if matches!(**base, Node::Var(2)))
@@ -438,6 +463,9 @@ mod tests {
         assert_eq!(join.part, 1);
         assert!(!join.element_on_left);
         assert!(queries[0].bindings[0].join.is_none());
+        // `packages` does not depend on `a`: the inner loop scans the same list for each `a`.
+        assert!(b.repeated);
+        assert!(!queries[0].bindings[0].repeated);
     }
 
     #[test]

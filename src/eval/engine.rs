@@ -327,7 +327,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
     ) -> Option<Arc<[usize]>> {
         let (element_key, probe) = lp.join?.sides(&lp.parts)?;
         let key = node_address(element_key);
-        match self.indexes.plan(items, key) {
+        match self.indexes.plan(items, key, lp.repeated) {
             Plan::Scan => return None,
             Plan::Lookup(_) => {}
             Plan::Build => {
@@ -339,7 +339,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
             }
         }
         let probe = self.eval(probe);
-        let Plan::Lookup(positions) = self.indexes.plan(items, key) else {
+        let Plan::Lookup(positions) = self.indexes.plan(items, key, lp.repeated) else {
             return None;
         };
         // A list never equals an element's key (lists are not indexed): nothing to visit.

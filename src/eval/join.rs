@@ -6,7 +6,9 @@
 //!
 //! Only lists that the world shares (its collections and derived fields, which are the same
 //! list every time they are read) are indexed, and only once a loop scans the same list a
-//! second time with the same key, so that one-off scans cost nothing extra.
+//! second time with the same key, so that one-off scans cost nothing extra — or at its first
+//! scan when the loop is known to come back to the same list (its collection does not read
+//! the variable of the loop around it).
 
 use std::borrow::Cow;
 use std::sync::{Arc, Weak};
@@ -81,8 +83,15 @@ impl<'v> Indexes<'v> {
         (Arc::as_ptr(list) as usize, element_key)
     }
 
-    /// How to loop over `list` with the join key `element_key`.
-    pub fn plan(&mut self, list: &Arc<Vec<Value<'v>>>, element_key: usize) -> Plan<'_, 'v> {
+    /// How to loop over `list` with the join key `element_key`. A loop known to scan the
+    /// same list again (`repeated`: its collection does not depend on the loop around it)
+    /// builds the index at once instead of at its second scan.
+    pub fn plan(
+        &mut self,
+        list: &Arc<Vec<Value<'v>>>,
+        element_key: usize,
+        repeated: bool,
+    ) -> Plan<'_, 'v> {
         // A list only this loop holds is computed afresh each time: never the same twice.
         if list.len() < MIN_INDEXED_LEN || Arc::strong_count(list) < 2 {
             return Plan::Scan;
@@ -94,6 +103,9 @@ impl<'v> Indexes<'v> {
             None => false,
         };
         if !seen_before {
+            if repeated {
+                return Plan::Build;
+            }
             self.entries.insert(key, Entry::Seen(Arc::downgrade(list)));
             return Plan::Scan;
         }
@@ -136,23 +148,25 @@ mod tests {
         let list = Arc::new((0..10).map(Value::Integer).collect::<Vec<_>>());
         let mut indexes = Indexes::default();
         // Only this loop holds it: scanned every time.
-        assert!(matches!(indexes.plan(&list, key), Plan::Scan));
-        assert!(matches!(indexes.plan(&list, key), Plan::Scan));
+        assert!(matches!(indexes.plan(&list, key, false), Plan::Scan));
+        assert!(matches!(indexes.plan(&list, key, true), Plan::Scan));
         let shared = Arc::clone(&list);
-        assert!(matches!(indexes.plan(&shared, key), Plan::Scan));
-        assert!(matches!(indexes.plan(&shared, key), Plan::Build));
-        // Another key of the same list has its own entry.
-        assert!(matches!(indexes.plan(&shared, 2), Plan::Scan));
+        assert!(matches!(indexes.plan(&shared, key, false), Plan::Scan));
+        assert!(matches!(indexes.plan(&shared, key, false), Plan::Build));
+        // Another key of the same list has its own entry; a loop known to come back to the
+        // list builds its index at the first scan.
+        assert!(matches!(indexes.plan(&shared, 2, false), Plan::Scan));
+        assert!(matches!(indexes.plan(&shared, 3, true), Plan::Build));
         let mut positions = Positions::default();
         positions.insert(IndexKey::Integer(3), Arc::from([3]));
         indexes.store(&shared, key, Some(positions));
-        match indexes.plan(&shared, key) {
+        match indexes.plan(&shared, key, false) {
             Plan::Lookup(found) => assert_eq!(&found[&IndexKey::Integer(3)][..], [3]),
             _ => panic!("expected a lookup"),
         }
         let short = Arc::new(vec![Value::Null]);
         let _other = Arc::clone(&short);
-        assert!(matches!(indexes.plan(&short, key), Plan::Scan));
-        assert!(matches!(indexes.plan(&short, key), Plan::Scan));
+        assert!(matches!(indexes.plan(&short, key, true), Plan::Scan));
+        assert!(matches!(indexes.plan(&short, key, true), Plan::Scan));
     }
 }
