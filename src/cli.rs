@@ -236,6 +236,8 @@ pub fn check(
         ..load_options.clone()
     };
     let current_dir = std::env::current_dir().unwrap_or_default();
+    let line_hashes =
+        baseline.is_some() || options.outputs.iter().any(|o| o.format == Format::Sarif);
     let mut scans = Vec::new();
     for path in paths {
         let (mut loaded, measured) =
@@ -274,6 +276,7 @@ pub fn check(
             findings,
             loaded.diagnostics,
             service_diagnostics,
+            line_hashes,
         ));
     }
     let baseline_hidden = baseline.map_or(0, |baseline| baseline.hide(&mut scans));

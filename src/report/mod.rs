@@ -42,7 +42,8 @@ pub struct ReportedFinding {
     pub finding: Finding,
     /// dockpolicy's fingerprint (`hash:N`, [`fingerprint::finding_hash`]).
     pub key: String,
-    /// GitHub's `primaryLocationLineHash` of the finding's first line.
+    /// GitHub's `primaryLocationLineHash` of the finding's first line (empty when the
+    /// outputs need none).
     pub line_hash: String,
 }
 
@@ -62,13 +63,16 @@ pub struct ScannedPath {
 }
 
 impl ScannedPath {
-    /// Fingerprints `findings` (whose spans point into `sources`).
+    /// Fingerprints `findings` (whose spans point into `sources`). GitHub's line hashes are
+    /// computed only `with_line_hashes` (SARIF and baselines use them; they cost a pass over
+    /// every file with a finding).
     pub fn new(
         prefix: String,
         sources: Sources,
         findings: Vec<Finding>,
         diagnostics: Vec<Diagnostic>,
         rule_diagnostics: Vec<Diagnostic>,
+        with_line_hashes: bool,
     ) -> ScannedPath {
         let mut line_hashes_by_file: Vec<Option<Vec<String>>> = Vec::new();
         line_hashes_by_file.resize_with(sources.len(), || None);
@@ -85,6 +89,7 @@ impl ScannedPath {
                 ));
                 let line_hash = sources
                     .get(finding.span.file)
+                    .filter(|_| with_line_hashes)
                     .and_then(|file| {
                         let hashes = line_hashes_by_file
                             .get_mut(finding.span.file.0 as usize)?
@@ -286,7 +291,14 @@ pub(crate) mod testing {
             text.into(),
         );
         let findings = findings(Span::new(file, 0..4));
-        ScannedPath::new(String::new(), sources, findings, Vec::new(), Vec::new())
+        ScannedPath::new(
+            String::new(),
+            sources,
+            findings,
+            Vec::new(),
+            Vec::new(),
+            true,
+        )
     }
 
     /// A report of `scans` without rules, exit code 0.
