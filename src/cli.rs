@@ -2,12 +2,14 @@
 //! repository, listing and explaining rules, running rule tests, dumping the model. Each returns the process's
 //! exit code; output goes to the writers given, so tests can run them in-process.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::config::{parse_config, Config, ServiceSetting, CONFIG_FILE_NAME};
 use crate::diag::{Diagnostic, Severity};
 use crate::eval::engine::ParamValue;
+use crate::eval::scope::ServiceMap;
 use crate::eval::suppression::apply_suppressions;
 use crate::eval::world::World;
 use crate::lang::ast::Rule;
@@ -238,6 +240,8 @@ pub fn check(
     let current_dir = std::env::current_dir().unwrap_or_default();
     let line_hashes =
         baseline.is_some() || options.outputs.iter().any(|o| o.format == Format::Sarif);
+    // The services of every PATH: an override service is unknown only if no PATH has it.
+    let mut service_names = BTreeSet::new();
     let mut scans = Vec::new();
     for path in paths {
         let (mut loaded, measured) =
@@ -257,6 +261,10 @@ pub fn check(
             .chain(&service_diagnostics)
             .any(Diagnostic::is_error);
         let (mut findings, rule_diagnostics) = policy.evaluate(&world);
+        if policy.names_services() {
+            let services = ServiceMap::new(&loaded.repository);
+            service_names.extend(services.names().into_iter().map(String::from));
+        }
         print_diagnostics(err, &rule_diagnostics, &rule_set.sources);
         let suppression_diagnostics =
             apply_suppressions(&mut findings, &loaded.repository, &loaded.sources, &rules);
@@ -279,6 +287,12 @@ pub fn check(
             line_hashes,
         ));
     }
+    let unknown_services = if policy.names_services() {
+        policy.unknown_services(&service_names)
+    } else {
+        Vec::new()
+    };
+    print_diagnostics(err, &unknown_services, &rule_set.sources);
     let baseline_hidden = baseline.map_or(0, |baseline| baseline.hide(&mut scans));
     let mut report = CheckReport {
         rules: rule_set
@@ -292,7 +306,12 @@ pub fn check(
             })
             .collect(),
         rule_sources: &rule_set.sources,
-        rule_diagnostics: [rule_set.diagnostics.clone(), policy_diagnostics].concat(),
+        rule_diagnostics: [
+            rule_set.diagnostics.clone(),
+            policy_diagnostics,
+            unknown_services,
+        ]
+        .concat(),
         scans,
         exit_code: EXIT_OK,
         execution_successful: !rule_set.has_rule_errors && !input_errors,

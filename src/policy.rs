@@ -134,22 +134,22 @@ impl<'r> Policy<'r> {
             .collect()
     }
 
+    /// Whether an override names services (then the services of each scanned repository
+    /// matter: [`Policy::unknown_services`]).
+    pub fn names_services(&self) -> bool {
+        self.overrides.iter().any(|o| !o.services.is_empty())
+    }
+
     /// Evaluates the rules over `world` with the configuration applied. Findings are sorted
     /// as [`evaluate`] sorts them; suppressions are not applied here. The diagnostics are the
-    /// rules' problems and warnings about override services the repository does not have
-    /// (both with spans into the rules' and the configuration's sources).
+    /// rules' problems (with spans into the rules' sources).
     pub fn evaluate(&self, world: &World<'_>) -> (Vec<Finding>, Vec<Diagnostic>) {
         // Which services each place belongs to is worked out only when an override names
         // services: it costs a pass over every file and every finding.
         let services = self
-            .overrides
-            .iter()
-            .any(|o| !o.services.is_empty())
+            .names_services()
             .then(|| ServiceMap::new(world.repository));
-        let mut diagnostics = services
-            .as_ref()
-            .map(|services| self.unknown_services(services))
-            .unwrap_or_default();
+        let mut diagnostics = Vec::new();
         // Every combination of layers some place of the repository is under.
         let mut combinations: Vec<Vec<&Layer>> = vec![vec![&self.global]];
         let places = if self.overrides.is_empty() {
@@ -238,20 +238,20 @@ impl<'r> Policy<'r> {
         (findings, diagnostics)
     }
 
-    /// A warning for each override service that names no service of the repository.
-    fn unknown_services(&self, services: &ServiceMap) -> Vec<Diagnostic> {
-        let names = services.names();
+    /// A warning for each override service that is none of `names` (the services of every
+    /// scanned repository), with a span into the configuration.
+    pub fn unknown_services(&self, names: &BTreeSet<String>) -> Vec<Diagnostic> {
         self.overrides
             .iter()
             .flat_map(|o| &o.services)
-            .filter(|service| !names.contains(service.value.as_str()))
+            .filter(|service| !names.contains(&service.value))
             .map(|service| {
                 let warning = Diagnostic::warning(format!(
                     "no service of the scanned repository is named `{}`",
                     service.value
                 ))
                 .with_span(service.span);
-                match did_you_mean(&service.value, names.iter().copied()) {
+                match did_you_mean(&service.value, names.iter().map(String::as_str)) {
                     Some(name) => warning.with_help(format!("did you mean `{name}`?")),
                     None => warning.with_help(
                         "services are the compose services, and without compose the folders of Dockerfiles",

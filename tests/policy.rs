@@ -231,6 +231,49 @@ fn an_override_for_a_service_the_repository_lacks_is_a_warning() {
 }
 
 #[test]
+fn an_override_service_is_unknown_only_if_no_scanned_path_has_it() {
+    // The configuration is read from the first PATH; `api` is a service of the second.
+    let dir = temp_files(&[
+        (
+            "first/.dockpolicy.yaml",
+            "overrides:\n  - services: [api, tool]\n    rules: {DP1004: off}\n",
+        ),
+        ("first/web/Dockerfile", APT_DOCKERFILE),
+        ("first/web/.dockerignore", DOCKERIGNORE),
+        ("second/api/Dockerfile", APT_DOCKERFILE),
+        ("second/api/.dockerignore", DOCKERIGNORE),
+    ]);
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    check(
+        &[dir.path().join("first"), dir.path().join("second")],
+        &RuleOptions::default(),
+        &LoadOptions::default(),
+        &CheckOptions::default(),
+        &mut out,
+        &mut err,
+    );
+    let stderr = String::from_utf8(err).expect("UTF-8");
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.starts_with("warning: no service"))
+        .collect();
+    // Once, not once per PATH; `api` is known.
+    assert_eq!(
+        warnings,
+        ["warning: no service of the scanned repository is named `tool`"]
+    );
+    // The override applies to `api` in the second PATH: its DP1004 is off there.
+    let stdout = String::from_utf8(out).expect("UTF-8");
+    let root = format!("{}/", dir.path().display());
+    let places: Vec<(String, String, usize)> = printed_findings(&stdout.replace(&root, ""))
+        .into_iter()
+        .filter(|(rule, _, _)| rule == "DP1004")
+        .collect();
+    assert_eq!(places, [place("DP1004", "web/Dockerfile", 2)]);
+}
+
+#[test]
 fn configuration_errors_exit_2() {
     let checked = check_files(&[
         (
