@@ -1,6 +1,7 @@
 //! Input diagnostics rendered rustc-style with codespan-reporting: the message, the file,
 //! line and column, the offending source line with the span underlined, and the help.
 
+use std::fmt;
 use std::ops::Range;
 
 use codespan_reporting::diagnostic::{Diagnostic as Rendered, Label};
@@ -10,37 +11,68 @@ use codespan_reporting::term;
 use crate::diag::{Diagnostic, Severity};
 use crate::source::{FileId, Sources};
 
-/// [`Sources`] as codespan-reporting's file database.
-pub struct SourceDatabase<'a>(pub &'a Sources);
+/// [`Sources`] as codespan-reporting's file database. Files are named by their path relative
+/// to the scanned PATH, after `prefix` (the PATH itself when several are scanned, so that the
+/// text report names files as the machine-readable ones do).
+pub struct SourceDatabase<'a> {
+    pub sources: &'a Sources,
+    pub prefix: &'a str,
+}
+
+impl<'a> SourceDatabase<'a> {
+    pub fn new(sources: &'a Sources) -> SourceDatabase<'a> {
+        SourceDatabase {
+            sources,
+            prefix: "",
+        }
+    }
+}
+
+/// A file's name: the prefix, then its relative path.
+#[derive(Clone, Copy)]
+pub struct FileName<'a> {
+    prefix: &'a str,
+    path: &'a str,
+}
+
+impl fmt::Display for FileName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.prefix, self.path)
+    }
+}
 
 impl<'a> Files<'a> for SourceDatabase<'a> {
     type FileId = FileId;
-    type Name = &'a str;
+    type Name = FileName<'a>;
     type Source = &'a str;
 
-    fn name(&'a self, id: FileId) -> Result<&'a str, FilesError> {
-        Ok(self
-            .0
-            .get(id)
-            .ok_or(FilesError::FileMissing)?
-            .rel_path
-            .as_str())
+    fn name(&'a self, id: FileId) -> Result<FileName<'a>, FilesError> {
+        let file = self.sources.get(id).ok_or(FilesError::FileMissing)?;
+        Ok(FileName {
+            prefix: self.prefix,
+            path: &file.rel_path,
+        })
     }
 
     fn source(&'a self, id: FileId) -> Result<&'a str, FilesError> {
-        Ok(self.0.get(id).ok_or(FilesError::FileMissing)?.text.as_str())
+        Ok(self
+            .sources
+            .get(id)
+            .ok_or(FilesError::FileMissing)?
+            .text
+            .as_str())
     }
 
     fn line_index(&'a self, id: FileId, byte_index: usize) -> Result<usize, FilesError> {
         Ok(self
-            .0
+            .sources
             .get(id)
             .ok_or(FilesError::FileMissing)?
             .line_index(byte_index))
     }
 
     fn line_range(&'a self, id: FileId, line_index: usize) -> Result<Range<usize>, FilesError> {
-        let file = self.0.get(id).ok_or(FilesError::FileMissing)?;
+        let file = self.sources.get(id).ok_or(FilesError::FileMissing)?;
         let starts = file.line_starts();
         let start = *starts.get(line_index).ok_or(FilesError::LineTooLarge {
             given: line_index,
@@ -55,7 +87,7 @@ impl<'a> Files<'a> for SourceDatabase<'a> {
 
 /// Renders `diagnostics` as plain text, one after the other.
 pub fn render(diagnostics: &[Diagnostic], sources: &Sources) -> String {
-    let database = SourceDatabase(sources);
+    let database = SourceDatabase::new(sources);
     let config = term::Config::default();
     let mut out = String::new();
     for diagnostic in diagnostics {

@@ -26,7 +26,10 @@ pub struct TextOptions {
 pub fn render(report: &CheckReport<'_>, options: TextOptions) -> String {
     let mut out = String::new();
     for scan in &report.scans {
-        let database = SourceDatabase(&scan.sources);
+        let database = SourceDatabase {
+            sources: &scan.sources,
+            prefix: &scan.prefix,
+        };
         for reported in &scan.findings {
             let finding = &reported.finding;
             if finding.suppression.is_some() {
