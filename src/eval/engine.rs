@@ -259,6 +259,20 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
             }
             return;
         };
+        // `for x in [a, b]`: each element is bound as it is computed, without a list (a
+        // literal list is never shared, so it would be scanned anyway).
+        if let Node::List(elements) = &binding.collection {
+            if !self.step() {
+                return;
+            }
+            for element in elements {
+                let value = self.eval(element);
+                if !self.binding_element(query, index, std::slice::from_ref(&value), 0, None) {
+                    return;
+                }
+            }
+            return;
+        }
         let Value::List(items) = self.eval(&binding.collection) else {
             return;
         };
