@@ -628,6 +628,20 @@ fn later_bindings_see_earlier_variables() {
     assert_eq!(found, [seen("make", "gcc and make")]);
 }
 
+#[test]
+fn a_loop_over_a_list_literal_binds_each_element_in_order() {
+    let repo = two_stages();
+    // `[p.name, p.version]`: a name and a null version for each package; the condition
+    // keeps the non-null ones, and each element is its own row of the loop.
+    let found = repo.messages(
+        "  for p in packages
+  for x in [p.name, p.version, \"!\"]
+  where x != null and p.name == \"gcc\"
+  report p \"{x}\"",
+    );
+    assert_eq!(found, ["!", "gcc"]);
+}
+
 // ------------------------------------------------------------------ collections
 
 #[test]
