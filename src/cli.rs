@@ -253,7 +253,12 @@ pub fn check(
             &rule_set.config,
         );
         loaded.diagnostics.extend(size_diagnostics);
-        print_diagnostics(err, &loaded.diagnostics, &loaded.sources);
+        let prefix = if paths.len() > 1 {
+            path_prefix(&loaded.repository.root, &current_dir)
+        } else {
+            String::new()
+        };
+        print_path_diagnostics(err, &loaded.diagnostics, &loaded.sources, &prefix);
         print_diagnostics(err, &service_diagnostics, &rule_set.sources);
         input_errors |= loaded
             .diagnostics
@@ -268,16 +273,11 @@ pub fn check(
         print_diagnostics(err, &rule_diagnostics, &rule_set.sources);
         let suppression_diagnostics =
             apply_suppressions(&mut findings, &loaded.repository, &loaded.sources, &rules);
-        print_diagnostics(err, &suppression_diagnostics, &loaded.sources);
+        print_path_diagnostics(err, &suppression_diagnostics, &loaded.sources, &prefix);
         input_errors |= suppression_diagnostics.iter().any(Diagnostic::is_error);
         loaded.diagnostics.extend(suppression_diagnostics);
         // Problems with spans into the configuration and the rule packs.
         service_diagnostics.extend(rule_diagnostics);
-        let prefix = if paths.len() > 1 {
-            path_prefix(&loaded.repository.root, &current_dir)
-        } else {
-            String::new()
-        };
         scans.push(ScannedPath::new(
             prefix,
             loaded.sources,
@@ -497,6 +497,18 @@ fn sized_world<'m>(
 /// Writes `diagnostics` (whose spans point into `sources`) rustc-style to `err`.
 fn print_diagnostics(err: &mut dyn Write, diagnostics: &[Diagnostic], sources: &Sources) {
     let _ = write!(err, "{}", diagnostics::render(diagnostics, sources));
+}
+
+/// [`print_diagnostics`] for the files of one scanned PATH, named after `prefix` (the PATH,
+/// when several are checked).
+fn print_path_diagnostics(
+    err: &mut dyn Write,
+    diagnostics: &[Diagnostic],
+    sources: &Sources,
+    prefix: &str,
+) {
+    let database = diagnostics::SourceDatabase { sources, prefix };
+    let _ = write!(err, "{}", diagnostics::render_in(diagnostics, &database));
 }
 
 /// Adds the configuration's `services:` to the world. A Dockerfile or target that is not

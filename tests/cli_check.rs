@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use dockpolicy::rule_test::{parse_annotations, Expectation};
 
 mod common;
-use common::{dockpolicy, manifest_dir, printed_findings, temp_files};
+use common::{dockpolicy, dockpolicy_in, manifest_dir, printed_findings, temp_files};
 
 const PACK: &str = "examples/custom-pack";
 const FIXTURE: &str = "examples/custom-pack/fixtures/platform-repo";
@@ -176,6 +176,32 @@ fn fail_on_sets_the_lowest_severity_that_fails() {
         findings(&none.stdout).len(),
         4,
         "findings are still printed"
+    );
+}
+
+#[test]
+fn with_several_paths_files_are_named_after_their_path() {
+    let dir = temp_files(&[
+        ("a/Dockerfile", "FROM debian:12-slim\nFOO bar\n"),
+        ("b/Dockerfile", "FROM debian:12-slim\nFOO bar\n"),
+    ]);
+    let run = dockpolicy_in(dir.path(), &["check", "a", "b"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    // Input diagnostics on standard error, like findings, name `a/Dockerfile` and
+    // `b/Dockerfile`, not `Dockerfile` twice.
+    let places: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix("┌─ "))
+        .collect();
+    assert_eq!(places, ["a/Dockerfile:2:1", "b/Dockerfile:2:1"]);
+    let files: BTreeSet<String> = printed_findings(&run.stdout)
+        .into_iter()
+        .map(|(_, path, _)| path)
+        .collect();
+    assert_eq!(
+        files,
+        BTreeSet::from(["a/Dockerfile".to_string(), "b/Dockerfile".to_string()])
     );
 }
 

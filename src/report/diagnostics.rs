@@ -87,12 +87,16 @@ impl<'a> Files<'a> for SourceDatabase<'a> {
 
 /// Renders `diagnostics` as plain text, one after the other.
 pub fn render(diagnostics: &[Diagnostic], sources: &Sources) -> String {
-    let database = SourceDatabase::new(sources);
+    render_in(diagnostics, &SourceDatabase::new(sources))
+}
+
+/// [`render`] with the files named as `database` names them (after their PATH's prefix).
+pub fn render_in(diagnostics: &[Diagnostic], database: &SourceDatabase<'_>) -> String {
     let config = term::Config::default();
     let mut out = String::new();
     for diagnostic in diagnostics {
         let rendered = to_codespan(diagnostic);
-        if term::emit_to_string(&mut out, &config, &database, &rendered).is_err() {
+        if term::emit_to_string(&mut out, &config, database, &rendered).is_err() {
             // The span does not fit its file: fall back to the message alone.
             out.push_str(&format!(
                 "{}: {}\n",
