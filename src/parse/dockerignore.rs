@@ -14,6 +14,10 @@
 //! (`MatchesUsingParentResults`); the last matching pattern decides. An excluded directory is
 //! not walked when no `!` exception could re-include anything below it.
 
+use std::sync::{LazyLock, Mutex, PoisonError};
+
+use foldhash::HashMap;
+
 use crate::diag::Diagnostic;
 use crate::model::context::{DockerIgnore, IgnoreMatch, IgnorePattern, PatternKind};
 use crate::source::{FileId, Span};
@@ -290,8 +294,28 @@ fn compile(pattern: &str) -> Result<(PatternKind, Option<regex::Regex>), String>
     }
     go_regex.push('$');
     let translated = go_regex::translate(&go_regex)?;
-    let regex = regex::Regex::new(&translated).map_err(|e| e.to_string())?;
-    Ok((PatternKind::Regex, Some(regex)))
+    Ok((PatternKind::Regex, Some(compiled(&translated)?)))
+}
+
+/// Compiled patterns by their regular expression, shared by every `.dockerignore` of the
+/// process: a monorepo's `.dockerignore` files repeat the same patterns, and compiling one
+/// costs far more than matching with it.
+static COMPILED: LazyLock<Mutex<HashMap<String, regex::Regex>>> = LazyLock::new(Default::default);
+
+/// At most this many distinct patterns are kept (a `Regex` is a cheap shared handle).
+const MAX_COMPILED: usize = 4_096;
+
+/// `source` compiled, from [`COMPILED`] when it was compiled before.
+fn compiled(source: &str) -> Result<regex::Regex, String> {
+    let mut cache = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(regex) = cache.get(source) {
+        return Ok(regex.clone());
+    }
+    let regex = regex::Regex::new(source).map_err(|e| e.to_string())?;
+    if cache.len() < MAX_COMPILED {
+        cache.insert(source.to_string(), regex.clone());
+    }
+    Ok(regex)
 }
 
 impl IgnorePattern {
@@ -949,6 +973,22 @@ mod go_regex {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_pattern_is_compiled_once_and_shared() {
+        let source = "^only/in/this/test/.*\\.cache$";
+        let first = compiled(source).expect("a valid pattern");
+        let second = compiled(source).expect("a valid pattern");
+        assert!(
+            first.is_match("only/in/this/test/x.cache")
+                && second.is_match("only/in/this/test/y.cache")
+        );
+        assert!(COMPILED
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(source));
+        assert!(compiled("(").is_err());
+    }
     use super::*;
     use proptest::prelude::*;
 
