@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use crate::config::{parse_config, Config, ServiceSetting, CONFIG_FILE_NAME};
 use crate::diag::{Diagnostic, Severity};
 use crate::eval::engine::ParamValue;
-use crate::eval::scope::ServiceMap;
 use crate::eval::suppression::apply_suppressions;
 use crate::eval::world::World;
 use crate::lang::ast::Rule;
@@ -265,9 +264,9 @@ pub fn check(
             .iter()
             .chain(&service_diagnostics)
             .any(Diagnostic::is_error);
-        let (mut findings, rule_diagnostics) = policy.evaluate(&world);
-        if policy.names_services() {
-            let services = ServiceMap::new(&loaded.repository);
+        let services = policy.service_map(&loaded.repository);
+        let (mut findings, rule_diagnostics) = policy.evaluate(&world, services.as_ref());
+        if let Some(services) = &services {
             service_names.extend(services.names().into_iter().map(String::from));
         }
         print_diagnostics(err, &rule_diagnostics, &rule_set.sources);
@@ -287,11 +286,7 @@ pub fn check(
             line_hashes,
         ));
     }
-    let unknown_services = if policy.names_services() {
-        policy.unknown_services(&service_names)
-    } else {
-        Vec::new()
-    };
+    let unknown_services = policy.unknown_services(&service_names);
     print_diagnostics(err, &unknown_services, &rule_set.sources);
     let baseline_hidden = baseline.map_or(0, |baseline| baseline.hide(&mut scans));
     let mut report = CheckReport {
@@ -496,7 +491,7 @@ fn sized_world<'m>(
 
 /// Writes `diagnostics` (whose spans point into `sources`) rustc-style to `err`.
 fn print_diagnostics(err: &mut dyn Write, diagnostics: &[Diagnostic], sources: &Sources) {
-    let _ = write!(err, "{}", diagnostics::render(diagnostics, sources));
+    print_path_diagnostics(err, diagnostics, sources, "");
 }
 
 /// [`print_diagnostics`] for the files of one scanned PATH, named after `prefix` (the PATH,

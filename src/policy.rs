@@ -17,6 +17,7 @@ use crate::eval::scope::ServiceMap;
 use crate::eval::world::World;
 use crate::lang::ast::{ExprKind, Rule};
 use crate::lang::schema::did_you_mean;
+use crate::model::repository::Repository;
 use crate::parse::path_glob::PathGlobs;
 use crate::source::Spanned;
 
@@ -134,21 +135,26 @@ impl<'r> Policy<'r> {
             .collect()
     }
 
-    /// Whether an override names services (then the services of each scanned repository
-    /// matter: [`Policy::unknown_services`]).
-    pub fn names_services(&self) -> bool {
-        self.overrides.iter().any(|o| !o.services.is_empty())
+    /// Which services each place of `repository` belongs to, worked out only when an
+    /// override names services (it costs a pass over every file and every finding); build it
+    /// once per repository and give it to [`Policy::evaluate`] and, for its names, to
+    /// [`Policy::unknown_services`].
+    pub fn service_map(&self, repository: &Repository) -> Option<ServiceMap> {
+        self.overrides
+            .iter()
+            .any(|o| !o.services.is_empty())
+            .then(|| ServiceMap::new(repository))
     }
 
-    /// Evaluates the rules over `world` with the configuration applied. Findings are sorted
-    /// as [`evaluate`] sorts them; suppressions are not applied here. The diagnostics are the
+    /// Evaluates the rules over `world` with the configuration applied (`services` is
+    /// [`Policy::service_map`] of the world's repository). Findings are sorted as
+    /// [`evaluate`] sorts them; suppressions are not applied here. The diagnostics are the
     /// rules' problems (with spans into the rules' sources).
-    pub fn evaluate(&self, world: &World<'_>) -> (Vec<Finding>, Vec<Diagnostic>) {
-        // Which services each place belongs to is worked out only when an override names
-        // services: it costs a pass over every file and every finding.
-        let services = self
-            .names_services()
-            .then(|| ServiceMap::new(world.repository));
+    pub fn evaluate(
+        &self,
+        world: &World<'_>,
+        services: Option<&ServiceMap>,
+    ) -> (Vec<Finding>, Vec<Diagnostic>) {
         let mut diagnostics = Vec::new();
         // Every combination of layers some place of the repository is under.
         let mut combinations: Vec<Vec<&Layer>> = vec![vec![&self.global]];
@@ -158,7 +164,7 @@ impl<'r> Policy<'r> {
             world.sources.iter().collect()
         };
         for (file, source) in places {
-            let sets = match &services {
+            let sets = match services {
                 Some(services) => services.service_sets(file, &source.rel_path),
                 None => vec![BTreeSet::new()],
             };
@@ -220,7 +226,7 @@ impl<'r> Policy<'r> {
                 if self.exclude.matches(rel_path) {
                     continue;
                 }
-                let at = match &services {
+                let at = match services {
                     Some(services) => services.services_at(finding.span, rel_path),
                     None => BTreeSet::new(),
                 };

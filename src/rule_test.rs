@@ -417,7 +417,8 @@ fn run_fixture(
     };
     let loaded = load(on_disk, &options);
     let world = World::new(&loaded.repository, &loaded.sources);
-    let (mut findings, mut problems) = policy.evaluate(&world);
+    let services = policy.service_map(&loaded.repository);
+    let (mut findings, mut problems) = policy.evaluate(&world, services.as_ref());
     problems.extend(apply_suppressions(
         &mut findings,
         &loaded.repository,

@@ -395,7 +395,8 @@ fn a_silenced_finding_carries_its_suppression() {
     assert!(diagnostics.is_empty());
     let loaded = load(dir.path(), &LoadOptions::default());
     let world = World::new(&loaded.repository, &loaded.sources);
-    let (mut findings, _) = policy.evaluate(&world);
+    let services = policy.service_map(&loaded.repository);
+    let (mut findings, _) = policy.evaluate(&world, services.as_ref());
     let problems = apply_suppressions(&mut findings, &loaded.repository, &loaded.sources, &rules);
     assert!(problems.is_empty(), "{problems:?}");
     let [finding] = findings.as_slice() else {
