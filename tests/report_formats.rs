@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 mod common;
-use common::{dockpolicy, dockpolicy_in, temp_files};
+use common::{dockpolicy, dockpolicy_in, temp_files, Run};
 
 const QUICKSTART: &str = "examples/quickstart";
 const PACK: &str = "examples/custom-pack";
@@ -49,9 +49,16 @@ fn pretty(value: &Value) -> String {
 
 // ------------------------------------------------------------------ snapshots
 
+/// `dockpolicy check` of the custom pack's fixture with that pack alone, and `extra` args.
+fn check_fixture(extra: &[&str]) -> Run {
+    let mut args = vec!["check", "--rules", PACK, "--no-default-rules", FIXTURE];
+    args.extend_from_slice(extra);
+    dockpolicy(&args)
+}
+
 #[test]
 fn text_on_the_custom_pack_fixture() {
-    let run = dockpolicy(&["check", "--rules", PACK, "--no-default-rules", FIXTURE]);
+    let run = check_fixture(&[]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     insta::assert_snapshot!(redact(&run.stdout));
 }
@@ -65,15 +72,7 @@ fn text_on_the_quickstart() {
 
 #[test]
 fn json_on_the_custom_pack_fixture() {
-    let run = dockpolicy(&[
-        "check",
-        "--rules",
-        PACK,
-        "--no-default-rules",
-        FIXTURE,
-        "--format",
-        "json",
-    ]);
+    let run = check_fixture(&["--format", "json"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     insta::assert_snapshot!(redact(&run.stdout));
 }
@@ -87,15 +86,7 @@ fn json_on_the_quickstart() {
 
 #[test]
 fn sarif_on_the_custom_pack_fixture() {
-    let run = dockpolicy(&[
-        "check",
-        "--rules",
-        PACK,
-        "--no-default-rules",
-        FIXTURE,
-        "--format",
-        "sarif",
-    ]);
+    let run = check_fixture(&["--format", "sarif"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     insta::assert_snapshot!(pretty(&sarif_without_rule_docs(&run.stdout)));
 }
@@ -109,15 +100,7 @@ fn sarif_on_the_quickstart() {
 
 #[test]
 fn github_on_the_custom_pack_fixture() {
-    let run = dockpolicy(&[
-        "check",
-        "--rules",
-        PACK,
-        "--no-default-rules",
-        FIXTURE,
-        "--format",
-        "github",
-    ]);
+    let run = check_fixture(&["--format", "github"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     insta::assert_snapshot!(run.stdout);
 }

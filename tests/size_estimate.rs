@@ -58,6 +58,16 @@ fn parts(estimate: &Estimate) -> Vec<(ContributorKind, &str, Option<u64>)> {
         .collect()
 }
 
+/// `(name, bytes)` of the contributors of one kind, in image order.
+fn parts_of(estimate: &Estimate, kind: ContributorKind) -> Vec<(&str, Option<u64>)> {
+    estimate
+        .contributors
+        .iter()
+        .filter(|c| c.kind == kind)
+        .map(|c| (c.name.as_str(), c.bytes))
+        .collect()
+}
+
 #[test]
 fn the_size_demo_is_the_sum_of_its_table_rows() {
     let estimate = estimate_of(&manifest_dir().join("examples/size-demo"));
@@ -222,12 +232,7 @@ fn a_later_run_pinning_another_version_counts_the_distribution_again() {
         "idna",
         "urllib3",
     ];
-    let python_parts: Vec<(&str, Option<u64>)> = estimate
-        .contributors
-        .iter()
-        .filter(|c| c.kind == ContributorKind::PythonPackage)
-        .map(|c| (c.name.as_str(), c.bytes))
-        .collect();
+    let python_parts = parts_of(&estimate, ContributorKind::PythonPackage);
     assert_eq!(
         python_parts,
         vec![
@@ -573,12 +578,7 @@ fn requested_extras_and_included_requirement_files_are_followed() {
         names.push(name);
     }
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let requirement_parts: Vec<(&str, Option<u64>)> = estimate
-        .contributors
-        .iter()
-        .filter(|c| c.kind == ContributorKind::PythonPackage)
-        .map(|c| (c.name.as_str(), c.bytes))
-        .collect();
+    let requirement_parts = parts_of(&estimate, ContributorKind::PythonPackage);
     assert_eq!(
         requirement_parts,
         vec![
@@ -603,12 +603,7 @@ fn files_a_run_writes_are_unknown_parts() {
          && git clone https://example.com/repo.git && echo done && mkdir -p /app\n",
     )]);
     let estimate = estimate_of(dir.path());
-    let parts: Vec<(&str, Option<u64>)> = estimate
-        .contributors
-        .iter()
-        .filter(|c| c.kind == ContributorKind::RunOutput)
-        .map(|c| (c.name.as_str(), c.bytes))
-        .collect();
+    let parts = parts_of(&estimate, ContributorKind::RunOutput);
     assert_eq!(
         parts,
         [
