@@ -17,7 +17,12 @@ use common::{manifest_dir, temp_files};
 fn estimate_of(root: &Path) -> Estimate {
     let loaded = load(root, &LoadOptions::default());
     let model = &loaded.repository.dockerfiles[0];
-    estimate(&loaded.repository, 0, model.final_stage.unwrap())
+    estimate(
+        &loaded.repository,
+        &loaded.sources,
+        0,
+        model.final_stage.unwrap(),
+    )
 }
 
 fn installed(names: &[&str]) -> u64 {

@@ -316,7 +316,11 @@ impl<'m> World<'m> {
     pub fn estimate(&self, image: usize) -> Option<&Estimate> {
         let info = self.images.get(image)?;
         let slot = self.estimates.get(image)?;
-        Some(slot.get_or_init(|| estimate(self.repository, info.dockerfile, info.stage)))
+        Some(
+            slot.get_or_init(|| {
+                estimate(self.repository, self.sources, info.dockerfile, info.stage)
+            }),
+        )
     }
 
     /// The measured size of a service, if `--image-sizes` gave one.

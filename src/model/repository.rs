@@ -125,10 +125,6 @@ impl DockerfileModel {
 #[derive(Clone, Debug, Serialize)]
 pub struct RunModel {
     pub instruction: usize,
-    /// The 1-based line of the `RUN` keyword, for messages that name the `RUN` (the size
-    /// estimate's "installed by the RUN on line 12"); the dump gives it with the instruction.
-    #[serde(skip)]
-    pub line: u32,
     pub stage: Option<usize>,
     pub commands: Vec<Command>,
     pub installs: Vec<InstallCommand>,

@@ -396,11 +396,7 @@ impl Linker {
         for (instruction_index, instruction) in dockerfile.instructions.iter().enumerate() {
             let stage = stage_of.get(instruction_index).copied().flatten();
             if instruction.is("RUN") {
-                let line = self.sources.get(dockerfile.file).map_or(0, |file| {
-                    let (line, _) = file.line_column(instruction.span.start as usize);
-                    u32::try_from(line).unwrap_or(u32::MAX)
-                });
-                let (run, diagnostics) = run_model(instruction, instruction_index, line, stage);
+                let (run, diagnostics) = run_model(instruction, instruction_index, stage);
                 self.diagnostics.extend(diagnostics);
                 runs.push(run);
             } else if instruction.is("COPY") || instruction.is("ADD") {
@@ -573,7 +569,6 @@ fn join_image_path(base: &str, path: &str) -> String {
 fn run_model(
     instruction: &Instruction,
     index: usize,
-    line: u32,
     stage: Option<usize>,
 ) -> (RunModel, Vec<Diagnostic>) {
     let mut commands: Vec<Command> = Vec::new();
@@ -600,7 +595,6 @@ fn run_model(
         .collect();
     let run = RunModel {
         instruction: index,
-        line,
         stage,
         commands,
         installs,

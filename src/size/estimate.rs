@@ -16,7 +16,7 @@ use crate::model::dockerfile::ImageRef;
 use crate::model::package::{InstallCommand, Manager};
 use crate::model::repository::{CopyModel, DockerfileModel, Repository, RunModel};
 use crate::model::requirements::normalize_name;
-use crate::source::Span;
+use crate::source::{Sources, Span};
 
 use super::tables::{
     split_requirement, tables, BaseKind, Tables, BASE_IMAGES_TABLE, BYTECODE_PYTHONS,
@@ -126,8 +126,14 @@ impl Estimate {
     }
 }
 
-/// Estimates the image that stage `stage` of Dockerfile `dockerfile` builds.
-pub fn estimate(repository: &Repository, dockerfile: usize, stage: usize) -> Estimate {
+/// Estimates the image that stage `stage` of Dockerfile `dockerfile` builds (`sources` are
+/// the repository's files, for the line numbers the details give).
+pub fn estimate(
+    repository: &Repository,
+    sources: &Sources,
+    dockerfile: usize,
+    stage: usize,
+) -> Estimate {
     let Some(model) = repository.dockerfiles.get(dockerfile) else {
         return Estimate::default();
     };
@@ -141,6 +147,7 @@ pub fn estimate(repository: &Repository, dockerfile: usize, stage: usize) -> Est
     let mut estimator = Estimator {
         tables: tables(),
         repository,
+        sources,
         model,
         stages: &stages,
         python_minor: base.and_then(python_minor),
@@ -177,6 +184,7 @@ fn image_stages(model: &DockerfileModel, stage: usize) -> Vec<usize> {
 struct Estimator<'a> {
     tables: &'static Tables,
     repository: &'a Repository,
+    sources: &'a Sources,
     model: &'a DockerfileModel,
     stages: &'a [usize],
     /// The CPython 3.X whose bytecode pip writes, when the base image says (`python:3.10-slim`).
@@ -202,9 +210,8 @@ struct InstalledDistribution<'a> {
     /// release, what pip picks) for a request without a version and for a dependency, `None`
     /// for a range (`>=2`), whose version the estimate does not guess.
     version: Option<&'a str>,
-    /// The `RUN` (layer) that installed it, by instruction index, and its line.
+    /// The `RUN` (layer) that installed it, by instruction index.
     run: usize,
-    line: u32,
 }
 
 /// What installing one Python requirement added.
@@ -217,6 +224,19 @@ struct PythonAdded {
 impl<'a> Estimator<'a> {
     fn in_image(&self, stage: Option<usize>) -> bool {
         stage.is_some_and(|s| self.stages.contains(&s))
+    }
+
+    /// The 1-based line where instruction `instruction` of the Dockerfile starts (0 when its
+    /// file is not loaded).
+    fn line_of(&self, instruction: usize) -> usize {
+        let dockerfile = &self.model.dockerfile;
+        dockerfile
+            .instructions
+            .get(instruction)
+            .zip(self.sources.get(dockerfile.file))
+            .map_or(0, |(instruction, file)| {
+                file.line_index(instruction.span.start as usize) + 1
+            })
     }
 
     /// The base image of the first stage of the lineage.
@@ -852,7 +872,6 @@ impl<'a> Estimator<'a> {
                 entry.insert(InstalledDistribution {
                     version,
                     run: run.instruction,
-                    line: run.line,
                 });
                 added.installed += row.installed_bytes;
                 added.wheels += row.wheel_bytes;
@@ -878,7 +897,8 @@ impl<'a> Estimator<'a> {
             format!("{dependencies} dependencies: {}", names.join(", "))
         };
         let distribution = &row.distribution;
-        let detail = if let (Some((earlier_version, earlier_line)), Some(pin)) = (replaced, pin) {
+        let detail = if let (Some((earlier_version, earlier_run)), Some(pin)) = (replaced, pin) {
+            let earlier_line = self.line_of(earlier_run);
             let dependencies = if dependencies == 0 {
                 String::new()
             } else {
@@ -931,7 +951,7 @@ impl<'a> Estimator<'a> {
         name: &'static str,
         pin: &'a str,
         run: &RunModel,
-    ) -> Option<(&'a str, u32)> {
+    ) -> Option<(&'a str, usize)> {
         let earlier = self.python_installed.get_mut(name)?;
         if earlier.run == run.instruction {
             earlier.version = Some(pin);
@@ -940,9 +960,9 @@ impl<'a> Estimator<'a> {
         let version = earlier
             .version
             .filter(|version| !same_version(version, pin))?;
-        let line = earlier.line;
+        let earlier_run = earlier.run;
         self.python_installed.remove(name);
-        Some((version, line))
+        Some((version, earlier_run))
     }
 
     fn copy(&mut self, copy: &CopyModel) {
