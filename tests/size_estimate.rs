@@ -394,6 +394,8 @@ fn pip_no_cache_dir_disables_the_cache_with_any_value() {
         cache("ENV PIP_NO_CACHE_DIR=1\nENV PIP_NO_CACHE_DIR=\nRUN pip install six"),
         six
     );
+    // A label is not an environment variable.
+    assert_eq!(cache("LABEL PIP_NO_CACHE_DIR=1\nRUN pip install six"), six);
 }
 
 /// The apt lists a RUN leaves are the measured bookworm lists when the base's tag names

@@ -804,6 +804,7 @@ impl<'a> Estimator<'a> {
             .flat_map(|stage| stage.instructions.clone())
             .filter(|&i| i < run.instruction)
             .filter_map(|i| instructions.get(i))
+            .filter(|instruction| instruction.is("ENV"))
             .flat_map(|instruction| instruction.key_values())
             .rfind(|(key, _)| key.value == name)
             .map(|(_, value)| value.value.as_str())
