@@ -267,7 +267,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
             }
             for element in elements {
                 let value = self.eval(element);
-                if !self.binding_element(query, index, std::slice::from_ref(&value), 0, None) {
+                if !self.binding_element(query, index, value, None) {
                     return;
                 }
             }
@@ -281,15 +281,15 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
                 // The index found exactly the elements whose key equals the probe: the join
                 // part holds for each of them and is not evaluated again.
                 let known = binding.join.map(|join| join.part);
-                for &position in positions.iter() {
-                    if !self.binding_element(query, index, &items, position, known) {
+                for item in positions.iter().filter_map(|&p| items.get(p)) {
+                    if !self.binding_element(query, index, item.clone(), known) {
                         return;
                     }
                 }
             }
             None => {
-                for position in 0..items.len() {
-                    if !self.binding_element(query, index, &items, position, None) {
+                for item in items.iter() {
+                    if !self.binding_element(query, index, item.clone(), None) {
                         return;
                     }
                 }
@@ -297,24 +297,20 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         }
     }
 
-    /// Binds element `position` of `items` to binding `index` and goes on with the next
+    /// Binds `item` to binding `index` and goes on with the next
     /// binding when its condition parts hold (part `known`, when given, is known to hold);
     /// false once the step budget is spent.
     fn binding_element(
         &mut self,
         query: &CompiledQuery<'r>,
         index: usize,
-        items: &[Value<'r>],
-        position: usize,
+        item: Value<'r>,
         known: Option<usize>,
     ) -> bool {
-        let Some(item) = items.get(position) else {
-            return true;
-        };
         if !self.step() {
             return false;
         }
-        self.scopes.push(item.clone());
+        self.scopes.push(item);
         let parts = query.bindings.get(index).map_or(&[][..], |b| &b.parts[..]);
         if self.all_hold(parts, known) {
             self.bindings(query, index + 1);
