@@ -18,7 +18,7 @@ use crate::eval::compile::{
     compile, invalid_regex, CompiledQuery, Loop, Node, Pattern, Piece, Report,
 };
 use crate::eval::join::{IndexKey, Indexes, Plan, Positions};
-use crate::eval::value::Value;
+use crate::eval::value::{Entity, Value};
 use crate::eval::world::World;
 use crate::lang::ast::{BinaryOp, Expr, ExprKind, QuantifierKind, Rule};
 use crate::source::{Sources, Span};
@@ -472,9 +472,9 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
                 let values = items.iter().map(|item| self.eval(item)).collect();
                 Value::list(values)
             }
-            Node::Field(base, field) => match self.eval(base) {
-                Value::Entity(entity) => self.world.field(entity, *field).unwrap_or(Value::Null),
-                _ => Value::Null,
+            Node::Field(base, field) => match self.entity_of(base) {
+                Some(entity) => self.world.field(entity, *field).unwrap_or(Value::Null),
+                None => Value::Null,
             },
             Node::Call(name, arguments) => {
                 let first = self.arguments.len();
@@ -497,8 +497,8 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
                 Value::Bool(self.eval(left).is_true() || self.eval(right).is_true())
             }
             Node::Compare(op, left, right) => {
-                let a = self.eval(left);
-                let b = self.eval(right);
+                let a = self.operand(left);
+                let b = self.operand(right);
                 Value::Bool(compare(*op, &a, &b))
             }
             Node::Matches(left, right, pattern) => {
@@ -520,6 +520,40 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
                     },
                 })
             }
+        }
+    }
+
+    /// The entity `node` evaluates to, if it is one. A variable is read in place, without
+    /// copying its value (the step is counted as [`Evaluator::eval`] would).
+    fn entity_of(&mut self, node: &Node<'r>) -> Option<Entity> {
+        match node {
+            Node::Var(slot) => {
+                if !self.step() {
+                    return None;
+                }
+                match self.scopes.get(*slot) {
+                    Some(Value::Entity(entity)) => Some(*entity),
+                    _ => None,
+                }
+            }
+            _ => match self.eval(node) {
+                Value::Entity(entity) => Some(entity),
+                _ => None,
+            },
+        }
+    }
+
+    /// The value of an operand: a constant is borrowed from the compiled rule instead of
+    /// copied (the step is counted as [`Evaluator::eval`] would).
+    fn operand<'n>(&mut self, node: &'n Node<'r>) -> Cow<'n, Value<'r>> {
+        match node {
+            Node::Const(value) => {
+                if !self.step() {
+                    return Cow::Owned(Value::Null);
+                }
+                Cow::Borrowed(value)
+            }
+            _ => Cow::Owned(self.eval(node)),
         }
     }
 
