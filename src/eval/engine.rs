@@ -1,10 +1,13 @@
-//! The evaluator: runs every rule over the model in one pass, rules in parallel, and returns
-//! the findings in a deterministic order. Work is bounded: each rule may take at most
-//! [`MAX_STEPS`] steps (loop iterations, quantifier elements and expression nodes), and
-//! expression depth is bounded by the parser, so no rule can loop forever or blow the stack.
+//! The evaluator: runs every rule over the model in one pass, rules and parts of rules in
+//! parallel, and returns the findings in a deterministic order. Work is bounded: each rule
+//! may take at most [`MAX_STEPS`] steps (loop iterations, quantifier elements and expression
+//! nodes), and expression depth is bounded by the parser, so no rule can loop forever or
+//! blow the stack.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use foldhash::HashMap as FastMap;
@@ -22,6 +25,11 @@ use crate::eval::value::{Entity, Value};
 use crate::eval::world::World;
 use crate::lang::ast::{BinaryOp, Expr, ExprKind, QuantifierKind, Rule};
 use crate::source::{Sources, Span};
+
+/// A part adds its steps to its rule's count in batches of this many (so the parts of a rule
+/// do not contend for the count at every step); a part may thus run this many steps past
+/// the budget before it stops.
+const STEP_BATCH: u64 = 4096;
 
 /// The most steps one rule may take over one repository.
 pub const MAX_STEPS: u64 = 50_000_000;
@@ -105,23 +113,195 @@ pub fn evaluate(rules: &[RuleRun<'_>], world: &World<'_>) -> (Vec<Finding>, Vec<
 }
 
 /// [`evaluate`] with a budget of `max_steps` steps per rule instead of [`MAX_STEPS`].
+///
+/// The work is split into parts that run in parallel: each query of each rule, and a query
+/// whose first loop is over a top-level collection into runs of that collection's elements
+/// ([`split_query`]), so that one expensive rule does not leave the other cores idle. The
+/// split depends only on the model, never on the number of threads, and a rule's parts share
+/// its step budget: the result is the same on any number of cores.
 pub fn evaluate_with_budget(
     rules: &[RuleRun<'_>],
     world: &World<'_>,
     max_steps: u64,
 ) -> (Vec<Finding>, Vec<Diagnostic>) {
-    let results: Vec<(Vec<Finding>, Vec<Diagnostic>)> = rules
-        .par_iter()
-        .map(|run| evaluate_rule(run, world, max_steps))
+    let prepared: Vec<PreparedRule<'_>> = rules.par_iter().map(PreparedRule::new).collect();
+    let parts: Vec<Part<'_>> = prepared
+        .iter()
+        .enumerate()
+        .flat_map(|(rule, prepared)| {
+            prepared
+                .queries
+                .iter()
+                .enumerate()
+                .flat_map(move |(query, compiled)| split_query(world, rule, query, compiled))
+        })
         .collect();
+    let results: Vec<(usize, Vec<Finding>, Option<Diagnostic>)> = parts
+        .par_iter()
+        .map(|part| {
+            let (findings, problem) = run_part(part, &prepared, world, max_steps);
+            (part.rule, findings, problem)
+        })
+        .collect();
+    // Per rule, in the order of its parts: a rule that ran out of steps or met a problem
+    // reports the diagnostic and none of its findings (which ones its parts had found
+    // before stopping would depend on how the threads ran).
+    let mut rule_findings: Vec<Vec<Finding>> = prepared.iter().map(|_| Vec::new()).collect();
+    let mut rule_problems: Vec<Option<Diagnostic>> = prepared.iter().map(|_| None).collect();
+    for (rule, findings, problem) in results {
+        if let Some(problem) = problem {
+            if let Some(slot) = rule_problems.get_mut(rule) {
+                slot.get_or_insert(problem);
+            }
+        }
+        if let Some(list) = rule_findings.get_mut(rule) {
+            list.extend(findings);
+        }
+    }
     let mut findings = Vec::new();
     let mut diagnostics = Vec::new();
-    for (rule_findings, rule_diagnostics) in results {
-        findings.extend(rule_findings);
-        diagnostics.extend(rule_diagnostics);
+    for ((prepared, list), problem) in prepared.iter().zip(rule_findings).zip(rule_problems) {
+        if prepared.spent.load(Ordering::Relaxed) > max_steps {
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "rule `{}` stopped after {max_steps} steps; its findings are left out",
+                    prepared.rule.id.value
+                ))
+                .with_span(prepared.rule.id.span)
+                .with_help("narrow the collections it iterates, or the joins between them"),
+            );
+        } else if let Some(problem) = problem {
+            diagnostics.push(problem);
+        } else {
+            findings.extend(list);
+        }
     }
     sort_findings(&mut findings, world.sources);
     (findings, diagnostics)
+}
+
+/// A rule with its params' values, compiled, and the steps its parts have taken.
+struct PreparedRule<'r> {
+    rule: &'r Rule,
+    queries: Vec<CompiledQuery<'r>>,
+    spent: AtomicU64,
+}
+
+impl<'r> PreparedRule<'r> {
+    fn new(run: &RuleRun<'r>) -> PreparedRule<'r> {
+        let rule = run.rule;
+        let params: Vec<(&str, Value<'_>)> = rule
+            .params
+            .iter()
+            .map(|param| {
+                let value = match run.params.get(&param.name.value) {
+                    Some(value) => value.to_value(),
+                    None => literal(&param.default),
+                };
+                (param.name.value.as_str(), value)
+            })
+            .collect();
+        PreparedRule {
+            rule,
+            queries: compile(rule, &params),
+            spent: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Work that runs on one thread: one query of one rule, over its first loop's elements
+/// `elements` (all of them when `None`).
+struct Part<'v> {
+    rule: usize,
+    query: usize,
+    elements: Option<(Arc<Vec<Value<'v>>>, Range<usize>)>,
+}
+
+/// A top-level collection is split into runs of at least this many elements.
+const MIN_PART_LEN: usize = 64;
+/// And into at most this many runs: beyond, parts would not be busier, only more numerous
+/// (each builds its own join indexes).
+const MAX_PARTS: usize = 32;
+
+/// The parts of query `query` of rule `rule`: runs of its first loop's elements when it
+/// loops over a top-level collection without looking its elements up by a join key, else
+/// the whole query.
+fn split_query<'m>(
+    world: &World<'m>,
+    rule: usize,
+    query: usize,
+    compiled: &CompiledQuery<'_>,
+) -> Vec<Part<'m>> {
+    let whole = || {
+        vec![Part {
+            rule,
+            query,
+            elements: None,
+        }]
+    };
+    let Some(first) = compiled.bindings.first() else {
+        return whole();
+    };
+    let (Node::Collection(name), None) = (&first.collection, first.join) else {
+        return whole();
+    };
+    let Some(Value::List(items)) = world.collection_value(name) else {
+        return whole();
+    };
+    let count = (items.len() / MIN_PART_LEN).clamp(1, MAX_PARTS);
+    let length = items.len().div_ceil(count);
+    (0..count)
+        .map(|index| Part {
+            rule,
+            query,
+            elements: Some((
+                Arc::clone(&items),
+                index * length..((index + 1) * length).min(items.len()),
+            )),
+        })
+        .collect()
+}
+
+/// Runs one part: its findings, and the problem that stopped it, if any.
+fn run_part<'m: 'r, 'r>(
+    part: &Part<'r>,
+    rules: &[PreparedRule<'r>],
+    world: &World<'m>,
+    max_steps: u64,
+) -> (Vec<Finding>, Option<Diagnostic>) {
+    let Some(prepared) = rules.get(part.rule) else {
+        return (Vec::new(), None);
+    };
+    let Some(query) = prepared.queries.get(part.query) else {
+        return (Vec::new(), None);
+    };
+    let mut evaluator = Evaluator {
+        world,
+        rule: prepared.rule,
+        scopes: Vec::new(),
+        arguments: Vec::new(),
+        steps: 0,
+        steps_counted: 0,
+        spent: &prepared.spent,
+        max_steps,
+        out_of_steps: false,
+        regexes: FastMap::default(),
+        indexes: Indexes::default(),
+        findings: Vec::new(),
+        problem: None,
+    };
+    match &part.elements {
+        Some((items, range)) => {
+            for item in items.get(range.clone()).unwrap_or_default() {
+                if !evaluator.binding_element(query, 0, item.clone(), None) {
+                    break;
+                }
+            }
+        }
+        None => evaluator.bindings(query, 0),
+    }
+    evaluator.count_steps();
+    (evaluator.findings, evaluator.problem)
 }
 
 /// Sorts findings by file, position, rule ID, message and related locations (so the order does
@@ -158,44 +338,6 @@ pub fn sort_findings(findings: &mut Vec<Finding>, sources: &Sources) {
     findings.dedup();
 }
 
-fn evaluate_rule(
-    run: &RuleRun<'_>,
-    world: &World<'_>,
-    max_steps: u64,
-) -> (Vec<Finding>, Vec<Diagnostic>) {
-    let rule = run.rule;
-    let params: Vec<(&str, Value<'_>)> = rule
-        .params
-        .iter()
-        .map(|param| {
-            let value = match run.params.get(&param.name.value) {
-                Some(value) => value.to_value(),
-                None => literal(&param.default),
-            };
-            (param.name.value.as_str(), value)
-        })
-        .collect();
-    let queries = compile(rule, &params);
-    let mut evaluator = Evaluator {
-        world,
-        rule,
-        scopes: Vec::new(),
-        arguments: Vec::new(),
-        steps: 0,
-        max_steps,
-        regexes: FastMap::default(),
-        indexes: Indexes::default(),
-        findings: Vec::new(),
-        problem: None,
-    };
-    // The queries run in order, sharing the step budget; their findings are one list.
-    for query in &queries {
-        evaluator.bindings(query, 0);
-    }
-    let diagnostics = evaluator.problem.take().into_iter().collect();
-    (evaluator.findings, diagnostics)
-}
-
 /// The value of a literal expression (a param default); strings borrow the rule's text.
 fn literal(expr: &Expr) -> Value<'_> {
     match &expr.kind {
@@ -217,8 +359,14 @@ struct Evaluator<'w, 'm, 'r> {
     scopes: Vec<Value<'r>>,
     /// The arguments of the calls being evaluated (one stack instead of a list per call).
     arguments: Vec<Value<'r>>,
+    /// The steps this part has taken, and how many of them are added to `spent`.
     steps: u64,
+    steps_counted: u64,
+    /// The steps all parts of the rule have taken (added in batches of [`STEP_BATCH`]).
+    spent: &'w AtomicU64,
     max_steps: u64,
+    /// Set once `spent` is over `max_steps`: the part stops.
+    out_of_steps: bool,
     /// Patterns computed at evaluation, compiled once.
     regexes: FastMap<String, Option<Regex>>,
     indexes: Indexes<'r>,
@@ -228,24 +376,27 @@ struct Evaluator<'w, 'm, 'r> {
 }
 
 impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
-    /// Counts a step; false once the budget is spent (and records why).
+    /// Counts a step; false once the rule's budget is spent or a problem stopped the part.
     fn step(&mut self) -> bool {
-        if self.problem.is_some() {
+        if self.problem.is_some() || self.out_of_steps {
             return false;
         }
         self.steps += 1;
-        if self.steps > self.max_steps {
-            self.problem = Some(
-                Diagnostic::error(format!(
-                    "rule `{}` stopped after {} steps; its findings are incomplete",
-                    self.rule.id.value, self.max_steps
-                ))
-                .with_span(self.rule.id.span)
-                .with_help("narrow the collections it iterates, or the joins between them"),
-            );
-            return false;
+        if self.steps - self.steps_counted >= STEP_BATCH {
+            self.count_steps();
         }
-        true
+        !self.out_of_steps
+    }
+
+    /// Adds the steps taken since the last call to the rule's, and notes whether the rule's
+    /// budget is spent.
+    fn count_steps(&mut self) {
+        let batch = self.steps - self.steps_counted;
+        self.steps_counted = self.steps;
+        let spent = self.spent.fetch_add(batch, Ordering::Relaxed) + batch;
+        if spent > self.max_steps {
+            self.out_of_steps = true;
+        }
     }
 
     /// Iterates binding `index` of `query` and the ones after it. The condition is checked
@@ -254,7 +405,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
     /// whole condition at the innermost level would.
     fn bindings(&mut self, query: &CompiledQuery<'r>, index: usize) {
         let Some(binding) = query.bindings.get(index) else {
-            if self.problem.is_none() {
+            if self.problem.is_none() && !self.out_of_steps {
                 self.report(&query.report);
             }
             return;
