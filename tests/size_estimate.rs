@@ -263,11 +263,11 @@ fn a_later_run_pinning_another_version_counts_the_distribution_again() {
             ("requests", Some(0)),
         ]
     );
-    let details: Vec<&str> = estimate
+    let details: Vec<String> = estimate
         .contributors
         .iter()
         .filter(|c| c.kind == ContributorKind::PythonPackage && c.name == "pandas")
-        .map(|c| c.detail.as_str())
+        .map(|c| c.detail.to_string())
         .collect();
     assert_eq!(
         details,
@@ -352,9 +352,9 @@ fn pip_bytecode_follows_the_python_version_and_the_compile_settings() {
         .contributors
         .iter()
         .find(|c| c.name == "pip bytecode")
-        .map(|c| c.detail.as_str());
+        .map(|c| c.detail.to_string());
     assert_eq!(
-        detail,
+        detail.as_deref(),
         Some(
             "pip byte-compiles (no --no-compile) the .py files of the 1 distribution above into \
              __pycache__/*.pyc, for CPython 3.11 (PYTHONDONTWRITEBYTECODE does not stop pip's \
@@ -414,7 +414,7 @@ fn apt_lists_are_sized_for_bookworm_bases_only() {
             .iter()
             .find(|c| c.name == "apt package lists")
             .expect("the lists are a part");
-        (part.bytes, part.row.as_ref().map(|r| r.key.clone()))
+        (part.bytes, part.row.as_ref().map(|r| r.key.to_string()))
     };
     let bookworm = Some(tables().apt_lists["bookworm"].bytes);
     for base in [

@@ -18,6 +18,7 @@ use crate::model::repository::{CopyModel, DockerfileModel, Repository, RunModel}
 use crate::model::requirements::normalize_name;
 use crate::source::{Sources, Span};
 
+use super::detail::{Detail, RowKey};
 use super::tables::{
     split_requirement, tables, BaseKind, Tables, BASE_IMAGES_TABLE, BYTECODE_PYTHONS,
     DEBIAN_APT_LISTS_TABLE, DEBIAN_CLOSURES_TABLE, PYPI_TABLE,
@@ -68,7 +69,7 @@ pub struct RowRef {
     /// The table, e.g. `data/pypi-packages.tsv`.
     pub table: &'static str,
     /// The row's key, e.g. `numpy`, `build-essential (with Recommends)`.
-    pub key: String,
+    pub key: RowKey,
     /// Where the row's figure comes from, as the table says (borrowed from the bundled
     /// tables).
     pub source: &'static str,
@@ -83,7 +84,7 @@ pub struct Contributor {
     /// Its size in bytes, or `None` when unknown.
     pub bytes: Option<u64>,
     /// How the figure was made: `119 packages with Recommends`, `numpy 2.4.6 (pinned ==1.26.2)`.
-    pub detail: String,
+    pub detail: Detail,
     /// The table row it comes from, if it comes from a table.
     pub row: Option<RowRef>,
     /// The text that brought it into the image: the `FROM` reference, the package's name, the
@@ -258,14 +259,13 @@ impl<'a> Estimator<'a> {
                 kind: ContributorKind::Base,
                 name: image.clone(),
                 bytes: Some(row.bytes),
-                detail: if row.image == image {
-                    format!("{} size", row.kind.as_str())
-                } else {
-                    format!("{} size of `{}`", row.kind.as_str(), row.image)
+                detail: Detail::BaseImage {
+                    kind: row.kind,
+                    other_reference: (row.image != image).then_some(row.image.as_str()),
                 },
                 row: Some(RowRef {
                     table: BASE_IMAGES_TABLE,
-                    key: row.image.clone(),
+                    key: RowKey::Name(&row.image),
                     source: row.source.as_str(),
                 }),
                 span,
@@ -275,11 +275,11 @@ impl<'a> Estimator<'a> {
                 kind: ContributorKind::Base,
                 name: base.expanded.clone(),
                 bytes: None,
-                detail: if base.unresolved {
-                    "the reference holds a variable without a value".into()
+                detail: Detail::Fixed(if base.unresolved {
+                    "the reference holds a variable without a value"
                 } else {
-                    "not in the base image table".into()
-                },
+                    "not in the base image table"
+                }),
                 row: None,
                 span,
                 at_least: false,
@@ -332,7 +332,7 @@ impl<'a> Estimator<'a> {
                 kind: self.package_kind(install.manager),
                 name: argument.value.clone(),
                 bytes: None,
-                detail: "packages named by a variable".into(),
+                detail: Detail::Fixed("packages named by a variable"),
                 row: None,
                 span: Some(argument.span),
                 at_least: false,
@@ -350,7 +350,9 @@ impl<'a> Estimator<'a> {
                     .trim_end()
                     .to_string(),
                 bytes: None,
-                detail: "installs what a manifest lists (package.json, environment.yml, …)".into(),
+                detail: Detail::Fixed(
+                    "installs what a manifest lists (package.json, environment.yml, …)",
+                ),
                 row: None,
                 span: Some(install.span),
                 at_least: false,
@@ -369,7 +371,7 @@ impl<'a> Estimator<'a> {
                         kind: self.package_kind(install.manager),
                         name: package.name.value.clone(),
                         bytes: None,
-                        detail: format!("no size table for {}", install.manager.as_str()),
+                        detail: Detail::NoTable(install.manager),
                         row: None,
                         span: Some(package.name.span),
                         at_least: false,
@@ -398,7 +400,7 @@ impl<'a> Estimator<'a> {
                     kind: ContributorKind::OsPackage,
                     name: package.name.value.clone(),
                     bytes: None,
-                    detail: "not in the Debian package table".into(),
+                    detail: Detail::Fixed("not in the Debian package table"),
                     row: None,
                     span: Some(package.name.span),
                     at_least: false,
@@ -428,22 +430,23 @@ impl<'a> Estimator<'a> {
                 .debian_packages
                 .get(name)
                 .map_or("", |p| p.version.as_str());
-            let with = if recommends { "with" } else { "without" };
             self.contributors.push(Contributor {
                 kind: ContributorKind::OsPackage,
                 name: package.name.value.clone(),
                 bytes: Some(bytes),
-                detail: if added == row.members.len() {
-                    format!("{name} {version} and its dependencies {with} Recommends: {added} packages")
-                } else {
-                    format!(
-                        "{name} {version} and its dependencies {with} Recommends: {} packages, {added} not counted above",
-                        row.members.len()
-                    )
+                detail: Detail::DebianClosure {
+                    package: &row.package,
+                    version,
+                    recommends,
+                    members: row.members.len(),
+                    added,
                 },
                 row: Some(RowRef {
                     table: DEBIAN_CLOSURES_TABLE,
-                    key: format!("{} ({with} Recommends)", row.package),
+                    key: RowKey::DebianClosure {
+                        package: &row.package,
+                        recommends,
+                    },
                     source: row.source.as_str(),
                 }),
                 span: Some(package.name.span),
@@ -483,18 +486,12 @@ impl<'a> Estimator<'a> {
             kind: ContributorKind::OsPackage,
             name: "apt package lists".into(),
             bytes: row.map(|(_, row)| row.bytes),
-            detail: match row {
-                Some((release, _)) => {
-                    format!("/var/lib/apt/lists is not removed in this RUN: the {release} lists")
-                }
-                None => {
-                    "/var/lib/apt/lists is not removed in this RUN (lists of an unknown release)"
-                        .into()
-                }
+            detail: Detail::AptLists {
+                release: row.map(|(release, _)| release),
             },
             row: row.map(|(release, row)| RowRef {
                 table: DEBIAN_APT_LISTS_TABLE,
-                key: release.to_string(),
+                key: RowKey::Name(release),
                 source: row.source.as_str(),
             }),
             span: Some(install.program.span),
@@ -535,7 +532,7 @@ impl<'a> Estimator<'a> {
                     kind: ContributorKind::PythonPackage,
                     name: format!("-r {}", file.path.value),
                     bytes: None,
-                    detail: "the requirements file is not in the build context".into(),
+                    detail: Detail::Fixed("the requirements file is not in the build context"),
                     row: None,
                     span: Some(file.path.span),
                     at_least: false,
@@ -587,18 +584,16 @@ impl<'a> Estimator<'a> {
         for source in &install.sources {
             self.unknown_source(&source.target.value, source.span);
         }
-        self.bytecode(run, install, &installed);
+        self.bytecode(run, install, installed);
         if install.manager == Manager::Pip && wheels > 0 && !self.pip_cache_disabled(run, install) {
             self.contributors.push(Contributor {
                 kind: ContributorKind::PipCache,
                 name: "pip cache".into(),
                 bytes: Some(wheels),
-                detail: format!(
-                    "the {wheel_rows} wheels this install downloads stay in /root/.cache/pip (no --no-cache-dir)"
-                ),
+                detail: Detail::PipCache { wheels: wheel_rows },
                 row: Some(RowRef {
                     table: PYPI_TABLE,
-                    key: "wheel_bytes".into(),
+                    key: RowKey::Name("wheel_bytes"),
                     source: "the wheel sizes of the rows of the packages above",
                 }),
                 span: Some(install.span),
@@ -660,12 +655,17 @@ impl<'a> Estimator<'a> {
             if writes {
                 self.contributors.push(Contributor {
                     kind: ContributorKind::RunOutput,
-                    name: std::iter::once(name)
-                        .chain(arguments.iter().copied().take(2))
-                        .collect::<Vec<_>>()
-                        .join(" "),
+                    name: {
+                        let mut text = String::new();
+                        push_joined(
+                            &mut text,
+                            std::iter::once(name).chain(arguments.iter().copied().take(2)),
+                            " ",
+                        );
+                        text
+                    },
                     bytes: None,
-                    detail: "writes files of a size no table gives (a download, clone, archive, build or model)".into(),
+                    detail: Detail::Fixed("writes files of a size no table gives (a download, clone, archive, build or model)"),
                     row: None,
                     span: Some(command.span),
                     at_least: false,
@@ -680,8 +680,9 @@ impl<'a> Estimator<'a> {
             kind: ContributorKind::PythonPackage,
             name: text.to_string(),
             bytes: None,
-            detail: "installed from a URL, path or repository: built or downloaded at build time"
-                .into(),
+            detail: Detail::Fixed(
+                "installed from a URL, path or repository: built or downloaded at build time",
+            ),
             row: None,
             span: Some(span),
             at_least: false,
@@ -699,7 +700,7 @@ impl<'a> Estimator<'a> {
         &mut self,
         run: &RunModel,
         install: &InstallCommand,
-        distributions: &[&'static str],
+        distributions: Vec<&'static str>,
     ) {
         let falsy = |value: &str| {
             matches!(
@@ -742,38 +743,28 @@ impl<'a> Estimator<'a> {
                 .filter_map(|row| row.compiled_bytes.iter().min())
                 .sum::<u64>(),
         };
-        let (python, column_name) = match (column, self.python_minor) {
-            (Some(_), Some(minor)) => (format!("CPython 3.{minor}"), format!("compiled_cp3{minor}")),
-            _ => (
-                "the smallest figure of CPython 3.10 to 3.13: the base image does not tell its Python".to_string(),
-                "smallest of compiled_cp310 … compiled_cp313".to_string(),
-            ),
-        };
-        let mut names: Vec<&str> = distributions.to_vec();
-        names.sort_unstable();
-        let count = names.len();
-        let compiler = match install.manager {
-            Manager::Uv => "uv --compile-bytecode compiles",
-            _ => "pip byte-compiles (no --no-compile)",
-        };
+        let python = column.and(self.python_minor);
         // A setting that is often taken to stop this: pip's compile step ignores it.
-        let ignored = match self.environment(run, install, "PYTHONDONTWRITEBYTECODE") {
-            Some(value) if install.manager == Manager::Pip && !value.is_empty() => {
-                " (PYTHONDONTWRITEBYTECODE does not stop pip's compile step)"
-            }
-            _ => "",
-        };
+        let dont_write_bytecode = install.manager == Manager::Pip
+            && self
+                .environment(run, install, "PYTHONDONTWRITEBYTECODE")
+                .is_some_and(|value| !value.is_empty());
         self.contributors.push(Contributor {
             kind: ContributorKind::PythonPackage,
             name: "pip bytecode".into(),
             bytes: Some(bytes),
-            detail: format!(
-                "{compiler} the .py files of the {count} {} above into __pycache__/*.pyc, for {python}{ignored}",
-                if count == 1 { "distribution" } else { "distributions" },
-            ),
+            detail: Detail::Bytecode {
+                manager: install.manager,
+                distributions: distributions.len(),
+                python,
+                dont_write_bytecode,
+            },
             row: Some(RowRef {
                 table: PYPI_TABLE,
-                key: format!("{column_name} of {}", names.join(", ")),
+                key: RowKey::Bytecode {
+                    python,
+                    distributions,
+                },
                 source: "the .pyc files and RECORD lines pip's compile step writes for each row's wheel, measured by compiling the wheel's .py files with that CPython",
             }),
             span: Some(install.span),
@@ -839,7 +830,7 @@ impl<'a> Estimator<'a> {
                 kind: ContributorKind::PythonPackage,
                 name: written.to_string(),
                 bytes: None,
-                detail: "not in the PyPI wheel table".into(),
+                detail: Detail::Fixed("not in the PyPI wheel table"),
                 row: None,
                 span,
                 at_least: false,
@@ -888,43 +879,32 @@ impl<'a> Estimator<'a> {
                 }
             }
         }
-        let asked = version
-            .map(|v| format!(" (asked: {v})"))
-            .unwrap_or_default();
-        let dependencies = added.distributions.len().saturating_sub(1);
-        let dependency_names = || {
-            let mut names = added.distributions.get(1..).unwrap_or_default().to_vec();
-            names.sort_unstable();
-            format!("{dependencies} dependencies: {}", names.join(", "))
-        };
-        let distribution = &row.distribution;
+        let asked = version.map(str::to_string);
+        let distribution = row.distribution.as_str();
+        let version = row.version.as_str();
         let detail = if let (Some((earlier_version, earlier_run)), Some(pin)) = (replaced, pin) {
-            let earlier_line = self.line_of(earlier_run);
-            let dependencies = if dependencies == 0 {
-                String::new()
-            } else {
-                format!(" and {}", dependency_names())
-            };
-            format!(
-                "{distribution} {pin} replaces {distribution} {earlier_version} installed by the RUN on line {earlier_line}; that layer keeps the old files (the table's figure is for {distribution} {}{dependencies})",
-                row.version,
-            )
-        } else if added.distributions.is_empty() {
-            format!("{distribution} {} is counted already", row.version)
+            Detail::Replaces {
+                distribution,
+                pin: pin.to_string(),
+                earlier_version: earlier_version.to_string(),
+                earlier_line: self.line_of(earlier_run),
+                version,
+                added: added.distributions.clone(),
+            }
         } else if added.distributions.first().copied() != Some(normalized) {
-            format!(
-                "{distribution} {}{asked} is counted already; its extras add {}",
-                row.version,
-                added.distributions.join(", ")
-            )
-        } else if dependencies == 0 {
-            format!("{distribution} {}{asked}", row.version)
+            Detail::ExtrasOfCounted {
+                distribution,
+                version,
+                asked,
+                added: added.distributions.clone(),
+            }
         } else {
-            format!(
-                "{distribution} {}{asked} and {}",
-                row.version,
-                dependency_names()
-            )
+            Detail::PythonRequirement {
+                distribution,
+                version,
+                asked,
+                added: added.distributions.clone(),
+            }
         };
         self.contributors.push(Contributor {
             kind: ContributorKind::PythonPackage,
@@ -933,7 +913,7 @@ impl<'a> Estimator<'a> {
             detail,
             row: Some(RowRef {
                 table: PYPI_TABLE,
-                key: row.distribution.clone(),
+                key: RowKey::Name(distribution),
                 source: row.source.as_str(),
             }),
             span,
@@ -970,20 +950,29 @@ impl<'a> Estimator<'a> {
         let instruction = self.model.dockerfile.instructions.get(copy.instruction);
         let span = instruction.map(|i| i.span);
         let keyword = instruction.map_or("COPY", |i| i.keyword.value.as_str());
-        let sources: Vec<&str> = copy
-            .sources
-            .iter()
-            .map(|s| s.source.value.as_str())
-            .collect();
+        let name = |from: Option<&str>| {
+            let mut name = String::from(keyword);
+            if let Some(from) = from {
+                name.push_str(" --from=");
+                name.push_str(from);
+            }
+            name.push(' ');
+            push_joined(
+                &mut name,
+                copy.sources.iter().map(|s| s.source.value.as_str()),
+                " ",
+            );
+            name
+        };
         if let Some(from) = &copy.from {
-            let name = format!("{keyword} --from={} {}", from.value, sources.join(" "));
+            let name = name(Some(&from.value));
             self.contributors.push(match copy.from_stage {
                 Some(stage) => self.copy_from_stage(copy, stage, name, span),
                 None => Contributor {
                     kind: ContributorKind::CopyFrom,
                     name,
                     bytes: None,
-                    detail: "copied from another image".into(),
+                    detail: Detail::Fixed("copied from another image"),
                     row: None,
                     span,
                     at_least: false,
@@ -993,7 +982,7 @@ impl<'a> Estimator<'a> {
         }
         let mut bytes = 0;
         let mut files = 0;
-        let mut unknown = Vec::new();
+        let mut unknown: Vec<String> = Vec::new();
         for source in &copy.sources {
             if let Some(resolved) = &source.resolved {
                 bytes += resolved.size;
@@ -1003,26 +992,23 @@ impl<'a> Estimator<'a> {
             let heredoc = instruction.and_then(|i| {
                 i.heredocs
                     .iter()
-                    .find(|h| source.source.value == format!("<<{}", h.name.value))
+                    .find(|h| source.source.value.strip_prefix("<<") == Some(&h.name.value))
             });
             match heredoc {
                 Some(heredoc) => {
                     bytes += heredoc.body.text.len() as u64;
                     files += 1;
                 }
-                None => unknown.push(source.source.value.as_str()),
+                None => unknown.push(source.source.value.clone()),
             }
         }
-        let name = format!("{keyword} {}", sources.join(" "));
+        let name = name(None);
         self.contributors.push(if unknown.is_empty() {
             Contributor {
                 kind: ContributorKind::Copy,
                 name,
                 bytes: Some(bytes),
-                detail: format!(
-                    "{files} {} of the build context, after .dockerignore",
-                    if files == 1 { "file" } else { "files" }
-                ),
+                detail: Detail::ContextFiles { files },
                 row: None,
                 span,
                 at_least: false,
@@ -1032,7 +1018,7 @@ impl<'a> Estimator<'a> {
                 kind: ContributorKind::Copy,
                 name,
                 bytes: None,
-                detail: format!("not in the build context: {}", unknown.join(", ")),
+                detail: Detail::NotInContext { sources: unknown },
                 row: None,
                 span,
                 at_least: false,
@@ -1086,7 +1072,7 @@ impl<'a> Estimator<'a> {
                 kind: ContributorKind::CopyFrom,
                 name,
                 bytes: None,
-                detail: "made by the other stage's RUN instructions".into(),
+                detail: Detail::Fixed("made by the other stage's RUN instructions"),
                 row: None,
                 span,
                 at_least: false,
@@ -1096,15 +1082,21 @@ impl<'a> Estimator<'a> {
             kind: ContributorKind::CopyFrom,
             name,
             bytes: Some(bytes),
-            detail: if runs {
-                format!("what {matched} COPY of that stage put there; its RUNs may add more")
-            } else {
-                format!("what {matched} COPY of that stage put there")
-            },
+            detail: Detail::FromStage { matched, runs },
             row: None,
             span,
             at_least: runs,
         }
+    }
+}
+
+/// Appends `items` to `out`, separated by `separator`.
+fn push_joined<'s>(out: &mut String, items: impl Iterator<Item = &'s str>, separator: &str) {
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push_str(separator);
+        }
+        out.push_str(item);
     }
 }
 
