@@ -145,14 +145,18 @@ pub fn estimate(
         .get(stage)
         .map_or(stage, |s| s.lineage.last().copied().unwrap_or(stage));
     let base = model.dockerfile.stages.get(root).map(|s| &s.base);
+    let image = base
+        .filter(|base| !base.unresolved && !base.is_scratch)
+        .map(image_name);
     let mut estimator = Estimator {
         tables: tables(),
         repository,
         sources,
         model,
         stages: &stages,
-        python_minor: base.and_then(python_minor),
-        debian_release: base.and_then(debian_release),
+        python_minor: image.as_deref().and_then(python_minor),
+        debian_release: image.as_deref().and_then(debian_release),
+        env_settings: env_settings(model, &stages),
         apt_counted: Vec::new(),
         python_installed: HashMap::default(),
         extras_followed: HashSet::default(),
@@ -160,12 +164,33 @@ pub fn estimate(
         contributors: Vec::new(),
     };
     if let Some(base) = base {
-        estimator.base(base);
+        estimator.base(base, image);
     }
     estimator.instructions();
     Estimate {
         contributors: estimator.contributors,
     }
+}
+
+/// The `ENV` settings of `stages` in file order: `(instruction, name, value)`.
+fn env_settings<'m>(
+    model: &'m DockerfileModel,
+    stages: &[usize],
+) -> Vec<(usize, &'m str, &'m str)> {
+    let instructions = &model.dockerfile.instructions;
+    stages
+        .iter()
+        .filter_map(|&stage| model.dockerfile.stages.get(stage))
+        .flat_map(|stage| stage.instructions.clone())
+        .filter_map(|i| Some((i, instructions.get(i)?)))
+        .filter(|(_, instruction)| instruction.is("ENV"))
+        .flat_map(|(i, instruction)| {
+            instruction
+                .key_values()
+                .into_iter()
+                .map(move |(key, value)| (i, key.value.as_str(), value.value.as_str()))
+        })
+        .collect()
 }
 
 /// `stage` and every stage it is built FROM, in file order.
@@ -192,6 +217,9 @@ struct Estimator<'a> {
     python_minor: Option<u32>,
     /// The Debian release of the base image, when its tag says (`python:3.11-slim-bookworm`).
     debian_release: Option<&'static str>,
+    /// The `ENV` settings of the image's stages in file order, as `(instruction, name,
+    /// value)`: collected once, for [`Estimator::environment`].
+    env_settings: Vec<(usize, &'a str, &'a str)>,
     /// Debian packages already counted in this image, by id (allocated at the first apt
     /// install).
     apt_counted: Vec<bool>,
@@ -240,29 +268,29 @@ impl<'a> Estimator<'a> {
             })
     }
 
-    /// The base image of the first stage of the lineage.
-    fn base(&mut self, base: &ImageRef) {
+    /// The base image of the first stage of the lineage; `image` is its table key
+    /// ([`image_name`]) unless it is `scratch` or holds a variable without a value.
+    fn base(&mut self, base: &ImageRef, image: Option<String>) {
         let span = Some(base.raw.span);
         if base.is_scratch {
             return;
         }
-        let image = image_name(base);
-        let row = if base.unresolved {
-            None
-        } else {
-            base_row_candidates(&image)
+        let tables = self.tables;
+        let found = image.and_then(|image| {
+            let row = base_row_candidates(&image)
                 .into_iter()
-                .find_map(|key| self.tables.base_images.get(&key))
-        };
-        let contributor = match row {
-            Some(row) => Contributor {
+                .find_map(|key| tables.base_images.get(&key))?;
+            Some((image, row))
+        });
+        let contributor = match found {
+            Some((image, row)) => Contributor {
                 kind: ContributorKind::Base,
-                name: image.clone(),
                 bytes: Some(row.bytes),
                 detail: Detail::BaseImage {
                     kind: row.kind,
                     other_reference: (row.image != image).then_some(row.image.as_str()),
                 },
+                name: image,
                 row: Some(RowRef {
                     table: BASE_IMAGES_TABLE,
                     key: RowKey::Name(&row.image),
@@ -788,17 +816,11 @@ impl<'a> Estimator<'a> {
         {
             return Some(setting.value.value.as_str());
         }
-        let instructions = &self.model.dockerfile.instructions;
-        self.stages
+        self.env_settings
             .iter()
-            .filter_map(|&stage| self.model.dockerfile.stages.get(stage))
-            .flat_map(|stage| stage.instructions.clone())
-            .filter(|&i| i < run.instruction)
-            .filter_map(|i| instructions.get(i))
-            .filter(|instruction| instruction.is("ENV"))
-            .flat_map(|instruction| instruction.key_values())
-            .rfind(|(key, _)| key.value == name)
-            .map(|(_, value)| value.value.as_str())
+            .rev()
+            .find(|&&(instruction, key, _)| instruction < run.instruction && key == name)
+            .map(|&(_, _, value)| value)
     }
 
     /// Whether pip keeps no cache for this install: `--no-cache-dir`, `PIP_NO_CACHE_DIR` for
@@ -1142,25 +1164,19 @@ fn image_name(base: &ImageRef) -> String {
     }
 }
 
-/// The X of an official `python:3.X…` base image (`python:3.10-slim`, `python:3.11.9`), whose
-/// interpreter pip compiles with; `None` for other images and floating tags (`python:3`).
-fn python_minor(base: &ImageRef) -> Option<u32> {
-    if base.unresolved || base.is_scratch {
-        return None;
-    }
-    let image = image_name(base);
+/// The X of an official `python:3.X…` base image (`python:3.10-slim`, `python:3.11.9`, as
+/// [`image_name`] writes it), whose interpreter pip compiles with; `None` for other images and
+/// floating tags (`python:3`).
+fn python_minor(image: &str) -> Option<u32> {
     let tag = image.strip_prefix("python:3.")?;
     let digits: String = tag.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()
 }
 
 /// The Debian release of a base image whose tag names it (`python:3.11-slim-bookworm`,
-/// `debian:bookworm-slim`, `debian:12`); only releases whose lists the tables measure.
-fn debian_release(base: &ImageRef) -> Option<&'static str> {
-    if base.unresolved || base.is_scratch {
-        return None;
-    }
-    let image = image_name(base);
+/// `debian:bookworm-slim`, `debian:12`, as [`image_name`] writes it); only releases whose
+/// lists the tables measure.
+fn debian_release(image: &str) -> Option<&'static str> {
     let (repository, tag) = image.rsplit_once(':')?;
     let bookworm = tag.split(['-', '.']).any(|part| part == "bookworm")
         || (repository == "debian"
