@@ -6,7 +6,7 @@ use std::path::Path;
 
 use dockpolicy::eval::world::{SizeKind, World};
 use dockpolicy::parse::repository::{load, LoadOptions};
-use dockpolicy::size::tables::{tables, BYTECODE_PYTHONS};
+use dockpolicy::size::tables::{tables, PypiRow, BYTECODE_PYTHONS};
 use dockpolicy::size::{estimate, parse_measured_sizes, ContributorKind, Estimate};
 use dockpolicy::source::FileId;
 
@@ -25,24 +25,22 @@ fn estimate_of(root: &Path) -> Estimate {
     )
 }
 
+fn pypi(distribution: &str) -> &'static PypiRow {
+    tables().pypi(distribution).expect("a PyPI row")
+}
+
 fn installed(names: &[&str]) -> u64 {
-    names
-        .iter()
-        .map(|n| tables().pypi[*n].installed_bytes)
-        .sum()
+    names.iter().map(|n| pypi(n).installed_bytes).sum()
 }
 
 /// What pip's byte-compile step writes for the distributions on CPython 3.`minor`.
 fn compiled(minor: u32, names: &[&str]) -> u64 {
     let column = BYTECODE_PYTHONS.iter().position(|&m| m == minor).unwrap();
-    names
-        .iter()
-        .map(|n| tables().pypi[*n].compiled_bytes[column])
-        .sum()
+    names.iter().map(|n| pypi(n).compiled_bytes[column]).sum()
 }
 
 fn wheels(names: &[&str]) -> u64 {
-    names.iter().map(|n| tables().pypi[*n].wheel_bytes).sum()
+    names.iter().map(|n| pypi(n).wheel_bytes).sum()
 }
 
 fn debian_closure(package: &str, recommends: bool) -> u64 {
@@ -214,8 +212,8 @@ fn packages_are_counted_once_and_caches_are_kept_unless_removed() {
 /// and a pin after a range (whose version is unknown) add nothing.
 #[test]
 fn a_later_run_pinning_another_version_counts_the_distribution_again() {
-    let numpy = &tables().pypi["numpy"].version;
-    let pandas = &tables().pypi["pandas"].version;
+    let numpy = &pypi("numpy").version;
+    let pandas = &pypi("pandas").version;
     let dir = temp_files(&[(
         "Dockerfile",
         &format!(
@@ -361,7 +359,7 @@ fn pip_bytecode_follows_the_python_version_and_the_compile_settings() {
              compile step)"
         )
     );
-    let smallest = tables().pypi["six"].compiled_bytes.iter().min().copied();
+    let smallest = pypi("six").compiled_bytes.iter().min().copied();
     assert_eq!(
         bytecode("FROM ubuntu:22.04\nRUN pip install --no-cache-dir six\n"),
         (vec![(smallest, true)], true)
@@ -564,13 +562,12 @@ fn requested_extras_and_included_requirement_files_are_followed() {
         ("base.txt", "click\n"),
     ]);
     let estimate = estimate_of(dir.path());
-    let pypi = &tables().pypi;
-    let standard = &pypi["uvicorn"].extras["standard"];
+    let standard = &pypi("uvicorn").extras["standard"];
     // uvicorn, its dependencies and what its `standard` extra adds (each with its own
     // dependencies). The including file's requirements come before the included file's, so
     // click, a dependency of uvicorn, is counted with uvicorn and base.txt adds nothing.
     let mut names: Vec<String> = vec!["uvicorn".into()];
-    let mut pending: Vec<String> = pypi["uvicorn"]
+    let mut pending: Vec<String> = pypi("uvicorn")
         .requires
         .iter()
         .chain(standard)
@@ -581,7 +578,7 @@ fn requested_extras_and_included_requirement_files_are_followed() {
         if names.contains(&name) {
             continue;
         }
-        pending.extend(pypi[&name].requires.iter().cloned());
+        pending.extend(pypi(&name).requires.iter().cloned());
         names.push(name);
     }
     let names: Vec<&str> = names.iter().map(String::as_str).collect();

@@ -4,10 +4,9 @@
 //! figure comes from, and the span that brought it in. Nothing is guessed: a part without a
 //! figure is unknown, and the total is then a lower bound.
 
-use std::collections::hash_map::Entry;
 use std::str::FromStr;
 
-use foldhash::{HashMap, HashSet};
+use foldhash::HashSet;
 use pep440_rs::Version;
 
 use serde::Serialize;
@@ -20,7 +19,7 @@ use crate::source::{Sources, Span};
 
 use super::detail::{Detail, RowKey};
 use super::tables::{
-    split_requirement, tables, BaseKind, Tables, BASE_IMAGES_TABLE, BYTECODE_PYTHONS,
+    tables, BaseKind, PypiDependency, PypiRow, Tables, BASE_IMAGES_TABLE, BYTECODE_PYTHONS,
     DEBIAN_APT_LISTS_TABLE, DEBIAN_CLOSURES_TABLE, PYPI_TABLE,
 };
 
@@ -158,7 +157,7 @@ pub fn estimate(
         debian_release: image.as_deref().and_then(debian_release),
         env_settings: env_settings(model, &stages),
         apt_counted: Vec::new(),
-        python_installed: HashMap::default(),
+        python_installed: Vec::new(),
         extras_followed: HashSet::default(),
         apt_lists_listed: false,
         contributors: Vec::new(),
@@ -223,17 +222,19 @@ struct Estimator<'a> {
     /// Debian packages already counted in this image, by id (allocated at the first apt
     /// install).
     apt_counted: Vec<bool>,
-    /// Python distributions already counted in this image, with the version the estimate
-    /// assumes installed and the `RUN` that installed it.
-    python_installed: HashMap<&'static str, InstalledDistribution<'a>>,
+    /// Python distributions already counted in this image, by the id of their row, with the
+    /// version the estimate assumes installed and the `RUN` that installed it (allocated at
+    /// the first Python requirement).
+    python_installed: Vec<Option<InstalledDistribution<'a>>>,
     /// `(distribution, extra)` pairs whose requirements were followed.
-    extras_followed: HashSet<(&'static str, &'static str)>,
+    extras_followed: HashSet<(usize, &'static str)>,
     /// Whether apt's package lists left in a layer were listed already.
     apt_lists_listed: bool,
     contributors: Vec<Contributor>,
 }
 
 /// A Python distribution installed in the image.
+#[derive(Clone, Copy)]
 struct InstalledDistribution<'a> {
     /// The version: the `==` pin of the request, the table row's version (the newest
     /// release, what pip picks) for a request without a version and for a dependency, `None`
@@ -247,7 +248,8 @@ struct InstalledDistribution<'a> {
 struct PythonAdded {
     installed: u64,
     wheels: u64,
-    distributions: Vec<&'static str>,
+    /// The rows of the distributions it added, the requirement's own first.
+    distributions: Vec<&'static PypiRow>,
 }
 
 impl<'a> Estimator<'a> {
@@ -530,7 +532,7 @@ impl<'a> Estimator<'a> {
     fn pip_install(&mut self, run: &'a RunModel, install: &'a InstallCommand) {
         let mut wheels = 0;
         let mut wheel_rows = 0;
-        let mut installed: Vec<&'static str> = Vec::new();
+        let mut installed: Vec<&'static PypiRow> = Vec::new();
         for package in &install.packages {
             let extras: Vec<String> = package.extras.iter().map(|e| normalize_name(e)).collect();
             let version = package.version.as_ref().map(|v| v.value.as_str());
@@ -728,7 +730,7 @@ impl<'a> Estimator<'a> {
         &mut self,
         run: &RunModel,
         install: &InstallCommand,
-        distributions: Vec<&'static str>,
+        distributions: Vec<&'static PypiRow>,
     ) {
         let falsy = |value: &str| {
             matches!(
@@ -760,9 +762,7 @@ impl<'a> Estimator<'a> {
         let column = self
             .python_minor
             .and_then(|minor| BYTECODE_PYTHONS.iter().position(|&m| m == minor));
-        let rows = distributions
-            .iter()
-            .filter_map(|name| self.tables.pypi.get(*name));
+        let rows = distributions.iter();
         let bytes = match column {
             Some(column) => rows
                 .filter_map(|row| row.compiled_bytes.get(column))
@@ -791,7 +791,7 @@ impl<'a> Estimator<'a> {
                 table: PYPI_TABLE,
                 key: RowKey::Bytecode {
                     python,
-                    distributions,
+                    distributions: names(&distributions),
                 },
                 source: "the .pyc files and RECORD lines pip's compile step writes for each row's wheel, measured by compiling the wheel's .py files with that CPython",
             }),
@@ -847,7 +847,12 @@ impl<'a> Estimator<'a> {
         version: Option<&'a str>,
         span: Option<Span>,
     ) -> Option<PythonAdded> {
-        let Some((normalized, row)) = self.tables.pypi.get_key_value(normalized) else {
+        let tables = self.tables;
+        let Some((id, row)) = tables
+            .pypi_ids
+            .get(normalized)
+            .and_then(|&id| Some((id, tables.pypi_rows.get(id)?)))
+        else {
             self.contributors.push(Contributor {
                 kind: ContributorKind::PythonPackage,
                 name: written.to_string(),
@@ -864,40 +869,50 @@ impl<'a> Estimator<'a> {
             None => Some(row.version.as_str()),
             Some(_) => pin,
         };
-        let replaced = pin.and_then(|pin| self.replaced(normalized, pin, run));
+        if self.python_installed.is_empty() {
+            self.python_installed = vec![None; tables.pypi_rows.len()];
+        }
+        let replaced = pin.and_then(|pin| self.replaced(id, pin, run));
         let mut added = PythonAdded {
             installed: 0,
             wheels: 0,
             distributions: Vec::new(),
         };
-        // Names and extras are borrowed from the static tables once looked up, so that
-        // following the dependencies allocates no strings.
-        let mut pending: Vec<(&str, Vec<&str>)> =
-            vec![(normalized, extras.iter().map(String::as_str).collect())];
+        // Dependencies are followed by row id, with extras borrowed from the static tables,
+        // so that following them neither hashes nor allocates names.
+        let mut pending: Vec<(usize, Vec<&str>)> =
+            vec![(id, extras.iter().map(String::as_str).collect())];
         let mut requested = Some(requested);
-        while let Some((name, extras)) = pending.pop() {
-            let Some((name, row)) = self.tables.pypi.get_key_value(name) else {
+        let follow = |dependency: &'static PypiDependency| {
+            (
+                dependency.id,
+                dependency.extras.iter().map(String::as_str).collect(),
+            )
+        };
+        while let Some((id, extras)) = pending.pop() {
+            let Some(row) = tables.pypi_rows.get(id) else {
                 continue;
             };
             // The first entry is the requirement itself; the others are dependencies, which
             // pip installs at the newest release (the row's).
             let version = requested.take().unwrap_or(Some(row.version.as_str()));
-            if let Entry::Vacant(entry) = self.python_installed.entry(name) {
-                entry.insert(InstalledDistribution {
+            if let Some(slot @ None) = self.python_installed.get_mut(id) {
+                *slot = Some(InstalledDistribution {
                     version,
                     run: run.instruction,
                 });
                 added.installed += row.installed_bytes;
                 added.wheels += row.wheel_bytes;
-                added.distributions.push(name);
-                pending.extend(row.requires.iter().map(|entry| split_requirement(entry)));
+                added.distributions.push(row);
+                pending.extend(row.dependencies.iter().map(follow));
             }
             for extra in extras {
-                let Some((extra, entries)) = row.extras.get_key_value(extra) else {
+                let Some((extra, dependencies)) = row.extra_dependencies.get_key_value(extra)
+                else {
                     continue;
                 };
-                if self.extras_followed.insert((name, extra)) {
-                    pending.extend(entries.iter().map(|entry| split_requirement(entry)));
+                if self.extras_followed.insert((id, extra)) {
+                    pending.extend(dependencies.iter().map(follow));
                 }
             }
         }
@@ -911,21 +926,25 @@ impl<'a> Estimator<'a> {
                 earlier_version: earlier_version.to_string(),
                 earlier_line: self.line_of(earlier_run),
                 version,
-                added: added.distributions.clone(),
+                added: names(&added.distributions),
             }
-        } else if added.distributions.first().copied() != Some(normalized) {
+        } else if added
+            .distributions
+            .first()
+            .is_none_or(|first| first.distribution != row.distribution)
+        {
             Detail::ExtrasOfCounted {
                 distribution,
                 version,
                 asked,
-                added: added.distributions.clone(),
+                added: names(&added.distributions),
             }
         } else {
             Detail::PythonRequirement {
                 distribution,
                 version,
                 asked,
-                added: added.distributions.clone(),
+                added: names(&added.distributions),
             }
         };
         self.contributors.push(Contributor {
@@ -944,18 +963,14 @@ impl<'a> Estimator<'a> {
         Some(added)
     }
 
-    /// Whether a request pinned to `pin` replaces distribution `name` installed by an earlier
+    /// Whether a request pinned to `pin` replaces distribution `id` installed by an earlier
     /// `RUN`: it does when the version installed there is known and another one. The earlier
     /// installation is then forgotten, so that the request counts it again, and its version
     /// and line are returned. In the same `RUN` the pin only changes the version installed
     /// (one layer holds only the last files).
-    fn replaced(
-        &mut self,
-        name: &'static str,
-        pin: &'a str,
-        run: &RunModel,
-    ) -> Option<(&'a str, usize)> {
-        let earlier = self.python_installed.get_mut(name)?;
+    fn replaced(&mut self, id: usize, pin: &'a str, run: &RunModel) -> Option<(&'a str, usize)> {
+        let slot = self.python_installed.get_mut(id)?;
+        let earlier = slot.as_mut()?;
         if earlier.run == run.instruction {
             earlier.version = Some(pin);
             return None;
@@ -964,7 +979,7 @@ impl<'a> Estimator<'a> {
             .version
             .filter(|version| !same_version(version, pin))?;
         let earlier_run = earlier.run;
-        self.python_installed.remove(name);
+        *slot = None;
         Some((version, earlier_run))
     }
 
@@ -1110,6 +1125,11 @@ impl<'a> Estimator<'a> {
             at_least: runs,
         }
     }
+}
+
+/// The distributions of PyPI rows.
+fn names(rows: &[&'static PypiRow]) -> Vec<&'static str> {
+    rows.iter().map(|row| row.distribution.as_str()).collect()
 }
 
 /// Appends `items` to `out`, separated by `separator`.

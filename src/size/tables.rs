@@ -96,6 +96,22 @@ pub struct PypiRow {
     /// What each extra adds, in the same form.
     pub extras: HashMap<String, Vec<String>>,
     pub source: String,
+    /// `requires` with each name resolved to its row's id, so that an estimate follows
+    /// dependencies by index instead of by name (a requirement without a row is left out; a
+    /// test of the tables keeps there are none).
+    pub dependencies: Vec<PypiDependency>,
+    /// `extras` resolved the same way; an extra's requirements without a row are left out
+    /// (extras name many distributions the table does not measure: test and docs tools).
+    pub extra_dependencies: HashMap<String, Vec<PypiDependency>>,
+}
+
+/// A requirement of a PyPI row, resolved.
+#[derive(Clone, Debug)]
+pub struct PypiDependency {
+    /// The required distribution's row: its index in [`Tables::pypi_rows`].
+    pub id: usize,
+    /// The extras it asks for.
+    pub extras: Vec<String>,
 }
 
 /// Every bundled table, keyed for lookups.
@@ -110,7 +126,10 @@ pub struct Tables {
     pub debian_package_bytes: Vec<u64>,
     /// By Debian release (`bookworm`).
     pub apt_lists: HashMap<String, AptListsRow>,
-    pub pypi: HashMap<String, PypiRow>,
+    /// The PyPI rows by id (their index), in the table's order.
+    pub pypi_rows: Vec<PypiRow>,
+    /// The id of each distribution's row.
+    pub pypi_ids: HashMap<String, usize>,
     /// Rows that could not be read (`table:line`); a test keeps this empty.
     pub malformed: Vec<String>,
 }
@@ -119,6 +138,11 @@ impl Tables {
     /// The closure `apt-get install package` adds, with or without Recommends.
     pub fn debian_closure(&self, package: &str, recommends: bool) -> Option<&DebianClosureRow> {
         self.debian_closures.get(package)?[usize::from(recommends)].as_ref()
+    }
+
+    /// The row of a PyPI distribution (a PEP 503 name).
+    pub fn pypi(&self, distribution: &str) -> Option<&PypiRow> {
+        self.pypi_rows.get(*self.pypi_ids.get(distribution)?)
     }
 }
 
@@ -265,6 +289,8 @@ fn parse_tables() -> Tables {
                             .map(|(extra, needs)| (extra.to_string(), words(needs, ' ')))
                             .collect(),
                         source: source.to_string(),
+                        dependencies: Vec::new(),
+                        extra_dependencies: HashMap::default(),
                     }),
                     _ => None,
                 }
@@ -272,17 +298,49 @@ fn parse_tables() -> Tables {
             _ => None,
         };
         match row {
-            Some(row) => {
-                tables.pypi.insert(row.distribution.clone(), row);
-            }
+            // A later row of the same distribution replaces the earlier one.
+            Some(row) => match tables.pypi_ids.get(&row.distribution) {
+                Some(&id) => {
+                    if let Some(earlier) = tables.pypi_rows.get_mut(id) {
+                        *earlier = row;
+                    }
+                }
+                None => {
+                    tables
+                        .pypi_ids
+                        .insert(row.distribution.clone(), tables.pypi_rows.len());
+                    tables.pypi_rows.push(row);
+                }
+            },
             None => tables.malformed.push(format!("{PYPI_TABLE}:{line}")),
         }
+    }
+    let ids = &tables.pypi_ids;
+    let resolve = |entries: &[String]| -> Vec<PypiDependency> {
+        entries
+            .iter()
+            .filter_map(|entry| {
+                let (name, extras) = split_requirement(entry);
+                Some(PypiDependency {
+                    id: *ids.get(name)?,
+                    extras: extras.into_iter().map(str::to_string).collect(),
+                })
+            })
+            .collect()
+    };
+    for row in &mut tables.pypi_rows {
+        row.dependencies = resolve(&row.requires);
+        row.extra_dependencies = row
+            .extras
+            .iter()
+            .map(|(extra, entries)| (extra.clone(), resolve(entries)))
+            .collect();
     }
     tables
 }
 
 /// `name[a,b]` → (`name`, [`a`, `b`]).
-pub fn split_requirement(entry: &str) -> (&str, Vec<&str>) {
+fn split_requirement(entry: &str) -> (&str, Vec<&str>) {
     match entry.split_once('[') {
         Some((name, extras)) => (
             name,
@@ -307,7 +365,7 @@ mod tests {
         assert!(tables.base_images.contains_key("python:3.11-slim"));
         assert!(tables.debian_closure("build-essential", true).is_some());
         assert!(tables.debian_closure("build-essential", false).is_some());
-        assert!(tables.pypi.contains_key("numpy"));
+        assert!(tables.pypi("numpy").is_some());
         assert!(tables.apt_lists.contains_key("bookworm"));
     }
 
@@ -327,13 +385,21 @@ mod tests {
             assert_eq!(row.member_ids.len(), row.members.len(), "{}", row.package);
         }
         let missing: Vec<String> = tables
-            .pypi
-            .values()
+            .pypi_rows
+            .iter()
             .flat_map(|row| row.requires.iter().map(move |r| (row, r)))
-            .filter(|(_, r)| !tables.pypi.contains_key(split_requirement(r).0))
+            .filter(|(_, r)| tables.pypi(split_requirement(r).0).is_none())
             .map(|(row, r)| format!("{r} of {}", row.distribution))
             .collect();
         assert!(missing.is_empty(), "{missing:?}");
+        for row in &tables.pypi_rows {
+            assert_eq!(
+                row.dependencies.len(),
+                row.requires.len(),
+                "{}",
+                row.distribution
+            );
+        }
     }
 
     #[test]
