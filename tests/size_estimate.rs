@@ -49,7 +49,7 @@ fn debian_closure(package: &str, recommends: bool) -> u64 {
         .expect("a closure row");
     row.members
         .iter()
-        .map(|m| tables().debian_packages[m].installed_bytes)
+        .map(|m| tables().debian_packages[*m].installed_bytes)
         .sum()
 }
 
@@ -169,7 +169,7 @@ fn packages_are_counted_once_and_caches_are_kept_unless_removed() {
         .members
         .iter()
         .filter(|m| !gcc_members.contains(m))
-        .map(|m| tables().debian_packages[m].installed_bytes)
+        .map(|m| tables().debian_packages[*m].installed_bytes)
         .sum();
     let pandas = ["pandas", "numpy", "python-dateutil", "tzdata"];
     assert_eq!(
@@ -566,22 +566,21 @@ fn requested_extras_and_included_requirement_files_are_followed() {
     // uvicorn, its dependencies and what its `standard` extra adds (each with its own
     // dependencies). The including file's requirements come before the included file's, so
     // click, a dependency of uvicorn, is counted with uvicorn and base.txt adds nothing.
-    let mut names: Vec<String> = vec!["uvicorn".into()];
-    let mut pending: Vec<String> = pypi("uvicorn")
+    let mut names: Vec<&str> = vec!["uvicorn"];
+    let mut pending: Vec<&str> = pypi("uvicorn")
         .requires
         .iter()
         .chain(standard)
-        .cloned()
+        .copied()
         .collect();
     while let Some(name) = pending.pop() {
-        let name = name.split('[').next().unwrap().to_string();
+        let name = name.split('[').next().unwrap();
         if names.contains(&name) {
             continue;
         }
-        pending.extend(pypi(&name).requires.iter().cloned());
+        pending.extend(pypi(name).requires.iter().copied());
         names.push(name);
     }
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let requirement_parts = parts_of(&estimate, ContributorKind::PythonPackage);
     assert_eq!(
         requirement_parts,

@@ -883,12 +883,8 @@ impl<'a> Estimator<'a> {
         let mut pending: Vec<(usize, Vec<&str>)> =
             vec![(id, extras.iter().map(String::as_str).collect())];
         let mut requested = Some(requested);
-        let follow = |dependency: &'static PypiDependency| {
-            (
-                dependency.id,
-                dependency.extras.iter().map(String::as_str).collect(),
-            )
-        };
+        let follow =
+            |dependency: &'static PypiDependency| (dependency.id, dependency.extras.clone());
         while let Some((id, extras)) = pending.pop() {
             let Some(row) = tables.pypi_rows.get(id) else {
                 continue;

@@ -57,7 +57,7 @@ pub struct DebianClosureRow {
     pub package: String,
     pub recommends: bool,
     /// The packages the install adds, the package itself included.
-    pub members: Vec<String>,
+    pub members: Vec<&'static str>,
     /// The members that the package table has: their index in [`Tables::debian_package_bytes`].
     pub member_ids: Vec<usize>,
     pub source: String,
@@ -92,9 +92,9 @@ pub struct PypiRow {
     /// CPython version of [`BYTECODE_PYTHONS`], in that order.
     pub compiled_bytes: [u64; BYTECODE_PYTHONS.len()],
     /// Requirements as `name` or `name[extra,extra]`, PEP 503 names.
-    pub requires: Vec<String>,
+    pub requires: Vec<&'static str>,
     /// What each extra adds, in the same form.
-    pub extras: HashMap<String, Vec<String>>,
+    pub extras: HashMap<String, Vec<&'static str>>,
     pub source: String,
     /// `requires` with each name resolved to its row's id, so that an estimate follows
     /// dependencies by index instead of by name (a requirement without a row is left out; a
@@ -111,7 +111,7 @@ pub struct PypiDependency {
     /// The required distribution's row: its index in [`Tables::pypi_rows`].
     pub id: usize,
     /// The extras it asks for.
-    pub extras: Vec<String>,
+    pub extras: Vec<&'static str>,
 }
 
 /// Every bundled table, keyed for lookups.
@@ -161,11 +161,9 @@ fn rows(text: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
         .map(|(index, line)| (index + 1, line.split('\t').collect()))
 }
 
-fn words(text: &str, separator: char) -> Vec<String> {
-    text.split(separator)
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect()
+/// The non-empty words of a cell, borrowed from the bundled text.
+fn words(text: &'static str, separator: char) -> Vec<&'static str> {
+    text.split(separator).filter(|w| !w.is_empty()).collect()
 }
 
 fn parse_tables() -> Tables {
@@ -242,7 +240,7 @@ fn parse_tables() -> Tables {
         row.member_ids = row
             .members
             .iter()
-            .filter_map(|member| tables.debian_packages.get(member).map(|p| p.id))
+            .filter_map(|member| tables.debian_packages.get(*member).map(|p| p.id))
             .collect();
     }
     for (line, cells) in rows(DEBIAN_APT_LISTS) {
@@ -316,14 +314,14 @@ fn parse_tables() -> Tables {
         }
     }
     let ids = &tables.pypi_ids;
-    let resolve = |entries: &[String]| -> Vec<PypiDependency> {
+    let resolve = |entries: &[&'static str]| -> Vec<PypiDependency> {
         entries
             .iter()
             .filter_map(|entry| {
                 let (name, extras) = split_requirement(entry);
                 Some(PypiDependency {
                     id: *ids.get(name)?,
-                    extras: extras.into_iter().map(str::to_string).collect(),
+                    extras,
                 })
             })
             .collect()
@@ -340,7 +338,7 @@ fn parse_tables() -> Tables {
 }
 
 /// `name[a,b]` → (`name`, [`a`, `b`]).
-fn split_requirement(entry: &str) -> (&str, Vec<&str>) {
+fn split_requirement(entry: &'static str) -> (&'static str, Vec<&'static str>) {
     match entry.split_once('[') {
         Some((name, extras)) => (
             name,
@@ -377,7 +375,7 @@ mod tests {
         for row in tables.debian_closures.values().flatten().flatten() {
             for member in &row.members {
                 assert!(
-                    tables.debian_packages.contains_key(member),
+                    tables.debian_packages.contains_key(*member),
                     "{member} of {}",
                     row.package
                 );
