@@ -316,3 +316,115 @@ fn write_list<T: AsRef<str>>(f: &mut Formatter<'_>, items: impl Iterator<Item = 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Detail, RowKey};
+    use crate::model::package::Manager;
+    use crate::size::tables::BaseKind;
+
+    #[test]
+    fn details_read_as_sentences() {
+        let cases = [
+            (
+                Detail::BaseImage {
+                    kind: BaseKind::Compressed,
+                    other_reference: Some("python:3.11-slim"),
+                },
+                "compressed size of `python:3.11-slim`",
+            ),
+            (Detail::NoTable(Manager::Apk), "no size table for apk"),
+            (
+                Detail::DebianClosure {
+                    package: "gcc",
+                    version: "4:12.2.0-3",
+                    recommends: false,
+                    members: 12,
+                    added: 3,
+                },
+                "gcc 4:12.2.0-3 and its dependencies without Recommends: 12 packages, 3 not counted above",
+            ),
+            (
+                Detail::AptLists { release: None },
+                "/var/lib/apt/lists is not removed in this RUN (lists of an unknown release)",
+            ),
+            (
+                Detail::PythonRequirement {
+                    distribution: "pandas",
+                    version: "2.2.3",
+                    asked: Some(">=2".into()),
+                    added: vec!["pandas", "tzdata", "numpy"],
+                },
+                "pandas 2.2.3 (asked: >=2) and 2 dependencies: numpy, tzdata",
+            ),
+            (
+                Detail::ExtrasOfCounted {
+                    distribution: "aiohttp",
+                    version: "3.14.5",
+                    asked: Some("==3.9.1".into()),
+                    added: vec!["brotli", "aiodns"],
+                },
+                "aiohttp 3.14.5 (asked: ==3.9.1) is counted already; its extras add brotli, aiodns",
+            ),
+            (
+                Detail::ExtrasOfCounted {
+                    distribution: "aiohttp",
+                    version: "3.14.5",
+                    asked: Some("==3.9.1".into()),
+                    added: Vec::new(),
+                },
+                "aiohttp 3.14.5 is counted already",
+            ),
+            (
+                Detail::Replaces {
+                    distribution: "aiohttp",
+                    pin: "3.9".into(),
+                    earlier_version: "3.8".into(),
+                    earlier_line: 2,
+                    version: "3.14.5",
+                    added: vec!["aiohttp", "brotli"],
+                },
+                "aiohttp 3.9 replaces aiohttp 3.8 installed by the RUN on line 2; that layer keeps the old files (the table's figure is for aiohttp 3.14.5 and 1 dependencies: brotli)",
+            ),
+            (
+                Detail::Bytecode {
+                    manager: Manager::Uv,
+                    distributions: 1,
+                    python: None,
+                    dont_write_bytecode: false,
+                },
+                "uv --compile-bytecode compiles the .py files of the 1 distribution above into __pycache__/*.pyc, for the smallest figure of CPython 3.10 to 3.13: the base image does not tell its Python",
+            ),
+            (
+                Detail::NotInContext {
+                    sources: vec!["app/".into(), "main.py".into()],
+                },
+                "not in the build context: app/, main.py",
+            ),
+            (
+                Detail::FromStage {
+                    matched: 2,
+                    runs: true,
+                },
+                "what 2 COPY of that stage put there; its RUNs may add more",
+            ),
+        ];
+        for (detail, text) in cases {
+            assert_eq!(detail.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn bytecode_rows_list_distributions_by_name() {
+        let key = RowKey::Bytecode {
+            python: Some(12),
+            distributions: vec!["requests", "idna", "certifi"],
+        };
+        assert_eq!(key.to_string(), "compiled_cp312 of certifi, idna, requests");
+        let key = RowKey::DebianClosure {
+            package: "curl",
+            recommends: true,
+        };
+        assert_eq!(key.to_string(), "curl (with Recommends)");
+    }
+}
