@@ -6,7 +6,7 @@ use std::path::Path;
 
 use dockpolicy::eval::world::{SizeKind, World};
 use dockpolicy::parse::repository::{load, LoadOptions};
-use dockpolicy::size::tables::{tables, BYTECODE_PYTHONS};
+use dockpolicy::size::tables::{tables, PypiRow, BYTECODE_PYTHONS};
 use dockpolicy::size::{estimate, parse_measured_sizes, ContributorKind, Estimate};
 use dockpolicy::source::FileId;
 
@@ -25,24 +25,22 @@ fn estimate_of(root: &Path) -> Estimate {
     )
 }
 
+fn pypi(distribution: &str) -> &'static PypiRow {
+    tables().pypi(distribution).expect("a PyPI row")
+}
+
 fn installed(names: &[&str]) -> u64 {
-    names
-        .iter()
-        .map(|n| tables().pypi[*n].installed_bytes)
-        .sum()
+    names.iter().map(|n| pypi(n).installed_bytes).sum()
 }
 
 /// What pip's byte-compile step writes for the distributions on CPython 3.`minor`.
 fn compiled(minor: u32, names: &[&str]) -> u64 {
     let column = BYTECODE_PYTHONS.iter().position(|&m| m == minor).unwrap();
-    names
-        .iter()
-        .map(|n| tables().pypi[*n].compiled_bytes[column])
-        .sum()
+    names.iter().map(|n| pypi(n).compiled_bytes[column]).sum()
 }
 
 fn wheels(names: &[&str]) -> u64 {
-    names.iter().map(|n| tables().pypi[*n].wheel_bytes).sum()
+    names.iter().map(|n| pypi(n).wheel_bytes).sum()
 }
 
 fn debian_closure(package: &str, recommends: bool) -> u64 {
@@ -51,7 +49,7 @@ fn debian_closure(package: &str, recommends: bool) -> u64 {
         .expect("a closure row");
     row.members
         .iter()
-        .map(|m| tables().debian_packages[m].installed_bytes)
+        .map(|m| tables().debian_packages[*m].installed_bytes)
         .sum()
 }
 
@@ -171,7 +169,7 @@ fn packages_are_counted_once_and_caches_are_kept_unless_removed() {
         .members
         .iter()
         .filter(|m| !gcc_members.contains(m))
-        .map(|m| tables().debian_packages[m].installed_bytes)
+        .map(|m| tables().debian_packages[*m].installed_bytes)
         .sum();
     let pandas = ["pandas", "numpy", "python-dateutil", "tzdata"];
     assert_eq!(
@@ -214,8 +212,8 @@ fn packages_are_counted_once_and_caches_are_kept_unless_removed() {
 /// and a pin after a range (whose version is unknown) add nothing.
 #[test]
 fn a_later_run_pinning_another_version_counts_the_distribution_again() {
-    let numpy = &tables().pypi["numpy"].version;
-    let pandas = &tables().pypi["pandas"].version;
+    let numpy = &pypi("numpy").version;
+    let pandas = &pypi("pandas").version;
     let dir = temp_files(&[(
         "Dockerfile",
         &format!(
@@ -263,11 +261,11 @@ fn a_later_run_pinning_another_version_counts_the_distribution_again() {
             ("requests", Some(0)),
         ]
     );
-    let details: Vec<&str> = estimate
+    let details: Vec<String> = estimate
         .contributors
         .iter()
         .filter(|c| c.kind == ContributorKind::PythonPackage && c.name == "pandas")
-        .map(|c| c.detail.as_str())
+        .map(|c| c.detail.to_string())
         .collect();
     assert_eq!(
         details,
@@ -352,16 +350,16 @@ fn pip_bytecode_follows_the_python_version_and_the_compile_settings() {
         .contributors
         .iter()
         .find(|c| c.name == "pip bytecode")
-        .map(|c| c.detail.as_str());
+        .map(|c| c.detail.to_string());
     assert_eq!(
-        detail,
+        detail.as_deref(),
         Some(
             "pip byte-compiles (no --no-compile) the .py files of the 1 distribution above into \
              __pycache__/*.pyc, for CPython 3.11 (PYTHONDONTWRITEBYTECODE does not stop pip's \
              compile step)"
         )
     );
-    let smallest = tables().pypi["six"].compiled_bytes.iter().min().copied();
+    let smallest = pypi("six").compiled_bytes.iter().min().copied();
     assert_eq!(
         bytecode("FROM ubuntu:22.04\nRUN pip install --no-cache-dir six\n"),
         (vec![(smallest, true)], true)
@@ -414,7 +412,7 @@ fn apt_lists_are_sized_for_bookworm_bases_only() {
             .iter()
             .find(|c| c.name == "apt package lists")
             .expect("the lists are a part");
-        (part.bytes, part.row.as_ref().map(|r| r.key.clone()))
+        (part.bytes, part.row.as_ref().map(|r| r.key.to_string()))
     };
     let bookworm = Some(tables().apt_lists["bookworm"].bytes);
     for base in [
@@ -564,27 +562,25 @@ fn requested_extras_and_included_requirement_files_are_followed() {
         ("base.txt", "click\n"),
     ]);
     let estimate = estimate_of(dir.path());
-    let pypi = &tables().pypi;
-    let standard = &pypi["uvicorn"].extras["standard"];
+    let standard = &pypi("uvicorn").extras["standard"];
     // uvicorn, its dependencies and what its `standard` extra adds (each with its own
     // dependencies). The including file's requirements come before the included file's, so
     // click, a dependency of uvicorn, is counted with uvicorn and base.txt adds nothing.
-    let mut names: Vec<String> = vec!["uvicorn".into()];
-    let mut pending: Vec<String> = pypi["uvicorn"]
+    let mut names: Vec<&str> = vec!["uvicorn"];
+    let mut pending: Vec<&str> = pypi("uvicorn")
         .requires
         .iter()
         .chain(standard)
-        .cloned()
+        .copied()
         .collect();
     while let Some(name) = pending.pop() {
-        let name = name.split('[').next().unwrap().to_string();
+        let name = name.split('[').next().unwrap();
         if names.contains(&name) {
             continue;
         }
-        pending.extend(pypi[&name].requires.iter().cloned());
+        pending.extend(pypi(name).requires.iter().copied());
         names.push(name);
     }
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let requirement_parts = parts_of(&estimate, ContributorKind::PythonPackage);
     assert_eq!(
         requirement_parts,

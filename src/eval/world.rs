@@ -1830,10 +1830,10 @@ impl<'m> World<'m> {
             FieldName::Size => opt(contributor.and_then(|x| x.bytes).map(Value::Size)),
             FieldName::Unknown => opt(contributor.map(|x| Value::Bool(x.bytes.is_none()))),
             FieldName::Detail => {
-                opt(contributor.map(|x| Value::String(Cow::Owned(x.detail.clone()), None)))
+                opt(contributor.map(|x| Value::String(Cow::Owned(x.detail.to_string()), None)))
             }
             FieldName::Table => opt(row.map(|r| Value::str(r.table, None))),
-            FieldName::Row => opt(row.map(|r| Value::String(Cow::Owned(r.key.clone()), None))),
+            FieldName::Row => opt(row.map(|r| Value::String(Cow::Owned(r.key.to_string()), None))),
             FieldName::Source => opt(row.map(|r| Value::String(Cow::Borrowed(r.source), None))),
             FieldName::Image => Value::Entity(Entity::Image(i)),
             _ => return None,

@@ -96,10 +96,10 @@ fn contributor_row(contributor: &Contributor, sources: &Sources) -> ContributorR
         name: contributor.name.clone(),
         size: contributor.bytes,
         at_least: contributor.at_least,
-        detail: contributor.detail.clone(),
+        detail: contributor.detail.to_string(),
         location: contributor.span.and_then(|span| location(span, sources)),
         table: contributor.row.as_ref().map(|r| r.table),
-        row: contributor.row.as_ref().map(|r| r.key.clone()),
+        row: contributor.row.as_ref().map(|r| r.key.to_string()),
         source: contributor.row.as_ref().map(|r| r.source.to_string()),
     }
 }

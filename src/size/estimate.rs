@@ -4,10 +4,9 @@
 //! figure comes from, and the span that brought it in. Nothing is guessed: a part without a
 //! figure is unknown, and the total is then a lower bound.
 
-use std::collections::hash_map::Entry;
 use std::str::FromStr;
 
-use foldhash::{HashMap, HashSet};
+use foldhash::HashSet;
 use pep440_rs::Version;
 
 use serde::Serialize;
@@ -18,8 +17,9 @@ use crate::model::repository::{CopyModel, DockerfileModel, Repository, RunModel}
 use crate::model::requirements::normalize_name;
 use crate::source::{Sources, Span};
 
+use super::detail::{Detail, RowKey};
 use super::tables::{
-    split_requirement, tables, BaseKind, Tables, BASE_IMAGES_TABLE, BYTECODE_PYTHONS,
+    tables, BaseKind, PypiDependency, PypiRow, Tables, BASE_IMAGES_TABLE, BYTECODE_PYTHONS,
     DEBIAN_APT_LISTS_TABLE, DEBIAN_CLOSURES_TABLE, PYPI_TABLE,
 };
 
@@ -68,7 +68,7 @@ pub struct RowRef {
     /// The table, e.g. `data/pypi-packages.tsv`.
     pub table: &'static str,
     /// The row's key, e.g. `numpy`, `build-essential (with Recommends)`.
-    pub key: String,
+    pub key: RowKey,
     /// Where the row's figure comes from, as the table says (borrowed from the bundled
     /// tables).
     pub source: &'static str,
@@ -83,7 +83,7 @@ pub struct Contributor {
     /// Its size in bytes, or `None` when unknown.
     pub bytes: Option<u64>,
     /// How the figure was made: `119 packages with Recommends`, `numpy 2.4.6 (pinned ==1.26.2)`.
-    pub detail: String,
+    pub detail: Detail,
     /// The table row it comes from, if it comes from a table.
     pub row: Option<RowRef>,
     /// The text that brought it into the image: the `FROM` reference, the package's name, the
@@ -144,27 +144,52 @@ pub fn estimate(
         .get(stage)
         .map_or(stage, |s| s.lineage.last().copied().unwrap_or(stage));
     let base = model.dockerfile.stages.get(root).map(|s| &s.base);
+    let image = base
+        .filter(|base| !base.unresolved && !base.is_scratch)
+        .map(image_name);
     let mut estimator = Estimator {
         tables: tables(),
         repository,
         sources,
         model,
         stages: &stages,
-        python_minor: base.and_then(python_minor),
-        debian_release: base.and_then(debian_release),
+        python_minor: image.as_deref().and_then(python_minor),
+        debian_release: image.as_deref().and_then(debian_release),
+        env_settings: env_settings(model, &stages),
         apt_counted: Vec::new(),
-        python_installed: HashMap::default(),
+        python_installed: Vec::new(),
         extras_followed: HashSet::default(),
         apt_lists_listed: false,
         contributors: Vec::new(),
     };
     if let Some(base) = base {
-        estimator.base(base);
+        estimator.base(base, image);
     }
     estimator.instructions();
     Estimate {
         contributors: estimator.contributors,
     }
+}
+
+/// The `ENV` settings of `stages` in file order: `(instruction, name, value)`.
+fn env_settings<'m>(
+    model: &'m DockerfileModel,
+    stages: &[usize],
+) -> Vec<(usize, &'m str, &'m str)> {
+    let instructions = &model.dockerfile.instructions;
+    stages
+        .iter()
+        .filter_map(|&stage| model.dockerfile.stages.get(stage))
+        .flat_map(|stage| stage.instructions.clone())
+        .filter_map(|i| Some((i, instructions.get(i)?)))
+        .filter(|(_, instruction)| instruction.is("ENV"))
+        .flat_map(|(i, instruction)| {
+            instruction
+                .key_values()
+                .into_iter()
+                .map(move |(key, value)| (i, key.value.as_str(), value.value.as_str()))
+        })
+        .collect()
 }
 
 /// `stage` and every stage it is built FROM, in file order.
@@ -191,20 +216,25 @@ struct Estimator<'a> {
     python_minor: Option<u32>,
     /// The Debian release of the base image, when its tag says (`python:3.11-slim-bookworm`).
     debian_release: Option<&'static str>,
+    /// The `ENV` settings of the image's stages in file order, as `(instruction, name,
+    /// value)`: collected once, for [`Estimator::environment`].
+    env_settings: Vec<(usize, &'a str, &'a str)>,
     /// Debian packages already counted in this image, by id (allocated at the first apt
     /// install).
     apt_counted: Vec<bool>,
-    /// Python distributions already counted in this image, with the version the estimate
-    /// assumes installed and the `RUN` that installed it.
-    python_installed: HashMap<&'static str, InstalledDistribution<'a>>,
+    /// Python distributions already counted in this image, by the id of their row, with the
+    /// version the estimate assumes installed and the `RUN` that installed it (allocated at
+    /// the first Python requirement).
+    python_installed: Vec<Option<InstalledDistribution<'a>>>,
     /// `(distribution, extra)` pairs whose requirements were followed.
-    extras_followed: HashSet<(&'static str, &'static str)>,
+    extras_followed: HashSet<(usize, &'static str)>,
     /// Whether apt's package lists left in a layer were listed already.
     apt_lists_listed: bool,
     contributors: Vec<Contributor>,
 }
 
 /// A Python distribution installed in the image.
+#[derive(Clone, Copy)]
 struct InstalledDistribution<'a> {
     /// The version: the `==` pin of the request, the table row's version (the newest
     /// release, what pip picks) for a request without a version and for a dependency, `None`
@@ -218,7 +248,8 @@ struct InstalledDistribution<'a> {
 struct PythonAdded {
     installed: u64,
     wheels: u64,
-    distributions: Vec<&'static str>,
+    /// The rows of the distributions it added, the requirement's own first.
+    distributions: Vec<&'static PypiRow>,
 }
 
 impl<'a> Estimator<'a> {
@@ -239,33 +270,32 @@ impl<'a> Estimator<'a> {
             })
     }
 
-    /// The base image of the first stage of the lineage.
-    fn base(&mut self, base: &ImageRef) {
+    /// The base image of the first stage of the lineage; `image` is its table key
+    /// ([`image_name`]) unless it is `scratch` or holds a variable without a value.
+    fn base(&mut self, base: &ImageRef, image: Option<String>) {
         let span = Some(base.raw.span);
         if base.is_scratch {
             return;
         }
-        let image = image_name(base);
-        let row = if base.unresolved {
-            None
-        } else {
-            base_row_candidates(&image)
+        let tables = self.tables;
+        let found = image.and_then(|image| {
+            let row = base_row_candidates(&image)
                 .into_iter()
-                .find_map(|key| self.tables.base_images.get(&key))
-        };
-        let contributor = match row {
-            Some(row) => Contributor {
+                .find_map(|key| tables.base_images.get(&key))?;
+            Some((image, row))
+        });
+        let contributor = match found {
+            Some((image, row)) => Contributor {
                 kind: ContributorKind::Base,
-                name: image.clone(),
                 bytes: Some(row.bytes),
-                detail: if row.image == image {
-                    format!("{} size", row.kind.as_str())
-                } else {
-                    format!("{} size of `{}`", row.kind.as_str(), row.image)
+                detail: Detail::BaseImage {
+                    kind: row.kind,
+                    other_reference: (row.image != image).then_some(row.image.as_str()),
                 },
+                name: image,
                 row: Some(RowRef {
                     table: BASE_IMAGES_TABLE,
-                    key: row.image.clone(),
+                    key: RowKey::Name(&row.image),
                     source: row.source.as_str(),
                 }),
                 span,
@@ -275,11 +305,11 @@ impl<'a> Estimator<'a> {
                 kind: ContributorKind::Base,
                 name: base.expanded.clone(),
                 bytes: None,
-                detail: if base.unresolved {
-                    "the reference holds a variable without a value".into()
+                detail: Detail::Fixed(if base.unresolved {
+                    "the reference holds a variable without a value"
                 } else {
-                    "not in the base image table".into()
-                },
+                    "not in the base image table"
+                }),
                 row: None,
                 span,
                 at_least: false,
@@ -332,7 +362,7 @@ impl<'a> Estimator<'a> {
                 kind: self.package_kind(install.manager),
                 name: argument.value.clone(),
                 bytes: None,
-                detail: "packages named by a variable".into(),
+                detail: Detail::Fixed("packages named by a variable"),
                 row: None,
                 span: Some(argument.span),
                 at_least: false,
@@ -350,7 +380,9 @@ impl<'a> Estimator<'a> {
                     .trim_end()
                     .to_string(),
                 bytes: None,
-                detail: "installs what a manifest lists (package.json, environment.yml, …)".into(),
+                detail: Detail::Fixed(
+                    "installs what a manifest lists (package.json, environment.yml, …)",
+                ),
                 row: None,
                 span: Some(install.span),
                 at_least: false,
@@ -369,7 +401,7 @@ impl<'a> Estimator<'a> {
                         kind: self.package_kind(install.manager),
                         name: package.name.value.clone(),
                         bytes: None,
-                        detail: format!("no size table for {}", install.manager.as_str()),
+                        detail: Detail::NoTable(install.manager),
                         row: None,
                         span: Some(package.name.span),
                         at_least: false,
@@ -398,7 +430,7 @@ impl<'a> Estimator<'a> {
                     kind: ContributorKind::OsPackage,
                     name: package.name.value.clone(),
                     bytes: None,
-                    detail: "not in the Debian package table".into(),
+                    detail: Detail::Fixed("not in the Debian package table"),
                     row: None,
                     span: Some(package.name.span),
                     at_least: false,
@@ -428,22 +460,23 @@ impl<'a> Estimator<'a> {
                 .debian_packages
                 .get(name)
                 .map_or("", |p| p.version.as_str());
-            let with = if recommends { "with" } else { "without" };
             self.contributors.push(Contributor {
                 kind: ContributorKind::OsPackage,
                 name: package.name.value.clone(),
                 bytes: Some(bytes),
-                detail: if added == row.members.len() {
-                    format!("{name} {version} and its dependencies {with} Recommends: {added} packages")
-                } else {
-                    format!(
-                        "{name} {version} and its dependencies {with} Recommends: {} packages, {added} not counted above",
-                        row.members.len()
-                    )
+                detail: Detail::DebianClosure {
+                    package: &row.package,
+                    version,
+                    recommends,
+                    members: row.members.len(),
+                    added,
                 },
                 row: Some(RowRef {
                     table: DEBIAN_CLOSURES_TABLE,
-                    key: format!("{} ({with} Recommends)", row.package),
+                    key: RowKey::DebianClosure {
+                        package: &row.package,
+                        recommends,
+                    },
                     source: row.source.as_str(),
                 }),
                 span: Some(package.name.span),
@@ -483,18 +516,12 @@ impl<'a> Estimator<'a> {
             kind: ContributorKind::OsPackage,
             name: "apt package lists".into(),
             bytes: row.map(|(_, row)| row.bytes),
-            detail: match row {
-                Some((release, _)) => {
-                    format!("/var/lib/apt/lists is not removed in this RUN: the {release} lists")
-                }
-                None => {
-                    "/var/lib/apt/lists is not removed in this RUN (lists of an unknown release)"
-                        .into()
-                }
+            detail: Detail::AptLists {
+                release: row.map(|(release, _)| release),
             },
             row: row.map(|(release, row)| RowRef {
                 table: DEBIAN_APT_LISTS_TABLE,
-                key: release.to_string(),
+                key: RowKey::Name(release),
                 source: row.source.as_str(),
             }),
             span: Some(install.program.span),
@@ -505,7 +532,7 @@ impl<'a> Estimator<'a> {
     fn pip_install(&mut self, run: &'a RunModel, install: &'a InstallCommand) {
         let mut wheels = 0;
         let mut wheel_rows = 0;
-        let mut installed: Vec<&'static str> = Vec::new();
+        let mut installed: Vec<&'static PypiRow> = Vec::new();
         for package in &install.packages {
             let extras: Vec<String> = package.extras.iter().map(|e| normalize_name(e)).collect();
             let version = package.version.as_ref().map(|v| v.value.as_str());
@@ -535,7 +562,7 @@ impl<'a> Estimator<'a> {
                     kind: ContributorKind::PythonPackage,
                     name: format!("-r {}", file.path.value),
                     bytes: None,
-                    detail: "the requirements file is not in the build context".into(),
+                    detail: Detail::Fixed("the requirements file is not in the build context"),
                     row: None,
                     span: Some(file.path.span),
                     at_least: false,
@@ -587,18 +614,16 @@ impl<'a> Estimator<'a> {
         for source in &install.sources {
             self.unknown_source(&source.target.value, source.span);
         }
-        self.bytecode(run, install, &installed);
+        self.bytecode(run, install, installed);
         if install.manager == Manager::Pip && wheels > 0 && !self.pip_cache_disabled(run, install) {
             self.contributors.push(Contributor {
                 kind: ContributorKind::PipCache,
                 name: "pip cache".into(),
                 bytes: Some(wheels),
-                detail: format!(
-                    "the {wheel_rows} wheels this install downloads stay in /root/.cache/pip (no --no-cache-dir)"
-                ),
+                detail: Detail::PipCache { wheels: wheel_rows },
                 row: Some(RowRef {
                     table: PYPI_TABLE,
-                    key: "wheel_bytes".into(),
+                    key: RowKey::Name("wheel_bytes"),
                     source: "the wheel sizes of the rows of the packages above",
                 }),
                 span: Some(install.span),
@@ -660,12 +685,17 @@ impl<'a> Estimator<'a> {
             if writes {
                 self.contributors.push(Contributor {
                     kind: ContributorKind::RunOutput,
-                    name: std::iter::once(name)
-                        .chain(arguments.iter().copied().take(2))
-                        .collect::<Vec<_>>()
-                        .join(" "),
+                    name: {
+                        let mut text = String::new();
+                        push_joined(
+                            &mut text,
+                            std::iter::once(name).chain(arguments.iter().copied().take(2)),
+                            " ",
+                        );
+                        text
+                    },
                     bytes: None,
-                    detail: "writes files of a size no table gives (a download, clone, archive, build or model)".into(),
+                    detail: Detail::Fixed("writes files of a size no table gives (a download, clone, archive, build or model)"),
                     row: None,
                     span: Some(command.span),
                     at_least: false,
@@ -680,8 +710,9 @@ impl<'a> Estimator<'a> {
             kind: ContributorKind::PythonPackage,
             name: text.to_string(),
             bytes: None,
-            detail: "installed from a URL, path or repository: built or downloaded at build time"
-                .into(),
+            detail: Detail::Fixed(
+                "installed from a URL, path or repository: built or downloaded at build time",
+            ),
             row: None,
             span: Some(span),
             at_least: false,
@@ -699,7 +730,7 @@ impl<'a> Estimator<'a> {
         &mut self,
         run: &RunModel,
         install: &InstallCommand,
-        distributions: &[&'static str],
+        distributions: Vec<&'static PypiRow>,
     ) {
         let falsy = |value: &str| {
             matches!(
@@ -731,9 +762,7 @@ impl<'a> Estimator<'a> {
         let column = self
             .python_minor
             .and_then(|minor| BYTECODE_PYTHONS.iter().position(|&m| m == minor));
-        let rows = distributions
-            .iter()
-            .filter_map(|name| self.tables.pypi.get(*name));
+        let rows = distributions.iter();
         let bytes = match column {
             Some(column) => rows
                 .filter_map(|row| row.compiled_bytes.get(column))
@@ -742,38 +771,28 @@ impl<'a> Estimator<'a> {
                 .filter_map(|row| row.compiled_bytes.iter().min())
                 .sum::<u64>(),
         };
-        let (python, column_name) = match (column, self.python_minor) {
-            (Some(_), Some(minor)) => (format!("CPython 3.{minor}"), format!("compiled_cp3{minor}")),
-            _ => (
-                "the smallest figure of CPython 3.10 to 3.13: the base image does not tell its Python".to_string(),
-                "smallest of compiled_cp310 … compiled_cp313".to_string(),
-            ),
-        };
-        let mut names: Vec<&str> = distributions.to_vec();
-        names.sort_unstable();
-        let count = names.len();
-        let compiler = match install.manager {
-            Manager::Uv => "uv --compile-bytecode compiles",
-            _ => "pip byte-compiles (no --no-compile)",
-        };
+        let python = column.and(self.python_minor);
         // A setting that is often taken to stop this: pip's compile step ignores it.
-        let ignored = match self.environment(run, install, "PYTHONDONTWRITEBYTECODE") {
-            Some(value) if install.manager == Manager::Pip && !value.is_empty() => {
-                " (PYTHONDONTWRITEBYTECODE does not stop pip's compile step)"
-            }
-            _ => "",
-        };
+        let dont_write_bytecode = install.manager == Manager::Pip
+            && self
+                .environment(run, install, "PYTHONDONTWRITEBYTECODE")
+                .is_some_and(|value| !value.is_empty());
         self.contributors.push(Contributor {
             kind: ContributorKind::PythonPackage,
             name: "pip bytecode".into(),
             bytes: Some(bytes),
-            detail: format!(
-                "{compiler} the .py files of the {count} {} above into __pycache__/*.pyc, for {python}{ignored}",
-                if count == 1 { "distribution" } else { "distributions" },
-            ),
+            detail: Detail::Bytecode {
+                manager: install.manager,
+                distributions: distributions.len(),
+                python,
+                dont_write_bytecode,
+            },
             row: Some(RowRef {
                 table: PYPI_TABLE,
-                key: format!("{column_name} of {}", names.join(", ")),
+                key: RowKey::Bytecode {
+                    python,
+                    distributions: names(&distributions),
+                },
                 source: "the .pyc files and RECORD lines pip's compile step writes for each row's wheel, measured by compiling the wheel's .py files with that CPython",
             }),
             span: Some(install.span),
@@ -797,17 +816,11 @@ impl<'a> Estimator<'a> {
         {
             return Some(setting.value.value.as_str());
         }
-        let instructions = &self.model.dockerfile.instructions;
-        self.stages
+        self.env_settings
             .iter()
-            .filter_map(|&stage| self.model.dockerfile.stages.get(stage))
-            .flat_map(|stage| stage.instructions.clone())
-            .filter(|&i| i < run.instruction)
-            .filter_map(|i| instructions.get(i))
-            .filter(|instruction| instruction.is("ENV"))
-            .flat_map(|instruction| instruction.key_values())
-            .rfind(|(key, _)| key.value == name)
-            .map(|(_, value)| value.value.as_str())
+            .rev()
+            .find(|&&(instruction, key, _)| instruction < run.instruction && key == name)
+            .map(|&(_, _, value)| value)
     }
 
     /// Whether pip keeps no cache for this install: `--no-cache-dir`, `PIP_NO_CACHE_DIR` for
@@ -834,12 +847,17 @@ impl<'a> Estimator<'a> {
         version: Option<&'a str>,
         span: Option<Span>,
     ) -> Option<PythonAdded> {
-        let Some((normalized, row)) = self.tables.pypi.get_key_value(normalized) else {
+        let tables = self.tables;
+        let Some((id, row)) = tables
+            .pypi_ids
+            .get(normalized)
+            .and_then(|&id| Some((id, tables.pypi_rows.get(id)?)))
+        else {
             self.contributors.push(Contributor {
                 kind: ContributorKind::PythonPackage,
                 name: written.to_string(),
                 bytes: None,
-                detail: "not in the PyPI wheel table".into(),
+                detail: Detail::Fixed("not in the PyPI wheel table"),
                 row: None,
                 span,
                 at_least: false,
@@ -851,80 +869,79 @@ impl<'a> Estimator<'a> {
             None => Some(row.version.as_str()),
             Some(_) => pin,
         };
-        let replaced = pin.and_then(|pin| self.replaced(normalized, pin, run));
+        if self.python_installed.is_empty() {
+            self.python_installed = vec![None; tables.pypi_rows.len()];
+        }
+        let replaced = pin.and_then(|pin| self.replaced(id, pin, run));
         let mut added = PythonAdded {
             installed: 0,
             wheels: 0,
             distributions: Vec::new(),
         };
-        // Names and extras are borrowed from the static tables once looked up, so that
-        // following the dependencies allocates no strings.
-        let mut pending: Vec<(&str, Vec<&str>)> =
-            vec![(normalized, extras.iter().map(String::as_str).collect())];
+        // Dependencies are followed by row id, with extras borrowed from the static tables,
+        // so that following them neither hashes nor allocates names.
+        let mut pending: Vec<(usize, Vec<&str>)> =
+            vec![(id, extras.iter().map(String::as_str).collect())];
         let mut requested = Some(requested);
-        while let Some((name, extras)) = pending.pop() {
-            let Some((name, row)) = self.tables.pypi.get_key_value(name) else {
+        let follow =
+            |dependency: &'static PypiDependency| (dependency.id, dependency.extras.clone());
+        while let Some((id, extras)) = pending.pop() {
+            let Some(row) = tables.pypi_rows.get(id) else {
                 continue;
             };
             // The first entry is the requirement itself; the others are dependencies, which
             // pip installs at the newest release (the row's).
             let version = requested.take().unwrap_or(Some(row.version.as_str()));
-            if let Entry::Vacant(entry) = self.python_installed.entry(name) {
-                entry.insert(InstalledDistribution {
+            if let Some(slot @ None) = self.python_installed.get_mut(id) {
+                *slot = Some(InstalledDistribution {
                     version,
                     run: run.instruction,
                 });
                 added.installed += row.installed_bytes;
                 added.wheels += row.wheel_bytes;
-                added.distributions.push(name);
-                pending.extend(row.requires.iter().map(|entry| split_requirement(entry)));
+                added.distributions.push(row);
+                pending.extend(row.dependencies.iter().map(follow));
             }
             for extra in extras {
-                let Some((extra, entries)) = row.extras.get_key_value(extra) else {
+                let Some((extra, dependencies)) = row.extra_dependencies.get_key_value(extra)
+                else {
                     continue;
                 };
-                if self.extras_followed.insert((name, extra)) {
-                    pending.extend(entries.iter().map(|entry| split_requirement(entry)));
+                if self.extras_followed.insert((id, extra)) {
+                    pending.extend(dependencies.iter().map(follow));
                 }
             }
         }
-        let asked = version
-            .map(|v| format!(" (asked: {v})"))
-            .unwrap_or_default();
-        let dependencies = added.distributions.len().saturating_sub(1);
-        let dependency_names = || {
-            let mut names = added.distributions.get(1..).unwrap_or_default().to_vec();
-            names.sort_unstable();
-            format!("{dependencies} dependencies: {}", names.join(", "))
-        };
-        let distribution = &row.distribution;
+        let asked = version.map(str::to_string);
+        let distribution = row.distribution.as_str();
+        let version = row.version.as_str();
         let detail = if let (Some((earlier_version, earlier_run)), Some(pin)) = (replaced, pin) {
-            let earlier_line = self.line_of(earlier_run);
-            let dependencies = if dependencies == 0 {
-                String::new()
-            } else {
-                format!(" and {}", dependency_names())
-            };
-            format!(
-                "{distribution} {pin} replaces {distribution} {earlier_version} installed by the RUN on line {earlier_line}; that layer keeps the old files (the table's figure is for {distribution} {}{dependencies})",
-                row.version,
-            )
-        } else if added.distributions.is_empty() {
-            format!("{distribution} {} is counted already", row.version)
-        } else if added.distributions.first().copied() != Some(normalized) {
-            format!(
-                "{distribution} {}{asked} is counted already; its extras add {}",
-                row.version,
-                added.distributions.join(", ")
-            )
-        } else if dependencies == 0 {
-            format!("{distribution} {}{asked}", row.version)
+            Detail::Replaces {
+                distribution,
+                pin: pin.to_string(),
+                earlier_version: earlier_version.to_string(),
+                earlier_line: self.line_of(earlier_run),
+                version,
+                added: names(&added.distributions),
+            }
+        } else if added
+            .distributions
+            .first()
+            .is_none_or(|first| first.distribution != row.distribution)
+        {
+            Detail::ExtrasOfCounted {
+                distribution,
+                version,
+                asked,
+                added: names(&added.distributions),
+            }
         } else {
-            format!(
-                "{distribution} {}{asked} and {}",
-                row.version,
-                dependency_names()
-            )
+            Detail::PythonRequirement {
+                distribution,
+                version,
+                asked,
+                added: names(&added.distributions),
+            }
         };
         self.contributors.push(Contributor {
             kind: ContributorKind::PythonPackage,
@@ -933,7 +950,7 @@ impl<'a> Estimator<'a> {
             detail,
             row: Some(RowRef {
                 table: PYPI_TABLE,
-                key: row.distribution.clone(),
+                key: RowKey::Name(distribution),
                 source: row.source.as_str(),
             }),
             span,
@@ -942,18 +959,14 @@ impl<'a> Estimator<'a> {
         Some(added)
     }
 
-    /// Whether a request pinned to `pin` replaces distribution `name` installed by an earlier
+    /// Whether a request pinned to `pin` replaces distribution `id` installed by an earlier
     /// `RUN`: it does when the version installed there is known and another one. The earlier
     /// installation is then forgotten, so that the request counts it again, and its version
     /// and line are returned. In the same `RUN` the pin only changes the version installed
     /// (one layer holds only the last files).
-    fn replaced(
-        &mut self,
-        name: &'static str,
-        pin: &'a str,
-        run: &RunModel,
-    ) -> Option<(&'a str, usize)> {
-        let earlier = self.python_installed.get_mut(name)?;
+    fn replaced(&mut self, id: usize, pin: &'a str, run: &RunModel) -> Option<(&'a str, usize)> {
+        let slot = self.python_installed.get_mut(id)?;
+        let earlier = slot.as_mut()?;
         if earlier.run == run.instruction {
             earlier.version = Some(pin);
             return None;
@@ -962,7 +975,7 @@ impl<'a> Estimator<'a> {
             .version
             .filter(|version| !same_version(version, pin))?;
         let earlier_run = earlier.run;
-        self.python_installed.remove(name);
+        *slot = None;
         Some((version, earlier_run))
     }
 
@@ -970,20 +983,29 @@ impl<'a> Estimator<'a> {
         let instruction = self.model.dockerfile.instructions.get(copy.instruction);
         let span = instruction.map(|i| i.span);
         let keyword = instruction.map_or("COPY", |i| i.keyword.value.as_str());
-        let sources: Vec<&str> = copy
-            .sources
-            .iter()
-            .map(|s| s.source.value.as_str())
-            .collect();
+        let name = |from: Option<&str>| {
+            let mut name = String::from(keyword);
+            if let Some(from) = from {
+                name.push_str(" --from=");
+                name.push_str(from);
+            }
+            name.push(' ');
+            push_joined(
+                &mut name,
+                copy.sources.iter().map(|s| s.source.value.as_str()),
+                " ",
+            );
+            name
+        };
         if let Some(from) = &copy.from {
-            let name = format!("{keyword} --from={} {}", from.value, sources.join(" "));
+            let name = name(Some(&from.value));
             self.contributors.push(match copy.from_stage {
                 Some(stage) => self.copy_from_stage(copy, stage, name, span),
                 None => Contributor {
                     kind: ContributorKind::CopyFrom,
                     name,
                     bytes: None,
-                    detail: "copied from another image".into(),
+                    detail: Detail::Fixed("copied from another image"),
                     row: None,
                     span,
                     at_least: false,
@@ -993,7 +1015,7 @@ impl<'a> Estimator<'a> {
         }
         let mut bytes = 0;
         let mut files = 0;
-        let mut unknown = Vec::new();
+        let mut unknown: Vec<String> = Vec::new();
         for source in &copy.sources {
             if let Some(resolved) = &source.resolved {
                 bytes += resolved.size;
@@ -1003,26 +1025,23 @@ impl<'a> Estimator<'a> {
             let heredoc = instruction.and_then(|i| {
                 i.heredocs
                     .iter()
-                    .find(|h| source.source.value == format!("<<{}", h.name.value))
+                    .find(|h| source.source.value.strip_prefix("<<") == Some(&h.name.value))
             });
             match heredoc {
                 Some(heredoc) => {
                     bytes += heredoc.body.text.len() as u64;
                     files += 1;
                 }
-                None => unknown.push(source.source.value.as_str()),
+                None => unknown.push(source.source.value.clone()),
             }
         }
-        let name = format!("{keyword} {}", sources.join(" "));
+        let name = name(None);
         self.contributors.push(if unknown.is_empty() {
             Contributor {
                 kind: ContributorKind::Copy,
                 name,
                 bytes: Some(bytes),
-                detail: format!(
-                    "{files} {} of the build context, after .dockerignore",
-                    if files == 1 { "file" } else { "files" }
-                ),
+                detail: Detail::ContextFiles { files },
                 row: None,
                 span,
                 at_least: false,
@@ -1032,7 +1051,7 @@ impl<'a> Estimator<'a> {
                 kind: ContributorKind::Copy,
                 name,
                 bytes: None,
-                detail: format!("not in the build context: {}", unknown.join(", ")),
+                detail: Detail::NotInContext { sources: unknown },
                 row: None,
                 span,
                 at_least: false,
@@ -1086,7 +1105,7 @@ impl<'a> Estimator<'a> {
                 kind: ContributorKind::CopyFrom,
                 name,
                 bytes: None,
-                detail: "made by the other stage's RUN instructions".into(),
+                detail: Detail::Fixed("made by the other stage's RUN instructions"),
                 row: None,
                 span,
                 at_least: false,
@@ -1096,15 +1115,26 @@ impl<'a> Estimator<'a> {
             kind: ContributorKind::CopyFrom,
             name,
             bytes: Some(bytes),
-            detail: if runs {
-                format!("what {matched} COPY of that stage put there; its RUNs may add more")
-            } else {
-                format!("what {matched} COPY of that stage put there")
-            },
+            detail: Detail::FromStage { matched, runs },
             row: None,
             span,
             at_least: runs,
         }
+    }
+}
+
+/// The distributions of PyPI rows.
+fn names(rows: &[&'static PypiRow]) -> Vec<&'static str> {
+    rows.iter().map(|row| row.distribution.as_str()).collect()
+}
+
+/// Appends `items` to `out`, separated by `separator`.
+fn push_joined<'s>(out: &mut String, items: impl Iterator<Item = &'s str>, separator: &str) {
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push_str(separator);
+        }
+        out.push_str(item);
     }
 }
 
@@ -1150,25 +1180,19 @@ fn image_name(base: &ImageRef) -> String {
     }
 }
 
-/// The X of an official `python:3.X…` base image (`python:3.10-slim`, `python:3.11.9`), whose
-/// interpreter pip compiles with; `None` for other images and floating tags (`python:3`).
-fn python_minor(base: &ImageRef) -> Option<u32> {
-    if base.unresolved || base.is_scratch {
-        return None;
-    }
-    let image = image_name(base);
+/// The X of an official `python:3.X…` base image (`python:3.10-slim`, `python:3.11.9`, as
+/// [`image_name`] writes it), whose interpreter pip compiles with; `None` for other images and
+/// floating tags (`python:3`).
+fn python_minor(image: &str) -> Option<u32> {
     let tag = image.strip_prefix("python:3.")?;
     let digits: String = tag.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()
 }
 
 /// The Debian release of a base image whose tag names it (`python:3.11-slim-bookworm`,
-/// `debian:bookworm-slim`, `debian:12`); only releases whose lists the tables measure.
-fn debian_release(base: &ImageRef) -> Option<&'static str> {
-    if base.unresolved || base.is_scratch {
-        return None;
-    }
-    let image = image_name(base);
+/// `debian:bookworm-slim`, `debian:12`, as [`image_name`] writes it); only releases whose
+/// lists the tables measure.
+fn debian_release(image: &str) -> Option<&'static str> {
     let (repository, tag) = image.rsplit_once(':')?;
     let bookworm = tag.split(['-', '.']).any(|part| part == "bookworm")
         || (repository == "debian"

@@ -4,9 +4,11 @@
 //! output. Sits between the model (which it reads) and the evaluator (which exposes it to
 //! rules).
 
+pub mod detail;
 pub mod estimate;
 pub mod measured;
 pub mod tables;
 
+pub use detail::{Detail, RowKey};
 pub use estimate::{estimate, Contributor, ContributorKind, Estimate, RowRef};
 pub use measured::{parse_measured_sizes, MeasuredSize};

@@ -57,7 +57,7 @@ pub struct DebianClosureRow {
     pub package: String,
     pub recommends: bool,
     /// The packages the install adds, the package itself included.
-    pub members: Vec<String>,
+    pub members: Vec<&'static str>,
     /// The members that the package table has: their index in [`Tables::debian_package_bytes`].
     pub member_ids: Vec<usize>,
     pub source: String,
@@ -92,10 +92,26 @@ pub struct PypiRow {
     /// CPython version of [`BYTECODE_PYTHONS`], in that order.
     pub compiled_bytes: [u64; BYTECODE_PYTHONS.len()],
     /// Requirements as `name` or `name[extra,extra]`, PEP 503 names.
-    pub requires: Vec<String>,
+    pub requires: Vec<&'static str>,
     /// What each extra adds, in the same form.
-    pub extras: HashMap<String, Vec<String>>,
+    pub extras: HashMap<String, Vec<&'static str>>,
     pub source: String,
+    /// `requires` with each name resolved to its row's id, so that an estimate follows
+    /// dependencies by index instead of by name (a requirement without a row is left out; a
+    /// test of the tables keeps there are none).
+    pub dependencies: Vec<PypiDependency>,
+    /// `extras` resolved the same way; an extra's requirements without a row are left out
+    /// (extras name many distributions the table does not measure: test and docs tools).
+    pub extra_dependencies: HashMap<String, Vec<PypiDependency>>,
+}
+
+/// A requirement of a PyPI row, resolved.
+#[derive(Clone, Debug)]
+pub struct PypiDependency {
+    /// The required distribution's row: its index in [`Tables::pypi_rows`].
+    pub id: usize,
+    /// The extras it asks for.
+    pub extras: Vec<&'static str>,
 }
 
 /// Every bundled table, keyed for lookups.
@@ -110,7 +126,10 @@ pub struct Tables {
     pub debian_package_bytes: Vec<u64>,
     /// By Debian release (`bookworm`).
     pub apt_lists: HashMap<String, AptListsRow>,
-    pub pypi: HashMap<String, PypiRow>,
+    /// The PyPI rows by id (their index), in the table's order.
+    pub pypi_rows: Vec<PypiRow>,
+    /// The id of each distribution's row.
+    pub pypi_ids: HashMap<String, usize>,
     /// Rows that could not be read (`table:line`); a test keeps this empty.
     pub malformed: Vec<String>,
 }
@@ -119,6 +138,11 @@ impl Tables {
     /// The closure `apt-get install package` adds, with or without Recommends.
     pub fn debian_closure(&self, package: &str, recommends: bool) -> Option<&DebianClosureRow> {
         self.debian_closures.get(package)?[usize::from(recommends)].as_ref()
+    }
+
+    /// The row of a PyPI distribution (a PEP 503 name).
+    pub fn pypi(&self, distribution: &str) -> Option<&PypiRow> {
+        self.pypi_rows.get(*self.pypi_ids.get(distribution)?)
     }
 }
 
@@ -137,11 +161,9 @@ fn rows(text: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
         .map(|(index, line)| (index + 1, line.split('\t').collect()))
 }
 
-fn words(text: &str, separator: char) -> Vec<String> {
-    text.split(separator)
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect()
+/// The non-empty words of a cell, borrowed from the bundled text.
+fn words(text: &'static str, separator: char) -> Vec<&'static str> {
+    text.split(separator).filter(|w| !w.is_empty()).collect()
 }
 
 fn parse_tables() -> Tables {
@@ -218,7 +240,7 @@ fn parse_tables() -> Tables {
         row.member_ids = row
             .members
             .iter()
-            .filter_map(|member| tables.debian_packages.get(member).map(|p| p.id))
+            .filter_map(|member| tables.debian_packages.get(*member).map(|p| p.id))
             .collect();
     }
     for (line, cells) in rows(DEBIAN_APT_LISTS) {
@@ -265,6 +287,8 @@ fn parse_tables() -> Tables {
                             .map(|(extra, needs)| (extra.to_string(), words(needs, ' ')))
                             .collect(),
                         source: source.to_string(),
+                        dependencies: Vec::new(),
+                        extra_dependencies: HashMap::default(),
                     }),
                     _ => None,
                 }
@@ -272,17 +296,49 @@ fn parse_tables() -> Tables {
             _ => None,
         };
         match row {
-            Some(row) => {
-                tables.pypi.insert(row.distribution.clone(), row);
-            }
+            // A later row of the same distribution replaces the earlier one.
+            Some(row) => match tables.pypi_ids.get(&row.distribution) {
+                Some(&id) => {
+                    if let Some(earlier) = tables.pypi_rows.get_mut(id) {
+                        *earlier = row;
+                    }
+                }
+                None => {
+                    tables
+                        .pypi_ids
+                        .insert(row.distribution.clone(), tables.pypi_rows.len());
+                    tables.pypi_rows.push(row);
+                }
+            },
             None => tables.malformed.push(format!("{PYPI_TABLE}:{line}")),
         }
+    }
+    let ids = &tables.pypi_ids;
+    let resolve = |entries: &[&'static str]| -> Vec<PypiDependency> {
+        entries
+            .iter()
+            .filter_map(|entry| {
+                let (name, extras) = split_requirement(entry);
+                Some(PypiDependency {
+                    id: *ids.get(name)?,
+                    extras,
+                })
+            })
+            .collect()
+    };
+    for row in &mut tables.pypi_rows {
+        row.dependencies = resolve(&row.requires);
+        row.extra_dependencies = row
+            .extras
+            .iter()
+            .map(|(extra, entries)| (extra.clone(), resolve(entries)))
+            .collect();
     }
     tables
 }
 
 /// `name[a,b]` → (`name`, [`a`, `b`]).
-pub fn split_requirement(entry: &str) -> (&str, Vec<&str>) {
+fn split_requirement(entry: &'static str) -> (&'static str, Vec<&'static str>) {
     match entry.split_once('[') {
         Some((name, extras)) => (
             name,
@@ -307,7 +363,7 @@ mod tests {
         assert!(tables.base_images.contains_key("python:3.11-slim"));
         assert!(tables.debian_closure("build-essential", true).is_some());
         assert!(tables.debian_closure("build-essential", false).is_some());
-        assert!(tables.pypi.contains_key("numpy"));
+        assert!(tables.pypi("numpy").is_some());
         assert!(tables.apt_lists.contains_key("bookworm"));
     }
 
@@ -319,7 +375,7 @@ mod tests {
         for row in tables.debian_closures.values().flatten().flatten() {
             for member in &row.members {
                 assert!(
-                    tables.debian_packages.contains_key(member),
+                    tables.debian_packages.contains_key(*member),
                     "{member} of {}",
                     row.package
                 );
@@ -327,13 +383,21 @@ mod tests {
             assert_eq!(row.member_ids.len(), row.members.len(), "{}", row.package);
         }
         let missing: Vec<String> = tables
-            .pypi
-            .values()
+            .pypi_rows
+            .iter()
             .flat_map(|row| row.requires.iter().map(move |r| (row, r)))
-            .filter(|(_, r)| !tables.pypi.contains_key(split_requirement(r).0))
+            .filter(|(_, r)| tables.pypi(split_requirement(r).0).is_none())
             .map(|(row, r)| format!("{r} of {}", row.distribution))
             .collect();
         assert!(missing.is_empty(), "{missing:?}");
+        for row in &tables.pypi_rows {
+            assert_eq!(
+                row.dependencies.len(),
+                row.requires.len(),
+                "{}",
+                row.distribution
+            );
+        }
     }
 
     #[test]
