@@ -6,13 +6,13 @@
 //! requirements, Python sources, `.dockerignore` files and a compose file
 //! ([`corpus::generate`]). Each is loaded ITERATIONS times (default 10; loading runs on one
 //! thread); the fastest and median wall-clock times are printed with files/s and MB/s, next
-//! to the time it takes only to read the same files (the floor). Then the bundled packs and
-//! `examples/custom-pack` are evaluated over the loaded model, on one thread and on every
-//! core, each time next to the loading time. With `BENCH_PER_RULE=1` set, each rule is also
-//! timed alone over the loaded model (a new `World`, then the rule; fastest of ITERATIONS),
-//! slowest first. With
-//! `BENCH_CORPUS_DIR=DIR` set, the two corpora are written to `DIR/dockerfiles` and
-//! `DIR/repository` and kept, for profiling, and nothing is timed.
+//! to the time it takes only to read the same files (the floor). Then the bundled packs are
+//! evaluated over the loaded model, on one thread and on every core, and the rules of
+//! `examples/custom-pack` on one thread, each time next to the loading time. With
+//! `BENCH_PER_RULE=1` set, each rule is also timed alone over the loaded model (a new
+//! `World`, then the rule; fastest of ITERATIONS), slowest first. With `BENCH_CORPUS_DIR=DIR`
+//! set, the two corpora are written to `DIR/dockerfiles` and `DIR/repository` and kept, for
+//! profiling, and nothing is timed.
 
 mod corpus;
 
@@ -23,7 +23,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use dockpolicy::cli::{load_rules, RuleOptions};
+use dockpolicy::cli::{load_rules, RuleOptions, RuleSet};
 use dockpolicy::eval::engine::{evaluate, RuleRun};
 use dockpolicy::eval::world::World;
 use dockpolicy::parse::repository::{load, LoadOptions};
@@ -70,35 +70,34 @@ fn scenario(root: &Path, files: usize, bytes: u64, iterations: usize) {
         read_all(root);
     });
     let full = measure(iterations, || load(root, &LoadOptions::default()));
-    // The bundled packs and the example platform pack, evaluated over the loaded model.
+    // The bundled packs, evaluated over the loaded model; then the example platform pack.
+    let bundled = load_rules(&RuleOptions::default(), None);
     let pack = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/custom-pack");
-    let rule_set = load_rules(
+    let platform = load_rules(
         &RuleOptions {
             packs: vec![pack],
+            no_default_rules: true,
             ..RuleOptions::default()
         },
         None,
     );
-    let runs: Vec<RuleRun<'_>> = rule_set
-        .rules()
-        .map(|rule| RuleRun {
-            rule,
-            params: Default::default(),
-        })
-        .collect();
+    let runs = runs_of(&bundled);
+    let platform_runs = runs_of(&platform);
     let loaded = load(root, &LoadOptions::default());
     // Evaluation alone over the loaded model, on one thread and on every core: a new world
     // each time, since the lists it derives are computed on first use.
-    let evaluate_once = || {
+    let evaluate_once = |runs: &[RuleRun<'_>]| {
         let world = World::new(&loaded.repository, &loaded.sources);
-        evaluate(&runs, &world).0.len()
+        evaluate(runs, &world).0.len()
     };
     let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build();
-    let evaluated_alone = match &one_thread {
-        Ok(pool) => measure(iterations, || pool.install(evaluate_once)),
-        Err(_) => measure(iterations, evaluate_once),
+    let on_one_thread = |runs: &[RuleRun<'_>]| match &one_thread {
+        Ok(pool) => measure(iterations, || pool.install(|| evaluate_once(runs))),
+        Err(_) => measure(iterations, || evaluate_once(runs)),
     };
-    let evaluated_parallel = measure(iterations, evaluate_once);
+    let evaluated_alone = on_one_thread(&runs);
+    let evaluated_parallel = measure(iterations, || evaluate_once(&runs));
+    let platform_alone = on_one_thread(&platform_runs);
     {
         let repository = &loaded.repository;
         println!(
@@ -136,18 +135,24 @@ fn scenario(root: &Path, files: usize, bytes: u64, iterations: usize) {
         )
     };
     report_against(
-        &format!("evaluate {} rules, 1 thread", runs.len()),
+        &format!("bundled packs ({} rules), 1 thread", runs.len()),
         evaluated_alone,
         &ratio(evaluated_alone),
     );
     report_against(
-        &format!("evaluate, {} threads", rayon::current_num_threads()),
+        &format!("bundled packs, {} threads", rayon::current_num_threads()),
         evaluated_parallel,
         &ratio(evaluated_parallel),
+    );
+    report_against(
+        &format!("custom-pack ({} rules), 1 thread", platform_runs.len()),
+        platform_alone,
+        &ratio(platform_alone),
     );
     if std::env::var_os("BENCH_PER_RULE").is_some() {
         let mut per_rule: Vec<(Duration, &str)> = runs
             .iter()
+            .chain(&platform_runs)
             .map(|run| {
                 // A new world each time: the lists it derives are computed on first use.
                 let (fastest, _) = measure(iterations, || {
@@ -200,6 +205,17 @@ fn report_against(what: &str, (fastest, median): (Duration, Duration), against: 
         fastest.as_secs_f64() * 1e3,
         median.as_secs_f64() * 1e3,
     );
+}
+
+/// Every rule of `rule_set`, with its default params.
+fn runs_of(rule_set: &RuleSet) -> Vec<RuleRun<'_>> {
+    rule_set
+        .rules()
+        .map(|rule| RuleRun {
+            rule,
+            params: Default::default(),
+        })
+        .collect()
 }
 
 fn count_files(dir: &Path) -> std::io::Result<usize> {
