@@ -446,6 +446,15 @@ fn each_function() {
         ("ends_with(img.user, \"\")", false),
         ("contains(img.user, \"x\")", false),
         ("len(img.user) == 0", true),
+        ("path_matches(\"app/certs/a.pem\", \"*.pem\")", true),
+        ("path_matches(\"app/certs/a.pem\", \"app/*.pem\")", false),
+        ("path_matches(\"app/.env\", [\"*.pem\", \".env\"])", true),
+        (
+            "path_matches(\"app/.env.example\", [\"*.pem\", \".env\"])",
+            false,
+        ),
+        ("path_matches(\"app/.env\", [])", false),
+        ("path_matches(img.user, \"*\")", false),
     ];
     for (condition, expected) in cases {
         assert_eq!(repo.holds(condition), *expected, "{condition}");

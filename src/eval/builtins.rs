@@ -83,12 +83,34 @@ pub fn values_for<'a>(map: &[&'a str], key: &str) -> Vec<&'a str> {
 pub fn path_matches(path: &str, pattern: &str) -> bool {
     let pattern = pattern.trim_matches('/');
     let wanted = pattern.split('/').count();
-    let components: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
-    let Some(first) = components.len().checked_sub(wanted) else {
-        return false;
+    // A clean path (no empty component) ends with its last components as they are: no copy.
+    let clean = !path.starts_with('/') && !path.ends_with('/') && !path.contains("//");
+    let tail = if clean {
+        match last_components(path, wanted) {
+            Some(tail) => Cow::Borrowed(tail),
+            None => return false,
+        }
+    } else {
+        let components: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+        let Some(first) = components.len().checked_sub(wanted) else {
+            return false;
+        };
+        Cow::Owned(components.get(first..).unwrap_or_default().join("/"))
     };
-    let tail = components.get(first..).unwrap_or_default().join("/");
     go_match(pattern.as_bytes(), tail.as_bytes()).unwrap_or(false)
+}
+
+/// The last `wanted` components of a path without empty components, or `None` when it has
+/// fewer.
+fn last_components(path: &str, wanted: usize) -> Option<&str> {
+    let mut components = 1;
+    for (slash, _) in path.rmatch_indices('/') {
+        if components == wanted {
+            return path.get(slash + 1..);
+        }
+        components += 1;
+    }
+    (components == wanted).then_some(path)
 }
 
 /// The strings of a string or a list value.
@@ -132,10 +154,11 @@ pub fn call<'v>(world: &World<'_>, name: &str, arguments: &[Value<'v>]) -> Optio
             ),
             None => Value::list(Vec::new()),
         },
-        "path_matches" => Value::Bool(matches!(
-            (text(0), text(1)),
-            (Some(path), Some(pattern)) if path_matches(path, pattern)
-        )),
+        "path_matches" => Value::Bool(text(0).is_some_and(|path| {
+            strings(arguments.get(1))
+                .into_iter()
+                .any(|pattern| path_matches(path, pattern))
+        })),
         "not_excluded" => {
             let paths = strings(arguments.get(1));
             let ignore = match arguments.first() {
@@ -202,6 +225,14 @@ mod tests {
         assert!(path_matches("keys/id_rsa.pub", "id_rsa*"));
         assert!(!path_matches("app/main.py", "*.pem"));
         assert!(!path_matches("a", "[")); // a bad pattern matches nothing
+
+        // Paths with empty components are read as their components.
+        assert!(path_matches("/home//.aws/credentials/", ".aws/credentials"));
+        assert!(!path_matches("//credentials", ".aws/credentials"));
+        assert!(path_matches("a/b/c.pem", "b/*.pem"));
+        assert!(!path_matches("a/b/c.pem", "a/*.pem"));
+        assert!(path_matches("a/b/c.pem", "a/b/c.pem"));
+        assert!(!path_matches("b/c.pem", "a/b/c.pem"));
     }
 
     #[test]

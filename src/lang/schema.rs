@@ -668,9 +668,9 @@ pub fn functions() -> Vec<Function> {
         },
         Function {
             name: "path_matches",
-            parameters: &[P::String, P::String],
+            parameters: &[P::String, P::StringOrList],
             result: Type::Bool,
-            doc: "Whether the `/`-separated path, or its last components (as many as the pattern has), matches the glob pattern (Go `filepath.Match`: `*`, `?`, `[a-z]`).",
+            doc: "Whether the `/`-separated path, or its last components (as many as the pattern has), matches the glob pattern (Go `filepath.Match`: `*`, `?`, `[a-z]`), or one of a list of patterns.",
         },
         Function {
             name: "not_excluded",
