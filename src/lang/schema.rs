@@ -280,6 +280,21 @@ fn entities(kind: EntityKind) -> Type {
 }
 
 /// The fields of entities of `kind`.
+/// The fields of an image's size that a service has too (after its own `size`).
+#[rustfmt::skip]
+fn size_fields() -> [Field; 5] {
+    use EntityKind as K;
+    use FieldName as F;
+    use Type::{Size, String};
+    [
+        field(F::SizeKind, String, "`measured`, `estimated`, or `lower bound` (an estimate with an unknown part: the image is at least `size`)."),
+        field(F::MeasuredSize, Size, "The measured size, or null."),
+        field(F::EstimatedSize, Size, "The static estimate: the sum of the known contributors."),
+        field(F::SizeContributors, entities(K::SizeContributor), "The parts of the estimate, in image order (the base first)."),
+        field(F::LargestContributors, entities(K::SizeContributor), "The three largest parts of known size, largest first."),
+    ]
+}
+
 pub fn fields(kind: EntityKind) -> Vec<Field> {
     use EntityKind as K;
     use FieldName as F;
@@ -348,12 +363,10 @@ pub fn fields(kind: EntityKind) -> Vec<Field> {
             field(F::Service, entity(K::Service), "The compose service that builds it, or null."),
             field(F::Context, entity(K::Context), "The build context."),
             field(F::Size, Size, "The measured size of a service that builds it (`--image-sizes`), else the static estimate."),
-            field(F::SizeKind, String, "`measured`, `estimated`, or `lower bound` (an estimate with an unknown part: the image is at least `size`)."),
-            field(F::MeasuredSize, Size, "The measured size, or null."),
-            field(F::EstimatedSize, Size, "The static estimate: the sum of the known contributors."),
-            field(F::SizeContributors, entities(K::SizeContributor), "The parts of the estimate, in image order (the base first)."),
-            field(F::LargestContributors, entities(K::SizeContributor), "The three largest parts of known size, largest first."),
-        ],
+        ]
+        .into_iter()
+        .chain(size_fields())
+        .collect(),
         K::Instruction => vec![
             field(F::Keyword, String, "Upper-case, e.g. `RUN` (located at the keyword)."),
             field(F::Text, String, "The arguments, continuations removed."),
@@ -497,12 +510,10 @@ pub fn fields(kind: EntityKind) -> Vec<Field> {
             field(F::Requirements, entities(K::Requirement), "The requirements its image installs."),
             field(F::Imports, entities(K::Import), "The imports of the Python files of its context."),
             field(F::Size, Size, "Its measured size (`--image-sizes`), else its image's static estimate; null for a service that builds nothing and was not measured."),
-            field(F::SizeKind, String, "`measured`, `estimated`, or `lower bound` (an estimate with an unknown part: the image is at least `size`)."),
-            field(F::MeasuredSize, Size, "The measured size, or null."),
-            field(F::EstimatedSize, Size, "The static estimate: the sum of the known contributors."),
-            field(F::SizeContributors, entities(K::SizeContributor), "The parts of the estimate, in image order (the base first)."),
-            field(F::LargestContributors, entities(K::SizeContributor), "The three largest parts of known size, largest first."),
-        ],
+        ]
+        .into_iter()
+        .chain(size_fields())
+        .collect(),
         K::Healthcheck => vec![
             field(F::Test, Type::list(String), "The test command."),
             field(F::Disabled, Bool, "`disable: true` or `test: [\"NONE\"]`."),
