@@ -146,21 +146,19 @@ pub fn evaluate_with_budget(
     // Per rule, in the order of its parts: a rule that ran out of steps or met a problem
     // reports the diagnostic and none of its findings (which ones its parts had found
     // before stopping would depend on how the threads ran).
-    let mut rule_findings: Vec<Vec<Finding>> = prepared.iter().map(|_| Vec::new()).collect();
-    let mut rule_problems: Vec<Option<Diagnostic>> = prepared.iter().map(|_| None).collect();
+    let mut outcomes: Vec<(Vec<Finding>, Option<Diagnostic>)> =
+        prepared.iter().map(|_| (Vec::new(), None)).collect();
     for (rule, findings, problem) in results {
-        if let Some(problem) = problem {
-            if let Some(slot) = rule_problems.get_mut(rule) {
-                slot.get_or_insert(problem);
+        if let Some((rule_findings, first_problem)) = outcomes.get_mut(rule) {
+            rule_findings.extend(findings);
+            if first_problem.is_none() {
+                *first_problem = problem;
             }
-        }
-        if let Some(list) = rule_findings.get_mut(rule) {
-            list.extend(findings);
         }
     }
     let mut findings = Vec::new();
     let mut diagnostics = Vec::new();
-    for ((prepared, list), problem) in prepared.iter().zip(rule_findings).zip(rule_problems) {
+    for (prepared, (rule_findings, problem)) in prepared.iter().zip(outcomes) {
         if prepared.spent.load(Ordering::Relaxed) > max_steps {
             diagnostics.push(
                 Diagnostic::error(format!(
@@ -173,7 +171,7 @@ pub fn evaluate_with_budget(
         } else if let Some(problem) = problem {
             diagnostics.push(problem);
         } else {
-            findings.extend(list);
+            findings.extend(rule_findings);
         }
     }
     sort_findings(&mut findings, world.sources);
