@@ -14,6 +14,15 @@ mod common;
 use common::{manifest_dir, temp_files};
 
 /// The estimate of the final image of the only Dockerfile below `root`.
+
+/// `requests` and the distributions it depends on, as the PyPI table lists them.
+const REQUESTS_CLOSURE: [&str; 5] = [
+    "requests",
+    "certifi",
+    "charset-normalizer",
+    "idna",
+    "urllib3",
+];
 fn estimate_of(root: &Path) -> Estimate {
     let loaded = load(root, &LoadOptions::default());
     let model = &loaded.repository.dockerfiles[0];
@@ -81,13 +90,6 @@ fn the_size_demo_is_the_sum_of_its_table_rows() {
         std::fs::metadata(manifest_dir().join("examples/size-demo/requirements.txt"))
             .unwrap()
             .len();
-    let requests = [
-        "requests",
-        "certifi",
-        "charset-normalizer",
-        "idna",
-        "urllib3",
-    ];
     assert_eq!(
         parts(&estimate),
         vec![
@@ -129,12 +131,12 @@ fn the_size_demo_is_the_sum_of_its_table_rows() {
             (
                 ContributorKind::PythonPackage,
                 "requests",
-                Some(installed(&requests))
+                Some(installed(&REQUESTS_CLOSURE))
             ),
             (
                 ContributorKind::PythonPackage,
                 "pip bytecode",
-                Some(compiled(11, &requests))
+                Some(compiled(11, &REQUESTS_CLOSURE))
             ),
             (ContributorKind::Copy, "COPY app/", Some(app)),
         ]
@@ -228,13 +230,6 @@ fn a_later_run_pinning_another_version_counts_the_distribution_again() {
         ),
     )]);
     let estimate = estimate_of(dir.path());
-    let requests = [
-        "requests",
-        "certifi",
-        "charset-normalizer",
-        "idna",
-        "urllib3",
-    ];
     let python_parts = parts_of(&estimate, ContributorKind::PythonPackage);
     assert_eq!(
         python_parts,
@@ -256,7 +251,7 @@ fn a_later_run_pinning_another_version_counts_the_distribution_again() {
             ("click", Some(installed(&["click"]))),
             ("click", Some(0)),
             ("click", Some(0)),
-            ("requests", Some(installed(&requests))),
+            ("requests", Some(installed(&REQUESTS_CLOSURE))),
             // After a range the version is not known: not counted again.
             ("requests", Some(0)),
         ]
