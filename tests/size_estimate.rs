@@ -13,8 +13,6 @@ use dockpolicy::source::FileId;
 mod common;
 use common::{manifest_dir, temp_files};
 
-/// The estimate of the final image of the only Dockerfile below `root`.
-
 /// `requests` and the distributions it depends on, as the PyPI table lists them.
 const REQUESTS_CLOSURE: [&str; 5] = [
     "requests",
@@ -23,6 +21,8 @@ const REQUESTS_CLOSURE: [&str; 5] = [
     "idna",
     "urllib3",
 ];
+
+/// The estimate of the final image of the only Dockerfile below `root`.
 fn estimate_of(root: &Path) -> Estimate {
     let loaded = load(root, &LoadOptions::default());
     let model = &loaded.repository.dockerfiles[0];
