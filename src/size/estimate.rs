@@ -531,8 +531,11 @@ impl<'a> Estimator<'a> {
 
     fn pip_install(&mut self, run: &'a RunModel, install: &'a InstallCommand) {
         let mut wheels = 0;
-        let mut wheel_rows = 0;
         let mut installed: Vec<&'static PypiRow> = Vec::new();
+        let mut count = |added: PythonAdded| {
+            wheels += added.wheels;
+            installed.extend(added.distributions);
+        };
         for package in &install.packages {
             let extras: Vec<String> = package.extras.iter().map(|e| normalize_name(e)).collect();
             let version = package.version.as_ref().map(|v| v.value.as_str());
@@ -545,9 +548,7 @@ impl<'a> Estimator<'a> {
                 Some(package.name.span),
             );
             if let Some(added) = added {
-                wheels += added.wheels;
-                wheel_rows += added.distributions.len();
-                installed.extend(added.distributions);
+                count(added);
             }
         }
         for file in &install.requirement_files {
@@ -605,15 +606,15 @@ impl<'a> Estimator<'a> {
                     version,
                     Some(requirement.span),
                 ) {
-                    wheels += added.wheels;
-                    wheel_rows += added.distributions.len();
-                    installed.extend(added.distributions);
+                    count(added);
                 }
             }
         }
         for source in &install.sources {
             self.unknown_source(&source.target.value, source.span);
         }
+        // Each distribution installed has one wheel in the cache.
+        let wheel_rows = installed.len();
         self.bytecode(run, install, installed);
         if install.manager == Manager::Pip && wheels > 0 && !self.pip_cache_disabled(run, install) {
             self.contributors.push(Contributor {
