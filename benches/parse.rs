@@ -1,7 +1,10 @@
 //! Benchmark: discovery + reading + parsing + linking of a generated repository.
 //!
-//! `cargo bench --bench parse [-- COUNT [ITERATIONS]]` runs two scenarios, each on a corpus
-//! written into a temporary directory: COUNT (default 2,000) Dockerfiles alone
+//! `cargo bench --bench parse [-- COUNT [ITERATIONS]]` first times loading the bundled packs
+//! (parsing and checking the rule files, which every run pays), then runs its scenarios: the
+//! repositories of the two seed reports (`examples/pc2`, `examples/acgs1`, ITERATIONS × 10
+//! times: the size most users check), and two corpora written into a temporary directory:
+//! COUNT (default 2,000) Dockerfiles alone
 //! ([`corpus::generate_dockerfiles`]), and a repository of COUNT service folders with
 //! requirements, Python sources, `.dockerignore` files and a compose file
 //! ([`corpus::generate`]). Each is loaded ITERATIONS times (default 10; loading runs on one
@@ -44,6 +47,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("corpora written to {}", dir.display());
         return Ok(());
     }
+    // What every run pays whatever the repository: parsing and checking the bundled packs.
+    let packs = measure(iterations, || load_rules(&RuleOptions::default(), None));
+    println!();
+    report_against(
+        "load the bundled packs",
+        packs,
+        "once per run, whatever the repository",
+    );
+
+    // The repositories of the two seed reports: the size most users check.
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    for name in ["pc2", "acgs1"] {
+        let root = examples.join(name);
+        let (files, bytes) = count_files(&root)?;
+        println!("\nscenario: examples/{name} (a seed report's repository), {files} files");
+        scenario(&root, files, bytes, iterations * 10);
+    }
+
     let dockerfiles = tempfile::tempdir()?;
     let bytes = corpus::generate_dockerfiles(dockerfiles.path(), count, 0x5eed)?;
     println!(
@@ -54,7 +75,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let repository = tempfile::tempdir()?;
     let bytes = corpus::generate(repository.path(), count, 0x5eed)?;
-    let files = count_files(repository.path())?;
+    let (files, _) = count_files(repository.path())?;
     println!(
         "\nscenario 2: a repository of {count} services (Dockerfile, requirements.txt, Python \
          source, .dockerignore for 60%, one compose file), {files} files, {:.1} MB",
@@ -218,17 +239,21 @@ fn runs_of(rule_set: &RuleSet) -> Vec<RuleRun<'_>> {
         .collect()
 }
 
-fn count_files(dir: &Path) -> std::io::Result<usize> {
-    let mut count = 0;
+/// The number of files under `dir` and their total size in bytes.
+fn count_files(dir: &Path) -> std::io::Result<(usize, u64)> {
+    let (mut count, mut bytes) = (0, 0);
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         if entry.file_type()?.is_dir() {
-            count += count_files(&entry.path())?;
+            let (files, size) = count_files(&entry.path())?;
+            count += files;
+            bytes += size;
         } else {
             count += 1;
+            bytes += entry.metadata()?.len();
         }
     }
-    Ok(count)
+    Ok((count, bytes))
 }
 
 fn read_all(dir: &Path) {
