@@ -1,8 +1,11 @@
 //! A rule's queries compiled for evaluation, once per run of the rule: variables resolved to
 //! slots of the scope stack, params and literal lists folded into constants, constant regular
-//! expressions compiled, each condition split into the parts checked as soon as the variables
+//! expressions shared by text (and compiled when a match first needs one), each condition split into the parts checked as soon as the variables
 //! they read are bound, and the equality join each loop can use found ahead of time. The
 //! evaluator ([`crate::eval::engine`]) then looks nothing up by name.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use regex::Regex;
 
@@ -90,13 +93,31 @@ pub enum Node<'r> {
 
 /// The pattern of a `matches`.
 pub enum Pattern {
-    /// A constant pattern, compiled once.
-    Compiled(Regex),
-    /// A constant pattern that is not a valid regular expression (given by configuration):
-    /// the problem is raised when the match is evaluated.
-    Invalid(Box<Diagnostic>),
+    /// A constant pattern.
+    Constant(ConstantPattern),
     /// Computed at evaluation; compiled on first use. The span is the pattern's.
     Dynamic(Span),
+}
+
+/// A constant pattern of a `matches`, compiled when a match first needs it: a run compiles
+/// only the patterns it reaches (compiling one costs far more than most matches), and the
+/// places of a rule that test the same pattern share one compilation.
+pub struct ConstantPattern {
+    text: String,
+    /// Where this `matches` writes the pattern.
+    span: Span,
+    compiled: Arc<OnceLock<Result<Regex, regex::Error>>>,
+}
+
+impl ConstantPattern {
+    /// The compiled pattern, or the problem to raise when it is not a valid regular
+    /// expression (a pattern given by configuration can be invalid).
+    pub fn regex(&self) -> Result<&Regex, Diagnostic> {
+        match self.compiled.get_or_init(|| Regex::new(&self.text)) {
+            Ok(regex) => Ok(regex),
+            Err(e) => Err(invalid_regex(&self.text, self.span, e.clone())),
+        }
+    }
 }
 
 /// Compiles the queries of `rule`, with the values of its params.
@@ -104,6 +125,7 @@ pub fn compile<'r>(rule: &'r Rule, params: &[(&'r str, Value<'r>)]) -> Vec<Compi
     let mut compiler = Compiler {
         params,
         scope: Vec::new(),
+        patterns: HashMap::new(),
     };
     rule.queries
         .iter()
@@ -115,6 +137,8 @@ struct Compiler<'p, 'r> {
     params: &'p [(&'r str, Value<'r>)],
     /// The variables bound where the expression being compiled is evaluated, outermost first.
     scope: Vec<&'r str>,
+    /// The constant patterns of the rule by text, each compiled at most once.
+    patterns: HashMap<String, Arc<OnceLock<Result<Regex, regex::Error>>>>,
 }
 
 impl<'r> Compiler<'_, 'r> {
@@ -248,12 +272,15 @@ impl<'r> Compiler<'_, 'r> {
                     BinaryOp::Or => Node::Or(l, r),
                     BinaryOp::Matches => {
                         let pattern = match r.as_ref() {
-                            Node::Const(Value::String(pattern, _)) => match Regex::new(pattern) {
-                                Ok(regex) => Pattern::Compiled(regex),
-                                Err(e) => Pattern::Invalid(Box::new(invalid_regex(
-                                    pattern, right.span, e,
-                                ))),
-                            },
+                            Node::Const(Value::String(pattern, _)) => {
+                                Pattern::Constant(ConstantPattern {
+                                    text: pattern.to_string(),
+                                    span: right.span,
+                                    compiled: Arc::clone(
+                                        self.patterns.entry(pattern.to_string()).or_default(),
+                                    ),
+                                })
+                            }
                             _ => Pattern::Dynamic(right.span),
                         };
                         Node::Matches(l, r, pattern)
@@ -469,25 +496,42 @@ mod tests {
     }
 
     #[test]
-    fn constant_patterns_compile_once_and_bad_ones_wait_for_evaluation() {
+    fn constant_patterns_compile_once_when_needed_and_bad_ones_wait_for_evaluation() {
         let rule = rule(
-            "  param pattern = \"(\"\n  for p in packages\n  where p.name matches \"^gcc\" or p.name matches pattern or p.name matches p.version\n  report p \"x\"",
+            "  param pattern = \"(\"\n  param gcc = \"^gcc\"\n  for p in packages\n  where p.name matches \"^gcc\" or p.name matches pattern or p.name matches p.version or p.version matches gcc\n  report p \"x\"",
         );
-        let params = [("pattern", Value::str("(", None))];
+        let params = [
+            ("pattern", Value::str("(", None)),
+            ("gcc", Value::str("^gcc", None)),
+        ];
         let queries = compile(&rule, &params);
-        let Node::Or(left, dynamic) = &queries[0].bindings[0].parts[0] else {
+        let Node::Or(left, same) = &queries[0].bindings[0].parts[0] else {
+            panic!("an `or`");
+        };
+        let Node::Or(left, dynamic) = &**left else {
             panic!("an `or`");
         };
         let Node::Or(compiled, invalid) = &**left else {
             panic!("an `or`");
         };
-        assert!(matches!(
-            &**compiled,
-            Node::Matches(_, _, Pattern::Compiled(_))
-        ));
-        assert!(
-            matches!(&**invalid, Node::Matches(_, _, Pattern::Invalid(d)) if d.message == "`(` is not a valid regular expression")
-        );
+        let (
+            Node::Matches(_, _, Pattern::Constant(compiled)),
+            Node::Matches(_, _, Pattern::Constant(same)),
+        ) = (&**compiled, &**same)
+        else {
+            panic!("constant patterns");
+        };
+        // Nothing is compiled before a match needs it; the same text is compiled once.
+        assert!(compiled.compiled.get().is_none());
+        assert!(Arc::ptr_eq(&compiled.compiled, &same.compiled));
+        assert!(compiled.regex().is_ok_and(|r| r.is_match("gcc-12")));
+        assert!(same.compiled.get().is_some());
+        let Node::Matches(_, _, Pattern::Constant(invalid)) = &**invalid else {
+            panic!("a constant pattern");
+        };
+        assert!(invalid
+            .regex()
+            .is_err_and(|d| d.message == "`(` is not a valid regular expression"));
         assert!(matches!(
             &**dynamic,
             Node::Matches(_, _, Pattern::Dynamic(_))

@@ -656,11 +656,13 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
                     return Value::Bool(false);
                 };
                 Value::Bool(match pattern {
-                    Pattern::Compiled(regex) => regex.is_match(text),
-                    Pattern::Invalid(problem) => {
-                        self.problem.get_or_insert_with(|| problem.as_ref().clone());
-                        false
-                    }
+                    Pattern::Constant(constant) => match constant.regex() {
+                        Ok(regex) => regex.is_match(text),
+                        Err(problem) => {
+                            self.problem.get_or_insert(problem);
+                            false
+                        }
+                    },
                     Pattern::Dynamic(span) => match self.eval(right) {
                         Value::String(pattern, _) => self
                             .regex(&pattern, *span)
