@@ -5,6 +5,7 @@
 //! COPY source resolution live in `parse::dockerignore` and `parse::context`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use regex::Regex;
 use serde::Serialize;
@@ -39,9 +40,11 @@ pub struct IgnorePattern {
     pub exception: bool,
     /// How the pattern is matched.
     pub kind: PatternKind,
-    /// The compiled pattern when `kind` is [`PatternKind::Regex`].
+    /// The compiled pattern when `kind` is [`PatternKind::Regex`], shared by every pattern
+    /// of the process with the same expression (one `Regex` keeps one pool of match caches,
+    /// so a shared one builds its cache once instead of once per pattern).
     #[serde(skip)]
-    pub regex: Option<Regex>,
+    pub regex: Option<Arc<Regex>>,
 }
 
 /// How patternmatcher matches a pattern against a path.

@@ -14,7 +14,7 @@
 //! (`MatchesUsingParentResults`); the last matching pattern decides. An excluded directory is
 //! not walked when no `!` exception could re-include anything below it.
 
-use std::sync::{LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use foldhash::HashMap;
 
@@ -231,7 +231,7 @@ fn without_trailing_glob(pattern: &str) -> &str {
 }
 
 /// patternmatcher's `compile`: the match kind and, for [`PatternKind::Regex`], the regex.
-fn compile(pattern: &str) -> Result<(PatternKind, Option<regex::Regex>), String> {
+fn compile(pattern: &str) -> Result<(PatternKind, Option<Arc<regex::Regex>>), String> {
     let mut go_regex = String::from("^");
     let mut kind = PatternKind::Exact;
     let mut chars = pattern.chars().peekable();
@@ -299,21 +299,24 @@ fn compile(pattern: &str) -> Result<(PatternKind, Option<regex::Regex>), String>
 
 /// Compiled patterns by their regular expression, shared by every `.dockerignore` of the
 /// process: a monorepo's `.dockerignore` files repeat the same patterns, and compiling one
-/// costs far more than matching with it.
-static COMPILED: LazyLock<Mutex<HashMap<String, regex::Regex>>> = LazyLock::new(Default::default);
+/// costs far more than matching with it. The `Regex` itself is shared, not cloned: a clone
+/// has a pool of match caches of its own, and building a cache on a clone's first match costs
+/// as much as a few hundred matches.
+static COMPILED: LazyLock<Mutex<HashMap<String, Arc<regex::Regex>>>> =
+    LazyLock::new(Default::default);
 
-/// At most this many distinct patterns are kept (a `Regex` is a cheap shared handle).
+/// At most this many distinct patterns are kept.
 const MAX_COMPILED: usize = 4_096;
 
 /// `source` compiled, from [`COMPILED`] when it was compiled before.
-fn compiled(source: &str) -> Result<regex::Regex, String> {
+fn compiled(source: &str) -> Result<Arc<regex::Regex>, String> {
     let mut cache = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(regex) = cache.get(source) {
-        return Ok(regex.clone());
+        return Ok(Arc::clone(regex));
     }
-    let regex = regex::Regex::new(source).map_err(|e| e.to_string())?;
+    let regex = Arc::new(regex::Regex::new(source).map_err(|e| e.to_string())?);
     if cache.len() < MAX_COMPILED {
-        cache.insert(source.to_string(), regex.clone());
+        cache.insert(source.to_string(), Arc::clone(&regex));
     }
     Ok(regex)
 }
@@ -983,6 +986,7 @@ mod tests {
             first.is_match("only/in/this/test/x.cache")
                 && second.is_match("only/in/this/test/y.cache")
         );
+        assert!(Arc::ptr_eq(&first, &second));
         assert!(COMPILED
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
