@@ -532,6 +532,46 @@ pub struct BadPattern;
 /// Go's `filepath.Match` (Unix), on bytes as Go does: `*` and `?` do not match `/`,
 /// `[...]`/`[^...]` classes, `\` escapes. Malformed patterns give [`BadPattern`].
 pub fn go_match(pattern: &[u8], name: &[u8]) -> Result<bool, BadPattern> {
+    match match_simple(pattern, name) {
+        Some(matched) => Ok(matched),
+        None => go_match_chunks(pattern, name),
+    }
+}
+
+/// Whether `b` is special to `filepath.Match`.
+fn is_glob_meta(b: &u8) -> bool {
+    matches!(b, b'*' | b'?' | b'[' | b'\\')
+}
+
+/// [`go_match`] for the shapes most patterns have, without scanning chunks: a literal,
+/// `*literal` or `literal*` (a literal has none of `*?[\`, so it is never malformed). `None`
+/// for any other pattern.
+fn match_simple(pattern: &[u8], name: &[u8]) -> Option<bool> {
+    if let Some(suffix) = pattern.strip_prefix(b"*") {
+        if suffix.iter().any(is_glob_meta) {
+            return None;
+        }
+        // The star takes what is before the suffix, which must not cross a `/`.
+        return Some(
+            name.strip_suffix(suffix)
+                .is_some_and(|head| !head.contains(&b'/')),
+        );
+    }
+    match pattern.iter().position(is_glob_meta) {
+        None => Some(pattern == name),
+        Some(star) if star + 1 == pattern.len() && pattern.last() == Some(&b'*') => {
+            let prefix = pattern.get(..star)?;
+            Some(
+                name.strip_prefix(prefix)
+                    .is_some_and(|rest| !rest.contains(&b'/')),
+            )
+        }
+        Some(_) => None,
+    }
+}
+
+/// Go's `filepath.Match` algorithm: the pattern split into chunks at its stars.
+fn go_match_chunks(pattern: &[u8], name: &[u8]) -> Result<bool, BadPattern> {
     let mut pattern = pattern;
     let mut name = name;
     'chunks: while !pattern.is_empty() {
@@ -1167,6 +1207,14 @@ mod tests {
         assert!(yes("a?c", "a☺c"));
         assert_eq!(go_match(b"a[", b"x"), Err(BadPattern));
         assert_eq!(go_match(b"x*[", b"y"), Err(BadPattern));
+        // The shapes matched without chunks.
+        assert!(yes("id_rsa*", "id_rsa.pub"));
+        assert!(!yes("id_rsa*", "id_rsa/key"));
+        assert!(yes("*", "a.b"));
+        assert!(!yes("*", "a/b"));
+        assert!(yes(".env", ".env"));
+        assert!(!yes(".env", ".env.local"));
+        assert!(!yes("*.pem", "pem"));
     }
 
     proptest! {
@@ -1185,6 +1233,33 @@ mod tests {
                 }
             }
             let _ = ignore.match_path(&path);
+        }
+
+        #[test]
+        fn simple_patterns_match_as_the_chunk_matcher_does(
+            literal in "[ab/.\\]-]{0,5}",
+            shape in 0..3_usize,
+            any_pattern in "[ab/*?.\\[\\]\\\\^-]{0,8}",
+            name in "[ab/.*\\]-]{0,8}",
+            around in ("[ab/]{0,3}", "[ab/]{0,3}"),
+        ) {
+            let simple = match shape {
+                0 => literal.clone(),
+                1 => format!("*{literal}"),
+                _ => format!("{literal}*"),
+            };
+            // A name holding the literal, so that matches are frequent.
+            let near = format!("{}{literal}{}", around.0, around.1);
+            prop_assert!(match_simple(simple.as_bytes(), name.as_bytes()).is_some());
+            for pattern in [simple.as_str(), any_pattern.as_str()] {
+                for name in [name.as_str(), near.as_str()] {
+                    prop_assert_eq!(
+                        go_match(pattern.as_bytes(), name.as_bytes()),
+                        go_match_chunks(pattern.as_bytes(), name.as_bytes()),
+                        "{} vs {}", pattern, name
+                    );
+                }
+            }
         }
 
         #[test]
