@@ -78,26 +78,41 @@ pub fn values_for<'a>(map: &[&'a str], key: &str) -> Vec<&'a str> {
         .collect()
 }
 
-/// Whether `path`, or its last components (as many as `pattern` has), matches the glob
-/// `pattern` (Go `filepath.Match`). A bad pattern matches nothing.
-pub fn path_matches(path: &str, pattern: &str) -> bool {
-    let pattern = pattern.trim_matches('/');
-    let wanted = pattern.split('/').count();
+/// Whether `path`, or its last components (as many as a pattern has), matches one of the
+/// globs `patterns` (Go `filepath.Match`). A bad pattern matches nothing.
+pub fn path_matches(path: &str, patterns: &[&str]) -> bool {
     // A clean path (no empty component) ends with its last components as they are: no copy.
-    let clean = !path.starts_with('/') && !path.ends_with('/') && !path.contains("//");
-    let tail = if clean {
-        match last_components(path, wanted) {
-            Some(tail) => Cow::Borrowed(tail),
-            None => return false,
-        }
-    } else {
-        let components: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
-        let Some(first) = components.len().checked_sub(wanted) else {
-            return false;
+    let bytes = path.as_bytes();
+    let clean = bytes.first() != Some(&b'/')
+        && bytes.last() != Some(&b'/')
+        && !bytes.windows(2).any(|pair| pair == b"//");
+    // Most patterns are one component: the tail they match is the same for all of them.
+    let name = path
+        .rfind('/')
+        .map_or(path, |slash| path.get(slash + 1..).unwrap_or(""));
+    patterns.iter().any(|pattern| {
+        let pattern = if pattern.starts_with('/') || pattern.ends_with('/') {
+            pattern.trim_matches('/')
+        } else {
+            pattern
         };
-        Cow::Owned(components.get(first..).unwrap_or_default().join("/"))
-    };
-    go_match(pattern.as_bytes(), tail.as_bytes()).unwrap_or(false)
+        let wanted = pattern.bytes().filter(|&b| b == b'/').count() + 1;
+        let tail = if clean && wanted == 1 {
+            Cow::Borrowed(name)
+        } else if clean {
+            match last_components(path, wanted) {
+                Some(tail) => Cow::Borrowed(tail),
+                None => return false,
+            }
+        } else {
+            let components: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+            let Some(first) = components.len().checked_sub(wanted) else {
+                return false;
+            };
+            Cow::Owned(components.get(first..).unwrap_or_default().join("/"))
+        };
+        go_match(pattern.as_bytes(), tail.as_bytes()).unwrap_or(false)
+    })
 }
 
 /// The last `wanted` components of a path without empty components, or `None` when it has
@@ -154,11 +169,9 @@ pub fn call<'v>(world: &World<'_>, name: &str, arguments: &[Value<'v>]) -> Optio
             ),
             None => Value::list(Vec::new()),
         },
-        "path_matches" => Value::Bool(text(0).is_some_and(|path| {
-            strings(arguments.get(1))
-                .into_iter()
-                .any(|pattern| path_matches(path, pattern))
-        })),
+        "path_matches" => {
+            Value::Bool(text(0).is_some_and(|path| path_matches(path, &strings(arguments.get(1)))))
+        }
         "not_excluded" => {
             let paths = strings(arguments.get(1));
             let ignore = match arguments.first() {
@@ -216,23 +229,31 @@ mod tests {
 
     #[test]
     fn path_matches_the_last_components() {
-        assert!(path_matches("app/.env", ".env"));
-        assert!(path_matches(".env", ".env"));
-        assert!(!path_matches("app/.env.example", ".env"));
-        assert!(path_matches("certs/server.pem", "*.pem"));
-        assert!(path_matches("home/.aws/credentials", ".aws/credentials"));
-        assert!(!path_matches("credentials", ".aws/credentials"));
-        assert!(path_matches("keys/id_rsa.pub", "id_rsa*"));
-        assert!(!path_matches("app/main.py", "*.pem"));
-        assert!(!path_matches("a", "[")); // a bad pattern matches nothing
+        assert!(path_matches("app/.env", &[".env"]));
+        assert!(path_matches(".env", &[".env"]));
+        assert!(!path_matches("app/.env.example", &[".env"]));
+        assert!(path_matches("certs/server.pem", &["*.pem"]));
+        assert!(path_matches("home/.aws/credentials", &[".aws/credentials"]));
+        assert!(!path_matches("credentials", &[".aws/credentials"]));
+        assert!(path_matches("keys/id_rsa.pub", &["id_rsa*"]));
+        assert!(!path_matches("app/main.py", &["*.pem"]));
+        assert!(!path_matches("a", &["["])); // a bad pattern matches nothing
 
         // Paths with empty components are read as their components.
-        assert!(path_matches("/home//.aws/credentials/", ".aws/credentials"));
-        assert!(!path_matches("//credentials", ".aws/credentials"));
-        assert!(path_matches("a/b/c.pem", "b/*.pem"));
-        assert!(!path_matches("a/b/c.pem", "a/*.pem"));
-        assert!(path_matches("a/b/c.pem", "a/b/c.pem"));
-        assert!(!path_matches("b/c.pem", "a/b/c.pem"));
+        assert!(path_matches(
+            "/home//.aws/credentials/",
+            &[".aws/credentials"]
+        ));
+        assert!(!path_matches("//credentials", &[".aws/credentials"]));
+        assert!(path_matches("a/b/c.pem", &["b/*.pem"]));
+        assert!(!path_matches("a/b/c.pem", &["a/*.pem"]));
+        assert!(path_matches("a/b/c.pem", &["a/b/c.pem"]));
+        assert!(!path_matches("b/c.pem", &["a/b/c.pem"]));
+
+        // A list matches when one of its patterns does.
+        assert!(path_matches("keys/id_rsa", &["*.pem", "[", "id_rsa*"]));
+        assert!(path_matches("/a//b.pem", &["x", "a/*.pem"]));
+        assert!(!path_matches("keys/id_rsa", &[]));
     }
 
     #[test]
