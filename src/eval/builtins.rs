@@ -3,12 +3,13 @@
 //! The simple string functions live in [`crate::eval::engine`].
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::LazyLock;
+
+use foldhash::HashMap;
 
 use crate::eval::value::{Entity, Value};
 use crate::eval::world::World;
-use crate::model::requirements::normalize_name;
+use crate::model::requirements::{normalize_name, normalized_name};
 use crate::parse::dockerignore::{go_clean, go_match};
 
 /// `data/python-dist-to-import.tsv`: distributions whose top-level modules are not their
@@ -16,8 +17,8 @@ use crate::parse::dockerignore::{go_clean, go_match};
 const DIST_TO_IMPORT: &str = include_str!("../../data/python-dist-to-import.tsv");
 
 /// Normalised distribution name → top-level modules, read once from [`DIST_TO_IMPORT`].
-static IMPORT_NAMES: LazyLock<HashMap<String, Vec<String>>> = LazyLock::new(|| {
-    let mut table = HashMap::new();
+static IMPORT_NAMES: LazyLock<HashMap<String, Vec<&'static str>>> = LazyLock::new(|| {
+    let mut table = HashMap::default();
     let mut header_seen = false;
     for line in DIST_TO_IMPORT.lines() {
         if line.starts_with('#') || line.trim().is_empty() {
@@ -34,11 +35,10 @@ static IMPORT_NAMES: LazyLock<HashMap<String, Vec<String>>> = LazyLock::new(|| {
         else {
             continue;
         };
-        let modules: Vec<String> = modules
+        let modules: Vec<&'static str> = modules
             .split(',')
             .map(str::trim)
             .filter(|m| !m.is_empty())
-            .map(String::from)
             .collect();
         if !modules.is_empty() {
             table.insert(normalize_name(distribution), modules);
@@ -49,20 +49,20 @@ static IMPORT_NAMES: LazyLock<HashMap<String, Vec<String>>> = LazyLock::new(|| {
 
 /// The top-level modules distribution `name` installs, plus the modules the `dist=module`
 /// strings of `extra` give it.
-pub fn import_names(name: &str, extra: &[&str]) -> Vec<String> {
-    let normalized = normalize_name(name);
-    let mut modules = IMPORT_NAMES
-        .get(&normalized)
-        .cloned()
-        .unwrap_or_else(|| vec![normalized.replace('-', "_")]);
+pub fn import_names(name: &str, extra: &[&str]) -> Vec<Cow<'static, str>> {
+    let normalized = normalized_name(name);
+    let mut modules: Vec<Cow<'static, str>> = match IMPORT_NAMES.get(normalized.as_ref()) {
+        Some(known) => known.iter().map(|&m| Cow::Borrowed(m)).collect(),
+        None => vec![Cow::Owned(normalized.replace('-', "_"))],
+    };
     for mapping in extra {
         if let Some((dist, module)) = mapping.split_once('=') {
             let module = module.trim();
-            if normalize_name(dist.trim()) == normalized
+            if normalized_name(dist.trim()) == normalized
                 && !module.is_empty()
                 && !modules.iter().any(|m| m == module)
             {
-                modules.push(module.to_string());
+                modules.push(Cow::Owned(module.to_string()));
             }
         }
     }
@@ -137,11 +137,11 @@ fn strings<'v>(value: Option<&'v Value<'_>>) -> Vec<&'v str> {
     }
 }
 
-fn string_list<'m>(items: impl IntoIterator<Item = String>) -> Value<'m> {
+fn string_list<'m>(items: impl IntoIterator<Item = impl Into<Cow<'m, str>>>) -> Value<'m> {
     Value::list(
         items
             .into_iter()
-            .map(|s| Value::String(Cow::Owned(s), None))
+            .map(|s| Value::String(s.into(), None))
             .collect(),
     )
 }
