@@ -10,6 +10,8 @@ use serde::Serialize;
 
 use crate::source::{FileId, Span, Spanned};
 
+pub use super::pep503::normalize_name;
+
 /// One requirements or constraints file.
 #[derive(Clone, Debug, Serialize)]
 pub struct RequirementsFile {
@@ -108,38 +110,4 @@ pub struct Requirement {
     pub config_settings: Vec<Spanned<String>>,
     /// `--global-option` values.
     pub global_options: Vec<Spanned<String>>,
-}
-
-/// PEP 503 normalisation of a project name: lowercase, each run of `-`, `_` and `.`
-/// replaced by a single `-`.
-pub fn normalize_name(name: &str) -> String {
-    let mut normalized = String::with_capacity(name.len());
-    let mut in_separator_run = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !in_separator_run {
-                normalized.push('-');
-            }
-            in_separator_run = true;
-        } else {
-            normalized.extend(c.to_lowercase());
-            in_separator_run = false;
-        }
-    }
-    normalized
-}
-
-#[cfg(test)]
-mod tests {
-    use super::normalize_name;
-
-    #[test]
-    fn pep503_normalisation() {
-        assert_eq!(
-            normalize_name("Django_REST.framework"),
-            "django-rest-framework"
-        );
-        assert_eq!(normalize_name("zope..-_Interface"), "zope-interface");
-        assert_eq!(normalize_name("requests"), "requests");
-    }
 }
