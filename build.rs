@@ -2,18 +2,95 @@
 //! `$OUT_DIR/bundled_packs.rs`, a table of `include_str!`s that `src/lang/pack.rs` includes.
 //! Cargo reruns this script when anything under `rules/` changes, so new rule files are
 //! picked up without touching any source file.
+//!
+//! Also turns the bundled data tables into static Rust data (`src/size/tsv.rs`), so that no
+//! run parses them: `$OUT_DIR/size_tables.rs` (the size tables, for `src/size/tables.rs`)
+//! and `$OUT_DIR/import_names.rs` (`data/python-dist-to-import.tsv`, for
+//! `src/eval/builtins.rs`). A table that does not read fails the build, with the
+//! `file:line` of each problem.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 #[path = "src/lang/pack_layout.rs"]
 mod pack_layout;
+#[path = "src/model/pep503.rs"]
+mod pep503;
+#[path = "src/size/tsv.rs"]
+mod tsv;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/lang/pack_layout.rs");
     println!("cargo:rerun-if-changed=rules");
     let root = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
+    data_tables(&root, &out_dir);
+    bundled_packs(&root, &out_dir);
+}
+
+/// Writes `contents` to `out_dir/name`, or fails the build.
+fn write(out_dir: &Path, name: &str, contents: String) {
+    if let Err(error) = std::fs::write(out_dir.join(name), contents) {
+        eprintln!("error: cannot write {name}: {error}");
+        std::process::exit(1);
+    }
+}
+
+/// Fails the build with each problem of a table.
+fn fail(problems: &[tsv::Problem]) -> ! {
+    for problem in problems {
+        eprintln!("error: {problem}");
+    }
+    std::process::exit(1);
+}
+
+/// Generates the statics of the size tables and of the distribution-to-import table.
+fn data_tables(root: &Path, out_dir: &Path) {
+    println!("cargo:rerun-if-changed=src/size/tsv.rs");
+    println!("cargo:rerun-if-changed=src/model/pep503.rs");
+    let read = |file: &str| {
+        println!("cargo:rerun-if-changed={file}");
+        std::fs::read_to_string(root.join(file)).unwrap_or_else(|error| {
+            eprintln!("error: cannot read {file}: {error}");
+            std::process::exit(1)
+        })
+    };
+    let (base_images, debian_closures, debian_packages, debian_apt_lists, pypi_packages) = (
+        read(tsv::BASE_IMAGES),
+        read(tsv::DEBIAN_CLOSURES),
+        read(tsv::DEBIAN_PACKAGES),
+        read(tsv::DEBIAN_APT_LISTS),
+        read(tsv::PYPI_PACKAGES),
+    );
+    let sizes = tsv::size_tables(tsv::SizeTexts {
+        base_images: &base_images,
+        debian_closures: &debian_closures,
+        debian_packages: &debian_packages,
+        debian_apt_lists: &debian_apt_lists,
+        pypi_packages: &pypi_packages,
+    });
+    let dist_to_import = read(tsv::DIST_TO_IMPORT);
+    let imports = tsv::import_names(&dist_to_import, pep503::normalize_name);
+    match (sizes, imports) {
+        (Ok(sizes), Ok(imports)) => {
+            write(out_dir, "size_tables.rs", tsv::render_size_tables(&sizes));
+            write(
+                out_dir,
+                "import_names.rs",
+                tsv::render_import_names(&imports),
+            );
+        }
+        (sizes, imports) => {
+            let mut problems = sizes.err().unwrap_or_default();
+            problems.extend(imports.err().unwrap_or_default());
+            fail(&problems);
+        }
+    }
+}
+
+/// Generates the table of the bundled rule packs.
+fn bundled_packs(root: &Path, out_dir: &Path) {
     let rules = root.join("rules");
     let mut packs: Vec<PathBuf> = std::fs::read_dir(&rules)
         .map(|entries| {
@@ -44,22 +121,18 @@ fn main() {
             let _ = writeln!(
                 out,
                 "            ({:?}, include_str!({:?})),",
-                relative(&root, rule),
+                relative(root, rule),
                 rule.display().to_string()
             );
         }
         out.push_str("        ],\n        fixtures: &[\n");
         for fixture in &listing.fixtures {
-            let _ = writeln!(out, "            {:?},", relative(&root, fixture));
+            let _ = writeln!(out, "            {:?},", relative(root, fixture));
         }
         out.push_str("        ],\n    },\n");
     }
     out.push_str("];\n");
-    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
-    if let Err(error) = std::fs::write(out_dir.join("bundled_packs.rs"), out) {
-        println!("cargo:warning=cannot write the bundled pack table: {error}");
-        std::process::exit(1);
-    }
+    write(out_dir, "bundled_packs.rs", out);
 }
 
 /// `path` relative to the crate root, `/`-separated: `rules/dockerfile/DP1001.dpl`.

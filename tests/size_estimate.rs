@@ -58,7 +58,12 @@ fn debian_closure(package: &str, recommends: bool) -> u64 {
         .expect("a closure row");
     row.members
         .iter()
-        .map(|m| tables().debian_packages[*m].installed_bytes)
+        .map(|m| {
+            tables()
+                .debian_package(m)
+                .expect("a package row")
+                .installed_bytes
+        })
         .sum()
 }
 
@@ -96,7 +101,12 @@ fn the_size_demo_is_the_sum_of_its_table_rows() {
             (
                 ContributorKind::Base,
                 "python:3.11-slim",
-                Some(tables().base_images["python:3.11-slim"].bytes)
+                Some(
+                    tables()
+                        .base_image("python:3.11-slim")
+                        .expect("a base row")
+                        .bytes
+                )
             ),
             (
                 ContributorKind::OsPackage,
@@ -171,7 +181,12 @@ fn packages_are_counted_once_and_caches_are_kept_unless_removed() {
         .members
         .iter()
         .filter(|m| !gcc_members.contains(m))
-        .map(|m| tables().debian_packages[*m].installed_bytes)
+        .map(|m| {
+            tables()
+                .debian_package(m)
+                .expect("a package row")
+                .installed_bytes
+        })
         .sum();
     let pandas = ["pandas", "numpy", "python-dateutil", "tzdata"];
     assert_eq!(
@@ -180,7 +195,12 @@ fn packages_are_counted_once_and_caches_are_kept_unless_removed() {
             (
                 ContributorKind::Base,
                 "python:3.11-slim",
-                Some(tables().base_images["python:3.11-slim"].bytes)
+                Some(
+                    tables()
+                        .base_image("python:3.11-slim")
+                        .expect("a base row")
+                        .bytes
+                )
             ),
             (ContributorKind::OsPackage, "gcc", Some(gcc)),
             // The RUN does not remove /var/lib/apt/lists: listed once, size unknown.
@@ -409,7 +429,12 @@ fn apt_lists_are_sized_for_bookworm_bases_only() {
             .expect("the lists are a part");
         (part.bytes, part.row.as_ref().map(|r| r.key.to_string()))
     };
-    let bookworm = Some(tables().apt_lists["bookworm"].bytes);
+    let bookworm = Some(
+        tables()
+            .release_apt_lists("bookworm")
+            .expect("a lists row")
+            .bytes,
+    );
     for base in [
         "python:3.11-slim-bookworm",
         "debian:bookworm-slim",
@@ -488,7 +513,12 @@ fn a_stage_copy_counts_what_that_stage_copied_in() {
             (
                 ContributorKind::Base,
                 "python:3.11-slim",
-                Some(tables().base_images["python:3.11-slim"].bytes)
+                Some(
+                    tables()
+                        .base_image("python:3.11-slim")
+                        .expect("a base row")
+                        .bytes
+                )
             ),
             (
                 ContributorKind::CopyFrom,
@@ -557,7 +587,12 @@ fn requested_extras_and_included_requirement_files_are_followed() {
         ("base.txt", "click\n"),
     ]);
     let estimate = estimate_of(dir.path());
-    let standard = &pypi("uvicorn").extras["standard"];
+    let standard = pypi("uvicorn")
+        .extras
+        .iter()
+        .find(|(extra, _)| *extra == "standard")
+        .map(|(_, requirements)| *requirements)
+        .expect("uvicorn[standard]");
     // uvicorn, its dependencies and what its `standard` extra adds (each with its own
     // dependencies). The including file's requirements come before the included file's, so
     // click, a dependency of uvicorn, is counted with uvicorn and base.txt adds nothing.

@@ -4,6 +4,7 @@ pub mod compose;
 pub mod context;
 pub mod dockerfile;
 pub mod package;
+mod pep503;
 pub mod python;
 pub mod repository;
 pub mod requirements;

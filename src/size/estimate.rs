@@ -281,7 +281,7 @@ impl<'a> Estimator<'a> {
         let found = image.and_then(|image| {
             let row = base_row_candidates(&image)
                 .into_iter()
-                .find_map(|key| tables.base_images.get(&key))?;
+                .find_map(|key| tables.base_image(&key))?;
             Some((image, row))
         });
         let contributor = match found {
@@ -290,13 +290,13 @@ impl<'a> Estimator<'a> {
                 bytes: Some(row.bytes),
                 detail: Detail::BaseImage {
                     kind: row.kind,
-                    other_reference: (row.image != image).then_some(row.image.as_str()),
+                    other_reference: (row.image != image).then_some(row.image),
                 },
                 name: image,
                 row: Some(RowRef {
                     table: BASE_IMAGES_TABLE,
-                    key: RowKey::Name(&row.image),
-                    source: row.source.as_str(),
+                    key: RowKey::Name(row.image),
+                    source: row.source,
                 }),
                 span,
                 at_least: row.kind == BaseKind::Compressed,
@@ -438,34 +438,29 @@ impl<'a> Estimator<'a> {
                 continue;
             };
             let mut bytes = 0;
-            // Every member has a row in the package table (a test of the tables keeps it so).
+            // Every member has a row in the package table (the build checks it).
             let mut added = 0;
             if self.apt_counted.is_empty() {
-                self.apt_counted = vec![false; self.tables.debian_package_bytes.len()];
+                self.apt_counted = vec![false; self.tables.debian_packages.len()];
             }
-            for &id in &row.member_ids {
+            for &id in row.member_ids {
                 if let Some(counted) = self.apt_counted.get_mut(id).filter(|c| !**c) {
                     *counted = true;
                     bytes += self
                         .tables
-                        .debian_package_bytes
+                        .debian_packages
                         .get(id)
-                        .copied()
-                        .unwrap_or(0);
+                        .map_or(0, |p| p.installed_bytes);
                     added += 1;
                 }
             }
-            let version = self
-                .tables
-                .debian_packages
-                .get(name)
-                .map_or("", |p| p.version.as_str());
+            let version = row.version;
             self.contributors.push(Contributor {
                 kind: ContributorKind::OsPackage,
                 name: package.name.value.clone(),
                 bytes: Some(bytes),
                 detail: Detail::DebianClosure {
-                    package: &row.package,
+                    package: row.package,
                     version,
                     recommends,
                     members: row.members.len(),
@@ -474,10 +469,10 @@ impl<'a> Estimator<'a> {
                 row: Some(RowRef {
                     table: DEBIAN_CLOSURES_TABLE,
                     key: RowKey::DebianClosure {
-                        package: &row.package,
+                        package: row.package,
                         recommends,
                     },
-                    source: row.source.as_str(),
+                    source: row.source,
                 }),
                 span: Some(package.name.span),
                 at_least: false,
@@ -511,7 +506,7 @@ impl<'a> Estimator<'a> {
         self.apt_lists_listed = true;
         let row = self
             .debian_release
-            .and_then(|release| Some((release, self.tables.apt_lists.get(release)?)));
+            .and_then(|release| Some((release, self.tables.release_apt_lists(release)?)));
         self.contributors.push(Contributor {
             kind: ContributorKind::OsPackage,
             name: "apt package lists".into(),
@@ -522,7 +517,7 @@ impl<'a> Estimator<'a> {
             row: row.map(|(release, row)| RowRef {
                 table: DEBIAN_APT_LISTS_TABLE,
                 key: RowKey::Name(release),
-                source: row.source.as_str(),
+                source: row.source,
             }),
             span: Some(install.program.span),
             at_least: false,
@@ -849,11 +844,7 @@ impl<'a> Estimator<'a> {
         span: Option<Span>,
     ) -> Option<PythonAdded> {
         let tables = self.tables;
-        let Some((id, row)) = tables
-            .pypi_ids
-            .get(normalized)
-            .and_then(|&id| Some((id, tables.pypi_rows.get(id)?)))
-        else {
+        let Some((id, row)) = tables.pypi_row(normalized) else {
             self.contributors.push(Contributor {
                 kind: ContributorKind::PythonPackage,
                 name: written.to_string(),
@@ -867,7 +858,7 @@ impl<'a> Estimator<'a> {
         };
         let pin = version.and_then(exact_pin);
         let requested = match version {
-            None => Some(row.version.as_str()),
+            None => Some(row.version),
             Some(_) => pin,
         };
         if self.python_installed.is_empty() {
@@ -881,18 +872,17 @@ impl<'a> Estimator<'a> {
         };
         // Dependencies are followed by row id, with extras borrowed from the static tables,
         // so that following them neither hashes nor allocates names.
-        let mut pending: Vec<(usize, Vec<&str>)> =
-            vec![(id, extras.iter().map(String::as_str).collect())];
+        let asked_extras: Vec<&str> = extras.iter().map(String::as_str).collect();
+        let mut pending: Vec<(usize, &[&str])> = vec![(id, &asked_extras)];
         let mut requested = Some(requested);
-        let follow =
-            |dependency: &'static PypiDependency| (dependency.id, dependency.extras.clone());
+        let follow = |dependency: &'static PypiDependency| (dependency.id, dependency.extras);
         while let Some((id, extras)) = pending.pop() {
             let Some(row) = tables.pypi_rows.get(id) else {
                 continue;
             };
             // The first entry is the requirement itself; the others are dependencies, which
             // pip installs at the newest release (the row's).
-            let version = requested.take().unwrap_or(Some(row.version.as_str()));
+            let version = requested.take().unwrap_or(Some(row.version));
             if let Some(slot @ None) = self.python_installed.get_mut(id) {
                 *slot = Some(InstalledDistribution {
                     version,
@@ -904,8 +894,7 @@ impl<'a> Estimator<'a> {
                 pending.extend(row.dependencies.iter().map(follow));
             }
             for extra in extras {
-                let Some((extra, dependencies)) = row.extra_dependencies.get_key_value(extra)
-                else {
+                let Some((extra, dependencies)) = row.extra_dependencies(extra) else {
                     continue;
                 };
                 if self.extras_followed.insert((id, extra)) {
@@ -914,8 +903,8 @@ impl<'a> Estimator<'a> {
             }
         }
         let asked = version.map(str::to_string);
-        let distribution = row.distribution.as_str();
-        let version = row.version.as_str();
+        let distribution = row.distribution;
+        let version = row.version;
         let detail = if let (Some((earlier_version, earlier_run)), Some(pin)) = (replaced, pin) {
             Detail::Replaces {
                 distribution,
@@ -952,7 +941,7 @@ impl<'a> Estimator<'a> {
             row: Some(RowRef {
                 table: PYPI_TABLE,
                 key: RowKey::Name(distribution),
-                source: row.source.as_str(),
+                source: row.source,
             }),
             span,
             at_least: false,
@@ -1126,7 +1115,7 @@ impl<'a> Estimator<'a> {
 
 /// The distributions of PyPI rows.
 fn names(rows: &[&'static PypiRow]) -> Vec<&'static str> {
-    rows.iter().map(|row| row.distribution.as_str()).collect()
+    rows.iter().map(|row| row.distribution).collect()
 }
 
 /// Appends `items` to `out`, separated by `separator`.

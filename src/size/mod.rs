@@ -8,6 +8,10 @@ pub mod detail;
 pub mod estimate;
 pub mod measured;
 pub mod tables;
+/// Reads the tables at build time (`build.rs`); the tests read them again to check the
+/// generated statics.
+#[cfg(test)]
+pub(crate) mod tsv;
 
 pub use detail::{Detail, RowKey};
 pub use estimate::{estimate, Contributor, ContributorKind, Estimate, RowRef};
