@@ -533,11 +533,11 @@ impl Checker {
                     self.error(right.span, format!("`matches` needs a regular expression string on its right, but this is {}", a(&right_type)), None);
                 }
                 if let ExprKind::String(pattern) = &right.kind {
-                    if let Err(e) = regex::Regex::new(pattern) {
+                    if let Some(help) = invalid_pattern_help(pattern) {
                         self.error(
                             right.span,
                             "this regular expression is invalid".into(),
-                            Some(regex_error_help(e)),
+                            Some(help),
                         );
                     }
                 }
@@ -558,10 +558,84 @@ fn a(ty: &Type) -> String {
     format!("{article} {name}")
 }
 
-/// The regex crate's explanation of why a pattern is invalid: its last line, without the
-/// `error: ` prefix.
-pub fn regex_error_help(error: regex::Error) -> String {
+/// Checks a pattern's syntax exactly as `regex::Regex::new` does (the same parser, with the
+/// same settings, and the same error text), without compiling it: compiling costs ten times
+/// as much, and the evaluator compiles a pattern when a match first needs it. The one way a
+/// pattern can pass here and still fail to compile, a compiled form over the regex crate's
+/// size limit, the evaluator reports with the pattern's span. Returns the help for an invalid
+/// pattern.
+fn invalid_pattern_help(pattern: &str) -> Option<String> {
+    regex_syntax::ParserBuilder::new()
+        .utf8(true)
+        .build()
+        .parse(pattern)
+        .err()
+        .map(regex_error_help)
+}
+
+/// The regex crate's explanation of why a pattern is invalid (a `regex::Error` or a
+/// `regex_syntax::Error`, whose texts are the same): its last line, without the `error: `
+/// prefix.
+pub fn regex_error_help(error: impl std::fmt::Display) -> String {
     let text = error.to_string();
     let last = text.lines().last().unwrap_or("").trim();
     last.strip_prefix("error: ").unwrap_or(last).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What `Regex::new` says of a pattern: `None` when it compiles, the help otherwise;
+    /// `Some(None)` for a compiled form that is too big (not a syntax error).
+    fn compiled(pattern: &str) -> Option<Option<String>> {
+        match regex::Regex::new(pattern) {
+            Ok(_) => None,
+            Err(regex::Error::CompiledTooBig(_)) => Some(None),
+            Err(e) => Some(Some(regex_error_help(e))),
+        }
+    }
+
+    fn checked(pattern: &str) -> Option<String> {
+        invalid_pattern_help(pattern)
+    }
+
+    #[test]
+    fn syntax_errors_read_as_the_regex_crate_words_them() {
+        for pattern in [
+            "gcc(-[0-9]+",
+            "a)",
+            "[z-a]",
+            "x{2,1}",
+            "*a",
+            r"\p{Nope}",
+            r"\1",
+            "(?<n>a)(?<n>b)",
+            "a{1000000}",
+            "(?z)",
+            r"\",
+            "[",
+            "(?i)caf\u{e9}",
+            "^(a|b)+$",
+        ] {
+            match compiled(pattern) {
+                Some(Some(help)) => assert_eq!(checked(pattern), Some(help), "{pattern}"),
+                Some(None) | None => assert_eq!(checked(pattern), None, "{pattern}"),
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        /// The syntax check accepts what `Regex::new` compiles and refuses, with the same help,
+        /// what it refuses as a syntax error.
+        #[test]
+        fn the_syntax_check_agrees_with_regex_new(pattern in r"[a-c0-9()\[\]{}|*+?^$.,:\\<>=!-]{0,12}") {
+            match compiled(&pattern) {
+                Some(Some(help)) => prop_assert_eq!(checked(&pattern), Some(help)),
+                Some(None) | None => prop_assert_eq!(checked(&pattern), None),
+            }
+        }
+    }
 }
