@@ -285,6 +285,137 @@ fn precedence_or_and_not_comparison() {
     assert_eq!(under(&t, inner.span), "not a");
 }
 
+/// An expression of `or`, `and`, `not` and comparisons over atoms, for the precedence proptest.
+#[derive(Clone, Debug)]
+enum Tree {
+    Atom(&'static str),
+    Not(Box<Tree>),
+    Compare(&'static str, Box<Tree>, Box<Tree>),
+    And(Box<Tree>, Box<Tree>),
+    Or(Box<Tree>, Box<Tree>),
+}
+
+const ATOMS: [&str; 7] = ["a", "b.c", "f(a, b)", "g()", "\"s\"", "10", "true"];
+const COMPARE: [&str; 9] = ["==", "!=", "<", "<=", ">", ">=", "in", "not in", "matches"];
+
+fn tree() -> impl Strategy<Value = Tree> {
+    prop::sample::select(ATOMS.to_vec())
+        .prop_map(Tree::Atom)
+        .prop_recursive(6, 40, 2, |inner| {
+            prop_oneof![
+                inner.clone().prop_map(|t| Tree::Not(Box::new(t))),
+                (
+                    prop::sample::select(COMPARE.to_vec()),
+                    inner.clone(),
+                    inner.clone()
+                )
+                    .prop_map(|(op, l, r)| Tree::Compare(
+                        op,
+                        Box::new(l),
+                        Box::new(r)
+                    )),
+                (inner.clone(), inner.clone())
+                    .prop_map(|(l, r)| Tree::And(Box::new(l), Box::new(r))),
+                (inner.clone(), inner).prop_map(|(l, r)| Tree::Or(Box::new(l), Box::new(r))),
+            ]
+        })
+}
+
+/// The source of `tree` with the fewest parentheses that SPEC.md §7.3 needs in a place that
+/// takes precedence level `min` or higher (joined by `gap`), and the outline the parser must
+/// build for it: each operator node with the text under its span.
+fn print(tree: &Tree, min: u8, gap: &str) -> (String, String) {
+    let (level, text, outline) = match tree {
+        Tree::Atom(atom) => (5, atom.to_string(), None),
+        Tree::Not(operand) => {
+            let (t, o) = print(operand, 3, gap);
+            (
+                3,
+                format!("not{gap}{t}"),
+                Some(("Not".to_string(), vec![o])),
+            )
+        }
+        Tree::Compare(op, l, r) => {
+            let ((lt, lo), (rt, ro)) = (print(l, 5, gap), print(r, 5, gap));
+            let name = match *op {
+                "==" => "Eq",
+                "!=" => "Ne",
+                "<" => "Lt",
+                "<=" => "Le",
+                ">" => "Gt",
+                ">=" => "Ge",
+                "in" => "In",
+                "not in" => "NotIn",
+                _ => "Matches",
+            };
+            (
+                4,
+                format!("{lt}{gap}{op}{gap}{rt}"),
+                Some((name.to_string(), vec![lo, ro])),
+            )
+        }
+        Tree::And(l, r) => {
+            let ((lt, lo), (rt, ro)) = (print(l, 2, gap), print(r, 3, gap));
+            (
+                2,
+                format!("{lt}{gap}and{gap}{rt}"),
+                Some(("And".to_string(), vec![lo, ro])),
+            )
+        }
+        Tree::Or(l, r) => {
+            let ((lt, lo), (rt, ro)) = (print(l, 1, gap), print(r, 2, gap));
+            (
+                1,
+                format!("{lt}{gap}or{gap}{rt}"),
+                Some(("Or".to_string(), vec![lo, ro])),
+            )
+        }
+    };
+    let text = if level < min {
+        format!("({text})")
+    } else {
+        text
+    };
+    let outline = match outline {
+        Some((name, children)) => format!("({name}[{text}] {})", children.join(" ")),
+        None => text.clone(),
+    };
+    (text, outline)
+}
+
+/// The outline of a parsed expression, as [`print`] writes it.
+fn outline(expr: &Expr, text: &str) -> String {
+    let under = under(text, expr.span);
+    match &expr.kind {
+        ExprKind::Not(operand) => format!("(Not[{under}] {})", outline(operand, text)),
+        ExprKind::Binary(op, l, r) => {
+            format!(
+                "({op:?}[{under}] {} {})",
+                outline(l, text),
+                outline(r, text)
+            )
+        }
+        _ => under.to_string(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// The parser builds the tree by precedence from the operands and operators of an `expr`:
+    /// a minimally parenthesised expression parses to the tree it was printed from, every
+    /// node spanning its exact text (parentheses included, whitespace and comments not).
+    #[test]
+    fn precedence_builds_the_printed_tree(
+        tree in tree(),
+        gap in prop::sample::select(vec![" ", "\n    ", "  # note\n  "]),
+    ) {
+        let (source, expected) = print(&tree, 1, gap);
+        let (e, t) = condition(&source);
+        prop_assert_eq!(outline(&e, &t), expected);
+    }
+}
+
 #[test]
 fn parentheses_are_part_of_the_span() {
     let (e, t) = condition("(a or b) and c");
@@ -679,7 +810,6 @@ fn spec_ebnf_names_the_grammar_rules() {
             || matches!(
                 name.as_str(),
                 "WHITESPACE"
-                    | "COMMENT"
                     | "ident_char"
                     | "keyword"
                     | "escape"

@@ -343,17 +343,14 @@ impl Builder<'_> {
 
     // ------------------------------------------------------------ expressions
 
-    /// Builds any expression-level pair: `expr` and its levels, or a primary.
+    /// Builds any expression-level pair: an `expr`, a `postfix` or a primary.
     ///
-    /// Levels holding a single child (the usual case) are walked through in a loop and each
-    /// construct is built by a function of its own, so that one bracket level costs two small
-    /// stack frames even in debug builds.
+    /// An `expr` or `postfix` holding a single child (the usual case) is walked through in a
+    /// loop and each construct is built by a function of its own, so that one bracket level
+    /// costs two small stack frames even in debug builds.
     fn expr_node(&mut self, pair: Pair<'_, G>) -> Option<Expr> {
         let mut pair = pair;
-        while matches!(
-            pair.as_rule(),
-            G::expr | G::or_expr | G::and_expr | G::not_expr | G::cmp_expr | G::postfix
-        ) {
+        while matches!(pair.as_rule(), G::expr | G::postfix) {
             let mut inner = pair.clone().into_inner();
             match (inner.next(), inner.next()) {
                 (Some(only), None) => pair = only,
@@ -361,45 +358,60 @@ impl Builder<'_> {
             }
         }
         match pair.as_rule() {
-            G::or_expr | G::and_expr => self.binary_chain(pair.into_inner()),
-            G::not_expr => self.negation(pair),
-            G::cmp_expr => self.comparison(pair),
+            G::expr => self.operators(pair),
             G::postfix => self.postfix(pair),
             G::paren => self.parenthesised(pair),
             G::list | G::literal_list => self.list(pair),
-            G::call => self.call(pair),
+            G::name => self.name_or_call(pair),
             G::quantifier => self.quantifier(pair),
-            _ => self.literal_or_name(&pair),
+            _ => self.literal(&pair),
         }
     }
 
+    /// An `expr` with operators: the grammar's precedence levels are silent, so its children
+    /// are the operands (`postfix` pairs) and operators in source order. `or` chains `and`
+    /// chains (both left-associative) of operands; an operand is `not`s before at most one
+    /// comparison (SPEC.md §7.3).
     #[inline(never)]
-    fn negation(&mut self, pair: Pair<'_, G>) -> Option<Expr> {
-        let children: Vec<_> = pair.into_inner().collect();
-        let (operand, nots) = children.split_last()?;
-        let mut expr = self.expr_node(operand.clone())?;
-        for not in nots.iter().rev() {
-            let span = self.span(not).cover(expr.span);
+    fn operators(&mut self, pair: Pair<'_, G>) -> Option<Expr> {
+        let mut parts = pair.into_inner().peekable();
+        let mut disjunction: Option<Expr> = None;
+        loop {
+            let mut conjunction = self.operand(&mut parts)?;
+            while parts.next_if(|p| p.as_rule() == G::kw_and).is_some() {
+                let right = self.operand(&mut parts)?;
+                conjunction = binary(BinaryOp::And, conjunction, right);
+            }
+            disjunction = Some(match disjunction {
+                Some(left) => binary(BinaryOp::Or, left, conjunction),
+                None => conjunction,
+            });
+            if parts.next_if(|p| p.as_rule() == G::kw_or).is_none() {
+                return disjunction;
+            }
+        }
+    }
+
+    /// `not* left (op right)?` from the children of an `expr`.
+    fn operand(&mut self, parts: &mut std::iter::Peekable<Pairs<'_, G>>) -> Option<Expr> {
+        let mut nots = Vec::new();
+        while let Some(not) = parts.next_if(|p| p.as_rule() == G::kw_not) {
+            nots.push(self.span(&not));
+        }
+        let mut expr = self.expr_node(parts.next()?)?;
+        if let Some(op) = parts.peek().and_then(|p| binary_op(p.as_rule())) {
+            parts.next();
+            let right = self.expr_node(parts.next()?)?;
+            expr = binary(op, expr, right);
+        }
+        for not in nots.into_iter().rev() {
+            let span = not.cover(expr.span);
             expr = Expr {
                 kind: ExprKind::Not(Box::new(expr)),
                 span,
             };
         }
         Some(expr)
-    }
-
-    #[inline(never)]
-    fn comparison(&mut self, pair: Pair<'_, G>) -> Option<Expr> {
-        let mut inner = pair.into_inner();
-        let left = self.expr_node(inner.next()?)?;
-        match (inner.next(), inner.next()) {
-            (Some(op), Some(right)) => {
-                let op = binary_op(op.as_rule())?;
-                let right = self.expr_node(right)?;
-                Some(binary(op, left, right))
-            }
-            _ => Some(left),
-        }
     }
 
     #[inline(never)]
@@ -443,29 +455,36 @@ impl Builder<'_> {
         })
     }
 
+    /// A `name` pair: an identifier, followed by `(` and arguments when it is a call.
     #[inline(never)]
-    fn call(&mut self, pair: Pair<'_, G>) -> Option<Expr> {
+    fn name_or_call(&mut self, pair: Pair<'_, G>) -> Option<Expr> {
         let span = self.span(&pair);
-        let mut function = None;
+        let mut inner = pair.into_inner();
+        let function = self.spanned(&inner.next()?);
+        let Some(_lparen) = inner.next() else {
+            // A name's pair may end after the whitespace that the failed `(` skipped: the
+            // identifier is the name.
+            return Some(Expr {
+                span: function.span,
+                kind: ExprKind::Name(function.value),
+            });
+        };
         let mut arguments = Vec::new();
-        for child in pair.into_inner() {
-            match child.as_rule() {
-                G::ident => function = Some(self.spanned(&child)),
-                G::expr => arguments.push(self.expr_node(child)?),
-                _ => {}
+        for child in inner {
+            if child.as_rule() == G::expr {
+                arguments.push(self.expr_node(child)?);
             }
         }
         Some(Expr {
-            kind: ExprKind::Call(function?, arguments),
+            kind: ExprKind::Call(function, arguments),
             span,
         })
     }
 
     #[inline(never)]
-    fn literal_or_name(&mut self, pair: &Pair<'_, G>) -> Option<Expr> {
+    fn literal(&mut self, pair: &Pair<'_, G>) -> Option<Expr> {
         let span = self.span(pair);
         let kind = match pair.as_rule() {
-            G::name => ExprKind::Name(pair.as_str().to_string()),
             G::kw_true => ExprKind::Bool(true),
             G::kw_false => ExprKind::Bool(false),
             G::kw_null => ExprKind::Null,
@@ -489,26 +508,6 @@ impl Builder<'_> {
             _ => return None,
         };
         Some(Expr { kind, span })
-    }
-
-    /// `a or b or c` / `a and b`: a left-associative chain.
-    fn binary_chain(&mut self, pairs: Pairs<'_, G>) -> Option<Expr> {
-        let mut expr: Option<Expr> = None;
-        let mut op = None;
-        for child in pairs {
-            match child.as_rule() {
-                G::kw_or => op = Some(BinaryOp::Or),
-                G::kw_and => op = Some(BinaryOp::And),
-                _ => {
-                    let right = self.expr_node(child)?;
-                    expr = Some(match (expr, op) {
-                        (Some(left), Some(op)) => binary(op, left, right),
-                        _ => right,
-                    });
-                }
-            }
-        }
-        expr
     }
 
     #[inline(never)]

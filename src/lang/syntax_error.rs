@@ -92,15 +92,10 @@ impl Context<'_> {
 }
 
 /// Rules that mean "an expression could start here".
-const EXPRESSION_START: [G; 16] = [
+const EXPRESSION_START: [G; 11] = [
     G::expr,
-    G::or_expr,
-    G::and_expr,
-    G::not_expr,
-    G::cmp_expr,
     G::postfix,
     G::quantifier,
-    G::call,
     G::name,
     G::paren,
     G::list,
