@@ -10,6 +10,10 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)
 )]
 
+// The pest parser of the rule language is generated for `no_std` (see Cargo.toml) and names
+// `alloc::boxed::Box`.
+extern crate alloc;
+
 pub mod cli;
 pub mod config;
 pub mod diag;

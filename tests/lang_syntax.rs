@@ -1033,6 +1033,40 @@ proptest! {
     }
 }
 
+/// The stack that the deepest nesting the lexer lets through needs at most, in debug builds:
+/// pest runs without its own stack probe (Cargo.toml), so this bound is what keeps the parser
+/// from overflowing. Test threads have 2 MiB, the main thread 8 MiB.
+const PARSE_STACK: usize = 512 * 1024;
+
+#[test]
+fn the_deepest_nesting_allowed_parses_on_a_small_stack() {
+    // 63 brackets inside the rule's `{` (or the message hole's) reach the limit of 64.
+    let depth = 63;
+    let nested =
+        |open: &str, close: &str| format!("{}x{}", open.repeat(depth), close.repeat(depth));
+    let conditions = [
+        nested("(", ")"),
+        nested("[", "]"),
+        nested("f(", ")"),
+        nested("any(y in ", " where y)"),
+        nested("not (a == b or ", ")"),
+        nested("(x.y and ", ")"),
+    ];
+    let mut texts: Vec<String> = conditions
+        .iter()
+        .map(|c| format!("{R}  for x in xs where {c} report x \"m\"\n}}"))
+        .collect();
+    let hole = format!("{}x{}", "(".repeat(depth - 1), ")".repeat(depth - 1));
+    texts.push(format!("{R}  for x in xs report x \"{{{hole}}}\"\n}}"));
+    let parsed = std::thread::Builder::new()
+        .stack_size(PARSE_STACK)
+        .spawn(move || texts.iter().map(|t| parse(t).1.len()).collect::<Vec<_>>())
+        .expect("a thread")
+        .join()
+        .expect("no overflow");
+    assert_eq!(parsed, vec![0; 7]);
+}
+
 #[test]
 fn deep_nesting_everywhere_is_refused_not_overflowed() {
     for (open, close) in [("(", ")"), ("[", "]"), ("{", "}"), ("not ", "")] {
