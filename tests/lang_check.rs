@@ -62,6 +62,16 @@ macro_rules! check_snapshot {
 
 // ------------------------------------------------------------------ names
 
+#[test]
+fn the_suggestion_among_equally_close_params_is_always_the_same() {
+    // `rpm_paths` is one edit from both params; the checker's map of params has a new order
+    // in every checker.
+    let body = "  param apt_paths = \"a\"\n  param apk_paths = \"b\"\n  for f in files\n  where f.path matches rpm_paths\n  report f \"m\"";
+    for _ in 0..20 {
+        assert!(check(body).contains("did you mean `apk_paths`?"));
+    }
+}
+
 check_snapshot!(
     unknown_collection_with_suggestion,
     "  for pkg in pakages\n  report pkg \"m\""

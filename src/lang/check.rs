@@ -242,11 +242,15 @@ impl Checker {
         if let Some((_, kind, _)) = COLLECTIONS.iter().find(|(c, _, _)| *c == name) {
             return Type::list(Type::Entity(*kind));
         }
+        // Params in name order: `did_you_mean` picks the first of equally close names, and a
+        // map's order changes from run to run.
+        let mut params: Vec<String> = self.params.keys().cloned().collect();
+        params.sort();
         let known: Vec<String> = self
             .scopes
             .iter()
             .map(|(n, _)| n.clone())
-            .chain(self.params.keys().cloned())
+            .chain(params)
             .chain(COLLECTIONS.iter().map(|(c, _, _)| c.to_string()))
             .collect();
         let help = did_you_mean(name, known.iter().map(String::as_str))
