@@ -280,6 +280,7 @@ fn run_part<'m: 'r, 'r>(
         arguments: Vec::new(),
         steps: 0,
         steps_counted: 0,
+        stop_at: STEP_BATCH - 1,
         spent: &prepared.spent,
         max_steps,
         out_of_steps: false,
@@ -360,6 +361,10 @@ struct Evaluator<'w, 'm, 'r> {
     /// The steps this part has taken, and how many of them are added to `spent`.
     steps: u64,
     steps_counted: u64,
+    /// The step count at which [`Evaluator::step`] leaves its fast path: the end of the
+    /// current batch, or 0 once the part is stopped (out of steps or a problem met), so
+    /// that counting a step is one comparison.
+    stop_at: u64,
     /// The steps all parts of the rule have taken (added in batches of [`STEP_BATCH`]).
     spent: &'w AtomicU64,
     max_steps: u64,
@@ -375,19 +380,31 @@ struct Evaluator<'w, 'm, 'r> {
 
 impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
     /// Counts a step; false once the rule's budget is spent or a problem stopped the part.
+    #[inline]
     fn step(&mut self) -> bool {
+        if self.steps < self.stop_at {
+            self.steps += 1;
+            return true;
+        }
+        self.slow_step()
+    }
+
+    /// [`Evaluator::step`] at the end of a batch or once the part is stopped: a stopped part
+    /// takes no more steps; else the step ends the batch, which is added to the rule's.
+    #[cold]
+    #[inline(never)]
+    fn slow_step(&mut self) -> bool {
         if self.problem.is_some() || self.out_of_steps {
+            self.stop_at = 0;
             return false;
         }
         self.steps += 1;
-        if self.steps - self.steps_counted >= STEP_BATCH {
-            self.count_steps();
-        }
+        self.count_steps();
         !self.out_of_steps
     }
 
-    /// Adds the steps taken since the last call to the rule's, and notes whether the rule's
-    /// budget is spent.
+    /// Adds the steps taken since the last call to the rule's, notes whether the rule's
+    /// budget is spent, and sets where the next batch ends.
     fn count_steps(&mut self) {
         let batch = self.steps - self.steps_counted;
         self.steps_counted = self.steps;
@@ -395,6 +412,17 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         if spent > self.max_steps {
             self.out_of_steps = true;
         }
+        self.stop_at = if self.out_of_steps || self.problem.is_some() {
+            0
+        } else {
+            self.steps_counted + STEP_BATCH - 1
+        };
+    }
+
+    /// Stops the part at `problem` (the first one met is kept).
+    fn raise(&mut self, problem: impl FnOnce() -> Diagnostic) {
+        self.problem.get_or_insert_with(problem);
+        self.stop_at = 0;
     }
 
     /// Iterates binding `index` of `query` and the ones after it. The condition is checked
@@ -659,7 +687,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
                     Pattern::Constant(constant) => match constant.regex() {
                         Ok(regex) => regex.is_match(text),
                         Err(problem) => {
-                            self.problem.get_or_insert(problem);
+                            self.raise(|| problem);
                             false
                         }
                     },
@@ -751,8 +779,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
             let compiled = match Regex::new(pattern) {
                 Ok(regex) => Some(regex),
                 Err(e) => {
-                    self.problem
-                        .get_or_insert_with(|| invalid_regex(pattern, span, e));
+                    self.raise(|| invalid_regex(pattern, span, e));
                     None
                 }
             };
