@@ -591,9 +591,13 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
                 Value::List(items) => {
                     for item in items.iter() {
                         if let Some(span) = self.location(item) {
+                            let mut text = String::with_capacity(message.len() + 16);
+                            text.push_str(&message);
+                            text.push_str(": ");
+                            self.world.write_display(item, &mut text);
                             related.push(RelatedLocation {
                                 span,
-                                message: format!("{message}: {}", self.world.display(item)),
+                                message: text,
                             });
                         }
                     }
@@ -627,7 +631,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
                 Piece::Text(text) => out.push_str(text),
                 Piece::Hole(node) => {
                     let value = self.eval(node);
-                    out.push_str(&self.world.display(&value));
+                    self.world.write_display(&value, &mut out);
                 }
             }
         }

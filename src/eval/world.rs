@@ -2,6 +2,7 @@
 //! every field the schema ([`crate::lang::schema`]) declares, for every kind of entity.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 use crate::diag::Diagnostic;
@@ -837,63 +838,59 @@ impl<'m> World<'m> {
 
     /// A short name of an entity for messages.
     pub fn label(&self, entity: Entity) -> String {
-        let text = |value: Value<'m>| match value {
-            Value::String(text, _) => text.into_owned(),
-            _ => String::new(),
-        };
-        match entity {
-            Entity::Stage(..) => text(self.field(entity, FieldName::Label).unwrap_or(Value::Null)),
+        let mut out = String::new();
+        self.write_label(entity, &mut out);
+        out
+    }
+
+    /// Appends [`World::label`] of `entity` to `out`.
+    pub fn write_label(&self, entity: Entity, out: &mut String) {
+        let name = match entity {
+            Entity::Stage(..) => FieldName::Label,
             Entity::Image(..)
             | Entity::Service(..)
             | Entity::Package(..)
-            | Entity::Requirement(..) => {
-                text(self.field(entity, FieldName::Name).unwrap_or(Value::Null))
+            | Entity::Requirement(..)
+            | Entity::Setting(..)
+            | Entity::Flag(..) => FieldName::Name,
+            Entity::ImageRef(..) | Entity::CopySource(..) | Entity::IgnorePattern(..) => {
+                FieldName::Text
             }
-            Entity::ImageRef(..) => {
-                text(self.field(entity, FieldName::Text).unwrap_or(Value::Null))
-            }
-            Entity::Import(..) => {
-                text(self.field(entity, FieldName::Module).unwrap_or(Value::Null))
-            }
+            Entity::Import(..) => FieldName::Module,
             Entity::Dockerfile(..)
             | Entity::Context(..)
             | Entity::ContextFile(..)
             | Entity::Dockerignore(..)
             | Entity::RequirementsFile(..)
-            | Entity::PythonFile(..) => {
-                text(self.field(entity, FieldName::Path).unwrap_or(Value::Null))
-            }
-            Entity::Instruction(..) | Entity::Copy(..) => text(
-                self.field(entity, FieldName::Keyword)
-                    .unwrap_or(Value::Null),
-            ),
-            Entity::Setting(..) | Entity::Flag(..) => {
-                text(self.field(entity, FieldName::Name).unwrap_or(Value::Null))
-            }
-            Entity::PipRequirements(..) => {
-                text(self.field(entity, FieldName::Path).unwrap_or(Value::Null))
-            }
-            Entity::CopySource(..) => {
-                text(self.field(entity, FieldName::Text).unwrap_or(Value::Null))
-            }
+            | Entity::PythonFile(..)
+            | Entity::PipRequirements(..) => FieldName::Path,
+            Entity::Instruction(..) | Entity::Copy(..) => FieldName::Keyword,
             Entity::Command(..)
             | Entity::Install(..)
             | Entity::Healthcheck(..)
-            | Entity::Gpu(..) => self
-                .span(entity)
-                .map(|span| self.sources.slice(span).to_string())
-                .unwrap_or_default(),
-            Entity::IgnorePattern(..) => {
-                text(self.field(entity, FieldName::Text).unwrap_or(Value::Null))
+            | Entity::Gpu(..) => {
+                if let Some(span) = self.span(entity) {
+                    out.push_str(self.sources.slice(span));
+                }
+                return;
             }
-            Entity::SizeContributor(i, c) => self
-                .estimate(i)
-                .and_then(|e| e.contributors.get(c))
-                .map(|c| match c.bytes {
-                    Some(bytes) => format!("{} ({})", c.name, human_size(bytes)),
-                    None => format!("{} (size unknown)", c.name),
-                })
-                .unwrap_or_default(),
+            Entity::SizeContributor(i, c) => {
+                if let Some(c) = self.estimate(i).and_then(|e| e.contributors.get(c)) {
+                    out.push_str(&c.name);
+                    match c.bytes {
+                        Some(bytes) => {
+                            out.push_str(" (");
+                            out.push_str(&human_size(bytes));
+                            out.push(')');
+                        }
+                        None => out.push_str(" (size unknown)"),
+                    }
+                }
+                return;
+            }
+        };
+        if let Some(Value::String(text, _)) = self.field(entity, name) {
+            out.push_str(&text);
         }
     }
 
@@ -1842,18 +1839,30 @@ impl<'m> World<'m> {
 
     /// Renders a value for a message template.
     pub fn display(&self, value: &Value<'_>) -> String {
+        let mut out = String::new();
+        self.write_display(value, &mut out);
+        out
+    }
+
+    /// Appends [`World::display`] of `value` to `out`.
+    pub fn write_display(&self, value: &Value<'_>, out: &mut String) {
         match value {
-            Value::Null => "none".into(),
-            Value::Bool(b) => b.to_string(),
-            Value::Integer(i) => i.to_string(),
-            Value::Size(bytes) => human_size(*bytes),
-            Value::String(text, _) => text.to_string(),
-            Value::List(items) => items
-                .iter()
-                .map(|v| self.display(v))
-                .collect::<Vec<_>>()
-                .join(", "),
-            Value::Entity(entity) => self.label(*entity),
+            Value::Null => out.push_str("none"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Integer(i) => {
+                let _ = write!(out, "{i}");
+            }
+            Value::Size(bytes) => out.push_str(&human_size(*bytes)),
+            Value::String(text, _) => out.push_str(text),
+            Value::List(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    if index > 0 {
+                        out.push_str(", ");
+                    }
+                    self.write_display(item, out);
+                }
+            }
+            Value::Entity(entity) => self.write_label(*entity, out),
         }
     }
 }
