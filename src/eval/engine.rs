@@ -834,7 +834,13 @@ fn empty_quantifier<'m>(kind: QuantifierKind) -> Value<'m> {
 /// `needle in haystack`: an element of a list, or a substring of a string.
 fn contains(haystack: &Value<'_>, needle: &Value<'_>) -> bool {
     match haystack {
-        Value::List(items) => items.iter().any(|item| item.equals(needle)),
+        // A string equals only a string of the same text: those are compared directly.
+        Value::List(items) => match needle {
+            Value::String(needle, _) => items
+                .iter()
+                .any(|item| matches!(item, Value::String(text, _) if text == needle)),
+            _ => items.iter().any(|item| item.equals(needle)),
+        },
         Value::String(text, _) => needle.as_str().is_some_and(|n| text.contains(n)),
         _ => false,
     }
@@ -871,5 +877,33 @@ fn call<'m>(name: &str, arguments: &[Value<'m>]) -> Value<'m> {
             .cloned()
             .unwrap_or(Value::Null),
         _ => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = Value<'static>> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (0i64..3).prop_map(Value::Integer),
+            "[ab]{0,2}".prop_map(|text| Value::String(Cow::Owned(text), None)),
+            (0usize..3).prop_map(|i| Value::Entity(Entity::Dockerfile(i))),
+        ]
+    }
+
+    proptest! {
+        /// `in` over a list is `Value::equals` with some element, whatever the values.
+        #[test]
+        fn in_a_list_is_equality_with_an_element(
+            needle in value(),
+            items in proptest::collection::vec(value(), 0..6),
+        ) {
+            let expected = items.iter().any(|item| item.equals(&needle));
+            prop_assert_eq!(contains(&Value::list(items), &needle), expected);
+        }
     }
 }
