@@ -927,7 +927,21 @@ impl<'m> World<'m> {
 
     /// The value of field `name` of `entity`: `None` when the schema has no such field,
     /// `Some(Value::Null)` when the field is absent for this entity.
+    #[inline]
     pub fn field(&self, entity: Entity, name: FieldName) -> Option<Value<'m>> {
+        match entity {
+            Entity::Image(..)
+            | Entity::Stage(..)
+            | Entity::Dockerfile(..)
+            | Entity::Context(..)
+            | Entity::RequirementsFile(..) => self.field_of_cached_kind(entity, name),
+            _ => self.compute_field(entity, name),
+        }
+    }
+
+    /// [`World::field`] of an entity of a kind with cached fields: a cached field is read
+    /// from (or computed into) its slot, another one computed.
+    fn field_of_cached_kind(&self, entity: Entity, name: FieldName) -> Option<Value<'m>> {
         let slot = match entity {
             Entity::Image(i) => self.image_fields.slot(i, name),
             Entity::Stage(d, s) => self
