@@ -973,28 +973,28 @@ impl<'m> World<'m> {
 
     /// [`World::field`] without the cache.
     fn compute_field(&self, entity: Entity, name: FieldName) -> Option<Value<'m>> {
-        let value = match entity {
-            Entity::Dockerfile(d) => self.dockerfile_field(d, name)?,
-            Entity::Stage(d, s) => self.stage_field(d, s, name)?,
-            Entity::ImageRef(d, s) => self.image_ref_field(d, s, name)?,
-            Entity::Image(i) => self.image_field(i, name)?,
-            Entity::Instruction(d, i) => self.instruction_field(d, i, name)?,
+        match entity {
+            Entity::Dockerfile(d) => self.dockerfile_field(d, name),
+            Entity::Stage(d, s) => self.stage_field(d, s, name),
+            Entity::ImageRef(d, s) => self.image_ref_field(d, s, name),
+            Entity::Image(i) => self.image_field(i, name),
+            Entity::Instruction(d, i) => self.instruction_field(d, i, name),
             Entity::Flag(d, i, f) => {
                 let flag = self.instruction(d, i).and_then(|x| x.flags.get(f));
-                match name {
+                Some(match name {
                     FieldName::Name => flag.map_or(Value::Null, |f| s(&f.name.value, f.name.span)),
                     FieldName::Value => opt(flag
                         .and_then(|f| f.value.as_ref())
                         .map(|v| s(&v.value, v.span))),
                     _ => return None,
-                }
+                })
             }
-            Entity::Command(d, r, c) => self.command_field(d, r, c, name)?,
-            Entity::Install(d, r, i) => self.install_field(d, r, i, name)?,
-            Entity::Package(d, r, i, p) => self.package_field(d, r, i, p, name)?,
+            Entity::Command(d, r, c) => self.command_field(d, r, c, name),
+            Entity::Install(d, r, i) => self.install_field(d, r, i, name),
+            Entity::Package(d, r, i, p) => self.package_field(d, r, i, p, name),
             Entity::Setting(at) => {
                 let setting = self.setting(at);
-                match name {
+                Some(match name {
                     FieldName::Name => opt(setting.map(|((n, span), _, _)| Value::str(n, span))),
                     FieldName::Value => opt(setting
                         .and_then(|(_, v, _)| v)
@@ -1007,19 +1007,19 @@ impl<'m> World<'m> {
                         SettingAt::Command(d, r, _, _) => self.run_instruction(d, r),
                     },
                     _ => return None,
-                }
+                })
             }
-            Entity::PipRequirements(d, l) => self.pip_field(d, l, name)?,
-            Entity::Copy(d, c) => self.copy_field(d, c, name)?,
-            Entity::CopySource(d, c, i) => self.copy_source_field(d, c, i, name)?,
-            Entity::Context(c) => self.context_field(c, name)?,
+            Entity::PipRequirements(d, l) => self.pip_field(d, l, name),
+            Entity::Copy(d, c) => self.copy_field(d, c, name),
+            Entity::CopySource(d, c, i) => self.copy_source_field(d, c, i, name),
+            Entity::Context(c) => self.context_field(c, name),
             Entity::ContextFile(c, f) => {
                 let file = self
                     .repository
                     .contexts
                     .get(c)
                     .and_then(|x| x.context.files.get(f));
-                match name {
+                Some(match name {
                     FieldName::Path => opt(file.map(|f| Value::str(&f.rel_path, None))),
                     FieldName::Size => opt(file.map(|f| Value::Size(f.size))),
                     FieldName::Kind => opt(file.map(|f| {
@@ -1035,11 +1035,11 @@ impl<'m> World<'m> {
                     })),
                     FieldName::Excluded => opt(file.map(|f| Value::Bool(f.excluded_by.is_some()))),
                     _ => return None,
-                }
+                })
             }
             Entity::Dockerignore(c) => {
                 let context = self.repository.contexts.get(c);
-                match name {
+                Some(match name {
                     FieldName::Path => opt(context
                         .and_then(|x| x.dockerignore_path.as_deref())
                         .map(|p| Value::str(p, None))),
@@ -1050,7 +1050,7 @@ impl<'m> World<'m> {
                         entity_list((0..count).map(|p| Entity::IgnorePattern(c, p)))
                     }
                     _ => return None,
-                }
+                })
             }
             Entity::IgnorePattern(c, p) => {
                 let pattern = self
@@ -1059,15 +1059,15 @@ impl<'m> World<'m> {
                     .get(c)
                     .and_then(|x| x.dockerignore.as_ref())
                     .and_then(|i| i.patterns.get(p));
-                match name {
+                Some(match name {
                     FieldName::Text => opt(pattern.map(|p| s(&p.text, p.text_span))),
                     FieldName::Exception => opt(pattern.map(|p| Value::Bool(p.exception))),
                     _ => return None,
-                }
+                })
             }
             Entity::RequirementsFile(f) => {
                 let file = self.repository.requirements_files.get(f);
-                match name {
+                Some(match name {
                     FieldName::Path => opt(file.map(|x| Value::str(&x.path, None))),
                     FieldName::Requirements => {
                         let count = file.map_or(0, |x| x.requirements.requirements.len());
@@ -1085,14 +1085,14 @@ impl<'m> World<'m> {
                         .unwrap_or_default(),
                     ),
                     _ => return None,
-                }
+                })
             }
-            Entity::Requirement(f, r) => self.requirement_field(f, r, name)?,
-            Entity::Service(i) => self.service_field(i, name)?,
-            Entity::SizeContributor(i, c) => self.size_contributor_field(i, c, name)?,
+            Entity::Requirement(f, r) => self.requirement_field(f, r, name),
+            Entity::Service(i) => self.service_field(i, name),
+            Entity::SizeContributor(i, c) => self.size_contributor_field(i, c, name),
             Entity::Healthcheck(i) => {
                 let check = self.compose_service(i).and_then(|x| x.healthcheck.as_ref());
-                match name {
+                Some(match name {
                     FieldName::Test => Value::list(
                         check
                             .and_then(|c| c.test.as_ref())
@@ -1101,11 +1101,11 @@ impl<'m> World<'m> {
                     ),
                     FieldName::Disabled => opt(check.map(|c| Value::Bool(c.disable))),
                     _ => return None,
-                }
+                })
             }
             Entity::Gpu(i, g) => {
                 let gpu = self.compose_service(i).and_then(|x| x.gpus.get(g));
-                match name {
+                Some(match name {
                     FieldName::Driver => opt(gpu
                         .and_then(|g| g.driver.as_ref())
                         .map(|d| s(&d.value, d.span))),
@@ -1121,18 +1121,18 @@ impl<'m> World<'m> {
                             .unwrap_or_default(),
                     ),
                     _ => return None,
-                }
+                })
             }
             Entity::PythonFile(p) => {
                 let file = self.repository.python_files.get(p);
-                match name {
+                Some(match name {
                     FieldName::Path => opt(file.map(|f| Value::str(&f.path, None))),
                     FieldName::Imports => {
                         let count = file.map_or(0, |f| f.imports.len());
                         entity_list((0..count).map(|i| Entity::Import(p, i)))
                     }
                     _ => return None,
-                }
+                })
             }
             Entity::Import(p, i) => {
                 let import = self
@@ -1140,16 +1140,15 @@ impl<'m> World<'m> {
                     .python_files
                     .get(p)
                     .and_then(|f| f.imports.get(i));
-                match name {
+                Some(match name {
                     FieldName::Module => opt(import.map(|x| s(&x.module.value, x.module.span))),
                     FieldName::FullPath => opt(import.map(|x| Value::str(&x.full_path, None))),
                     FieldName::Relative => opt(import.map(|x| Value::Bool(x.relative))),
                     FieldName::File => Value::Entity(Entity::PythonFile(p)),
                     _ => return None,
-                }
+                })
             }
-        };
-        Some(value)
+        }
     }
 
     fn dockerfile_field(&self, d: usize, name: FieldName) -> Option<Value<'m>> {
