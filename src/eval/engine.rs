@@ -20,7 +20,7 @@ use crate::diag::{Diagnostic, Severity};
 use crate::eval::compile::{
     compile, invalid_regex, CompiledQuery, Loop, Node, Pattern, Piece, Report,
 };
-use crate::eval::join::{IndexKey, Indexes, Plan, Positions};
+use crate::eval::join::{Candidates, IndexKey, Indexes, Plan, Positions};
 use crate::eval::value::{Entity, Value};
 use crate::eval::world::World;
 use crate::lang::ast::{BinaryOp, Expr, ExprKind, QuantifierKind, Rule};
@@ -454,11 +454,11 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
             return;
         };
         match self.join_candidates(binding, &items) {
-            Some(positions) => {
+            Some(candidates) => {
                 // The index found exactly the elements whose key equals the probe: the join
                 // part holds for each of them and is not evaluated again.
                 let known = binding.join.map(|join| join.part);
-                for item in positions.iter().filter_map(|&p| items.get(p)) {
+                for item in candidates.positions().iter().filter_map(|&p| items.get(p)) {
                     if !self.binding_element(query, index, item.clone(), known) {
                         return;
                     }
@@ -511,30 +511,24 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         &mut self,
         lp: &Loop<'r>,
         items: &Arc<Vec<Value<'r>>>,
-    ) -> Option<Arc<[usize]>> {
+    ) -> Option<Candidates<'r>> {
         let (element_key, probe) = lp.join?.sides(&lp.parts)?;
         let key = node_address(element_key);
-        match self.indexes.plan(items, key, lp.repeated) {
+        // The index is looked up once; the loop holds it while it evaluates the probe.
+        let positions = match self.indexes.plan(items, key, lp.repeated) {
             Plan::Scan => return None,
-            Plan::Lookup(_) => {}
+            Plan::Lookup(positions) => positions,
             Plan::Build => {
-                let positions = self.build_index(items, element_key);
+                let positions = self.build_index(items, element_key).map(Arc::new);
                 if self.problem.is_some() {
                     return None;
                 }
-                self.indexes.store(items, key, positions);
+                self.indexes.store(items, key, positions.clone());
+                positions?
             }
-        }
-        let probe = self.eval(probe);
-        let Plan::Lookup(positions) = self.indexes.plan(items, key, lp.repeated) else {
-            return None;
         };
-        // A list never equals an element's key (lists are not indexed): nothing to visit.
-        Some(
-            IndexKey::of(&probe)
-                .and_then(|key| positions.get(&key).cloned())
-                .unwrap_or_else(|| Arc::from([])),
-        )
+        let probe = self.eval(probe);
+        Some(Candidates::new(positions, &probe))
     }
 
     /// The positions of `items` by the value of `element_key` for each (evaluated with the
@@ -544,7 +538,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         items: &Arc<Vec<Value<'r>>>,
         element_key: &Node<'r>,
     ) -> Option<Positions<'r>> {
-        let mut positions: FastMap<IndexKey<'r>, Vec<usize>> = FastMap::default();
+        let mut positions = Positions::default();
         for (position, item) in items.iter().enumerate() {
             if !self.step() {
                 return None;
@@ -557,12 +551,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
                 .or_default()
                 .push(position);
         }
-        Some(
-            positions
-                .into_iter()
-                .map(|(key, list)| (key, Arc::from(list)))
-                .collect(),
-        )
+        Some(positions)
     }
 
     /// Where a reported value is: its own span, or else the first bound entity's.
@@ -748,7 +737,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         let candidates = self.join_candidates(lp, &items);
         let known = candidates.as_ref().and(lp.join).map(|join| join.part);
         let positions: &mut dyn Iterator<Item = usize> = match &candidates {
-            Some(positions) => &mut positions.iter().copied(),
+            Some(candidates) => &mut candidates.positions().iter().copied(),
             None => &mut (0..items.len()),
         };
         let mut count = 0i64;
