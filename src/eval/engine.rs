@@ -306,10 +306,35 @@ fn run_part<'m: 'r, 'r>(
 /// Sorts findings by file, position, rule ID, message and related locations (so the order does
 /// not depend on the number of threads) and removes repeats.
 pub fn sort_findings(findings: &mut Vec<Finding>, sources: &Sources) {
-    let path = |span: Span| sources.get(span.file).map_or("", |f| f.rel_path.as_str());
+    // Files compare by their relative path's rank among the distinct paths (an unknown file
+    // has the path "", the least), so that a comparison reads no path.
+    let mut paths: Vec<&str> = sources
+        .iter()
+        .map(|(_, file)| file.rel_path.as_str())
+        .chain([""])
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
+    let ranks: Vec<usize> = sources
+        .iter()
+        .map(|(_, file)| {
+            paths
+                .binary_search(&file.rel_path.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    let path = |span: Span| ranks.get(span.file.0 as usize).copied().unwrap_or(0);
     // The related locations are part of the order, so that equal findings end up next to
-    // each other and `dedup` removes every repeat.
-    findings.sort_by(|a, b| {
+    // each other and `dedup` removes every repeat. Their positions are sorted, then the
+    // findings moved once each (a finding is large: sorting them in place moves each many
+    // times).
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    let mut slots: Vec<Option<Finding>> = findings.drain(..).map(Some).collect();
+    let finding = |i: usize| slots.get(i).and_then(Option::as_ref);
+    order.sort_by(|&a, &b| {
+        let (Some(a), Some(b)) = (finding(a), finding(b)) else {
+            return a.cmp(&b);
+        };
         (
             path(a.span),
             a.span.start,
@@ -325,15 +350,21 @@ pub fn sort_findings(findings: &mut Vec<Finding>, sources: &Sources) {
                 &b.message,
             ))
             .then_with(|| {
-                let related = |r: &RelatedLocation| {
-                    (path(r.span), r.span.start, r.span.end, r.message.clone())
-                };
                 a.related
                     .iter()
-                    .map(related)
-                    .cmp(b.related.iter().map(related))
+                    .map(|r| (path(r.span), r.span.start, r.span.end, &r.message))
+                    .cmp(
+                        b.related
+                            .iter()
+                            .map(|r| (path(r.span), r.span.start, r.span.end, &r.message)),
+                    )
             })
     });
+    findings.extend(
+        order
+            .into_iter()
+            .filter_map(|i| slots.get_mut(i).and_then(Option::take)),
+    );
     findings.dedup();
 }
 
