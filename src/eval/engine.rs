@@ -31,6 +31,9 @@ use crate::source::{Sources, Span};
 /// the budget before it stops.
 const STEP_BATCH: u64 = 4096;
 
+/// The bytes a message reserves for the value of each hole of its template.
+const HOLE_CAPACITY: usize = 48;
+
 /// The most steps one rule may take over one repository.
 pub const MAX_STEPS: u64 = 50_000_000;
 
@@ -645,7 +648,15 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
     }
 
     fn template(&mut self, pieces: &[Piece<'r>]) -> String {
-        let mut out = String::new();
+        // Room for the text and a short value per hole, so that the message rarely grows.
+        let capacity = pieces
+            .iter()
+            .map(|piece| match piece {
+                Piece::Text(text) => text.len(),
+                Piece::Hole(_) => HOLE_CAPACITY,
+            })
+            .sum();
+        let mut out = String::with_capacity(capacity);
         for piece in pieces {
             match piece {
                 Piece::Text(text) => out.push_str(text),
