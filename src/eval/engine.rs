@@ -20,7 +20,7 @@ use crate::diag::{Diagnostic, Severity};
 use crate::eval::compile::{
     compile, invalid_regex, CompiledQuery, Loop, Node, Pattern, Piece, Report,
 };
-use crate::eval::join::{IndexKey, Indexes, Plan, Positions};
+use crate::eval::join::{Candidates, IndexKey, Indexes, Plan, Positions};
 use crate::eval::value::{Entity, Value};
 use crate::eval::world::World;
 use crate::lang::ast::{BinaryOp, Expr, ExprKind, QuantifierKind, Rule};
@@ -30,6 +30,9 @@ use crate::source::{Sources, Span};
 /// do not contend for the count at every step); a part may thus run this many steps past
 /// the budget before it stops.
 const STEP_BATCH: u64 = 4096;
+
+/// The bytes a message reserves for the value of each hole of its template.
+const HOLE_CAPACITY: usize = 48;
 
 /// The most steps one rule may take over one repository.
 pub const MAX_STEPS: u64 = 50_000_000;
@@ -280,6 +283,7 @@ fn run_part<'m: 'r, 'r>(
         arguments: Vec::new(),
         steps: 0,
         steps_counted: 0,
+        stop_at: STEP_BATCH - 1,
         spent: &prepared.spent,
         max_steps,
         out_of_steps: false,
@@ -305,10 +309,35 @@ fn run_part<'m: 'r, 'r>(
 /// Sorts findings by file, position, rule ID, message and related locations (so the order does
 /// not depend on the number of threads) and removes repeats.
 pub fn sort_findings(findings: &mut Vec<Finding>, sources: &Sources) {
-    let path = |span: Span| sources.get(span.file).map_or("", |f| f.rel_path.as_str());
+    // Files compare by their relative path's rank among the distinct paths (an unknown file
+    // has the path "", the least), so that a comparison reads no path.
+    let mut paths: Vec<&str> = sources
+        .iter()
+        .map(|(_, file)| file.rel_path.as_str())
+        .chain([""])
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
+    let ranks: Vec<usize> = sources
+        .iter()
+        .map(|(_, file)| {
+            paths
+                .binary_search(&file.rel_path.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    let path = |span: Span| ranks.get(span.file.0 as usize).copied().unwrap_or(0);
     // The related locations are part of the order, so that equal findings end up next to
-    // each other and `dedup` removes every repeat.
-    findings.sort_by(|a, b| {
+    // each other and `dedup` removes every repeat. Their positions are sorted, then the
+    // findings moved once each (a finding is large: sorting them in place moves each many
+    // times).
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    let mut slots: Vec<Option<Finding>> = findings.drain(..).map(Some).collect();
+    let finding = |i: usize| slots.get(i).and_then(Option::as_ref);
+    order.sort_by(|&a, &b| {
+        let (Some(a), Some(b)) = (finding(a), finding(b)) else {
+            return a.cmp(&b);
+        };
         (
             path(a.span),
             a.span.start,
@@ -324,15 +353,21 @@ pub fn sort_findings(findings: &mut Vec<Finding>, sources: &Sources) {
                 &b.message,
             ))
             .then_with(|| {
-                let related = |r: &RelatedLocation| {
-                    (path(r.span), r.span.start, r.span.end, r.message.clone())
-                };
                 a.related
                     .iter()
-                    .map(related)
-                    .cmp(b.related.iter().map(related))
+                    .map(|r| (path(r.span), r.span.start, r.span.end, &r.message))
+                    .cmp(
+                        b.related
+                            .iter()
+                            .map(|r| (path(r.span), r.span.start, r.span.end, &r.message)),
+                    )
             })
     });
+    findings.extend(
+        order
+            .into_iter()
+            .filter_map(|i| slots.get_mut(i).and_then(Option::take)),
+    );
     findings.dedup();
 }
 
@@ -360,6 +395,10 @@ struct Evaluator<'w, 'm, 'r> {
     /// The steps this part has taken, and how many of them are added to `spent`.
     steps: u64,
     steps_counted: u64,
+    /// The step count at which [`Evaluator::step`] leaves its fast path: the end of the
+    /// current batch, or 0 once the part is stopped (out of steps or a problem met), so
+    /// that counting a step is one comparison.
+    stop_at: u64,
     /// The steps all parts of the rule have taken (added in batches of [`STEP_BATCH`]).
     spent: &'w AtomicU64,
     max_steps: u64,
@@ -375,19 +414,31 @@ struct Evaluator<'w, 'm, 'r> {
 
 impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
     /// Counts a step; false once the rule's budget is spent or a problem stopped the part.
+    #[inline]
     fn step(&mut self) -> bool {
+        if self.steps < self.stop_at {
+            self.steps += 1;
+            return true;
+        }
+        self.slow_step()
+    }
+
+    /// [`Evaluator::step`] at the end of a batch or once the part is stopped: a stopped part
+    /// takes no more steps; else the step ends the batch, which is added to the rule's.
+    #[cold]
+    #[inline(never)]
+    fn slow_step(&mut self) -> bool {
         if self.problem.is_some() || self.out_of_steps {
+            self.stop_at = 0;
             return false;
         }
         self.steps += 1;
-        if self.steps - self.steps_counted >= STEP_BATCH {
-            self.count_steps();
-        }
+        self.count_steps();
         !self.out_of_steps
     }
 
-    /// Adds the steps taken since the last call to the rule's, and notes whether the rule's
-    /// budget is spent.
+    /// Adds the steps taken since the last call to the rule's, notes whether the rule's
+    /// budget is spent, and sets where the next batch ends.
     fn count_steps(&mut self) {
         let batch = self.steps - self.steps_counted;
         self.steps_counted = self.steps;
@@ -395,6 +446,17 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         if spent > self.max_steps {
             self.out_of_steps = true;
         }
+        self.stop_at = if self.out_of_steps || self.problem.is_some() {
+            0
+        } else {
+            self.steps_counted + STEP_BATCH - 1
+        };
+    }
+
+    /// Stops the part at `problem` (the first one met is kept).
+    fn raise(&mut self, problem: impl FnOnce() -> Diagnostic) {
+        self.problem.get_or_insert_with(problem);
+        self.stop_at = 0;
     }
 
     /// Iterates binding `index` of `query` and the ones after it. The condition is checked
@@ -426,11 +488,11 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
             return;
         };
         match self.join_candidates(binding, &items) {
-            Some(positions) => {
+            Some(candidates) => {
                 // The index found exactly the elements whose key equals the probe: the join
                 // part holds for each of them and is not evaluated again.
                 let known = binding.join.map(|join| join.part);
-                for item in positions.iter().filter_map(|&p| items.get(p)) {
+                for item in candidates.positions().iter().filter_map(|&p| items.get(p)) {
                     if !self.binding_element(query, index, item.clone(), known) {
                         return;
                     }
@@ -483,30 +545,24 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         &mut self,
         lp: &Loop<'r>,
         items: &Arc<Vec<Value<'r>>>,
-    ) -> Option<Arc<[usize]>> {
+    ) -> Option<Candidates<'r>> {
         let (element_key, probe) = lp.join?.sides(&lp.parts)?;
         let key = node_address(element_key);
-        match self.indexes.plan(items, key, lp.repeated) {
+        // The index is looked up once; the loop holds it while it evaluates the probe.
+        let positions = match self.indexes.plan(items, key, lp.repeated) {
             Plan::Scan => return None,
-            Plan::Lookup(_) => {}
+            Plan::Lookup(positions) => positions,
             Plan::Build => {
-                let positions = self.build_index(items, element_key);
+                let positions = self.build_index(items, element_key).map(Arc::new);
                 if self.problem.is_some() {
                     return None;
                 }
-                self.indexes.store(items, key, positions);
+                self.indexes.store(items, key, positions.clone());
+                positions?
             }
-        }
-        let probe = self.eval(probe);
-        let Plan::Lookup(positions) = self.indexes.plan(items, key, lp.repeated) else {
-            return None;
         };
-        // A list never equals an element's key (lists are not indexed): nothing to visit.
-        Some(
-            IndexKey::of(&probe)
-                .and_then(|key| positions.get(&key).cloned())
-                .unwrap_or_else(|| Arc::from([])),
-        )
+        let probe = self.eval(probe);
+        Some(Candidates::new(positions, &probe))
     }
 
     /// The positions of `items` by the value of `element_key` for each (evaluated with the
@@ -516,7 +572,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         items: &Arc<Vec<Value<'r>>>,
         element_key: &Node<'r>,
     ) -> Option<Positions<'r>> {
-        let mut positions: FastMap<IndexKey<'r>, Vec<usize>> = FastMap::default();
+        let mut positions = Positions::default();
         for (position, item) in items.iter().enumerate() {
             if !self.step() {
                 return None;
@@ -529,12 +585,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
                 .or_default()
                 .push(position);
         }
-        Some(
-            positions
-                .into_iter()
-                .map(|(key, list)| (key, Arc::from(list)))
-                .collect(),
-        )
+        Some(positions)
     }
 
     /// Where a reported value is: its own span, or else the first bound entity's.
@@ -563,9 +614,13 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
                 Value::List(items) => {
                     for item in items.iter() {
                         if let Some(span) = self.location(item) {
+                            let mut text = String::with_capacity(message.len() + 16);
+                            text.push_str(&message);
+                            text.push_str(": ");
+                            self.world.write_display(item, &mut text);
                             related.push(RelatedLocation {
                                 span,
-                                message: format!("{message}: {}", self.world.display(item)),
+                                message: text,
                             });
                         }
                     }
@@ -593,13 +648,21 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
     }
 
     fn template(&mut self, pieces: &[Piece<'r>]) -> String {
-        let mut out = String::new();
+        // Room for the text and a short value per hole, so that the message rarely grows.
+        let capacity = pieces
+            .iter()
+            .map(|piece| match piece {
+                Piece::Text(text) => text.len(),
+                Piece::Hole(_) => HOLE_CAPACITY,
+            })
+            .sum();
+        let mut out = String::with_capacity(capacity);
         for piece in pieces {
             match piece {
                 Piece::Text(text) => out.push_str(text),
                 Piece::Hole(node) => {
                     let value = self.eval(node);
-                    out.push_str(&self.world.display(&value));
+                    self.world.write_display(&value, &mut out);
                 }
             }
         }
@@ -659,7 +722,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
                     Pattern::Constant(constant) => match constant.regex() {
                         Ok(regex) => regex.is_match(text),
                         Err(problem) => {
-                            self.problem.get_or_insert(problem);
+                            self.raise(|| problem);
                             false
                         }
                     },
@@ -716,7 +779,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         let candidates = self.join_candidates(lp, &items);
         let known = candidates.as_ref().and(lp.join).map(|join| join.part);
         let positions: &mut dyn Iterator<Item = usize> = match &candidates {
-            Some(positions) => &mut positions.iter().copied(),
+            Some(candidates) => &mut candidates.positions().iter().copied(),
             None => &mut (0..items.len()),
         };
         let mut count = 0i64;
@@ -751,8 +814,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
             let compiled = match Regex::new(pattern) {
                 Ok(regex) => Some(regex),
                 Err(e) => {
-                    self.problem
-                        .get_or_insert_with(|| invalid_regex(pattern, span, e));
+                    self.raise(|| invalid_regex(pattern, span, e));
                     None
                 }
             };
@@ -803,7 +865,13 @@ fn empty_quantifier<'m>(kind: QuantifierKind) -> Value<'m> {
 /// `needle in haystack`: an element of a list, or a substring of a string.
 fn contains(haystack: &Value<'_>, needle: &Value<'_>) -> bool {
     match haystack {
-        Value::List(items) => items.iter().any(|item| item.equals(needle)),
+        // A string equals only a string of the same text: those are compared directly.
+        Value::List(items) => match needle {
+            Value::String(needle, _) => items
+                .iter()
+                .any(|item| matches!(item, Value::String(text, _) if text == needle)),
+            _ => items.iter().any(|item| item.equals(needle)),
+        },
         Value::String(text, _) => needle.as_str().is_some_and(|n| text.contains(n)),
         _ => false,
     }
@@ -840,5 +908,33 @@ fn call<'m>(name: &str, arguments: &[Value<'m>]) -> Value<'m> {
             .cloned()
             .unwrap_or(Value::Null),
         _ => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = Value<'static>> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (0i64..3).prop_map(Value::Integer),
+            "[ab]{0,2}".prop_map(|text| Value::String(Cow::Owned(text), None)),
+            (0usize..3).prop_map(|i| Value::Entity(Entity::Dockerfile(i))),
+        ]
+    }
+
+    proptest! {
+        /// `in` over a list is `Value::equals` with some element, whatever the values.
+        #[test]
+        fn in_a_list_is_equality_with_an_element(
+            needle in value(),
+            items in proptest::collection::vec(value(), 0..6),
+        ) {
+            let expected = items.iter().any(|item| item.equals(&needle));
+            prop_assert_eq!(contains(&Value::list(items), &needle), expected);
+        }
     }
 }

@@ -45,9 +45,33 @@ impl<'v> IndexKey<'v> {
     }
 }
 
-/// The positions of a list's elements by key, in list order (shared, so that a lookup does
-/// not copy them).
-pub type Positions<'v> = HashMap<IndexKey<'v>, Arc<[usize]>>;
+/// The positions of a list's elements by key, in list order.
+pub type Positions<'v> = HashMap<IndexKey<'v>, Vec<usize>>;
+
+/// The elements of a list that a loop visits: those whose key equals the probe's, found in
+/// the list's index (which the loop holds while it visits them).
+pub struct Candidates<'v> {
+    index: Arc<Positions<'v>>,
+    /// The probe's key; `None` for a list, which equals no element's key.
+    probe: Option<IndexKey<'v>>,
+}
+
+impl<'v> Candidates<'v> {
+    pub fn new(index: Arc<Positions<'v>>, probe: &Value<'v>) -> Candidates<'v> {
+        Candidates {
+            index,
+            probe: IndexKey::of(probe),
+        }
+    }
+
+    /// The positions to visit, in list order.
+    pub fn positions(&self) -> &[usize] {
+        self.probe
+            .as_ref()
+            .and_then(|key| self.index.get(key))
+            .map_or(&[], Vec::as_slice)
+    }
+}
 
 /// Where a list stands for one key expression.
 enum Entry<'v> {
@@ -57,7 +81,7 @@ enum Entry<'v> {
     /// index, so that its address names it.
     Indexed {
         _list: Arc<Vec<Value<'v>>>,
-        positions: Option<Positions<'v>>,
+        positions: Option<Arc<Positions<'v>>>,
     },
 }
 
@@ -69,13 +93,14 @@ pub struct Indexes<'v> {
 }
 
 /// What to do with a loop over a list.
-pub enum Plan<'a, 'v> {
+pub enum Plan<'v> {
     /// Scan every element.
     Scan,
     /// Build the index now (this is the second scan).
     Build,
-    /// Look the probe up in this index.
-    Lookup(&'a Positions<'v>),
+    /// Look the probe up in this index (shared, so that the loop holds it while it
+    /// evaluates the probe).
+    Lookup(Arc<Positions<'v>>),
 }
 
 impl<'v> Indexes<'v> {
@@ -91,7 +116,7 @@ impl<'v> Indexes<'v> {
         list: &Arc<Vec<Value<'v>>>,
         element_key: usize,
         repeated: bool,
-    ) -> Plan<'_, 'v> {
+    ) -> Plan<'v> {
         // A list only this loop holds is computed afresh each time: never the same twice.
         if list.len() < MIN_INDEXED_LEN || Arc::strong_count(list) < 2 {
             return Plan::Scan;
@@ -113,7 +138,7 @@ impl<'v> Indexes<'v> {
             Some(Entry::Indexed {
                 positions: Some(positions),
                 ..
-            }) => Plan::Lookup(positions),
+            }) => Plan::Lookup(Arc::clone(positions)),
             Some(Entry::Indexed {
                 positions: None, ..
             }) => Plan::Scan,
@@ -126,7 +151,7 @@ impl<'v> Indexes<'v> {
         &mut self,
         list: &Arc<Vec<Value<'v>>>,
         element_key: usize,
-        positions: Option<Positions<'v>>,
+        positions: Option<Arc<Positions<'v>>>,
     ) {
         self.entries.insert(
             Self::key(list, element_key),
@@ -158,10 +183,20 @@ mod tests {
         assert!(matches!(indexes.plan(&shared, 2, false), Plan::Scan));
         assert!(matches!(indexes.plan(&shared, 3, true), Plan::Build));
         let mut positions = Positions::default();
-        positions.insert(IndexKey::Integer(3), Arc::from([3]));
-        indexes.store(&shared, key, Some(positions));
+        positions.insert(IndexKey::Integer(3), vec![3]);
+        indexes.store(&shared, key, Some(Arc::new(positions)));
         match indexes.plan(&shared, key, false) {
-            Plan::Lookup(found) => assert_eq!(&found[&IndexKey::Integer(3)][..], [3]),
+            Plan::Lookup(found) => {
+                assert_eq!(
+                    Candidates::new(Arc::clone(&found), &Value::Integer(3)).positions(),
+                    [3]
+                );
+                assert!(Candidates::new(Arc::clone(&found), &Value::Integer(4))
+                    .positions()
+                    .is_empty());
+                let list = Value::list(vec![Value::Integer(3)]);
+                assert!(Candidates::new(found, &list).positions().is_empty());
+            }
             _ => panic!("expected a lookup"),
         }
         let short = Arc::new(vec![Value::Null]);

@@ -2,6 +2,7 @@
 //! every field the schema ([`crate::lang::schema`]) declares, for every kind of entity.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 use crate::diag::Diagnostic;
@@ -837,63 +838,59 @@ impl<'m> World<'m> {
 
     /// A short name of an entity for messages.
     pub fn label(&self, entity: Entity) -> String {
-        let text = |value: Value<'m>| match value {
-            Value::String(text, _) => text.into_owned(),
-            _ => String::new(),
-        };
-        match entity {
-            Entity::Stage(..) => text(self.field(entity, FieldName::Label).unwrap_or(Value::Null)),
+        let mut out = String::new();
+        self.write_label(entity, &mut out);
+        out
+    }
+
+    /// Appends [`World::label`] of `entity` to `out`.
+    pub fn write_label(&self, entity: Entity, out: &mut String) {
+        let name = match entity {
+            Entity::Stage(..) => FieldName::Label,
             Entity::Image(..)
             | Entity::Service(..)
             | Entity::Package(..)
-            | Entity::Requirement(..) => {
-                text(self.field(entity, FieldName::Name).unwrap_or(Value::Null))
+            | Entity::Requirement(..)
+            | Entity::Setting(..)
+            | Entity::Flag(..) => FieldName::Name,
+            Entity::ImageRef(..) | Entity::CopySource(..) | Entity::IgnorePattern(..) => {
+                FieldName::Text
             }
-            Entity::ImageRef(..) => {
-                text(self.field(entity, FieldName::Text).unwrap_or(Value::Null))
-            }
-            Entity::Import(..) => {
-                text(self.field(entity, FieldName::Module).unwrap_or(Value::Null))
-            }
+            Entity::Import(..) => FieldName::Module,
             Entity::Dockerfile(..)
             | Entity::Context(..)
             | Entity::ContextFile(..)
             | Entity::Dockerignore(..)
             | Entity::RequirementsFile(..)
-            | Entity::PythonFile(..) => {
-                text(self.field(entity, FieldName::Path).unwrap_or(Value::Null))
-            }
-            Entity::Instruction(..) | Entity::Copy(..) => text(
-                self.field(entity, FieldName::Keyword)
-                    .unwrap_or(Value::Null),
-            ),
-            Entity::Setting(..) | Entity::Flag(..) => {
-                text(self.field(entity, FieldName::Name).unwrap_or(Value::Null))
-            }
-            Entity::PipRequirements(..) => {
-                text(self.field(entity, FieldName::Path).unwrap_or(Value::Null))
-            }
-            Entity::CopySource(..) => {
-                text(self.field(entity, FieldName::Text).unwrap_or(Value::Null))
-            }
+            | Entity::PythonFile(..)
+            | Entity::PipRequirements(..) => FieldName::Path,
+            Entity::Instruction(..) | Entity::Copy(..) => FieldName::Keyword,
             Entity::Command(..)
             | Entity::Install(..)
             | Entity::Healthcheck(..)
-            | Entity::Gpu(..) => self
-                .span(entity)
-                .map(|span| self.sources.slice(span).to_string())
-                .unwrap_or_default(),
-            Entity::IgnorePattern(..) => {
-                text(self.field(entity, FieldName::Text).unwrap_or(Value::Null))
+            | Entity::Gpu(..) => {
+                if let Some(span) = self.span(entity) {
+                    out.push_str(self.sources.slice(span));
+                }
+                return;
             }
-            Entity::SizeContributor(i, c) => self
-                .estimate(i)
-                .and_then(|e| e.contributors.get(c))
-                .map(|c| match c.bytes {
-                    Some(bytes) => format!("{} ({})", c.name, human_size(bytes)),
-                    None => format!("{} (size unknown)", c.name),
-                })
-                .unwrap_or_default(),
+            Entity::SizeContributor(i, c) => {
+                if let Some(c) = self.estimate(i).and_then(|e| e.contributors.get(c)) {
+                    out.push_str(&c.name);
+                    match c.bytes {
+                        Some(bytes) => {
+                            out.push_str(" (");
+                            out.push_str(&human_size(bytes));
+                            out.push(')');
+                        }
+                        None => out.push_str(" (size unknown)"),
+                    }
+                }
+                return;
+            }
+        };
+        if let Some(Value::String(text, _)) = self.field(entity, name) {
+            out.push_str(&text);
         }
     }
 
@@ -930,7 +927,21 @@ impl<'m> World<'m> {
 
     /// The value of field `name` of `entity`: `None` when the schema has no such field,
     /// `Some(Value::Null)` when the field is absent for this entity.
+    #[inline]
     pub fn field(&self, entity: Entity, name: FieldName) -> Option<Value<'m>> {
+        match entity {
+            Entity::Image(..)
+            | Entity::Stage(..)
+            | Entity::Dockerfile(..)
+            | Entity::Context(..)
+            | Entity::RequirementsFile(..) => self.field_of_cached_kind(entity, name),
+            _ => self.compute_field(entity, name),
+        }
+    }
+
+    /// [`World::field`] of an entity of a kind with cached fields: a cached field is read
+    /// from (or computed into) its slot, another one computed.
+    fn field_of_cached_kind(&self, entity: Entity, name: FieldName) -> Option<Value<'m>> {
         let slot = match entity {
             Entity::Image(i) => self.image_fields.slot(i, name),
             Entity::Stage(d, s) => self
@@ -962,28 +973,28 @@ impl<'m> World<'m> {
 
     /// [`World::field`] without the cache.
     fn compute_field(&self, entity: Entity, name: FieldName) -> Option<Value<'m>> {
-        let value = match entity {
-            Entity::Dockerfile(d) => self.dockerfile_field(d, name)?,
-            Entity::Stage(d, s) => self.stage_field(d, s, name)?,
-            Entity::ImageRef(d, s) => self.image_ref_field(d, s, name)?,
-            Entity::Image(i) => self.image_field(i, name)?,
-            Entity::Instruction(d, i) => self.instruction_field(d, i, name)?,
+        match entity {
+            Entity::Dockerfile(d) => self.dockerfile_field(d, name),
+            Entity::Stage(d, s) => self.stage_field(d, s, name),
+            Entity::ImageRef(d, s) => self.image_ref_field(d, s, name),
+            Entity::Image(i) => self.image_field(i, name),
+            Entity::Instruction(d, i) => self.instruction_field(d, i, name),
             Entity::Flag(d, i, f) => {
                 let flag = self.instruction(d, i).and_then(|x| x.flags.get(f));
-                match name {
+                Some(match name {
                     FieldName::Name => flag.map_or(Value::Null, |f| s(&f.name.value, f.name.span)),
                     FieldName::Value => opt(flag
                         .and_then(|f| f.value.as_ref())
                         .map(|v| s(&v.value, v.span))),
                     _ => return None,
-                }
+                })
             }
-            Entity::Command(d, r, c) => self.command_field(d, r, c, name)?,
-            Entity::Install(d, r, i) => self.install_field(d, r, i, name)?,
-            Entity::Package(d, r, i, p) => self.package_field(d, r, i, p, name)?,
+            Entity::Command(d, r, c) => self.command_field(d, r, c, name),
+            Entity::Install(d, r, i) => self.install_field(d, r, i, name),
+            Entity::Package(d, r, i, p) => self.package_field(d, r, i, p, name),
             Entity::Setting(at) => {
                 let setting = self.setting(at);
-                match name {
+                Some(match name {
                     FieldName::Name => opt(setting.map(|((n, span), _, _)| Value::str(n, span))),
                     FieldName::Value => opt(setting
                         .and_then(|(_, v, _)| v)
@@ -996,19 +1007,19 @@ impl<'m> World<'m> {
                         SettingAt::Command(d, r, _, _) => self.run_instruction(d, r),
                     },
                     _ => return None,
-                }
+                })
             }
-            Entity::PipRequirements(d, l) => self.pip_field(d, l, name)?,
-            Entity::Copy(d, c) => self.copy_field(d, c, name)?,
-            Entity::CopySource(d, c, i) => self.copy_source_field(d, c, i, name)?,
-            Entity::Context(c) => self.context_field(c, name)?,
+            Entity::PipRequirements(d, l) => self.pip_field(d, l, name),
+            Entity::Copy(d, c) => self.copy_field(d, c, name),
+            Entity::CopySource(d, c, i) => self.copy_source_field(d, c, i, name),
+            Entity::Context(c) => self.context_field(c, name),
             Entity::ContextFile(c, f) => {
                 let file = self
                     .repository
                     .contexts
                     .get(c)
                     .and_then(|x| x.context.files.get(f));
-                match name {
+                Some(match name {
                     FieldName::Path => opt(file.map(|f| Value::str(&f.rel_path, None))),
                     FieldName::Size => opt(file.map(|f| Value::Size(f.size))),
                     FieldName::Kind => opt(file.map(|f| {
@@ -1024,11 +1035,11 @@ impl<'m> World<'m> {
                     })),
                     FieldName::Excluded => opt(file.map(|f| Value::Bool(f.excluded_by.is_some()))),
                     _ => return None,
-                }
+                })
             }
             Entity::Dockerignore(c) => {
                 let context = self.repository.contexts.get(c);
-                match name {
+                Some(match name {
                     FieldName::Path => opt(context
                         .and_then(|x| x.dockerignore_path.as_deref())
                         .map(|p| Value::str(p, None))),
@@ -1039,7 +1050,7 @@ impl<'m> World<'m> {
                         entity_list((0..count).map(|p| Entity::IgnorePattern(c, p)))
                     }
                     _ => return None,
-                }
+                })
             }
             Entity::IgnorePattern(c, p) => {
                 let pattern = self
@@ -1048,15 +1059,15 @@ impl<'m> World<'m> {
                     .get(c)
                     .and_then(|x| x.dockerignore.as_ref())
                     .and_then(|i| i.patterns.get(p));
-                match name {
+                Some(match name {
                     FieldName::Text => opt(pattern.map(|p| s(&p.text, p.text_span))),
                     FieldName::Exception => opt(pattern.map(|p| Value::Bool(p.exception))),
                     _ => return None,
-                }
+                })
             }
             Entity::RequirementsFile(f) => {
                 let file = self.repository.requirements_files.get(f);
-                match name {
+                Some(match name {
                     FieldName::Path => opt(file.map(|x| Value::str(&x.path, None))),
                     FieldName::Requirements => {
                         let count = file.map_or(0, |x| x.requirements.requirements.len());
@@ -1074,14 +1085,14 @@ impl<'m> World<'m> {
                         .unwrap_or_default(),
                     ),
                     _ => return None,
-                }
+                })
             }
-            Entity::Requirement(f, r) => self.requirement_field(f, r, name)?,
-            Entity::Service(i) => self.service_field(i, name)?,
-            Entity::SizeContributor(i, c) => self.size_contributor_field(i, c, name)?,
+            Entity::Requirement(f, r) => self.requirement_field(f, r, name),
+            Entity::Service(i) => self.service_field(i, name),
+            Entity::SizeContributor(i, c) => self.size_contributor_field(i, c, name),
             Entity::Healthcheck(i) => {
                 let check = self.compose_service(i).and_then(|x| x.healthcheck.as_ref());
-                match name {
+                Some(match name {
                     FieldName::Test => Value::list(
                         check
                             .and_then(|c| c.test.as_ref())
@@ -1090,11 +1101,11 @@ impl<'m> World<'m> {
                     ),
                     FieldName::Disabled => opt(check.map(|c| Value::Bool(c.disable))),
                     _ => return None,
-                }
+                })
             }
             Entity::Gpu(i, g) => {
                 let gpu = self.compose_service(i).and_then(|x| x.gpus.get(g));
-                match name {
+                Some(match name {
                     FieldName::Driver => opt(gpu
                         .and_then(|g| g.driver.as_ref())
                         .map(|d| s(&d.value, d.span))),
@@ -1110,18 +1121,18 @@ impl<'m> World<'m> {
                             .unwrap_or_default(),
                     ),
                     _ => return None,
-                }
+                })
             }
             Entity::PythonFile(p) => {
                 let file = self.repository.python_files.get(p);
-                match name {
+                Some(match name {
                     FieldName::Path => opt(file.map(|f| Value::str(&f.path, None))),
                     FieldName::Imports => {
                         let count = file.map_or(0, |f| f.imports.len());
                         entity_list((0..count).map(|i| Entity::Import(p, i)))
                     }
                     _ => return None,
-                }
+                })
             }
             Entity::Import(p, i) => {
                 let import = self
@@ -1129,16 +1140,15 @@ impl<'m> World<'m> {
                     .python_files
                     .get(p)
                     .and_then(|f| f.imports.get(i));
-                match name {
+                Some(match name {
                     FieldName::Module => opt(import.map(|x| s(&x.module.value, x.module.span))),
                     FieldName::FullPath => opt(import.map(|x| Value::str(&x.full_path, None))),
                     FieldName::Relative => opt(import.map(|x| Value::Bool(x.relative))),
                     FieldName::File => Value::Entity(Entity::PythonFile(p)),
                     _ => return None,
-                }
+                })
             }
-        };
-        Some(value)
+        }
     }
 
     fn dockerfile_field(&self, d: usize, name: FieldName) -> Option<Value<'m>> {
@@ -1842,18 +1852,30 @@ impl<'m> World<'m> {
 
     /// Renders a value for a message template.
     pub fn display(&self, value: &Value<'_>) -> String {
+        let mut out = String::new();
+        self.write_display(value, &mut out);
+        out
+    }
+
+    /// Appends [`World::display`] of `value` to `out`.
+    pub fn write_display(&self, value: &Value<'_>, out: &mut String) {
         match value {
-            Value::Null => "none".into(),
-            Value::Bool(b) => b.to_string(),
-            Value::Integer(i) => i.to_string(),
-            Value::Size(bytes) => human_size(*bytes),
-            Value::String(text, _) => text.to_string(),
-            Value::List(items) => items
-                .iter()
-                .map(|v| self.display(v))
-                .collect::<Vec<_>>()
-                .join(", "),
-            Value::Entity(entity) => self.label(*entity),
+            Value::Null => out.push_str("none"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Integer(i) => {
+                let _ = write!(out, "{i}");
+            }
+            Value::Size(bytes) => out.push_str(&human_size(*bytes)),
+            Value::String(text, _) => out.push_str(text),
+            Value::List(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    if index > 0 {
+                        out.push_str(", ");
+                    }
+                    self.write_display(item, out);
+                }
+            }
+            Value::Entity(entity) => self.write_label(*entity, out),
         }
     }
 }
