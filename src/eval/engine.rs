@@ -13,12 +13,12 @@ use std::sync::Arc;
 use foldhash::HashMap as FastMap;
 
 use rayon::prelude::*;
-use regex::Regex;
 use serde::Serialize;
 
 use crate::diag::{Diagnostic, Severity};
 use crate::eval::compile::{
-    compile, invalid_regex, CompiledQuery, Loop, Node, Pattern, Piece, Report,
+    build_matcher, compile, invalid_regex, CompiledQuery, Loop, Matcher, Node, Pattern, Piece,
+    Report,
 };
 use crate::eval::join::{Candidates, IndexKey, Indexes, Plan, Positions};
 use crate::eval::value::{Entity, Value};
@@ -405,7 +405,7 @@ struct Evaluator<'w, 'm, 'r> {
     /// Set once `spent` is over `max_steps`: the part stops.
     out_of_steps: bool,
     /// Patterns computed at evaluation, compiled once.
-    regexes: FastMap<String, Option<Regex>>,
+    regexes: FastMap<String, Option<Matcher>>,
     indexes: Indexes<'r>,
     findings: Vec<Finding>,
     /// The first problem met; evaluation of the rule stops at it.
@@ -809,9 +809,9 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
 
     /// The compiled pattern computed at evaluation, compiled once per rule; an invalid one
     /// is a problem that stops the rule.
-    fn regex(&mut self, pattern: &str, span: Span) -> Option<&Regex> {
+    fn regex(&mut self, pattern: &str, span: Span) -> Option<&Matcher> {
         if !self.regexes.contains_key(pattern) {
-            let compiled = match Regex::new(pattern) {
+            let compiled = match build_matcher(pattern) {
                 Ok(regex) => Some(regex),
                 Err(e) => {
                     self.raise(|| invalid_regex(pattern, span, e));
