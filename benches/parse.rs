@@ -7,15 +7,16 @@
 //! COUNT (default 2,000) Dockerfiles alone
 //! ([`corpus::generate_dockerfiles`]), and a repository of COUNT service folders with
 //! requirements, Python sources, `.dockerignore` files and a compose file
-//! ([`corpus::generate`]). Each is loaded ITERATIONS times (default 10; loading runs on one
-//! thread); the fastest and median wall-clock times are printed with files/s and MB/s, next
-//! to the time it takes only to read the same files (the floor). Then the bundled packs are
-//! evaluated over the loaded model, on one thread and on every core, and the rules of
-//! `examples/custom-pack` on one thread, each time next to the loading time. With
-//! `BENCH_PER_RULE=1` set, each rule is also timed alone over the loaded model (a new
-//! `World`, then the rule; fastest of ITERATIONS), slowest first. With `BENCH_CORPUS_DIR=DIR`
-//! set, the two corpora are written to `DIR/dockerfiles` and `DIR/repository` and kept, for
-//! profiling, and nothing is timed.
+//! ([`corpus::generate`]). Each is timed in ITERATIONS rounds (default 10): a round loads it
+//! (on one thread), then evaluates the bundled packs over the loaded model on one thread and
+//! on every core, and the rules of `examples/custom-pack` on one thread. The fastest and
+//! median wall-clock times are printed (loading with files/s and MB/s, next to the time it
+//! takes only to read the same files, the floor), and each evaluation's ratio to loading is
+//! the median of the rounds' ratios: times taken moments apart, since a shared machine's
+//! speed drifts between phases. With `BENCH_PER_RULE=1` set, each rule is also timed alone
+//! over the loaded model (a new `World`, then the rule; fastest of ITERATIONS), slowest
+//! first. With `BENCH_CORPUS_DIR=DIR` set, the two corpora are written to `DIR/dockerfiles`
+//! and `DIR/repository` and kept, for profiling, and nothing is timed.
 
 mod corpus;
 
@@ -90,7 +91,6 @@ fn scenario(root: &Path, files: usize, bytes: u64, iterations: usize) {
     let read_only = measure(iterations, || {
         read_all(root);
     });
-    let full = measure(iterations, || load(root, &LoadOptions::default()));
     // The bundled packs, evaluated over the loaded model; then the example platform pack.
     let bundled = load_rules(&RuleOptions::default(), None);
     let pack = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/custom-pack");
@@ -113,12 +113,39 @@ fn scenario(root: &Path, files: usize, bytes: u64, iterations: usize) {
     };
     let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build();
     let on_one_thread = |runs: &[RuleRun<'_>]| match &one_thread {
-        Ok(pool) => measure(iterations, || pool.install(|| evaluate_once(runs))),
-        Err(_) => measure(iterations, || evaluate_once(runs)),
+        Ok(pool) => pool.install(|| evaluate_once(runs)),
+        Err(_) => evaluate_once(runs),
     };
-    let evaluated_alone = on_one_thread(&runs);
-    let evaluated_parallel = measure(iterations, || evaluate_once(&runs));
-    let platform_alone = on_one_thread(&platform_runs);
+    // Rounds: each loads the repository once and evaluates once each way, so that a ratio
+    // compares times taken moments apart (on a shared VM the machine's speed drifts, up to
+    // 2× between one phase and the next).
+    let rounds: Vec<[Duration; 4]> = (0..iterations.max(1))
+        .map(|_| {
+            [
+                time(|| load(root, &LoadOptions::default())),
+                time(|| on_one_thread(&runs)),
+                time(|| evaluate_once(&runs)),
+                time(|| on_one_thread(&platform_runs)),
+            ]
+        })
+        .collect();
+    let column = |c: usize| fastest_and_median(rounds.iter().map(|round| round[c]).collect());
+    // The median of the rounds' ratios to their own loading time.
+    let ratio = |c: usize| {
+        let mut ratios: Vec<f64> = rounds
+            .iter()
+            .map(|round| round[c].as_secs_f64() / round[0].as_secs_f64().max(1e-9))
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        format!(
+            "{:.2}× loading (median of the rounds' ratios)",
+            ratios[ratios.len() / 2]
+        )
+    };
+    let full = column(0);
+    let evaluated_alone = column(1);
+    let evaluated_parallel = column(2);
+    let platform_alone = column(3);
     {
         let repository = &loaded.repository;
         println!(
@@ -149,26 +176,20 @@ fn scenario(root: &Path, files: usize, bytes: u64, iterations: usize) {
     }
     report("read files only", read_only, files, bytes);
     report("discover + parse + link", full, files, bytes);
-    let ratio = |evaluated: (Duration, Duration)| {
-        format!(
-            "{:.2}× loading",
-            evaluated.0.as_secs_f64() / full.0.as_secs_f64().max(1e-9)
-        )
-    };
     report_against(
         &format!("bundled packs ({} rules), 1 thread", runs.len()),
         evaluated_alone,
-        &ratio(evaluated_alone),
+        &ratio(1),
     );
     report_against(
         &format!("bundled packs, {} threads", rayon::current_num_threads()),
         evaluated_parallel,
-        &ratio(evaluated_parallel),
+        &ratio(2),
     );
     report_against(
         &format!("custom-pack ({} rules), 1 thread", platform_runs.len()),
         platform_alone,
-        &ratio(platform_alone),
+        &ratio(3),
     );
     if std::env::var_os("BENCH_PER_RULE").is_some() {
         let mut per_rule: Vec<(Duration, &str)> = runs
@@ -195,15 +216,20 @@ fn scenario(root: &Path, files: usize, bytes: u64, iterations: usize) {
 /// Runs `work` `iterations` times and returns the fastest and the median duration. What
 /// `work` returns is dropped outside the timing.
 fn measure<T>(iterations: usize, mut work: impl FnMut() -> T) -> (Duration, Duration) {
-    let mut times: Vec<Duration> = (0..iterations.max(1))
-        .map(|_| {
-            let start = Instant::now();
-            let result = work();
-            let elapsed = start.elapsed();
-            drop(result);
-            elapsed
-        })
-        .collect();
+    fastest_and_median((0..iterations.max(1)).map(|_| time(&mut work)).collect())
+}
+
+/// How long `work` takes; what it returns is dropped outside the timing.
+fn time<T>(work: impl FnOnce() -> T) -> Duration {
+    let start = Instant::now();
+    let result = work();
+    let elapsed = start.elapsed();
+    drop(result);
+    elapsed
+}
+
+/// The fastest and the median of `times` (at least one).
+fn fastest_and_median(mut times: Vec<Duration>) -> (Duration, Duration) {
     times.sort();
     (times[0], times[times.len() / 2])
 }
