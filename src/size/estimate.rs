@@ -160,6 +160,8 @@ pub fn estimate(
         python_installed: Vec::new(),
         extras_followed: HashSet::default(),
         apt_lists_listed: false,
+        pending: Vec::new(),
+        distributions: Vec::new(),
         contributors: Vec::new(),
     };
     if let Some(base) = base {
@@ -230,6 +232,12 @@ struct Estimator<'a> {
     extras_followed: HashSet<(usize, &'static str)>,
     /// Whether apt's package lists left in a layer were listed already.
     apt_lists_listed: bool,
+    /// The distributions still to follow while counting a Python requirement, as `(row id,
+    /// extras)`: kept between requirements so that following them does not allocate.
+    pending: Vec<(usize, &'static [&'static str])>,
+    /// The rows of the distributions the current pip install added, in the order counted
+    /// (kept between installs so that collecting them does not allocate).
+    distributions: Vec<&'static PypiRow>,
     contributors: Vec<Contributor>,
 }
 
@@ -244,12 +252,12 @@ struct InstalledDistribution<'a> {
     run: usize,
 }
 
-/// What installing one Python requirement added.
+/// What installing one Python requirement added; the rows of the distributions it added
+/// (the requirement's own first) are appended to [`Estimator::distributions`].
+#[derive(Default)]
 struct PythonAdded {
     installed: u64,
     wheels: u64,
-    /// The rows of the distributions it added, the requirement's own first.
-    distributions: Vec<&'static PypiRow>,
 }
 
 impl<'a> Estimator<'a> {
@@ -526,11 +534,7 @@ impl<'a> Estimator<'a> {
 
     fn pip_install(&mut self, run: &'a RunModel, install: &'a InstallCommand) {
         let mut wheels = 0;
-        let mut installed: Vec<&'static PypiRow> = Vec::new();
-        let mut count = |added: PythonAdded| {
-            wheels += added.wheels;
-            installed.extend(added.distributions);
-        };
+        self.distributions.clear();
         for package in &install.packages {
             let extras: Vec<String> = package.extras.iter().map(|e| normalize_name(e)).collect();
             let version = package.version.as_ref().map(|v| v.value.as_str());
@@ -543,7 +547,7 @@ impl<'a> Estimator<'a> {
                 Some(package.name.span),
             );
             if let Some(added) = added {
-                count(added);
+                wheels += added.wheels;
             }
         }
         for file in &install.requirement_files {
@@ -601,7 +605,7 @@ impl<'a> Estimator<'a> {
                     version,
                     Some(requirement.span),
                 ) {
-                    count(added);
+                    wheels += added.wheels;
                 }
             }
         }
@@ -609,8 +613,10 @@ impl<'a> Estimator<'a> {
             self.unknown_source(&source.target.value, source.span);
         }
         // Each distribution installed has one wheel in the cache.
+        let installed = std::mem::take(&mut self.distributions);
         let wheel_rows = installed.len();
-        self.bytecode(run, install, installed);
+        self.bytecode(run, install, &installed);
+        self.distributions = installed;
         if install.manager == Manager::Pip && wheels > 0 && !self.pip_cache_disabled(run, install) {
             self.contributors.push(Contributor {
                 kind: ContributorKind::PipCache,
@@ -726,7 +732,7 @@ impl<'a> Estimator<'a> {
         &mut self,
         run: &RunModel,
         install: &InstallCommand,
-        distributions: Vec<&'static PypiRow>,
+        distributions: &[&'static PypiRow],
     ) {
         let falsy = |value: &str| {
             matches!(
@@ -787,7 +793,7 @@ impl<'a> Estimator<'a> {
                 table: PYPI_TABLE,
                 key: RowKey::Bytecode {
                     python,
-                    distributions: names(&distributions),
+                    distributions: names(distributions),
                 },
                 source: "the .pyc files and RECORD lines pip's compile step writes for each row's wheel, measured by compiling the wheel's .py files with that CPython",
             }),
@@ -865,43 +871,31 @@ impl<'a> Estimator<'a> {
             self.python_installed = vec![None; tables.pypi_rows.len()];
         }
         let replaced = pin.and_then(|pin| self.replaced(id, pin, run));
-        let mut added = PythonAdded {
-            installed: 0,
-            wheels: 0,
-            distributions: Vec::new(),
-        };
-        // Dependencies are followed by row id, with extras borrowed from the static tables,
-        // so that following them neither hashes nor allocates names.
-        let asked_extras: Vec<&str> = extras.iter().map(String::as_str).collect();
-        let mut pending: Vec<(usize, &[&str])> = vec![(id, &asked_extras)];
-        let mut requested = Some(requested);
-        let follow = |dependency: &'static PypiDependency| (dependency.id, dependency.extras);
+        let mut added = PythonAdded::default();
+        let first = self.distributions.len();
+        // The requirement itself, at the version asked; then the dependencies, which pip
+        // installs at the newest release (the row's). They are followed by row id, with
+        // extras borrowed from the static tables, so that following them neither hashes nor
+        // allocates names.
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.clear();
+        self.follow(
+            id,
+            extras,
+            Some(requested),
+            run.instruction,
+            &mut added,
+            &mut pending,
+        );
         while let Some((id, extras)) = pending.pop() {
-            let Some(row) = tables.pypi_rows.get(id) else {
-                continue;
-            };
-            // The first entry is the requirement itself; the others are dependencies, which
-            // pip installs at the newest release (the row's).
-            let version = requested.take().unwrap_or(Some(row.version));
-            if let Some(slot @ None) = self.python_installed.get_mut(id) {
-                *slot = Some(InstalledDistribution {
-                    version,
-                    run: run.instruction,
-                });
-                added.installed += row.installed_bytes;
-                added.wheels += row.wheel_bytes;
-                added.distributions.push(row);
-                pending.extend(row.dependencies.iter().map(follow));
-            }
-            for extra in extras {
-                let Some((extra, dependencies)) = row.extra_dependencies(extra) else {
-                    continue;
-                };
-                if self.extras_followed.insert((id, extra)) {
-                    pending.extend(dependencies.iter().map(follow));
-                }
-            }
+            self.follow(id, extras, None, run.instruction, &mut added, &mut pending);
         }
+        self.pending = pending;
+        let counted = self.distributions.get(first..).unwrap_or_default();
+        let own_first = counted
+            .first()
+            .is_some_and(|first| first.distribution == row.distribution);
+        let added_names = names(counted);
         let asked = version.map(str::to_string);
         let distribution = row.distribution;
         let version = row.version;
@@ -912,25 +906,21 @@ impl<'a> Estimator<'a> {
                 earlier_version: earlier_version.to_string(),
                 earlier_line: self.line_of(earlier_run),
                 version,
-                added: names(&added.distributions),
+                added: added_names,
             }
-        } else if added
-            .distributions
-            .first()
-            .is_none_or(|first| first.distribution != row.distribution)
-        {
+        } else if !own_first {
             Detail::ExtrasOfCounted {
                 distribution,
                 version,
                 asked,
-                added: names(&added.distributions),
+                added: added_names,
             }
         } else {
             Detail::PythonRequirement {
                 distribution,
                 version,
                 asked,
-                added: names(&added.distributions),
+                added: added_names,
             }
         };
         self.contributors.push(Contributor {
@@ -947,6 +937,43 @@ impl<'a> Estimator<'a> {
             at_least: false,
         });
         Some(added)
+    }
+
+    /// One step of counting a Python requirement: counts distribution `id` in `run` (at
+    /// `version`, the row's when `None`) unless it is counted already, in which case its
+    /// dependencies are not queued again; then queues on `pending` the requirements of those
+    /// of its `extras` that were not followed yet.
+    fn follow<E: AsRef<str>>(
+        &mut self,
+        id: usize,
+        extras: &[E],
+        version: Option<Option<&'a str>>,
+        run: usize,
+        added: &mut PythonAdded,
+        pending: &mut Vec<(usize, &'static [&'static str])>,
+    ) {
+        let Some(row) = self.tables.pypi_rows.get(id) else {
+            return;
+        };
+        let dependency = |dependency: &'static PypiDependency| (dependency.id, dependency.extras);
+        if let Some(slot @ None) = self.python_installed.get_mut(id) {
+            *slot = Some(InstalledDistribution {
+                version: version.unwrap_or(Some(row.version)),
+                run,
+            });
+            added.installed += row.installed_bytes;
+            added.wheels += row.wheel_bytes;
+            self.distributions.push(row);
+            pending.extend(row.dependencies.iter().map(dependency));
+        }
+        for extra in extras {
+            let Some((extra, dependencies)) = row.extra_dependencies(extra.as_ref()) else {
+                continue;
+            };
+            if self.extras_followed.insert((id, extra)) {
+                pending.extend(dependencies.iter().map(dependency));
+            }
+        }
     }
 
     /// Whether a request pinned to `pin` replaces distribution `id` installed by an earlier
