@@ -505,7 +505,7 @@ impl<'a> Estimator<'a> {
         let cleaned = run.commands.iter().any(|command| {
             command
                 .program()
-                .is_some_and(|p| p.text.rsplit('/').next() == Some("rm"))
+                .is_some_and(|p| file_name(&p.text) == "rm")
                 && command.arguments().iter().any(|a| removed(&a.text))
         });
         if cached || cleaned || self.apt_lists_listed {
@@ -642,19 +642,14 @@ impl<'a> Estimator<'a> {
             let Some(program) = command.program() else {
                 continue;
             };
-            let name = program.text.rsplit('/').next().unwrap_or("");
-            let arguments: Vec<&str> = command
-                .words
-                .iter()
-                .skip(command.program_index.map_or(0, |i| i + 1))
-                .map(|w| w.text.as_str())
-                .collect();
-            let has = |word: &str| arguments.contains(&word);
+            let name = file_name(&program.text);
+            let arguments = command.arguments();
+            let has = |word: &str| arguments.iter().any(|a| a.text == word);
             let writes = match name {
                 "wget" | "aria2c" | "git-lfs" => true,
                 "curl" => {
-                    arguments.iter().any(|a| {
-                        matches!(*a, "-o" | "-O" | "--output" | "--remote-name")
+                    arguments.iter().map(|a| a.text.as_str()).any(|a| {
+                        matches!(a, "-o" | "-O" | "--output" | "--remote-name")
                             || (a.starts_with('-')
                                 && !a.starts_with("--")
                                 && a.contains(['o', 'O']))
@@ -666,8 +661,9 @@ impl<'a> Estimator<'a> {
                     has("--extract")
                         || has("--get")
                         || arguments.iter().enumerate().any(|(i, a)| {
+                            let a = a.text.as_str();
                             let group = a.strip_prefix('-').filter(|g| !g.starts_with('-'));
-                            let group = group.or((i == 0).then_some(*a));
+                            let group = group.or((i == 0).then_some(a));
                             group.is_some_and(|g| {
                                 g.contains('x') && g.chars().all(|c| c.is_ascii_alphabetic())
                             })
@@ -679,7 +675,7 @@ impl<'a> Estimator<'a> {
                     (has("-m") && (has("spacy") && has("download") || has("nltk.downloader")))
                         || (has("-c")
                             && arguments.iter().any(|a| {
-                                a.contains(".download(") || a.contains("from_pretrained(")
+                                a.text.contains(".download(") || a.text.contains("from_pretrained(")
                             }))
                 }
                 _ => false,
@@ -691,7 +687,8 @@ impl<'a> Estimator<'a> {
                         let mut text = String::new();
                         push_joined(
                             &mut text,
-                            std::iter::once(name).chain(arguments.iter().copied().take(2)),
+                            std::iter::once(name)
+                                .chain(arguments.iter().map(|a| a.text.as_str()).take(2)),
                             " ",
                         );
                         text
@@ -869,6 +866,8 @@ impl<'a> Estimator<'a> {
         };
         if self.python_installed.is_empty() {
             self.python_installed = vec![None; tables.pypi_rows.len()];
+            // An install counts each row at most once.
+            self.distributions.reserve(tables.pypi_rows.len());
         }
         let replaced = pin.and_then(|pin| self.replaced(id, pin, run));
         let mut added = PythonAdded::default();
@@ -964,7 +963,16 @@ impl<'a> Estimator<'a> {
             added.installed += row.installed_bytes;
             added.wheels += row.wheel_bytes;
             self.distributions.push(row);
-            pending.extend(row.dependencies.iter().map(dependency));
+            // A dependency counted already adds nothing unless it asks for extras.
+            let installed = &self.python_installed;
+            pending.extend(
+                row.dependencies
+                    .iter()
+                    .filter(|d| {
+                        !d.extras.is_empty() || installed.get(d.id).is_some_and(Option::is_none)
+                    })
+                    .map(dependency),
+            );
         }
         for extra in extras {
             let Some((extra, dependencies)) = row.extra_dependencies(extra.as_ref()) else {
@@ -1145,6 +1153,15 @@ fn names(rows: &[&'static PypiRow]) -> Vec<&'static str> {
     rows.iter().map(|row| row.distribution).collect()
 }
 
+/// The last `/`-separated part of a path: `rm` of `/bin/rm`.
+fn file_name(path: &str) -> &str {
+    let start = path
+        .bytes()
+        .rposition(|b| b == b'/')
+        .map_or(0, |slash| slash + 1);
+    path.get(start..).unwrap_or(path)
+}
+
 /// Appends `items` to `out`, separated by `separator`.
 fn push_joined<'s>(out: &mut String, items: impl Iterator<Item = &'s str>, separator: &str) {
     for (i, item) in items.enumerate() {
@@ -1236,7 +1253,14 @@ fn base_row_candidates(image: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{base_row_candidates, exact_pin, same_version};
+    use super::{base_row_candidates, exact_pin, file_name, same_version};
+
+    #[test]
+    fn file_names_are_the_last_part_of_a_path() {
+        for path in ["rm", "/bin/rm", "./rm", "/usr/", "", "/", "a//b", "é/ü"] {
+            assert_eq!(file_name(path), path.rsplit('/').next().unwrap_or(""));
+        }
+    }
 
     #[test]
     fn only_exact_pins_name_a_version() {
