@@ -7,7 +7,7 @@ use std::path::Path;
 use dockpolicy::eval::world::{SizeKind, World};
 use dockpolicy::parse::repository::{load, LoadOptions};
 use dockpolicy::size::tables::{tables, PypiRow, BYTECODE_PYTHONS};
-use dockpolicy::size::{estimate, parse_measured_sizes, ContributorKind, Estimate};
+use dockpolicy::size::{estimate, parse_measured_sizes, ContributorKind, Detail, Estimate};
 use dockpolicy::source::FileId;
 
 mod common;
@@ -658,4 +658,39 @@ fn files_a_run_writes_are_unknown_parts() {
         loaded.sources.slice(spacy),
         "python -m spacy download en_core_web_sm"
     );
+}
+
+/// A dependency counted already still brings what the extras it is asked with add:
+/// nbconvert requires `bleach[css]`, so after `bleach` alone, nbconvert adds its closure but
+/// bleach and webencodings, and still adds tinycss2 (bleach's `css` extra).
+#[test]
+fn extras_asked_of_a_counted_dependency_are_followed() {
+    // The bytes of part `name` and the distributions it added.
+    let part = |packages: &str, name: &str| {
+        let dir = temp_files(&[(
+            "Dockerfile",
+            &format!("FROM python:3.11-slim\nRUN pip install --no-cache-dir {packages}\n"),
+        )]);
+        let estimate = estimate_of(dir.path());
+        let part = estimate
+            .contributors
+            .iter()
+            .find(|c| c.name == name)
+            .expect("the part");
+        let Detail::PythonRequirement { added, .. } = &part.detail else {
+            panic!("a Python requirement: {:?}", part.detail);
+        };
+        (part.bytes.expect("a size"), added.clone())
+    };
+    let (alone, added_alone) = part("nbconvert", "nbconvert");
+    assert!(added_alone.contains(&"tinycss2"));
+    let bleach = installed(&["bleach", "webencodings"]);
+    assert_eq!(
+        part("bleach nbconvert", "bleach"),
+        (bleach, vec!["bleach", "webencodings"])
+    );
+    let (after_bleach, added) = part("bleach nbconvert", "nbconvert");
+    assert_eq!(after_bleach, alone - bleach);
+    assert!(added.contains(&"tinycss2"));
+    assert!(!added.contains(&"bleach") && !added.contains(&"webencodings"));
 }
