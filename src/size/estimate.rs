@@ -349,43 +349,6 @@ impl<'a> Estimator<'a> {
                 .map(|c| (c.instruction, Step::Copy(c))),
         );
         steps.sort_by_key(|(instruction, _)| *instruction);
-        // Room for every part the steps can add (at most one per command, package, line of a
-        // requirements file the RUN reads, …), so that the list of parts does not grow step by
-        // step.
-        let repository = self.repository;
-        let requirement_lines = |run: &RunModel| -> usize {
-            model
-                .pip_requirements
-                .iter()
-                .filter(|link| link.instruction == run.instruction)
-                .filter_map(|link| link.requirements_file)
-                .flat_map(|file| repository.requirements_file_with_includes(file))
-                .filter_map(|file| repository.requirements_files.get(file))
-                .map(|file| file.requirements.requirements.len())
-                .sum()
-        };
-        let parts: usize = steps
-            .iter()
-            .map(|(_, step)| match step {
-                Step::Run(run) => {
-                    run.commands.len()
-                        + requirement_lines(run)
-                        + run
-                            .installs
-                            .iter()
-                            .map(|install| {
-                                install.variable_arguments.len()
-                                    + install.packages.len()
-                                    + install.requirement_files.len()
-                                    + install.sources.len()
-                                    + 2
-                            })
-                            .sum::<usize>()
-                }
-                Step::Copy(_) => 1,
-            })
-            .sum();
-        self.contributors.reserve(parts);
         for (_, step) in steps {
             match step {
                 Step::Run(run) => {
@@ -628,15 +591,11 @@ impl<'a> Estimator<'a> {
                     self.unknown_source(&requirement.text, requirement.span);
                     continue;
                 }
-                let extras: Vec<String> = if requirement.extras.is_empty() {
-                    Vec::new()
-                } else {
-                    requirement
-                        .extras
-                        .iter()
-                        .map(|e| normalize_name(&e.value))
-                        .collect()
-                };
+                let extras: Vec<String> = requirement
+                    .extras
+                    .iter()
+                    .map(|e| normalize_name(&e.value))
+                    .collect();
                 let version = requirement.specifier.as_ref().map(|s| s.value.as_str());
                 if let Some(added) = self.python_requirement(
                     run,
