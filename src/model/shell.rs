@@ -73,6 +73,16 @@ impl Command {
             .and_then(|i| self.words.get(i + 1..))
             .unwrap_or(&[])
     }
+
+    /// The program's file name, as a shell looks it up (`/usr/bin/pip3` → `pip3`).
+    pub fn program_name(&self) -> Option<&str> {
+        self.program().map(|word| file_name(&word.text))
+    }
+}
+
+/// The last component of a `/`-separated path (`/bin/rm` → `rm`, `/usr/` → ``).
+pub fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
 }
 
 /// A leading `NAME=value` word of a command.
@@ -167,4 +177,17 @@ impl Word {
 
 fn to_u32(value: usize) -> u32 {
     u32::try_from(value).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_name;
+
+    #[test]
+    fn file_names_are_the_last_part_of_a_path() {
+        for path in ["rm", "/bin/rm", "./rm", "/usr/", "", "/", "a//b", "é/ü"] {
+            assert_eq!(file_name(path), path.rsplit('/').next().unwrap_or(""));
+        }
+        assert_eq!(file_name("/usr/bin/pip3"), "pip3");
+    }
 }

@@ -11,7 +11,7 @@ use crate::model::package::{
     SourceInstall, SourceKind,
 };
 use crate::model::requirements::normalize_name;
-use crate::model::shell::{Command, Word};
+use crate::model::shell::{file_name, Command, Word};
 use crate::source::Spanned;
 
 /// Every package named by an install command among `commands`, in order.
@@ -326,10 +326,6 @@ const PNPM: Syntax = Syntax {
     subcommands: &[&["add"], &["install"], &["i"]],
 };
 
-fn basename(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
-}
-
 /// `pip`, `pip3`, `pip3.11`.
 fn is_pip(name: &str) -> bool {
     is_versioned(name, "pip")
@@ -355,7 +351,7 @@ fn classify(command: &Command) -> Option<(&'static Syntax, Spanned<String>, usiz
     if program.has_expansion {
         return None;
     }
-    let name = basename(&program.text);
+    let name = file_name(&program.text);
     static DNF: Syntax = dnf_family(Manager::Dnf);
     static YUM: Syntax = dnf_family(Manager::Yum);
     static MICRODNF: Syntax = dnf_family(Manager::Microdnf);

@@ -14,7 +14,7 @@ use crate::model::repository::{
     ContextModel, CopyModel, CopySourceModel, DockerfileModel, PipRequirementsLink, PythonFile,
     Repository, RequirementsModel, RunModel, ServiceLink,
 };
-use crate::model::shell::Command;
+use crate::model::shell::{file_name, Command};
 use crate::parse::compose::{parse_compose, ComposeInput};
 use crate::parse::context::{dockerignore_path, scan_context};
 use crate::parse::discover::{discover, relative_path};
@@ -622,10 +622,7 @@ fn heredocs_run_as_scripts<'a>(
                 return shebang_is_shell(&heredoc.body.text);
             }
             commands.iter().any(|command| {
-                let program = command
-                    .program()
-                    .map(|w| w.text.rsplit('/').next().unwrap_or("").to_string());
-                let is_shell = program.is_some_and(|p| SHELLS.contains(&p.as_str()))
+                let is_shell = command.program_name().is_some_and(|p| SHELLS.contains(&p))
                     && command.arguments().is_empty();
                 is_shell
                     && command.redirections.iter().any(|redirection| {
@@ -647,7 +644,7 @@ fn shebang_is_shell(body: &str) -> bool {
     };
     let line = shebang.lines().next().unwrap_or("");
     let mut words = line.split_whitespace();
-    let mut program = words.next().unwrap_or("").rsplit('/').next().unwrap_or("");
+    let mut program = file_name(words.next().unwrap_or(""));
     if program == "env" {
         program = words.next().unwrap_or("");
     }

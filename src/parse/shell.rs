@@ -10,7 +10,9 @@
 use std::ops::Range;
 
 use crate::diag::Diagnostic;
-use crate::model::shell::{Assignment, Command, Redirection, Separator, ShellScript, Word};
+use crate::model::shell::{
+    file_name, Assignment, Command, Redirection, Separator, ShellScript, Word,
+};
 use crate::source::{FileId, MappedText, Span, Spanned, TextMap};
 
 /// How many `sh -c` strings may be nested inside each other before we stop descending.
@@ -995,10 +997,6 @@ fn split_assignment(word: &Word, raw: Option<&str>) -> Option<Assignment> {
     })
 }
 
-fn basename(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
-}
-
 fn is_option(word: &Word) -> bool {
     word.text.len() > 1 && word.text.starts_with('-')
 }
@@ -1030,7 +1028,7 @@ fn program_index(words: &[Word]) -> Option<usize> {
         if word.has_expansion {
             return Some(i);
         }
-        i = match basename(&word.text) {
+        i = match file_name(&word.text) {
             "sudo" => {
                 let sudo_arguments = [
                     "-u",
@@ -1095,7 +1093,7 @@ fn shell_string(command: &Command) -> Option<&Word> {
     let program = command.program()?;
     if program.has_expansion
         || !matches!(
-            basename(&program.text),
+            file_name(&program.text),
             "sh" | "bash" | "dash" | "ash" | "zsh" | "ksh" | "mksh"
         )
     {

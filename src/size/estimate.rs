@@ -503,9 +503,7 @@ impl<'a> Estimator<'a> {
             .iter()
             .any(|m| m.value.contains("/var/lib/apt"));
         let cleaned = run.commands.iter().any(|command| {
-            command
-                .program()
-                .is_some_and(|p| file_name(&p.text) == "rm")
+            command.program_name() == Some("rm")
                 && command.arguments().iter().any(|a| removed(&a.text))
         });
         if cached || cleaned || self.apt_lists_listed {
@@ -639,10 +637,9 @@ impl<'a> Estimator<'a> {
     /// rather than silently short.
     fn run_outputs(&mut self, run: &RunModel) {
         for command in &run.commands {
-            let Some(program) = command.program() else {
+            let Some(name) = command.program_name() else {
                 continue;
             };
-            let name = file_name(&program.text);
             let arguments = command.arguments();
             let has = |word: &str| arguments.iter().any(|a| a.text == word);
             let writes = match name {
@@ -1153,15 +1150,6 @@ fn names(rows: &[&'static PypiRow]) -> Vec<&'static str> {
     rows.iter().map(|row| row.distribution).collect()
 }
 
-/// The last `/`-separated part of a path: `rm` of `/bin/rm`.
-fn file_name(path: &str) -> &str {
-    let start = path
-        .bytes()
-        .rposition(|b| b == b'/')
-        .map_or(0, |slash| slash + 1);
-    path.get(start..).unwrap_or(path)
-}
-
 /// Appends `items` to `out`, separated by `separator`.
 fn push_joined<'s>(out: &mut String, items: impl Iterator<Item = &'s str>, separator: &str) {
     for (i, item) in items.enumerate() {
@@ -1253,14 +1241,7 @@ fn base_row_candidates(image: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{base_row_candidates, exact_pin, file_name, same_version};
-
-    #[test]
-    fn file_names_are_the_last_part_of_a_path() {
-        for path in ["rm", "/bin/rm", "./rm", "/usr/", "", "/", "a//b", "é/ü"] {
-            assert_eq!(file_name(path), path.rsplit('/').next().unwrap_or(""));
-        }
-    }
+    use super::{base_row_candidates, exact_pin, same_version};
 
     #[test]
     fn only_exact_pins_name_a_version() {
