@@ -20,12 +20,12 @@ pub const DEBIAN_APT_LISTS: &str = "data/debian-apt-lists.tsv";
 pub const PYPI_PACKAGES: &str = "data/pypi-packages.tsv";
 pub const DIST_TO_IMPORT: &str = "data/python-dist-to-import.tsv";
 
-const BASE_IMAGES_COLUMNS: &[&str] = &["image", "bytes", "kind", "source"];
-const DEBIAN_CLOSURES_COLUMNS: &[&str] = &["package", "recommends", "count", "members", "source"];
-const DEBIAN_PACKAGES_COLUMNS: &[&str] = &["package", "version", "installed_kib", "source"];
-const DEBIAN_APT_LISTS_COLUMNS: &[&str] = &["release", "bytes", "files", "source"];
+const BASE_IMAGES_COLUMNS: [&str; 4] = ["image", "bytes", "kind", "source"];
+const DEBIAN_CLOSURES_COLUMNS: [&str; 5] = ["package", "recommends", "count", "members", "source"];
+const DEBIAN_PACKAGES_COLUMNS: [&str; 4] = ["package", "version", "installed_kib", "source"];
+const DEBIAN_APT_LISTS_COLUMNS: [&str; 4] = ["release", "bytes", "files", "source"];
 /// The `compiled_cp3X` columns are in the order of `size::tables::BYTECODE_PYTHONS`.
-const PYPI_PACKAGES_COLUMNS: &[&str] = &[
+const PYPI_PACKAGES_COLUMNS: [&str; 11] = [
     "distribution",
     "version",
     "wheel_bytes",
@@ -38,7 +38,7 @@ const PYPI_PACKAGES_COLUMNS: &[&str] = &[
     "extras",
     "source",
 ];
-const DIST_TO_IMPORT_COLUMNS: &[&str] = &[
+const DIST_TO_IMPORT_COLUMNS: [&str; 8] = [
     "distribution",
     "normalized",
     "import_names",
@@ -426,24 +426,28 @@ fn finish<T>(read: T, mut problems: Vec<Problem>) -> Result<T, Vec<Problem>> {
     }
 }
 
-/// The rows of a table that read.
-fn read<'t, R>(
+/// The rows of a table that read, each given to `row` as its `N` cells.
+fn read<'t, R, const N: usize>(
     file: &'static str,
     text: &'t str,
-    columns: &[&str],
-    row: impl Fn(usize, &[&'t str]) -> Result<R, Problem>,
+    columns: [&str; N],
+    row: impl Fn(usize, [&'t str; N]) -> Result<R, Problem>,
     problems: &mut Vec<Problem>,
 ) -> Vec<R> {
-    rows(file, text, columns, problems)
+    rows(file, text, &columns, problems)
         .into_iter()
-        .filter_map(|(line, cells)| row(line, &cells).map_err(|p| problems.push(p)).ok())
+        .filter_map(|(line, cells)| {
+            // `rows` keeps only the rows with one cell per column.
+            let cells: [&str; N] = cells.try_into().ok()?;
+            row(line, cells).map_err(|p| problems.push(p)).ok()
+        })
         .collect()
 }
 
-fn base_image<'t>(line: usize, cells: &[&'t str]) -> Result<BaseImage<'t>, Problem> {
-    let &[image, bytes, kind, source] = cells else {
-        return Err(problem(BASE_IMAGES, line, "wrong number of cells".into()));
-    };
+fn base_image(
+    line: usize,
+    [image, bytes, kind, source]: [&str; 4],
+) -> Result<BaseImage<'_>, Problem> {
     if !BASE_KINDS.iter().any(|(word, _)| *word == kind) {
         let known: Vec<&str> = BASE_KINDS.iter().map(|(word, _)| *word).collect();
         return Err(problem(
@@ -461,14 +465,10 @@ fn base_image<'t>(line: usize, cells: &[&'t str]) -> Result<BaseImage<'t>, Probl
     })
 }
 
-fn closure<'t>(line: usize, cells: &[&'t str]) -> Result<Closure<'t>, Problem> {
-    let &[package, recommends, _count, members, source] = cells else {
-        return Err(problem(
-            DEBIAN_CLOSURES,
-            line,
-            "wrong number of cells".into(),
-        ));
-    };
+fn closure(
+    line: usize,
+    [package, recommends, _count, members, source]: [&str; 5],
+) -> Result<Closure<'_>, Problem> {
     let recommends = match recommends {
         "yes" => true,
         "no" => false,
@@ -491,14 +491,10 @@ fn closure<'t>(line: usize, cells: &[&'t str]) -> Result<Closure<'t>, Problem> {
     })
 }
 
-fn package<'t>(line: usize, cells: &[&'t str]) -> Result<Package<'t>, Problem> {
-    let &[package, version, kib, _source] = cells else {
-        return Err(problem(
-            DEBIAN_PACKAGES,
-            line,
-            "wrong number of cells".into(),
-        ));
-    };
+fn package(
+    line: usize,
+    [package, version, kib, _source]: [&str; 4],
+) -> Result<Package<'_>, Problem> {
     let installed_bytes = number(DEBIAN_PACKAGES, line, "installed_kib", kib)?
         .checked_mul(1024)
         .ok_or_else(|| {
@@ -516,14 +512,10 @@ fn package<'t>(line: usize, cells: &[&'t str]) -> Result<Package<'t>, Problem> {
     })
 }
 
-fn apt_lists<'t>(line: usize, cells: &[&'t str]) -> Result<AptLists<'t>, Problem> {
-    let &[release, bytes, _files, source] = cells else {
-        return Err(problem(
-            DEBIAN_APT_LISTS,
-            line,
-            "wrong number of cells".into(),
-        ));
-    };
+fn apt_lists(
+    line: usize,
+    [release, bytes, _files, source]: [&str; 4],
+) -> Result<AptLists<'_>, Problem> {
     Ok(AptLists {
         line,
         release,
@@ -532,12 +524,10 @@ fn apt_lists<'t>(line: usize, cells: &[&'t str]) -> Result<AptLists<'t>, Problem
     })
 }
 
-fn pypi<'t>(line: usize, cells: &[&'t str]) -> Result<Pypi<'t>, Problem> {
-    let &[distribution, version, wheel, installed, cp310, cp311, cp312, cp313, requires, extras, source] =
-        cells
-    else {
-        return Err(problem(PYPI_PACKAGES, line, "wrong number of cells".into()));
-    };
+fn pypi(
+    line: usize,
+    [distribution, version, wheel, installed, cp310, cp311, cp312, cp313, requires, extras, source]: [&str; 11],
+) -> Result<Pypi<'_>, Problem> {
     let wheel_bytes = number(PYPI_PACKAGES, line, "wheel_bytes", wheel)?;
     let installed_bytes = number(PYPI_PACKAGES, line, "installed_bytes", installed)?;
     let mut compiled_bytes = [0; 4];
@@ -603,7 +593,7 @@ pub fn import_names(
 ) -> Result<Vec<ImportNames<'_>>, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut table: Vec<ImportNames<'_>> =
-        rows(DIST_TO_IMPORT, text, DIST_TO_IMPORT_COLUMNS, &mut problems)
+        rows(DIST_TO_IMPORT, text, &DIST_TO_IMPORT_COLUMNS, &mut problems)
             .into_iter()
             .filter_map(|(line, cells)| {
                 let (distribution, modules) = (cells.first()?, cells.get(2)?);
