@@ -9,7 +9,6 @@ use std::sync::{Arc, OnceLock};
 
 use regex_automata::meta;
 use regex_automata::nfa::thompson::WhichCaptures;
-use regex_automata::util::syntax;
 use regex_automata::MatchKind;
 
 use crate::diag::Diagnostic;
@@ -17,7 +16,7 @@ use crate::eval::value::Value;
 use crate::lang::ast::{
     BinaryOp, Expr, ExprKind, QuantifierKind, Query, Rule, Template, TemplatePart,
 };
-use crate::lang::check::regex_error_help;
+use crate::lang::check::{pattern_syntax, regex_error_help};
 use crate::lang::schema::{FieldName, COLLECTIONS};
 use crate::source::Span;
 
@@ -312,7 +311,7 @@ pub fn build_matcher(pattern: &str) -> Result<Matcher, regex::Error> {
         .auto_prefilter(false);
     meta::Builder::new()
         .configure(config)
-        .syntax(syntax::Config::new().utf8(true))
+        .syntax(pattern_syntax())
         .build(pattern)
         .map_err(|error| match (error.size_limit(), error.syntax_error()) {
             (Some(limit), _) => regex::Error::CompiledTooBig(limit),

@@ -569,12 +569,16 @@ fn a(ty: &Type) -> String {
 /// size limit, the evaluator reports with the pattern's span. Returns the help for an invalid
 /// pattern.
 fn invalid_pattern_help(pattern: &str) -> Option<String> {
-    regex_syntax::ParserBuilder::new()
-        .utf8(true)
-        .build()
-        .parse(pattern)
+    regex_automata::util::syntax::parse_with(pattern, &pattern_syntax())
         .err()
         .map(regex_error_help)
+}
+
+/// The syntax settings of `matches` patterns: the `regex` crate's for a `&str` pattern, so
+/// that a pattern means what that crate documents. The checker parses with them and the
+/// evaluator compiles with them.
+pub fn pattern_syntax() -> regex_automata::util::syntax::Config {
+    regex_automata::util::syntax::Config::new().utf8(true)
 }
 
 /// The regex crate's explanation of why a pattern is invalid (a `regex::Error` or a
