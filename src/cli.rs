@@ -6,6 +6,8 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::config::{parse_config, Config, ServiceSetting, CONFIG_FILE_NAME};
 use crate::diag::{Diagnostic, Severity};
 use crate::eval::engine::ParamValue;
@@ -147,8 +149,11 @@ pub fn load_rules(options: &RuleOptions, root: Option<&Path>) -> RuleSet {
         pack_diagnostics.extend(diagnostics);
     }
     for pack in &mut packs {
-        pack.rules.retain(|rule| {
-            let errors = check_rule(rule);
+        // Rules are checked in parallel; their diagnostics are kept in rule order.
+        let checked: Vec<Vec<Diagnostic>> = pack.rules.par_iter().map(check_rule).collect();
+        let mut checked = checked.into_iter();
+        pack.rules.retain(|_| {
+            let errors = checked.next().unwrap_or_default();
             let ok = !errors.iter().any(Diagnostic::is_error);
             pack_diagnostics.extend(errors);
             ok

@@ -3,10 +3,12 @@
 //! The bundled packs under the repository's `rules/` folder are embedded in the binary at
 //! build time by `build.rs` (a generated `include_str!` table; cargo reruns it whenever
 //! anything under `rules/` changes). User packs are read from disk. Every file is parsed on
-//! its own, so a broken rule file yields diagnostics and never hides the others.
+//! its own, so a broken rule file yields diagnostics and never hides the others; the files of
+//! a pack are parsed in parallel, and their rules and diagnostics kept in path order.
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::ast::Rule;
@@ -14,7 +16,7 @@ use super::pack_layout::list_pack;
 pub use super::pack_layout::PACK_FIXTURES_DIR;
 use super::parser::parse_rule_file;
 use crate::diag::Diagnostic;
-use crate::source::Sources;
+use crate::source::{FileId, Sources};
 
 /// Where a pack came from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -62,19 +64,18 @@ pub fn load_pack_dir(dir: &Path, sources: &mut Sources) -> (Pack, Vec<Diagnostic
     for (path, problem) in &listing.problems {
         diagnostics.push(Diagnostic::error(format!("{}: {problem}", display(path))));
     }
-    let mut rules = Vec::new();
+    let mut files = Vec::new();
     for path in &listing.rules {
         let shown = display(path);
         match sources.load(path, &shown) {
             Ok((id, warning)) => {
                 diagnostics.extend(warning);
-                let (rule, found) = parse_rule_file(id, sources.text(id));
-                diagnostics.extend(found);
-                rules.extend(rule);
+                files.push(id);
             }
             Err(diagnostic) => diagnostics.push(diagnostic),
         }
     }
+    let rules = parse_files(&files, sources, &mut diagnostics);
     let pack = Pack {
         name,
         origin: PackOrigin::Path(dir.to_path_buf()),
@@ -91,13 +92,14 @@ pub fn bundled_packs(sources: &mut Sources) -> (Vec<Pack>, Vec<Diagnostic>) {
     let packs = BUNDLED_PACKS
         .iter()
         .map(|bundled| {
-            let mut rules = Vec::new();
-            for (path, text) in bundled.rules {
-                let id = sources.add(PathBuf::from(path), path.to_string(), text.to_string());
-                let (rule, found) = parse_rule_file(id, text);
-                diagnostics.extend(found);
-                rules.extend(rule);
-            }
+            let files: Vec<FileId> = bundled
+                .rules
+                .iter()
+                .map(|(path, text)| {
+                    sources.add(PathBuf::from(path), path.to_string(), text.to_string())
+                })
+                .collect();
+            let rules = parse_files(&files, sources, &mut diagnostics);
             Pack {
                 name: bundled.name.to_string(),
                 origin: PackOrigin::Bundled,
@@ -107,6 +109,25 @@ pub fn bundled_packs(sources: &mut Sources) -> (Vec<Pack>, Vec<Diagnostic>) {
         })
         .collect();
     (packs, diagnostics)
+}
+
+/// Parses the rule files `files` of `sources` in parallel: their rules, in the order of
+/// `files`, with the diagnostics of each file added to `diagnostics` in that order.
+fn parse_files(
+    files: &[FileId],
+    sources: &Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<Rule> {
+    let parsed: Vec<(Option<Rule>, Vec<Diagnostic>)> = files
+        .par_iter()
+        .map(|&file| parse_rule_file(file, sources.text(file)))
+        .collect();
+    let mut rules = Vec::with_capacity(parsed.len());
+    for (rule, found) in parsed {
+        diagnostics.extend(found);
+        rules.extend(rule);
+    }
+    rules
 }
 
 /// A path as reports show it: `/`-separated.
