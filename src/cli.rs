@@ -94,6 +94,22 @@ impl RuleSet {
 /// Loads the configuration, the bundled packs (unless turned off) and the user packs, and
 /// checks every rule. Rules with errors are left out; their errors are in `diagnostics`.
 pub fn load_rules(options: &RuleOptions, root: Option<&Path>) -> RuleSet {
+    let mut configured = load_config(options, root);
+    let packs = load_packs(options, &configured.config, &mut configured.sources);
+    configured.with_packs(packs)
+}
+
+/// The configuration, read and parsed: the first step of [`load_rules`], which is all that
+/// loading a repository needs.
+struct Configured {
+    sources: Sources,
+    config: Config,
+    diagnostics: Vec<Diagnostic>,
+    has_config_errors: bool,
+}
+
+/// Reads `--config FILE`, else `.dockpolicy.yaml` at `root` when there is one.
+fn load_config(options: &RuleOptions, root: Option<&Path>) -> Configured {
     let mut sources = Sources::new();
     let mut diagnostics = Vec::new();
     let config_path = options.config.clone().or_else(|| {
@@ -121,10 +137,32 @@ pub fn load_rules(options: &RuleOptions, root: Option<&Path>) -> RuleSet {
             }
         }
     }
+    Configured {
+        sources,
+        config,
+        diagnostics,
+        has_config_errors,
+    }
+}
+
+/// The packs that `options` and `config` ask for, their rules checked.
+struct LoadedPacks {
+    /// The rules that passed the checker, in pack order.
+    packs: Vec<Pack>,
+    /// Pack folders that are not there: usage or configuration mistakes.
+    missing: Vec<Diagnostic>,
+    /// Parse and check errors of the rules.
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// Loads the bundled packs (unless turned off) and the user packs into `sources`, and checks
+/// every rule; rules with errors are left out.
+fn load_packs(options: &RuleOptions, config: &Config, sources: &mut Sources) -> LoadedPacks {
     let mut packs = Vec::new();
+    let mut missing = Vec::new();
     let mut pack_diagnostics = Vec::new();
     if config.default_rules && !options.no_default_rules {
-        let (bundled, bundled_diagnostics) = bundled_packs(&mut sources);
+        let (bundled, bundled_diagnostics) = bundled_packs(sources);
         packs.extend(bundled);
         pack_diagnostics.extend(bundled_diagnostics);
     }
@@ -136,15 +174,13 @@ pub fn load_rules(options: &RuleOptions, root: Option<&Path>) -> RuleSet {
         .collect::<Vec<_>>();
     for dir in user_packs {
         if !dir.is_dir() {
-            // A pack that is not there is a usage or configuration mistake, not a broken rule.
-            has_config_errors = true;
-            diagnostics.push(Diagnostic::error(format!(
+            missing.push(Diagnostic::error(format!(
                 "{}: cannot read the folder: there is no rule pack folder at this path",
                 dir.display()
             )));
             continue;
         }
-        let (pack, diagnostics) = load_pack_dir(&dir, &mut sources);
+        let (pack, diagnostics) = load_pack_dir(&dir, sources);
         packs.push(pack);
         pack_diagnostics.extend(diagnostics);
     }
@@ -165,15 +201,30 @@ pub fn load_rules(options: &RuleOptions, root: Option<&Path>) -> RuleSet {
         .map(|r| (r, sources.get(r.file).map_or("", |f| f.rel_path.as_str())))
         .collect();
     pack_diagnostics.extend(check_duplicate_ids(all));
-    let has_rule_errors = pack_diagnostics.iter().any(Diagnostic::is_error);
-    diagnostics.extend(pack_diagnostics);
-    RuleSet {
-        sources,
+    LoadedPacks {
         packs,
-        config,
-        diagnostics,
-        has_rule_errors,
-        has_config_errors,
+        missing,
+        diagnostics: pack_diagnostics,
+    }
+}
+
+impl Configured {
+    /// The rule set of this configuration and `loaded`: the configuration's diagnostics
+    /// first, then the missing pack folders, then the rules' errors.
+    fn with_packs(self, loaded: LoadedPacks) -> RuleSet {
+        let has_rule_errors = loaded.diagnostics.iter().any(Diagnostic::is_error);
+        let has_missing_packs = !loaded.missing.is_empty();
+        let mut diagnostics = self.diagnostics;
+        diagnostics.extend(loaded.missing);
+        diagnostics.extend(loaded.diagnostics);
+        RuleSet {
+            sources: self.sources,
+            packs: loaded.packs,
+            config: self.config,
+            diagnostics,
+            has_rule_errors,
+            has_config_errors: self.has_config_errors || has_missing_packs,
+        }
     }
 }
 
@@ -231,16 +282,27 @@ pub fn check(
             return EXIT_INPUT_ERROR;
         }
     };
-    let rule_set = load_rules(rule_options, paths.first().map(PathBuf::as_path));
+    let mut configured = load_config(rule_options, paths.first().map(PathBuf::as_path));
+    let load_options = LoadOptions {
+        exclude: configured.config.exclude.clone(),
+        ..load_options.clone()
+    };
+    // The rule packs are parsed and checked while the first PATH loads: each needs only the
+    // configuration. Nothing is printed until both are done, so the output keeps its order.
+    let (packs, mut first_loaded) = rayon::join(
+        || load_packs(rule_options, &configured.config, &mut configured.sources),
+        || {
+            paths
+                .first()
+                .map(|path| load_with_measured_sizes(path, &load_options, &configured.config))
+        },
+    );
+    let rule_set = configured.with_packs(packs);
     print_diagnostics(err, &rule_set.diagnostics, &rule_set.sources);
     let rules: Vec<&Rule> = rule_set.rules().collect();
     let (policy, policy_diagnostics) = Policy::new(&rule_set.config, &rules);
     print_diagnostics(err, &policy_diagnostics, &rule_set.sources);
     let mut input_errors = rule_set.has_config_errors || !policy_diagnostics.is_empty();
-    let load_options = LoadOptions {
-        exclude: policy.exclude().clone(),
-        ..load_options.clone()
-    };
     let current_dir = std::env::current_dir().unwrap_or_default();
     let line_hashes =
         baseline.is_some() || options.outputs.iter().any(|o| o.format == Format::Sarif);
@@ -248,8 +310,10 @@ pub fn check(
     let mut service_names = BTreeSet::new();
     let mut scans = Vec::new();
     for path in paths {
-        let (mut loaded, measured) =
-            load_with_measured_sizes(path, &load_options, &rule_set.config);
+        let (mut loaded, measured) = match first_loaded.take() {
+            Some(first) => first,
+            None => load_with_measured_sizes(path, &load_options, &rule_set.config),
+        };
         let (world, size_diagnostics, mut service_diagnostics) = sized_world(
             &loaded.repository,
             &loaded.sources,
