@@ -287,16 +287,23 @@ pub fn check(
         exclude: configured.config.exclude.clone(),
         ..load_options.clone()
     };
-    // The rule packs are parsed and checked while the first PATH loads: each needs only the
-    // configuration. Nothing is printed until both are done, so the output keeps its order.
-    let (packs, mut first_loaded) = rayon::join(
-        || load_packs(rule_options, &configured.config, &mut configured.sources),
-        || {
-            paths
-                .first()
-                .map(|path| load_with_measured_sizes(path, &load_options, &configured.config))
-        },
-    );
+    // The rule packs are parsed and checked on another thread while this one loads the first
+    // PATH: each needs only the configuration. (The model is loaded here, not in the thread
+    // pool, because freeing memory on another thread than the one that allocated it is slow,
+    // and the model is large.) Nothing is printed until both are done, so the output keeps
+    // its order.
+    let (packs, mut first_loaded) = std::thread::scope(|scope| {
+        let config = &configured.config;
+        let sources = &mut configured.sources;
+        let packs = scope.spawn(|| load_packs(rule_options, config, sources));
+        let first = paths
+            .first()
+            .map(|path| load_with_measured_sizes(path, &load_options, config));
+        match packs.join() {
+            Ok(packs) => (packs, first),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
     let rule_set = configured.with_packs(packs);
     print_diagnostics(err, &rule_set.diagnostics, &rule_set.sources);
     let rules: Vec<&Rule> = rule_set.rules().collect();

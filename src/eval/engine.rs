@@ -330,11 +330,11 @@ pub fn sort_findings(findings: &mut Vec<Finding>, sources: &Sources) {
     // The related locations are part of the order, so that equal findings end up next to
     // each other and `dedup` removes every repeat. Their positions are sorted, then the
     // findings moved once each (a finding is large: sorting them in place moves each many
-    // times).
+    // times). The sort is stable and runs in parallel.
     let mut order: Vec<usize> = (0..findings.len()).collect();
     let mut slots: Vec<Option<Finding>> = findings.drain(..).map(Some).collect();
     let finding = |i: usize| slots.get(i).and_then(Option::as_ref);
-    order.sort_by(|&a, &b| {
+    order.par_sort_by(|&a, &b| {
         let (Some(a), Some(b)) = (finding(a), finding(b)) else {
             return a.cmp(&b);
         };
