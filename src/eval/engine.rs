@@ -20,7 +20,7 @@ use crate::eval::compile::{
     build_matcher, compile, invalid_regex, CompiledQuery, Loop, Matcher, Node, Pattern, Piece,
     Report,
 };
-use crate::eval::join::{Candidates, IndexKey, Indexes, Plan, Positions};
+use crate::eval::join::{Candidates, Index, IndexKey, Indexes, KeyId, Plan};
 use crate::eval::value::{Entity, Value};
 use crate::eval::world::World;
 use crate::lang::ast::{BinaryOp, Expr, ExprKind, QuantifierKind, Rule};
@@ -492,7 +492,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
                 // The index found exactly the elements whose key equals the probe: the join
                 // part holds for each of them and is not evaluated again.
                 let known = binding.join.map(|join| join.part);
-                for item in candidates.positions().iter().filter_map(|&p| items.get(p)) {
+                for item in candidates.positions().filter_map(|p| items.get(p)) {
                     if !self.binding_element(query, index, item.clone(), known) {
                         return;
                     }
@@ -546,46 +546,48 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         lp: &Loop<'r>,
         items: &Arc<Vec<Value<'r>>>,
     ) -> Option<Candidates<'r>> {
-        let (element_key, probe) = lp.join?.sides(&lp.parts)?;
-        let key = node_address(element_key);
+        let join = lp.join?;
+        let (element_key, probe) = join.sides(&lp.parts)?;
+        // Loops whose keys read the same fields of the same list's elements share its index.
+        let key = match join.path {
+            Some(path) => KeyId::Path(path),
+            None => KeyId::Node(node_address(element_key)),
+        };
         // The index is looked up once; the loop holds it while it evaluates the probe.
-        let positions = match self.indexes.plan(items, key, lp.repeated) {
+        let index = match self.indexes.plan(items, key, lp.repeated) {
             Plan::Scan => return None,
-            Plan::Lookup(positions) => positions,
+            Plan::Lookup(index) => index,
             Plan::Build => {
-                let positions = self.build_index(items, element_key).map(Arc::new);
+                let index = self.build_index(items, element_key).map(Arc::new);
                 if self.problem.is_some() {
                     return None;
                 }
-                self.indexes.store(items, key, positions.clone());
-                positions?
+                self.indexes.store(items, key, index.clone());
+                index?
             }
         };
         let probe = self.eval(probe);
-        Some(Candidates::new(positions, &probe))
+        Some(Candidates::new(index, probe))
     }
 
-    /// The positions of `items` by the value of `element_key` for each (evaluated with the
+    /// The index of `items` by the value of `element_key` for each (evaluated with the
     /// element bound at the next slot), or `None` when a value is a list (which has no key).
     fn build_index(
         &mut self,
         items: &Arc<Vec<Value<'r>>>,
         element_key: &Node<'r>,
-    ) -> Option<Positions<'r>> {
-        let mut positions = Positions::default();
-        for (position, item) in items.iter().enumerate() {
+    ) -> Option<Index<'r>> {
+        let mut index = Index::with_capacity(items.len());
+        for item in items.iter() {
             if !self.step() {
                 return None;
             }
             self.scopes.push(item.clone());
             let value = self.eval(element_key);
             self.scopes.pop();
-            positions
-                .entry(IndexKey::of(&value)?)
-                .or_default()
-                .push(position);
+            index.push(IndexKey::of(value)?);
         }
-        Some(positions)
+        Some(index)
     }
 
     /// Where a reported value is: its own span, or else the first bound entity's.
@@ -779,7 +781,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         let candidates = self.join_candidates(lp, &items);
         let known = candidates.as_ref().and(lp.join).map(|join| join.part);
         let positions: &mut dyn Iterator<Item = usize> = match &candidates {
-            Some(candidates) => &mut candidates.positions().iter().copied(),
+            Some(candidates) => &mut candidates.positions(),
             None => &mut (0..items.len()),
         };
         let mut count = 0i64;
