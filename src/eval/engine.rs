@@ -20,7 +20,7 @@ use crate::eval::compile::{
     build_matcher, compile, invalid_regex, CompiledQuery, Loop, Matcher, Node, Pattern, Piece,
     Report,
 };
-use crate::eval::join::{Candidates, Index, IndexKey, Indexes, KeyId, Plan};
+use crate::eval::join::{Candidates, Index, IndexKey, Indexes, KeyId, Plan, SharedIndexes};
 use crate::eval::value::{Entity, Value};
 use crate::eval::world::World;
 use crate::lang::ast::{BinaryOp, Expr, ExprKind, QuantifierKind, Rule};
@@ -139,10 +139,11 @@ pub fn evaluate_with_budget(
                 .flat_map(move |(query, compiled)| split_query(world, rule, query, compiled))
         })
         .collect();
+    let shared = SharedIndexes::default();
     let results: Vec<(usize, Vec<Finding>, Option<Diagnostic>)> = parts
         .par_iter()
         .map(|part| {
-            let (findings, problem) = run_part(part, &prepared, world, max_steps);
+            let (findings, problem) = run_part(part, &prepared, world, &shared, max_steps);
             (part.rule, findings, problem)
         })
         .collect();
@@ -221,7 +222,7 @@ struct Part<'v> {
 /// A top-level collection is split into runs of at least this many elements.
 const MIN_PART_LEN: usize = 64;
 /// And into at most this many runs: beyond, parts would not be busier, only more numerous
-/// (each builds its own join indexes).
+/// (each plans its own join indexes and counts the steps of building them).
 const MAX_PARTS: usize = 32;
 
 /// The parts of query `query` of rule `rule`: runs of its first loop's elements when it
@@ -268,6 +269,7 @@ fn run_part<'m: 'r, 'r>(
     part: &Part<'r>,
     rules: &[PreparedRule<'r>],
     world: &World<'m>,
+    shared: &SharedIndexes<'r>,
     max_steps: u64,
 ) -> (Vec<Finding>, Option<Diagnostic>) {
     let Some(prepared) = rules.get(part.rule) else {
@@ -289,6 +291,7 @@ fn run_part<'m: 'r, 'r>(
         out_of_steps: false,
         regexes: FastMap::default(),
         indexes: Indexes::default(),
+        shared,
         findings: Vec::new(),
         problem: None,
     };
@@ -407,6 +410,8 @@ struct Evaluator<'w, 'm, 'r> {
     /// Patterns computed at evaluation, compiled once.
     regexes: FastMap<String, Option<Matcher>>,
     indexes: Indexes<'r>,
+    /// The indexes the other parts have built.
+    shared: &'w SharedIndexes<'r>,
     findings: Vec<Finding>,
     /// The first problem met; evaluation of the rule stops at it.
     problem: Option<Diagnostic>,
@@ -421,6 +426,15 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
             return true;
         }
         self.slow_step()
+    }
+
+    /// Counts `count` steps, as that many calls of [`Evaluator::step`] would.
+    fn steps(&mut self, count: u64) -> bool {
+        if self.steps + count <= self.stop_at {
+            self.steps += count;
+            return true;
+        }
+        (0..count).all(|_| self.step())
     }
 
     /// [`Evaluator::step`] at the end of a batch or once the part is stopped: a stopped part
@@ -558,10 +572,27 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
             Plan::Scan => return None,
             Plan::Lookup(index) => index,
             Plan::Build => {
-                let index = self.build_index(items, element_key).map(Arc::new);
-                if self.problem.is_some() {
-                    return None;
-                }
+                let index = match self.shared.get(items, key) {
+                    // Built by another part: this one counts the steps building it took.
+                    Some((index, steps)) => {
+                        if !self.steps(steps) {
+                            return None;
+                        }
+                        index
+                    }
+                    None => {
+                        let before = self.steps;
+                        let index = self.build_index(items, element_key).map(Arc::new);
+                        if self.problem.is_some() {
+                            return None;
+                        }
+                        if !self.out_of_steps {
+                            self.shared
+                                .insert(items, key, index.clone(), self.steps - before);
+                        }
+                        index
+                    }
+                };
                 self.indexes.store(items, key, index.clone());
                 index?
             }

@@ -12,9 +12,14 @@
 //! reads from the element ([`KeyPath`]): loops that join the same list on the same fields
 //! (`for q in img.packages where q.normalized_name == …` and
 //! `any(e in img.packages where e.normalized_name == …)`) share it.
+//!
+//! Each part of a rule ([`crate::eval::engine`]) decides for itself when to index a list, so
+//! that the steps it counts do not depend on the other parts; but it takes the index from
+//! [`SharedIndexes`] when another part (of any rule) has built it, and counts the steps that
+//! building it took.
 
 use std::borrow::Cow;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use foldhash::{HashMap, HashMapExt};
 
@@ -234,6 +239,55 @@ impl<'v> Indexes<'v> {
                 index,
             },
         );
+    }
+}
+
+/// An index built by some part, with the steps building it took (its list is kept alive
+/// so that its address names it).
+struct Built<'v> {
+    _list: Arc<Vec<Value<'v>>>,
+    index: Option<Arc<Index<'v>>>,
+    steps: u64,
+}
+
+/// The indexes every part of an evaluation has built, by list and key, for the other parts
+/// to take instead of building them again.
+#[derive(Default)]
+pub struct SharedIndexes<'v> {
+    built: Mutex<HashMap<(usize, KeyId), Built<'v>>>,
+}
+
+impl<'v> SharedIndexes<'v> {
+    /// The index of `list` by `key` that a part has built (`None` inside: it cannot be
+    /// indexed), and the steps building it took.
+    pub fn get(
+        &self,
+        list: &Arc<Vec<Value<'v>>>,
+        key: KeyId,
+    ) -> Option<(Option<Arc<Index<'v>>>, u64)> {
+        let built = self.built.lock().ok()?;
+        let found = built.get(&Indexes::key(list, key))?;
+        Some((found.index.clone(), found.steps))
+    }
+
+    /// Shares the index of `list` by `key`, which took `steps` steps to build.
+    pub fn insert(
+        &self,
+        list: &Arc<Vec<Value<'v>>>,
+        key: KeyId,
+        index: Option<Arc<Index<'v>>>,
+        steps: u64,
+    ) {
+        if let Ok(mut built) = self.built.lock() {
+            built.insert(
+                Indexes::key(list, key),
+                Built {
+                    _list: Arc::clone(list),
+                    index,
+                    steps,
+                },
+            );
+        }
     }
 }
 
