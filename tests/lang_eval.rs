@@ -1025,6 +1025,45 @@ fn a_query_split_into_parts_finds_the_same_on_any_number_of_threads() {
 }
 
 #[test]
+fn a_rule_that_takes_an_index_another_rule_built_counts_the_same_steps() {
+    // 40 packages, each name twice: `b` looks `a`'s name up in an index of `packages`.
+    let names: Vec<String> = (0..40).map(|i| format!("pkg{}", i % 20)).collect();
+    let dockerfile = format!("FROM alpine:3.19\nRUN apk add {}\n", names.join(" "));
+    let repo = repo(&[("Dockerfile", &dockerfile)]);
+    let join = "  for a in packages
+  for b in packages
+  where b.name == a.name and b != a
+  report a \"{a.name} twice\"";
+    let stopped = |rules: &[&str], budget: u64| {
+        let runs: Vec<(&str, &str, HashMap<String, ParamValue>)> =
+            rules.iter().map(|id| (*id, join, HashMap::new())).collect();
+        let (findings, problems) = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .expect("a thread pool")
+            .install(|| repo.evaluate_all(&runs, Some(budget)));
+        let stopped = problems.iter().any(|p| p.message.contains("`T2`"));
+        assert_eq!(findings.iter().any(|f| f.rule_id == "T2"), !stopped);
+        stopped
+    };
+    // The steps T2 takes alone: the least budget it finishes within.
+    let (mut low, mut high) = (0, 1_000_000);
+    while low < high {
+        let middle = (low + high) / 2;
+        if stopped(&["T2"], middle) {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    assert!(low > 40, "{low}");
+    // After T1 has built the same index, T2 takes it and counts the steps of building it:
+    // it finishes within the same budget, and not within one step less.
+    assert!(!stopped(&["T1", "T2"], low));
+    assert!(stopped(&["T1", "T2"], low - 1));
+}
+
+#[test]
 fn a_rule_that_exceeds_its_step_budget_stops_with_a_diagnostic() {
     // 40 packages: a three-way join is 64,000 combinations, each several steps; the
     // condition is one `or`, so no part of it can prune the join early.

@@ -12,6 +12,7 @@ use regex_automata::nfa::thompson::WhichCaptures;
 use regex_automata::MatchKind;
 
 use crate::diag::Diagnostic;
+use crate::eval::join::KeyPath;
 use crate::eval::value::Value;
 use crate::lang::ast::{
     BinaryOp, Expr, ExprKind, QuantifierKind, Query, Rule, Template, TemplatePart,
@@ -40,12 +41,13 @@ pub struct Loop<'r> {
     pub repeated: bool,
 }
 
-/// Which part of a loop's condition is its join key, and on which side of the `==` the
-/// loop's element is.
+/// Which part of a loop's condition is its join key, on which side of the `==` the loop's
+/// element is, and the fields the element's side reads (`None` when too many to pack).
 #[derive(Clone, Copy, Debug)]
 pub struct Join {
     pub part: usize,
     pub element_on_left: bool,
+    pub path: Option<KeyPath>,
 }
 
 impl Join {
@@ -374,18 +376,29 @@ fn find_join(slot: usize, parts: &[Node<'_>]) -> Option<Join> {
         let Node::Compare(BinaryOp::Eq, left, right) = node else {
             return None;
         };
-        match (path_root(left)?, path_root(right)?) {
-            (l, r) if is_loop(&l) && !is_loop(&r) => Some(Join {
-                part,
-                element_on_left: true,
-            }),
-            (l, r) if is_loop(&r) && !is_loop(&l) => Some(Join {
-                part,
-                element_on_left: false,
-            }),
-            _ => None,
-        }
+        let (element_on_left, element) = match (path_root(left)?, path_root(right)?) {
+            (l, r) if is_loop(&l) && !is_loop(&r) => (true, left),
+            (l, r) if is_loop(&r) && !is_loop(&l) => (false, right),
+            _ => return None,
+        };
+        Some(Join {
+            part,
+            element_on_left,
+            path: KeyPath::of(fields_read(element)),
+        })
     })
+}
+
+/// The fields a path `x.f.g…` reads, from `x` outwards.
+fn fields_read(path: &Node<'_>) -> Vec<FieldName> {
+    let mut fields = Vec::new();
+    let mut node = path;
+    while let Node::Field(base, field) = node {
+        fields.push(*field);
+        node = base;
+    }
+    fields.reverse();
+    fields
 }
 
 /// The top-level `and` operands of a query's condition, grouped by the index of the last
@@ -521,6 +534,36 @@ mod tests {
         // `packages` does not depend on `a`: the inner loop scans the same list for each `a`.
         assert!(b.repeated);
         assert!(!queries[0].bindings[0].repeated);
+    }
+
+    #[test]
+    fn joins_on_the_same_fields_of_their_elements_have_the_same_key_path() {
+        let rule = rule(
+            "  for a in packages\n  for q in packages\n  where q.normalized_name == a.normalized_name\n    and any(e in packages where q.normalized_name == e.normalized_name)\n    and any(n in packages where n.name == q.normalized_name)\n    and any(i in packages where i.instruction.line == q.instruction.line)\n  report a \"x\"",
+        );
+        let queries = compile(&rule, &[]);
+        let q = &queries[0].bindings[1];
+        let path = |lp: &Loop<'_>| lp.join.and_then(|join| join.path);
+        let quantifiers: Vec<&Loop<'_>> = q
+            .parts
+            .iter()
+            .filter_map(|part| match part {
+                Node::Quantifier(_, lp) => Some(&**lp),
+                _ => None,
+            })
+            .collect();
+        let [e, n, i] = quantifiers.as_slice() else {
+            panic!("three quantifiers");
+        };
+        // The element is on either side: the path is what the key reads from it.
+        assert!(path(q).is_some());
+        assert_eq!(path(q), path(e));
+        assert_eq!(path(q), KeyPath::of([FieldName::NormalizedName]));
+        assert_ne!(path(n), path(q));
+        assert_eq!(
+            path(i),
+            KeyPath::of([FieldName::Instruction, FieldName::Line])
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::eval::compile::{
     build_matcher, compile, invalid_regex, CompiledQuery, Loop, Matcher, Node, Pattern, Piece,
     Report,
 };
-use crate::eval::join::{Candidates, IndexKey, Indexes, Plan, Positions};
+use crate::eval::join::{Candidates, Index, IndexKey, Indexes, KeyId, Plan, SharedIndexes};
 use crate::eval::value::{Entity, Value};
 use crate::eval::world::World;
 use crate::lang::ast::{BinaryOp, Expr, ExprKind, QuantifierKind, Rule};
@@ -139,10 +139,11 @@ pub fn evaluate_with_budget(
                 .flat_map(move |(query, compiled)| split_query(world, rule, query, compiled))
         })
         .collect();
+    let shared = SharedIndexes::default();
     let results: Vec<(usize, Vec<Finding>, Option<Diagnostic>)> = parts
         .par_iter()
         .map(|part| {
-            let (findings, problem) = run_part(part, &prepared, world, max_steps);
+            let (findings, problem) = run_part(part, &prepared, world, &shared, max_steps);
             (part.rule, findings, problem)
         })
         .collect();
@@ -221,7 +222,7 @@ struct Part<'v> {
 /// A top-level collection is split into runs of at least this many elements.
 const MIN_PART_LEN: usize = 64;
 /// And into at most this many runs: beyond, parts would not be busier, only more numerous
-/// (each builds its own join indexes).
+/// (each plans its own join indexes and counts the steps of building them).
 const MAX_PARTS: usize = 32;
 
 /// The parts of query `query` of rule `rule`: runs of its first loop's elements when it
@@ -268,6 +269,7 @@ fn run_part<'m: 'r, 'r>(
     part: &Part<'r>,
     rules: &[PreparedRule<'r>],
     world: &World<'m>,
+    shared: &SharedIndexes<'r>,
     max_steps: u64,
 ) -> (Vec<Finding>, Option<Diagnostic>) {
     let Some(prepared) = rules.get(part.rule) else {
@@ -289,6 +291,7 @@ fn run_part<'m: 'r, 'r>(
         out_of_steps: false,
         regexes: FastMap::default(),
         indexes: Indexes::default(),
+        shared,
         findings: Vec::new(),
         problem: None,
     };
@@ -407,6 +410,8 @@ struct Evaluator<'w, 'm, 'r> {
     /// Patterns computed at evaluation, compiled once.
     regexes: FastMap<String, Option<Matcher>>,
     indexes: Indexes<'r>,
+    /// The indexes the other parts have built.
+    shared: &'w SharedIndexes<'r>,
     findings: Vec<Finding>,
     /// The first problem met; evaluation of the rule stops at it.
     problem: Option<Diagnostic>,
@@ -421,6 +426,15 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
             return true;
         }
         self.slow_step()
+    }
+
+    /// Counts `count` steps, as that many calls of [`Evaluator::step`] would.
+    fn steps(&mut self, count: u64) -> bool {
+        if self.steps + count <= self.stop_at {
+            self.steps += count;
+            return true;
+        }
+        (0..count).all(|_| self.step())
     }
 
     /// [`Evaluator::step`] at the end of a batch or once the part is stopped: a stopped part
@@ -492,7 +506,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
                 // The index found exactly the elements whose key equals the probe: the join
                 // part holds for each of them and is not evaluated again.
                 let known = binding.join.map(|join| join.part);
-                for item in candidates.positions().iter().filter_map(|&p| items.get(p)) {
+                for item in candidates.positions().filter_map(|p| items.get(p)) {
                     if !self.binding_element(query, index, item.clone(), known) {
                         return;
                     }
@@ -546,46 +560,65 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         lp: &Loop<'r>,
         items: &Arc<Vec<Value<'r>>>,
     ) -> Option<Candidates<'r>> {
-        let (element_key, probe) = lp.join?.sides(&lp.parts)?;
-        let key = node_address(element_key);
+        let join = lp.join?;
+        let (element_key, probe) = join.sides(&lp.parts)?;
+        // Loops whose keys read the same fields of the same list's elements share its index.
+        let key = match join.path {
+            Some(path) => KeyId::Path(path),
+            None => KeyId::Node(node_address(element_key)),
+        };
         // The index is looked up once; the loop holds it while it evaluates the probe.
-        let positions = match self.indexes.plan(items, key, lp.repeated) {
+        let index = match self.indexes.plan(items, key, lp.repeated) {
             Plan::Scan => return None,
-            Plan::Lookup(positions) => positions,
+            Plan::Lookup(index) => index,
             Plan::Build => {
-                let positions = self.build_index(items, element_key).map(Arc::new);
-                if self.problem.is_some() {
-                    return None;
-                }
-                self.indexes.store(items, key, positions.clone());
-                positions?
+                let index = match self.shared.get(items, key) {
+                    // Built by another part: this one counts the steps building it took.
+                    Some((index, steps)) => {
+                        if !self.steps(steps) {
+                            return None;
+                        }
+                        index
+                    }
+                    None => {
+                        let before = self.steps;
+                        let index = self.build_index(items, element_key).map(Arc::new);
+                        if self.problem.is_some() {
+                            return None;
+                        }
+                        if !self.out_of_steps {
+                            self.shared
+                                .insert(items, key, index.clone(), self.steps - before);
+                        }
+                        index
+                    }
+                };
+                self.indexes.store(items, key, index.clone());
+                index?
             }
         };
         let probe = self.eval(probe);
-        Some(Candidates::new(positions, &probe))
+        Some(Candidates::new(index, probe))
     }
 
-    /// The positions of `items` by the value of `element_key` for each (evaluated with the
+    /// The index of `items` by the value of `element_key` for each (evaluated with the
     /// element bound at the next slot), or `None` when a value is a list (which has no key).
     fn build_index(
         &mut self,
         items: &Arc<Vec<Value<'r>>>,
         element_key: &Node<'r>,
-    ) -> Option<Positions<'r>> {
-        let mut positions = Positions::default();
-        for (position, item) in items.iter().enumerate() {
+    ) -> Option<Index<'r>> {
+        let mut index = Index::with_capacity(items.len());
+        for item in items.iter() {
             if !self.step() {
                 return None;
             }
             self.scopes.push(item.clone());
             let value = self.eval(element_key);
             self.scopes.pop();
-            positions
-                .entry(IndexKey::of(&value)?)
-                .or_default()
-                .push(position);
+            index.push(IndexKey::of(value)?);
         }
-        Some(positions)
+        Some(index)
     }
 
     /// Where a reported value is: its own span, or else the first bound entity's.
@@ -779,7 +812,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         let candidates = self.join_candidates(lp, &items);
         let known = candidates.as_ref().and(lp.join).map(|join| join.part);
         let positions: &mut dyn Iterator<Item = usize> = match &candidates {
-            Some(candidates) => &mut candidates.positions().iter().copied(),
+            Some(candidates) => &mut candidates.positions(),
             None => &mut (0..items.len()),
         };
         let mut count = 0i64;
