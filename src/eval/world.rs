@@ -63,8 +63,12 @@ const DOCKERFILE_CACHED: &[FieldName] = &[
     FieldName::Packages,
     FieldName::Copies,
 ];
-const CONTEXT_CACHED: &[FieldName] =
-    &[FieldName::Files, FieldName::PythonFiles, FieldName::Imports];
+const CONTEXT_CACHED: &[FieldName] = &[
+    FieldName::Files,
+    FieldName::PythonFiles,
+    FieldName::Imports,
+    FieldName::ImportedModules,
+];
 const REQUIREMENTS_FILE_CACHED: &[FieldName] = &[FieldName::AllRequirements];
 
 /// Values of some fields of every entity of one kind, each computed on first use.
@@ -1662,8 +1666,29 @@ impl<'m> World<'m> {
                     .unwrap_or_default(),
             ),
             FieldName::Imports => entity_list(self.context_imports(c)),
+            FieldName::ImportedModules => Value::list(self.imported_modules(c)),
             _ => return None,
         })
+    }
+
+    /// The top-level modules of the context's imports that are not relative, each once, in
+    /// import order, located at the first import of each.
+    fn imported_modules(&self, context: usize) -> Vec<Value<'m>> {
+        let python_files = &self.repository.python_files;
+        let imports = self
+            .repository
+            .contexts
+            .get(context)
+            .map_or(&[][..], |x| x.python_files.as_slice())
+            .iter()
+            .filter_map(|&p| python_files.get(p))
+            .flat_map(|file| &file.imports)
+            .filter(|import| !import.relative);
+        let mut seen = std::collections::HashSet::new();
+        imports
+            .filter(|import| seen.insert(import.module.value.as_str()))
+            .map(|import| s(&import.module.value, import.module.span))
+            .collect()
     }
 
     fn requirement_field(&self, f: usize, r: usize, name: FieldName) -> Option<Value<'m>> {
@@ -2097,6 +2122,51 @@ mod tests {
                 kind.name()
             );
         }
+    }
+
+    #[test]
+    fn imported_modules_are_the_absolute_imports_of_a_context_once_each() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("Dockerfile"),
+            "FROM python:3.12-slim\nCOPY . .\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("a.py"),
+            "import requests\nfrom . import local\nimport numpy.linalg\nimport requests\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("b.py"),
+            "from yaml import safe_load\nimport numpy\n",
+        )
+        .unwrap();
+        let loaded = load(dir.path(), &LoadOptions::default());
+        let world = World::new(&loaded.repository, &loaded.sources);
+        let Some(Value::List(modules)) =
+            world.field(Entity::Context(0), FieldName::ImportedModules)
+        else {
+            panic!()
+        };
+        let located: Vec<(String, &str, &str)> = modules
+            .iter()
+            .map(|module| {
+                let Value::String(text, Some(span)) = module else {
+                    panic!("{module:?}")
+                };
+                let file = loaded.sources.get(span.file).unwrap().rel_path.as_str();
+                (text.to_string(), file, loaded.sources.slice(*span))
+            })
+            .collect();
+        assert_eq!(
+            located,
+            [
+                ("requests".to_string(), "a.py", "requests"),
+                ("numpy".to_string(), "a.py", "numpy"),
+                ("yaml".to_string(), "b.py", "yaml"),
+            ]
+        );
     }
 
     #[test]

@@ -188,6 +188,7 @@ field_names! {
     ImageName => "image_name",
     ImagePath => "image_path",
     Implicit => "implicit",
+    ImportedModules => "imported_modules",
     Imports => "imports",
     Includes => "includes",
     Index => "index",
@@ -459,6 +460,7 @@ pub fn fields(kind: EntityKind) -> Vec<Field> {
             field(F::Files, entities(K::ContextFile), "Every entry."),
             field(F::PythonFiles, entities(K::PythonFile), "The Python files it sends."),
             field(F::Imports, entities(K::Import), "What those Python files import."),
+            field(F::ImportedModules, Type::list(String), "The top-level modules of those imports that are not relative, each once, in the order of `imports` (located at the first import of each)."),
         ],
         K::ContextFile => vec![
             field(F::Path, String, "Relative to the context root."),
