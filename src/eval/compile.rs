@@ -5,7 +5,7 @@
 //! evaluator ([`crate::eval::engine`]) then looks nothing up by name.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use regex_automata::hybrid;
 use regex_automata::nfa::thompson::{self, pikevm, pikevm::PikeVM, WhichCaptures};
@@ -104,12 +104,12 @@ pub enum Pattern {
 
 /// A constant pattern of a `matches`, compiled when a match first needs it: a run compiles
 /// only the patterns it reaches (compiling one costs far more than most matches), and the
-/// places of a rule that test the same pattern share one compilation.
+/// places of a run's rules that test the same pattern share one compilation ([`Patterns`]).
 pub struct ConstantPattern {
     text: String,
     /// Where this `matches` writes the pattern.
     span: Span,
-    compiled: Arc<OnceLock<Result<Matcher, regex::Error>>>,
+    compiled: CompiledPattern,
 }
 
 impl ConstantPattern {
@@ -123,12 +123,32 @@ impl ConstantPattern {
     }
 }
 
-/// Compiles the queries of `rule`, with the values of its params.
-pub fn compile<'r>(rule: &'r Rule, params: &[(&'r str, Value<'r>)]) -> Vec<CompiledQuery<'r>> {
+/// The constant patterns of a run's rules by text, each compiled at most once for all the
+/// rules that test it (two bundled rules test the same pattern), when a match first needs it.
+#[derive(Default)]
+pub struct Patterns(Mutex<HashMap<String, CompiledPattern>>);
+
+/// A pattern's compilation, made by the first match that needs it.
+type CompiledPattern = Arc<OnceLock<Result<Matcher, regex::Error>>>;
+
+impl Patterns {
+    fn get(&self, pattern: &str) -> CompiledPattern {
+        let mut patterns = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(patterns.entry(pattern.to_string()).or_default())
+    }
+}
+
+/// Compiles the queries of `rule`, with the values of its params; its constant patterns are
+/// those of `patterns`.
+pub fn compile<'r>(
+    rule: &'r Rule,
+    params: &[(&'r str, Value<'r>)],
+    patterns: &Patterns,
+) -> Vec<CompiledQuery<'r>> {
     let mut compiler = Compiler {
         params,
         scope: Vec::new(),
-        patterns: HashMap::new(),
+        patterns,
     };
     rule.queries
         .iter()
@@ -140,8 +160,7 @@ struct Compiler<'p, 'r> {
     params: &'p [(&'r str, Value<'r>)],
     /// The variables bound where the expression being compiled is evaluated, outermost first.
     scope: Vec<&'r str>,
-    /// The constant patterns of the rule by text, each compiled at most once.
-    patterns: HashMap<String, Arc<OnceLock<Result<Matcher, regex::Error>>>>,
+    patterns: &'p Patterns,
 }
 
 impl<'r> Compiler<'_, 'r> {
@@ -279,9 +298,7 @@ impl<'r> Compiler<'_, 'r> {
                                 Pattern::Constant(ConstantPattern {
                                     text: pattern.to_string(),
                                     span: right.span,
-                                    compiled: Arc::clone(
-                                        self.patterns.entry(pattern.to_string()).or_default(),
-                                    ),
+                                    compiled: self.patterns.get(pattern),
                                 })
                             }
                             _ => Pattern::Dynamic(right.span),
@@ -588,7 +605,7 @@ mod tests {
             "  param wanted = [\"gcc\", \"g++\"]\n  for img in images\n  for pkg in img.packages\n  where pkg.name in wanted and any(c in pkg.stage.commands where c.program == pkg.name)\n  report pkg \"{pkg.name}\"",
         );
         let params = [("wanted", Value::list(vec![Value::str("gcc", None)]))];
-        let queries = compile(&rule, &params);
+        let queries = compile(&rule, &params, &Patterns::default());
         let [query] = queries.as_slice() else {
             panic!("one query");
         };
@@ -631,7 +648,7 @@ mod tests {
         let rule = rule(
             "  for a in packages\n  for b in packages\n  where b.name == b.version and a.name == b.name\n  report a \"x\"",
         );
-        let queries = compile(&rule, &[]);
+        let queries = compile(&rule, &[], &Patterns::default());
         let b = &queries[0].bindings[1];
         // `b.name == b.version` reads only `b`: not a key; `a.name == b.name` is, mirrored.
         let join = b.join.expect("a join");
@@ -652,7 +669,7 @@ mod tests {
             ("pattern", Value::str("(", None)),
             ("gcc", Value::str("^gcc", None)),
         ];
-        let queries = compile(&rule, &params);
+        let queries = compile(&rule, &params, &Patterns::default());
         let Node::Or(left, same) = &queries[0].bindings[0].parts[0] else {
             panic!("an `or`");
         };
@@ -684,6 +701,27 @@ mod tests {
             &**dynamic,
             Node::Matches(_, _, Pattern::Dynamic(_))
         ));
+    }
+
+    #[test]
+    fn the_rules_of_a_run_share_the_compilation_of_a_pattern() {
+        let first = rule("  for p in packages\n  where p.name matches \"^gcc\"\n  report p \"x\"");
+        let second =
+            rule("  for p in packages\n  where p.version matches \"^gcc\"\n  report p \"y\"");
+        let pattern = |queries: &[CompiledQuery<'_>]| match &queries[0].bindings[0].parts[0] {
+            Node::Matches(_, _, Pattern::Constant(pattern)) => Arc::clone(&pattern.compiled),
+            _ => panic!("a constant pattern"),
+        };
+        let patterns = Patterns::default();
+        let (first, second) = (
+            compile(&first, &[], &patterns),
+            compile(&second, &[], &patterns),
+        );
+        assert!(Arc::ptr_eq(&pattern(&first), &pattern(&second)));
+        // Another run compiles its own.
+        let third = rule("  for p in packages\n  where p.name matches \"^gcc\"\n  report p \"z\"");
+        let other = compile(&third, &[], &Patterns::default());
+        assert!(!Arc::ptr_eq(&pattern(&first), &pattern(&other)));
     }
 
     /// What `Regex::new` says of `pattern` and of each text, against the matcher: the same
