@@ -17,8 +17,8 @@ use serde::Serialize;
 
 use crate::diag::{Diagnostic, Severity};
 use crate::eval::compile::{
-    build_matcher, compile, invalid_regex, CompiledQuery, Loop, Matcher, Node, Pattern, Piece,
-    Report,
+    build_matcher, compile, invalid_regex, CompiledQuery, Loop, Matcher, Node, Pattern, Patterns,
+    Piece, Report,
 };
 use crate::eval::join::{Candidates, Index, IndexKey, Indexes, KeyId, Plan, SharedIndexes};
 use crate::eval::value::{Entity, Value};
@@ -127,7 +127,11 @@ pub fn evaluate_with_budget(
     world: &World<'_>,
     max_steps: u64,
 ) -> (Vec<Finding>, Vec<Diagnostic>) {
-    let prepared: Vec<PreparedRule<'_>> = rules.par_iter().map(PreparedRule::new).collect();
+    let patterns = Patterns::default();
+    let prepared: Vec<PreparedRule<'_>> = rules
+        .par_iter()
+        .map(|run| PreparedRule::new(run, &patterns))
+        .collect();
     let parts: Vec<Part<'_>> = prepared
         .iter()
         .enumerate()
@@ -190,7 +194,7 @@ struct PreparedRule<'r> {
 }
 
 impl<'r> PreparedRule<'r> {
-    fn new(run: &RuleRun<'r>) -> PreparedRule<'r> {
+    fn new(run: &RuleRun<'r>, patterns: &Patterns) -> PreparedRule<'r> {
         let rule = run.rule;
         let params: Vec<(&str, Value<'_>)> = rule
             .params
@@ -205,7 +209,7 @@ impl<'r> PreparedRule<'r> {
             .collect();
         PreparedRule {
             rule,
-            queries: compile(rule, &params),
+            queries: compile(rule, &params, patterns),
             spent: AtomicU64::new(0),
         }
     }
