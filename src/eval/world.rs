@@ -2030,7 +2030,7 @@ fn entity_list<'m>(entities: impl IntoIterator<Item = Entity>) -> Value<'m> {
 mod tests {
     use super::*;
     use crate::lang::schema::{fields, Type, COLLECTIONS};
-    use crate::parse::repository::{load, LoadOptions};
+    use crate::parse::repository::{load, LoadOptions, Loaded};
     use std::collections::HashMap;
     use std::path::Path;
 
@@ -2124,25 +2124,27 @@ mod tests {
         }
     }
 
+    /// A repository of `files` (path, text) written to a temporary folder, and loaded; the
+    /// folder lives as long as the first value.
+    fn load_files(files: &[(&str, &str)]) -> (tempfile::TempDir, Loaded) {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            std::fs::write(dir.path().join(path), text).unwrap();
+        }
+        let loaded = load(dir.path(), &LoadOptions::default());
+        (dir, loaded)
+    }
+
     #[test]
     fn imported_modules_are_the_absolute_imports_of_a_context_once_each() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("Dockerfile"),
-            "FROM python:3.12-slim\nCOPY . .\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("a.py"),
-            "import requests\nfrom . import local\nimport numpy.linalg\nimport requests\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("b.py"),
-            "from yaml import safe_load\nimport numpy\n",
-        )
-        .unwrap();
-        let loaded = load(dir.path(), &LoadOptions::default());
+        let (_dir, loaded) = load_files(&[
+            ("Dockerfile", "FROM python:3.12-slim\nCOPY . .\n"),
+            (
+                "a.py",
+                "import requests\nfrom . import local\nimport numpy.linalg\nimport requests\n",
+            ),
+            ("b.py", "from yaml import safe_load\nimport numpy\n"),
+        ]);
         let world = World::new(&loaded.repository, &loaded.sources);
         let Some(Value::List(modules)) =
             world.field(Entity::Context(0), FieldName::ImportedModules)
@@ -2198,13 +2200,10 @@ mod tests {
 
     #[test]
     fn a_setting_knows_the_instruction_that_sets_it() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("Dockerfile"),
+        let (_dir, loaded) = load_files(&[(
+            "Dockerfile",
             "FROM python:3.12-slim\nARG PIP_NO_CACHE_DIR=1\nENV A=b\nRUN UV_NO_CACHE=1 uv pip install x\n",
-        )
-        .unwrap();
-        let loaded = load(dir.path(), &LoadOptions::default());
+        )]);
         let world = World::new(&loaded.repository, &loaded.sources);
         let Value::List(stage_settings) = world.image_field(0, FieldName::Settings).unwrap() else {
             panic!()
