@@ -53,37 +53,32 @@ pub fn values_for<'a>(map: &[&'a str], key: &str) -> Vec<&'a str> {
 /// Whether `path`, or its last components (as many as a pattern has), matches one of the
 /// globs `patterns` (Go `filepath.Match`). A bad pattern matches nothing.
 pub fn path_matches(path: &str, patterns: &[&str]) -> bool {
-    // A clean path (no empty component) ends with its last components as they are: no copy.
+    // A path is read as its components: one with empty components (`/a//b/`) is cleaned once,
+    // so that the last components a pattern needs are a slice of it.
     let bytes = path.as_bytes();
     let clean = bytes.first() != Some(&b'/')
         && bytes.last() != Some(&b'/')
         && !bytes.windows(2).any(|pair| pair == b"//");
+    let path = if clean {
+        Cow::Borrowed(path)
+    } else {
+        let components: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+        if components.is_empty() {
+            return false;
+        }
+        Cow::Owned(components.join("/"))
+    };
     // Most patterns are one component: the tail they match is the same for all of them.
     let name = path
         .rfind('/')
-        .map_or(path, |slash| path.get(slash + 1..).unwrap_or(""));
+        .map_or(&*path, |slash| path.get(slash + 1..).unwrap_or(""));
     patterns.iter().any(|pattern| {
-        let pattern = if pattern.starts_with('/') || pattern.ends_with('/') {
-            pattern.trim_matches('/')
-        } else {
-            pattern
+        let pattern = pattern.trim_matches('/');
+        let tail = match pattern.bytes().filter(|&b| b == b'/').count() + 1 {
+            1 => Some(name),
+            wanted => last_components(&path, wanted),
         };
-        let wanted = pattern.bytes().filter(|&b| b == b'/').count() + 1;
-        let tail = if clean && wanted == 1 {
-            Cow::Borrowed(name)
-        } else if clean {
-            match last_components(path, wanted) {
-                Some(tail) => Cow::Borrowed(tail),
-                None => return false,
-            }
-        } else {
-            let components: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
-            let Some(first) = components.len().checked_sub(wanted) else {
-                return false;
-            };
-            Cow::Owned(components.get(first..).unwrap_or_default().join("/"))
-        };
-        go_match(pattern.as_bytes(), tail.as_bytes()).unwrap_or(false)
+        tail.is_some_and(|tail| go_match(pattern.as_bytes(), tail.as_bytes()).unwrap_or(false))
     })
 }
 
