@@ -408,6 +408,29 @@ fn an_invalid_pattern_from_configuration_stops_the_rule_with_a_diagnostic() {
     );
 }
 
+#[test]
+fn a_pattern_computed_at_evaluation_matches_and_an_invalid_one_stops_the_rule() {
+    let repo = two_stages();
+    let cases: &[(&str, bool)] = &[
+        ("img.base.text matches img.base.tag", true),
+        ("img.base.text matches upper(img.base.tag)", false),
+        ("img.base.text matches lower(\"(?i)SLIM\")", true),
+    ];
+    for (condition, expected) in cases {
+        assert_eq!(repo.holds(condition), *expected, "{condition}");
+    }
+    let body = "  for img in images
+  where img.base.text matches lower(\"(SLIM\")
+  report img.base \"matched\"";
+    let (findings, diagnostics) = repo.evaluate_all(&[("T1", body, HashMap::new())], None);
+    assert!(findings.is_empty());
+    assert_eq!(diagnostics.len(), 1);
+    assert_eq!(
+        diagnostics[0].message,
+        "`(slim` is not a valid regular expression"
+    );
+}
+
 // ------------------------------------------------------------------ functions
 
 #[test]

@@ -118,24 +118,39 @@ impl ConstantPattern {
     /// The compiled pattern, or the problem to raise when it is not a valid regular
     /// expression (a pattern given by configuration can be invalid).
     pub fn regex(&self) -> Result<&Matcher, Diagnostic> {
-        match self.compiled.get_or_init(|| build_matcher(&self.text)) {
-            Ok(regex) => Ok(regex),
-            Err(e) => Err(invalid_regex(&self.text, self.span, e.clone())),
-        }
+        matcher(&self.compiled, &self.text, self.span)
     }
 }
 
-/// The constant patterns of a run's rules by text, each compiled at most once for all the
-/// rules that test it (two bundled rules test the same pattern), when a match first needs it.
+/// The matcher of `compiled`, pattern `text` written at `span`, compiled on first use; or the
+/// problem to raise when it is not a valid regular expression.
+pub fn matcher<'c>(
+    compiled: &'c CompiledPattern,
+    text: &str,
+    span: Span,
+) -> Result<&'c Matcher, Diagnostic> {
+    match compiled.get_or_init(|| build_matcher(text)) {
+        Ok(regex) => Ok(regex),
+        Err(e) => Err(invalid_regex(text, span, e.clone())),
+    }
+}
+
+/// The patterns of a run's rules by text, each compiled at most once for all the rules and
+/// parts that test it (two bundled rules test the same pattern), when a match first needs it:
+/// the constant ones, found when the rules compile, and those computed at evaluation.
 #[derive(Default)]
 pub struct Patterns(Mutex<HashMap<String, CompiledPattern>>);
 
 /// A pattern's compilation, made by the first match that needs it.
-type CompiledPattern = Arc<OnceLock<Result<Matcher, regex::Error>>>;
+pub type CompiledPattern = Arc<OnceLock<Result<Matcher, regex::Error>>>;
 
 impl Patterns {
-    fn get(&self, pattern: &str) -> CompiledPattern {
+    /// The compilation of `pattern`, shared with every other place that tests it.
+    pub fn get(&self, pattern: &str) -> CompiledPattern {
         let mut patterns = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(compiled) = patterns.get(pattern) {
+            return Arc::clone(compiled);
+        }
         Arc::clone(patterns.entry(pattern.to_string()).or_default())
     }
 }

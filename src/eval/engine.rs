@@ -10,15 +10,12 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use foldhash::HashMap as FastMap;
-
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::diag::{Diagnostic, Severity};
 use crate::eval::compile::{
-    build_matcher, compile, invalid_regex, CompiledQuery, Loop, Matcher, Node, Pattern, Patterns,
-    Piece, Report,
+    compile, matcher, CompiledQuery, Loop, Node, Pattern, Patterns, Piece, Report,
 };
 use crate::eval::join::{Candidates, Index, IndexKey, Indexes, KeyId, Plan, SharedIndexes};
 use crate::eval::value::{Entity, Value};
@@ -147,7 +144,8 @@ pub fn evaluate_with_budget(
     let results: Vec<(usize, Vec<Finding>, Option<Diagnostic>)> = parts
         .par_iter()
         .map(|part| {
-            let (findings, problem) = run_part(part, &prepared, world, &shared, max_steps);
+            let (findings, problem) =
+                run_part(part, &prepared, world, &shared, &patterns, max_steps);
             (part.rule, findings, problem)
         })
         .collect();
@@ -274,6 +272,7 @@ fn run_part<'m: 'r, 'r>(
     rules: &[PreparedRule<'r>],
     world: &World<'m>,
     shared: &SharedIndexes<'r>,
+    patterns: &Patterns,
     max_steps: u64,
 ) -> (Vec<Finding>, Option<Diagnostic>) {
     let Some(prepared) = rules.get(part.rule) else {
@@ -293,7 +292,7 @@ fn run_part<'m: 'r, 'r>(
         spent: &prepared.spent,
         max_steps,
         out_of_steps: false,
-        regexes: FastMap::default(),
+        patterns,
         indexes: Indexes::default(),
         shared,
         findings: Vec::new(),
@@ -411,8 +410,8 @@ struct Evaluator<'w, 'm, 'r> {
     max_steps: u64,
     /// Set once `spent` is over `max_steps`: the part stops.
     out_of_steps: bool,
-    /// Patterns computed at evaluation, compiled once.
-    regexes: FastMap<String, Option<Matcher>>,
+    /// The run's compiled patterns, where those computed at evaluation are found.
+    patterns: &'w Patterns,
     indexes: Indexes<'r>,
     /// The indexes the other parts have built.
     shared: &'w SharedIndexes<'r>,
@@ -764,9 +763,16 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
                         }
                     },
                     Pattern::Dynamic(span) => match self.eval(right) {
-                        Value::String(pattern, _) => self
-                            .regex(&pattern, *span)
-                            .is_some_and(|regex| regex.is_match(text)),
+                        Value::String(pattern, _) => {
+                            let compiled = self.patterns.get(&pattern);
+                            match matcher(&compiled, &pattern, *span) {
+                                Ok(regex) => regex.is_match(text),
+                                Err(problem) => {
+                                    self.raise(|| problem);
+                                    false
+                                }
+                            }
+                        }
                         _ => false,
                     },
                 })
@@ -842,22 +848,6 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
             QuantifierKind::All => Value::Bool(true),
             QuantifierKind::Count => Value::Integer(count),
         }
-    }
-
-    /// The compiled pattern computed at evaluation, compiled once per rule; an invalid one
-    /// is a problem that stops the rule.
-    fn regex(&mut self, pattern: &str, span: Span) -> Option<&Matcher> {
-        if !self.regexes.contains_key(pattern) {
-            let compiled = match build_matcher(pattern) {
-                Ok(regex) => Some(regex),
-                Err(e) => {
-                    self.raise(|| invalid_regex(pattern, span, e));
-                    None
-                }
-            };
-            self.regexes.insert(pattern.to_string(), compiled);
-        }
-        self.regexes.get(pattern).and_then(Option::as_ref)
     }
 }
 
