@@ -3,13 +3,14 @@
 //! span underlines and by their messages.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use dockpolicy::diag::Diagnostic;
 use dockpolicy::eval::engine::{evaluate, evaluate_with_budget, Finding, ParamValue, RuleRun};
 use dockpolicy::eval::world::World;
 use dockpolicy::lang::ast::Rule;
 use dockpolicy::lang::check::check_rule;
+use dockpolicy::lang::pack::bundled_packs;
 use dockpolicy::lang::parser::parse_rule_file;
 use dockpolicy::parse::repository::{load, LoadOptions, Loaded};
 use dockpolicy::report::diagnostics::render;
@@ -1139,6 +1140,76 @@ fn a_rule_that_exceeds_its_step_budget_stops_with_a_diagnostic() {
         repo.evaluate_all(&[("T3", pruned, HashMap::new())], Some(200_000));
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     assert_eq!(findings.len(), 40);
+}
+
+/// The steps each bundled rule takes over each example repository, as the least budget
+/// within which it finishes (SPEC.md §9: a rule's step count is part of its meaning, so the
+/// evaluator's fast paths must count exactly the steps of evaluating every node). The
+/// numbers were measured before the fast paths existed.
+#[test]
+fn the_bundled_rules_take_the_steps_they_always_took() {
+    let mut sources = Sources::new();
+    let (packs, diagnostics) = bundled_packs(&mut sources);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let mut steps: Vec<(&str, String)> = Vec::new();
+    for example in ["acgs1", "pc2", "quickstart", "size-demo"] {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(example);
+        let loaded = load(&root, &LoadOptions::default());
+        let world = World::new(&loaded.repository, &loaded.sources);
+        let mut rules = Vec::new();
+        for rule in packs.iter().flat_map(|pack| &pack.rules) {
+            let runs = [RuleRun {
+                rule,
+                params: HashMap::new(),
+            }];
+            let finishes = |budget: u64| evaluate_with_budget(&runs, &world, budget).1.is_empty();
+            assert!(finishes(u64::MAX), "{}", rule.id.value);
+            let (mut low, mut high) = (0, 1u64 << 32);
+            while low < high {
+                let middle = low + (high - low) / 2;
+                if finishes(middle) {
+                    high = middle;
+                } else {
+                    low = middle + 1;
+                }
+            }
+            rules.push(format!("{} {low}", rule.id.value));
+        }
+        steps.push((example, rules.join(" ")));
+    }
+    let expected = [
+        (
+            "acgs1",
+            "DP5001 390 DP2001 270 DP2002 319 DP2003 593 DP2004 56 DP2005 842 DP2006 35 DP1001 606 DP1002 66 \
+             DP1003 1146 DP1004 251 DP1005 125 DP1006 136 DP1007 1470 DP1008 963 DP1009 611 DP1010 727 DP1011 912 \
+             DP1012 445 DP3001 206 DP3002 147 DP3003 320 DP3004 55 DP4001 1020 DP4002 2539 DP4003 95 DP3005 95",
+        ),
+        (
+            "pc2",
+            "DP5001 310 DP2001 216 DP2002 264 DP2003 470 DP2004 56 DP2005 519 DP2006 35 DP1001 661 DP1002 56 \
+             DP1003 1603 DP1004 400 DP1005 151 DP1006 105 DP1007 1952 DP1008 454 DP1009 438 DP1010 947 DP1011 853 \
+             DP1012 443 DP3001 152 DP3002 114 DP3003 261 DP3004 40 DP4001 2296 DP4002 2062 DP4003 105 DP3005 80",
+        ),
+        (
+            "quickstart",
+            "DP5001 62 DP2001 33 DP2002 84 DP2003 112 DP2004 28 DP2005 99 DP2006 10 DP1001 189 DP1002 22 \
+             DP1003 367 DP1004 120 DP1005 45 DP1006 25 DP1007 309 DP1008 101 DP1009 113 DP1010 222 DP1011 171 \
+             DP1012 76 DP3001 38 DP3002 30 DP3003 68 DP3004 10 DP4001 376 DP4002 362 DP4003 25 DP3005 20",
+        ),
+        (
+            "size-demo",
+            "DP5001 18 DP2001 6 DP2002 24 DP2003 61 DP2004 20 DP2005 38 DP2006 5 DP1001 95 DP1002 6 \
+             DP1003 61 DP1004 66 DP1005 19 DP1006 15 DP1007 105 DP1008 78 DP1009 53 DP1010 120 DP1011 109 \
+             DP1012 34 DP3001 18 DP3002 15 DP3003 29 DP3004 5 DP4001 22 DP4002 94 DP4003 15 DP3005 5",
+        ),
+    ];
+    let expected: Vec<(&str, String)> = expected
+        .iter()
+        .map(|(example, steps)| (*example, steps.to_string()))
+        .collect();
+    assert_eq!(steps, expected);
 }
 
 #[test]

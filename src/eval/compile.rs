@@ -84,6 +84,9 @@ pub enum Node<'r> {
     /// A top-level collection.
     Collection(&'r str),
     List(Vec<Node<'r>>),
+    /// A field of a variable's value (a field of any other node is a [`Node::Field`]): the
+    /// evaluator reads it in place, counting the steps of both nodes.
+    VarField(usize, FieldName),
     Field(Box<Node<'r>>, FieldName),
     Call(&'r str, Vec<Node<'r>>),
     /// `any`/`all`/`count`: the kind and the loop over its elements.
@@ -269,7 +272,10 @@ impl<'r> Compiler<'_, 'r> {
             ExprKind::Name(name) => self.name(name),
             // A name that is no field (which the checker rejects) is null.
             ExprKind::Field(base, name) => match FieldName::from_name(&name.value) {
-                Some(field) => Node::Field(boxed(self.expr(base)), field),
+                Some(field) => match self.expr(base) {
+                    Node::Var(slot) => Node::VarField(slot, field),
+                    base => Node::Field(boxed(base), field),
+                },
                 None => Node::Const(Value::Null),
             },
             ExprKind::Call(name, arguments) => Node::Call(
@@ -484,7 +490,7 @@ pub fn invalid_regex(pattern: &str, span: Span, error: regex::Error) -> Diagnost
 /// Whether `node` reads the variable at `slot`.
 fn reads_slot(node: &Node<'_>, slot: usize) -> bool {
     match node {
-        Node::Var(s) => *s == slot,
+        Node::Var(s) | Node::VarField(s, _) => *s == slot,
         Node::Const(_) | Node::Collection(_) => false,
         Node::List(items) | Node::Call(_, items) => items.iter().any(|i| reads_slot(i, slot)),
         Node::Field(base, _) | Node::Not(base) => reads_slot(base, slot),
@@ -505,17 +511,13 @@ enum Root {
 }
 
 fn path_root(node: &Node<'_>) -> Option<Root> {
-    let Node::Field(first, _) = node else {
-        return None;
-    };
-    let mut base: &Node<'_> = first;
-    loop {
-        match base {
-            Node::Field(inner, _) => base = inner,
-            Node::Var(slot) => return Some(Root::Var(*slot)),
-            Node::Const(_) | Node::Collection(_) => return Some(Root::Other),
-            _ => return None,
-        }
+    match node {
+        Node::VarField(slot, _) => Some(Root::Var(*slot)),
+        Node::Field(base, _) => match &**base {
+            Node::Const(_) | Node::Collection(_) => Some(Root::Other),
+            base => path_root(base),
+        },
+        _ => None,
     }
 }
 
@@ -548,6 +550,9 @@ fn fields_read(path: &Node<'_>) -> Vec<FieldName> {
     while let Node::Field(base, field) = node {
         fields.push(*field);
         node = base;
+    }
+    if let Node::VarField(_, field) = node {
+        fields.push(*field);
     }
     fields.reverse();
     fields
@@ -641,9 +646,10 @@ mod tests {
             panic!("two loops");
         };
         assert!(matches!(images.collection, Node::Collection("images")));
-        assert!(
-            matches!(&packages.collection, Node::Field(base, FieldName::Packages) if matches!(**base, Node::Var(0)))
-        );
+        assert!(matches!(
+            &packages.collection,
+            Node::VarField(0, FieldName::Packages)
+        ));
         // Both parts read `pkg` (slot 1): they are checked in the second loop.
         assert!(images.parts.is_empty());
         let [member, quantifier] = packages.parts.as_slice() else {
@@ -663,12 +669,8 @@ mod tests {
         // Both collections read the loop around them: a new list each time.
         assert!(!packages.repeated && !lp.repeated);
         let (element, probe) = join.sides(&lp.parts).expect("sides");
-        assert!(
-            matches!(element, Node::Field(base, FieldName::Program) if matches!(**base, Node::Var(2)))
-        );
-        assert!(
-            matches!(probe, Node::Field(base, FieldName::Name) if matches!(**base, Node::Var(1)))
-        );
+        assert!(matches!(element, Node::VarField(2, FieldName::Program)));
+        assert!(matches!(probe, Node::VarField(1, FieldName::Name)));
     }
 
     #[test]

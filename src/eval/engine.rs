@@ -18,9 +18,10 @@ use crate::eval::compile::{
     compile, matcher, CompiledQuery, Loop, Node, Pattern, Patterns, Piece, Report,
 };
 use crate::eval::join::{Candidates, Index, IndexKey, Indexes, KeyId, Plan, SharedIndexes};
-use crate::eval::value::{Entity, Value};
+use crate::eval::value::Value;
 use crate::eval::world::World;
 use crate::lang::ast::{BinaryOp, Expr, ExprKind, QuantifierKind, Rule};
+use crate::lang::schema::FieldName;
 use crate::source::{Sources, Span};
 
 /// A part adds its steps to its rule's count in batches of this many (so the parts of a rule
@@ -552,7 +553,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         parts
             .iter()
             .enumerate()
-            .all(|(i, part)| Some(i) == known || self.eval(part).is_true())
+            .all(|(i, part)| Some(i) == known || self.holds(part))
     }
 
     /// The positions of `items` that `lp` needs to visit when it has a join key: those
@@ -705,98 +706,124 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         out
     }
 
+    /// The value of `node`. Each node evaluated counts a step (SPEC.md §9).
     fn eval(&mut self, node: &Node<'r>) -> Value<'r> {
         if !self.step() {
             return Value::Null;
         }
+        self.value(node)
+    }
+
+    /// Whether `node` holds: `eval(node).is_true()`, counting the same steps, but conditions
+    /// (`not`, `and`, `or`, comparisons, `matches`, quantifiers) are tested without building
+    /// a value for each of their nodes.
+    fn holds(&mut self, node: &Node<'r>) -> bool {
+        if !self.step() {
+            return false;
+        }
+        self.test(node)
+    }
+
+    /// [`Evaluator::holds`] once the step of `node` is counted.
+    fn test(&mut self, node: &Node<'r>) -> bool {
+        match node {
+            Node::Not(operand) => !self.holds(operand),
+            Node::And(left, right) => self.holds(left) && self.holds(right),
+            Node::Or(left, right) => self.holds(left) || self.holds(right),
+            Node::Compare(op, left, right) => self.compare(*op, left, right),
+            Node::Matches(left, right, pattern) => self.matches(left, right, pattern),
+            Node::Quantifier(kind, lp) => self.quantifier(*kind, lp).is_true(),
+            Node::Const(value) => value.is_true(),
+            Node::Var(slot) => self.scopes.get(*slot).is_some_and(Value::is_true),
+            _ => self.value(node).is_true(),
+        }
+    }
+
+    /// [`Evaluator::eval`] once the step of `node` is counted.
+    fn value(&mut self, node: &Node<'r>) -> Value<'r> {
         match node {
             Node::Const(value) => value.clone(),
             Node::Var(slot) => self.scopes.get(*slot).cloned().unwrap_or(Value::Null),
+            // The variable's step, then its value's field, read in place.
+            Node::VarField(slot, field) => {
+                if !self.step() {
+                    return Value::Null;
+                }
+                self.var_field(*slot, *field)
+            }
+            Node::Field(base, field) => match self.eval(base) {
+                Value::Entity(entity) => self.world.field(entity, *field).unwrap_or(Value::Null),
+                _ => Value::Null,
+            },
             // A top-level collection is built once by the world and shared (the list is
             // reference counted): rules that search a collection inside a loop stay linear
             // in its size.
             Node::Collection(name) => self.world.collection_value(name).unwrap_or(Value::Null),
-            Node::List(items) => {
-                let values = items.iter().map(|item| self.eval(item)).collect();
-                Value::list(values)
-            }
-            Node::Field(base, field) => match self.entity_of(base) {
-                Some(entity) => self.world.field(entity, *field).unwrap_or(Value::Null),
-                None => Value::Null,
-            },
-            Node::Call(name, arguments) => {
-                let first = self.arguments.len();
-                for argument in arguments {
-                    let value = self.eval(argument);
-                    self.arguments.push(value);
-                }
-                let values = self.arguments.get(first..).unwrap_or_default();
-                let result = crate::eval::builtins::call(self.world, name, values)
-                    .unwrap_or_else(|| call(name, values));
-                self.arguments.truncate(first);
-                result
-            }
+            Node::List(items) => self.list(items),
+            Node::Call(name, arguments) => self.call(name, arguments),
             Node::Quantifier(kind, lp) => self.quantifier(*kind, lp),
-            Node::Not(operand) => Value::Bool(!self.eval(operand).is_true()),
-            Node::And(left, right) => {
-                Value::Bool(self.eval(left).is_true() && self.eval(right).is_true())
-            }
-            Node::Or(left, right) => {
-                Value::Bool(self.eval(left).is_true() || self.eval(right).is_true())
-            }
-            Node::Compare(op, left, right) => {
-                let a = self.operand(left);
-                let b = self.operand(right);
-                Value::Bool(compare(*op, &a, &b))
-            }
-            Node::Matches(left, right, pattern) => {
-                let text = self.eval(left);
-                let Some(text) = text.as_str() else {
-                    return Value::Bool(false);
-                };
-                Value::Bool(match pattern {
-                    Pattern::Constant(constant) => match constant.regex() {
-                        Ok(regex) => regex.is_match(text),
-                        Err(problem) => {
-                            self.raise(|| problem);
-                            false
-                        }
-                    },
-                    Pattern::Dynamic(span) => match self.eval(right) {
-                        Value::String(pattern, _) => {
-                            let compiled = self.patterns.get(&pattern);
-                            match matcher(&compiled, &pattern, *span) {
-                                Ok(regex) => regex.is_match(text),
-                                Err(problem) => {
-                                    self.raise(|| problem);
-                                    false
-                                }
-                            }
-                        }
-                        _ => false,
-                    },
-                })
+            Node::Not(_) | Node::And(..) | Node::Or(..) | Node::Compare(..) | Node::Matches(..) => {
+                Value::Bool(self.test(node))
             }
         }
     }
 
-    /// The entity `node` evaluates to, if it is one. A variable is read in place, without
-    /// copying its value (the step is counted as [`Evaluator::eval`] would).
-    fn entity_of(&mut self, node: &Node<'r>) -> Option<Entity> {
-        match node {
-            Node::Var(slot) => {
-                if !self.step() {
-                    return None;
-                }
-                match self.scopes.get(*slot) {
-                    Some(Value::Entity(entity)) => Some(*entity),
-                    _ => None,
-                }
+    /// A list of the values of `items`.
+    #[inline(never)]
+    fn list(&mut self, items: &[Node<'r>]) -> Value<'r> {
+        let values = items.iter().map(|item| self.eval(item)).collect();
+        Value::list(values)
+    }
+
+    /// A call of the function `name`: a builtin of the world's, else one of [`call`]'s.
+    #[inline(never)]
+    fn call(&mut self, name: &str, arguments: &[Node<'r>]) -> Value<'r> {
+        let first = self.arguments.len();
+        for argument in arguments {
+            let value = self.eval(argument);
+            self.arguments.push(value);
+        }
+        let values = self.arguments.get(first..).unwrap_or_default();
+        let result = crate::eval::builtins::call(self.world, name, values)
+            .unwrap_or_else(|| call(name, values));
+        self.arguments.truncate(first);
+        result
+    }
+
+    /// `left OP right` for the comparison operators. Operands that are constants, variables
+    /// or fields of variables (nearly all of them) are read in place once their steps are
+    /// counted.
+    fn compare(&mut self, op: BinaryOp, left: &Node<'r>, right: &Node<'r>) -> bool {
+        if let (Some(l), Some(r)) = (read_steps(left), read_steps(right)) {
+            if !self.steps(l + r) {
+                return false;
             }
-            _ => match self.eval(node) {
-                Value::Entity(entity) => Some(entity),
-                _ => None,
-            },
+            return compare(op, &self.read(left), &self.read(right));
+        }
+        let a = self.operand(left);
+        let b = self.operand(right);
+        compare(op, &a, &b)
+    }
+
+    /// The value of `node`, a constant, a variable or a field of a variable (any other node
+    /// is null), read without evaluating it: its steps ([`read_steps`]) are counted apart.
+    fn read<'a>(&'a self, node: &'a Node<'r>) -> Cow<'a, Value<'r>> {
+        match node {
+            Node::Const(value) => Cow::Borrowed(value),
+            Node::Var(slot) => self
+                .scopes
+                .get(*slot)
+                .map_or(Cow::Owned(Value::Null), Cow::Borrowed),
+            Node::VarField(slot, field) => Cow::Owned(self.var_field(*slot, *field)),
+            _ => Cow::Owned(Value::Null),
+        }
+    }
+
+    /// Field `field` of the value of the variable at `slot`.
+    fn var_field(&self, slot: usize, field: FieldName) -> Value<'r> {
+        match self.scopes.get(slot) {
+            Some(Value::Entity(entity)) => self.world.field(*entity, field).unwrap_or(Value::Null),
+            _ => Value::Null,
         }
     }
 
@@ -811,6 +838,60 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
                 Cow::Borrowed(value)
             }
             _ => Cow::Owned(self.eval(node)),
+        }
+    }
+
+    /// `left matches right`: false when `left` is not a string (`right` is then not
+    /// evaluated); an invalid pattern stops the part.
+    fn matches(&mut self, left: &Node<'r>, right: &Node<'r>, pattern: &Pattern) -> bool {
+        // A constant pattern's text, when read in place.
+        if let (Some(steps), Pattern::Constant(constant)) = (read_steps(left), pattern) {
+            if !self.steps(steps) {
+                return false;
+            }
+            let text = self.read(left);
+            let Some(text) = text.as_str() else {
+                return false;
+            };
+            return match constant.regex() {
+                Ok(regex) => regex.is_match(text),
+                Err(problem) => {
+                    self.raise(|| problem);
+                    false
+                }
+            };
+        }
+        let text = self.eval(left);
+        let Some(text) = text.as_str() else {
+            return false;
+        };
+        match pattern {
+            Pattern::Constant(constant) => match constant.regex() {
+                Ok(regex) => regex.is_match(text),
+                Err(problem) => {
+                    self.raise(|| problem);
+                    false
+                }
+            },
+            Pattern::Dynamic(span) => self.matches_computed(text, right, *span),
+        }
+    }
+
+    /// `text matches right` where the pattern `right` (written at `span`) is computed.
+    #[inline(never)]
+    fn matches_computed(&mut self, text: &str, right: &Node<'r>, span: Span) -> bool {
+        match self.eval(right) {
+            Value::String(pattern, _) => {
+                let compiled = self.patterns.get(&pattern);
+                match matcher(&compiled, &pattern, span) {
+                    Ok(regex) => regex.is_match(text),
+                    Err(problem) => {
+                        self.raise(|| problem);
+                        false
+                    }
+                }
+            }
+            _ => false,
         }
     }
 
@@ -848,6 +929,16 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
             QuantifierKind::All => Value::Bool(true),
             QuantifierKind::Count => Value::Integer(count),
         }
+    }
+}
+
+/// The steps evaluating `node` counts when it is a constant, a variable (one each) or a field
+/// of a variable (two), which [`Evaluator::read`] reads in place; `None` for other nodes.
+fn read_steps(node: &Node<'_>) -> Option<u64> {
+    match node {
+        Node::Const(_) | Node::Var(_) => Some(1),
+        Node::VarField(..) => Some(2),
+        _ => None,
     }
 }
 
@@ -941,6 +1032,7 @@ fn call<'m>(name: &str, arguments: &[Value<'m>]) -> Value<'m> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::value::Entity;
     use proptest::prelude::*;
 
     fn value() -> impl Strategy<Value = Value<'static>> {
@@ -953,7 +1045,222 @@ mod tests {
         ]
     }
 
+    /// A node evaluated as the evaluator did before its fast paths: every node through one
+    /// general `eval`, its operands evaluated as nodes, each step counted one by one (a field
+    /// of a variable is the two nodes it was compiled from). Quantifiers scan (the generated
+    /// ones have no join).
+    struct Reference<'a, 'r> {
+        world: &'a World<'r>,
+        scopes: Vec<Value<'r>>,
+        steps: u64,
+    }
+
+    impl<'r> Reference<'_, 'r> {
+        fn eval(&mut self, node: &Node<'r>) -> Value<'r> {
+            self.steps += 1;
+            let field = |world: &World<'r>, base: Value<'r>, field: FieldName| match base {
+                Value::Entity(entity) => world.field(entity, field).unwrap_or(Value::Null),
+                _ => Value::Null,
+            };
+            match node {
+                Node::Const(value) => value.clone(),
+                Node::Var(slot) => self.scopes.get(*slot).cloned().unwrap_or(Value::Null),
+                Node::VarField(slot, name) => {
+                    self.steps += 1;
+                    let base = self.scopes.get(*slot).cloned().unwrap_or(Value::Null);
+                    field(self.world, base, *name)
+                }
+                Node::Field(base, name) => {
+                    let base = self.eval(base);
+                    field(self.world, base, *name)
+                }
+                Node::Collection(name) => self.world.collection_value(name).unwrap_or(Value::Null),
+                Node::List(items) => Value::list(items.iter().map(|i| self.eval(i)).collect()),
+                Node::Call(name, arguments) => {
+                    let values: Vec<Value<'r>> = arguments.iter().map(|a| self.eval(a)).collect();
+                    crate::eval::builtins::call(self.world, name, &values)
+                        .unwrap_or_else(|| call(name, &values))
+                }
+                Node::Quantifier(kind, lp) => {
+                    assert!(lp.join.is_none());
+                    let Value::List(items) = self.eval(&lp.collection) else {
+                        return empty_quantifier(*kind);
+                    };
+                    let mut count = 0;
+                    for item in items.iter() {
+                        self.steps += 1;
+                        self.scopes.push(item.clone());
+                        let holds = lp.parts.iter().all(|part| self.eval(part).is_true());
+                        self.scopes.pop();
+                        match (kind, holds) {
+                            (QuantifierKind::Any, true) => return Value::Bool(true),
+                            (QuantifierKind::All, false) => return Value::Bool(false),
+                            (QuantifierKind::Count, true) => count += 1,
+                            _ => {}
+                        }
+                    }
+                    match kind {
+                        QuantifierKind::Count => Value::Integer(count),
+                        _ => empty_quantifier(*kind),
+                    }
+                }
+                Node::Not(operand) => Value::Bool(!self.eval(operand).is_true()),
+                Node::And(l, r) => Value::Bool(self.eval(l).is_true() && self.eval(r).is_true()),
+                Node::Or(l, r) => Value::Bool(self.eval(l).is_true() || self.eval(r).is_true()),
+                Node::Compare(op, l, r) => {
+                    let (a, b) = (self.eval(l), self.eval(r));
+                    Value::Bool(compare(*op, &a, &b))
+                }
+                Node::Matches(l, r, pattern) => {
+                    let text = self.eval(l);
+                    let Some(text) = text.as_str() else {
+                        return Value::Bool(false);
+                    };
+                    let matches = |pattern: &str| {
+                        regex::Regex::new(pattern).is_ok_and(|regex| regex.is_match(text))
+                    };
+                    Value::Bool(match pattern {
+                        Pattern::Constant(constant) => {
+                            constant.regex().is_ok_and(|regex| regex.is_match(text))
+                        }
+                        Pattern::Dynamic(_) => match self.eval(r) {
+                            Value::String(pattern, _) => matches(&pattern),
+                            _ => false,
+                        },
+                    })
+                }
+            }
+        }
+    }
+
+    /// Expressions over `s` (a stage) and `c` (a command): constants, variables, fields of
+    /// variables and of other nodes, lists, calls, quantifiers (whose conditions compare
+    /// their element with constants only, so that they scan), and every operator.
+    fn expression() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("s".to_string()),
+            Just("c".to_string()),
+            Just("null".to_string()),
+            Just("true".to_string()),
+            Just("false".to_string()),
+            Just("1".to_string()),
+            Just("\"apt-get\"".to_string()),
+            Just("\"builder\"".to_string()),
+            Just("[\"apt-get\", \"pip\", 1]".to_string()),
+            Just("s.name".to_string()),
+            Just("s.index".to_string()),
+            Just("s.is_final".to_string()),
+            Just("s.base".to_string()),
+            Just("s.base_stage".to_string()),
+            Just("c.program".to_string()),
+            Just("c.arguments".to_string()),
+            Just("c.words".to_string()),
+            Just("c.stage".to_string()),
+            Just("s.base.text".to_string()),
+            Just("c.stage.name".to_string()),
+            Just("c.stage.is_final".to_string()),
+            Just("any(x in c.words where x == \"install\")".to_string()),
+            Just("all(x in s.commands where x.program in [\"apt-get\", \"pip\"])".to_string()),
+            Just("count(x in s.lineage where not x.is_final)".to_string()),
+            Just("count(x in s.commands)".to_string()),
+            Just("len(c.arguments)".to_string()),
+            Just("lower(c.program)".to_string()),
+        ];
+        leaf.prop_recursive(4, 32, 2, |inner| {
+            let op = prop_oneof![
+                Just("=="),
+                Just("!="),
+                Just("<"),
+                Just("<="),
+                Just(">"),
+                Just(">="),
+                Just("in"),
+                Just("not in"),
+                Just("and"),
+                Just("or"),
+            ];
+            prop_oneof![
+                inner.clone().prop_map(|e| format!("(not {e})")),
+                (inner.clone(), op, inner.clone()).prop_map(|(l, op, r)| format!("({l} {op} {r})")),
+                inner
+                    .clone()
+                    .prop_map(|e| format!("({e} matches \"^(apt|pip)\")")),
+                inner.clone().prop_map(|e| format!("({e} matches s.name)")),
+                (inner.clone(), inner.clone()).prop_map(|(l, r)| format!("[{l}, {r}]")),
+                inner
+                    .clone()
+                    .prop_map(|e| format!("starts_with({e}, \"a\")")),
+                inner.prop_map(|e| format!("any(x in [s, c] where {e})")),
+            ]
+        })
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        /// `eval` and `holds`, with their fast paths, give what the general evaluation gives
+        /// (`holds` its truth) and count exactly its steps.
+        #[test]
+        fn fast_paths_agree_with_the_general_evaluation(
+            condition in expression(),
+            stage in 0usize..8,
+            command in 0usize..16,
+        ) {
+            use crate::lang::parser::parse_rule_file;
+            use crate::source::FileId;
+            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart");
+            let loaded = crate::parse::repository::load(&root, &Default::default());
+            let world = World::new(&loaded.repository, &loaded.sources);
+            let text = format!(
+                "rule T1 t {{\n  severity warning\n  summary \"s\"\n  doc \"d\"\n  for s in stages\n  for c in commands\n  report {condition} \"x\"\n}}\n"
+            );
+            let (rule, diagnostics) = parse_rule_file(FileId(0), &text);
+            prop_assert!(diagnostics.is_empty(), "{:?}", diagnostics);
+            let Some(rule) = rule else {
+                return Err(TestCaseError::fail("no rule"));
+            };
+            let patterns = Patterns::default();
+            let queries = compile(&rule, &[], &patterns);
+            let node = &queries[0].report.target;
+            let pick = |name: &str, index: usize| {
+                let items = world.collection(name).unwrap_or_default();
+                items.get(index % items.len().max(1)).map_or(Value::Null, |e| Value::Entity(*e))
+            };
+            let scopes = vec![pick("stages", stage), pick("commands", command)];
+            let mut reference = Reference { world: &world, scopes: scopes.clone(), steps: 0 };
+            let expected = reference.eval(node);
+            let spent = AtomicU64::new(0);
+            let shared = SharedIndexes::default();
+            let evaluator = || Evaluator {
+                world: &world,
+                rule: &rule,
+                scopes: scopes.clone(),
+                arguments: Vec::new(),
+                steps: 0,
+                steps_counted: 0,
+                stop_at: STEP_BATCH - 1,
+                spent: &spent,
+                max_steps: MAX_STEPS,
+                out_of_steps: false,
+                patterns: &patterns,
+                indexes: Indexes::default(),
+                shared: &shared,
+                findings: Vec::new(),
+                problem: None,
+            };
+            let mut general = evaluator();
+            let value = general.eval(node);
+            let mut boolean = evaluator();
+            let holds = boolean.holds(node);
+            // A computed pattern that is not a valid regular expression stops the part.
+            if general.problem.is_some() || boolean.problem.is_some() {
+                return Ok(());
+            }
+            prop_assert!(value.equals(&expected), "{}: {:?} vs {:?}", condition, value, expected);
+            prop_assert_eq!(holds, expected.is_true(), "{}", condition);
+            prop_assert_eq!(general.steps, reference.steps, "{}", condition);
+            prop_assert_eq!(boolean.steps, reference.steps, "{}", condition);
+        }
+
         /// `in` over a list is `Value::equals` with some element, whatever the values.
         #[test]
         fn in_a_list_is_equality_with_an_element(
