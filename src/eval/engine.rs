@@ -807,6 +807,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
 
     /// The value of `node`, a constant, a variable or a field of a variable (any other node
     /// is null), read without evaluating it: its steps ([`read_steps`]) are counted apart.
+    #[inline(always)]
     fn read<'a>(&'a self, node: &'a Node<'r>) -> Cow<'a, Value<'r>> {
         match node {
             Node::Const(value) => Cow::Borrowed(value),
