@@ -75,7 +75,9 @@ pub enum Piece<'r> {
     Hole(Node<'r>),
 }
 
-/// A compiled expression.
+/// A compiled expression. The tag is a byte of its own (`repr(u8)`), so that telling the
+/// kind of a node is one load, not a decoding of the niche in a constant's value.
+#[repr(u8)]
 pub enum Node<'r> {
     /// A literal, a param, or a list of them.
     Const(Value<'r>),
