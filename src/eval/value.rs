@@ -25,7 +25,16 @@ pub enum Entity {
     Install(usize, usize, usize),
     /// Dockerfile, run, install, package.
     Package(usize, usize, usize, usize),
-    Setting(SettingAt),
+    // An environment setting has one variant for each place it is written in ([`SettingAt`],
+    // which converts to and from them), not one holding a `SettingAt`: an entity's tag is
+    // then a word of its own rather than a niche of the nested enum's, and matching an
+    // entity (the world's most frequent work) is one load.
+    /// A setting: Dockerfile, `ENV` instruction, pair.
+    SettingEnv(usize, usize, usize),
+    /// A setting: Dockerfile, `ARG` instruction, value.
+    SettingArg(usize, usize, usize),
+    /// A setting: Dockerfile, run, install, setting.
+    SettingCommand(usize, usize, usize, usize),
     /// Dockerfile, pip link.
     PipRequirements(usize, usize),
     /// Dockerfile, copy.
@@ -52,6 +61,28 @@ pub enum Entity {
     Import(usize, usize),
     /// Image, contributor of its size estimate.
     SizeContributor(usize, usize),
+}
+
+impl Entity {
+    /// Where the setting is written, when the entity is one.
+    pub fn setting_at(self) -> Option<SettingAt> {
+        match self {
+            Entity::SettingEnv(d, i, p) => Some(SettingAt::Env(d, i, p)),
+            Entity::SettingArg(d, i, v) => Some(SettingAt::Arg(d, i, v)),
+            Entity::SettingCommand(d, r, i, s) => Some(SettingAt::Command(d, r, i, s)),
+            _ => None,
+        }
+    }
+}
+
+impl From<SettingAt> for Entity {
+    fn from(at: SettingAt) -> Entity {
+        match at {
+            SettingAt::Env(d, i, p) => Entity::SettingEnv(d, i, p),
+            SettingAt::Arg(d, i, v) => Entity::SettingArg(d, i, v),
+            SettingAt::Command(d, r, i, s) => Entity::SettingCommand(d, r, i, s),
+        }
+    }
 }
 
 /// Where an environment setting is written.
@@ -147,6 +178,23 @@ mod tests {
         assert_eq!(human_size(1_500), "1.5 kB");
         assert_eq!(human_size(340_000_000), "340 MB");
         assert_eq!(human_size(1_234_000_000), "1.2 GB");
+    }
+
+    #[test]
+    fn settings_convert_to_entities_and_back() {
+        for at in [
+            SettingAt::Env(1, 2, 3),
+            SettingAt::Arg(1, 2, 3),
+            SettingAt::Command(1, 2, 3, 4),
+        ] {
+            assert_eq!(Entity::from(at).setting_at(), Some(at));
+        }
+        assert_eq!(Entity::Command(1, 2, 3).setting_at(), None);
+        // The tag is a word of its own: an entity is its tag and four indices.
+        assert_eq!(
+            std::mem::size_of::<Entity>(),
+            5 * std::mem::size_of::<usize>()
+        );
     }
 
     #[test]

@@ -620,11 +620,11 @@ impl<'m> World<'m> {
             if instruction.is("ENV") {
                 out.extend(
                     (0..instruction.key_values().len())
-                        .map(|p| Entity::Setting(SettingAt::Env(d, i, p))),
+                        .map(|p| Entity::from(SettingAt::Env(d, i, p))),
                 );
             } else if instruction.is("ARG") {
                 out.extend(
-                    (0..instruction.values.len()).map(|v| Entity::Setting(SettingAt::Arg(d, i, v))),
+                    (0..instruction.values.len()).map(|v| Entity::from(SettingAt::Arg(d, i, v))),
                 );
             }
         }
@@ -727,7 +727,9 @@ impl<'m> World<'m> {
                     .name
                     .span,
             ),
-            Entity::Setting(at) => self.setting(at).and_then(|((_, span), _, _)| span),
+            Entity::SettingEnv(..) | Entity::SettingArg(..) | Entity::SettingCommand(..) => self
+                .setting(entity.setting_at()?)
+                .and_then(|((_, span), _, _)| span),
             Entity::PipRequirements(d, l) => {
                 Some(self.dockerfile(d)?.pip_requirements.get(l)?.path.span)
             }
@@ -855,7 +857,9 @@ impl<'m> World<'m> {
             | Entity::Service(..)
             | Entity::Package(..)
             | Entity::Requirement(..)
-            | Entity::Setting(..)
+            | Entity::SettingEnv(..)
+            | Entity::SettingArg(..)
+            | Entity::SettingCommand(..)
             | Entity::Flag(..) => FieldName::Name,
             Entity::ImageRef(..) | Entity::CopySource(..) | Entity::IgnorePattern(..) => {
                 FieldName::Text
@@ -910,7 +914,9 @@ impl<'m> World<'m> {
             Entity::Command(..) => EntityKind::Command,
             Entity::Install(..) => EntityKind::Install,
             Entity::Package(..) => EntityKind::Package,
-            Entity::Setting(..) => EntityKind::Setting,
+            Entity::SettingEnv(..) | Entity::SettingArg(..) | Entity::SettingCommand(..) => {
+                EntityKind::Setting
+            }
             Entity::PipRequirements(..) => EntityKind::PipRequirements,
             Entity::Copy(..) => EntityKind::Copy,
             Entity::CopySource(..) => EntityKind::CopySource,
@@ -996,7 +1002,8 @@ impl<'m> World<'m> {
             Entity::Command(d, r, c) => self.command_field(d, r, c, name),
             Entity::Install(d, r, i) => self.install_field(d, r, i, name),
             Entity::Package(d, r, i, p) => self.package_field(d, r, i, p, name),
-            Entity::Setting(at) => {
+            Entity::SettingEnv(..) | Entity::SettingArg(..) | Entity::SettingCommand(..) => {
+                let at = entity.setting_at()?;
                 let setting = self.setting(at);
                 Some(match name {
                     FieldName::Name => opt(setting.map(|((n, span), _, _)| Value::str(n, span))),
@@ -1473,7 +1480,7 @@ impl<'m> World<'m> {
             ),
             FieldName::Settings => {
                 let count = install.map_or(0, |x| x.environment.len());
-                entity_list((0..count).map(|e| Entity::Setting(SettingAt::Command(d, r, i, e))))
+                entity_list((0..count).map(|e| Entity::from(SettingAt::Command(d, r, i, e))))
             }
             FieldName::CacheMounts => Value::list(
                 run.map(|run| {
