@@ -216,7 +216,7 @@ impl<'r> Policy<'r> {
                 }
             }
             for mut finding in round_findings {
-                let Some(run) = runs.iter().find(|r| r.rule.id.value == finding.rule_id) else {
+                let Some(run) = runs.iter().find(|r| *r.rule.id.value == *finding.rule_id) else {
                     continue;
                 };
                 let rel_path = world
@@ -240,7 +240,14 @@ impl<'r> Policy<'r> {
                 findings.push(finding);
             }
         }
-        sort_findings(&mut findings, world.sources);
+        if rounds > 1 {
+            sort_findings(&mut findings, world.sources);
+        } else {
+            // One round's findings come sorted and without repeats from `evaluate`, and the
+            // filter keeps their order: sorting them again would leave them as they are, so
+            // only the repeats a changed severity might have made are removed.
+            findings.dedup();
+        }
         (findings, diagnostics)
     }
 
