@@ -1,6 +1,7 @@
 //! Values that rule expressions evaluate to, and the entities of the model they refer to.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use crate::source::Span;
@@ -123,18 +124,27 @@ impl<'m> Value<'m> {
 
 /// A size in bytes as people read it: `1.2 GB`, `340 MB`, `12 kB`, `512 B` (powers of 1000).
 pub fn human_size(bytes: u64) -> String {
+    let mut out = String::new();
+    write_human_size(bytes, &mut out);
+    out
+}
+
+/// Appends [`human_size`] of `bytes` to `out`.
+pub fn write_human_size(bytes: u64, out: &mut String) {
     const UNITS: [(&str, f64); 4] = [("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)];
     for (unit, scale) in UNITS {
         let value = bytes as f64 / scale;
         if value >= 1.0 {
-            return if value >= 100.0 {
-                format!("{value:.0} {unit}")
+            let _ = if value >= 100.0 {
+                write!(out, "{value:.0} {unit}")
             } else {
-                format!("{value:.1} {unit}")
+                write!(out, "{value:.1} {unit}")
             };
+            return;
         }
     }
-    format!("{bytes} B")
+    out.push_str(itoa::Buffer::new().format(bytes));
+    out.push_str(" B");
 }
 
 #[cfg(test)]
@@ -147,6 +157,11 @@ mod tests {
         assert_eq!(human_size(1_500), "1.5 kB");
         assert_eq!(human_size(340_000_000), "340 MB");
         assert_eq!(human_size(1_234_000_000), "1.2 GB");
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(999), "999 B");
+        let mut out = String::from("size: ");
+        write_human_size(18_446_744_073_709_551_615, &mut out);
+        assert_eq!(out, "size: 18446744 TB");
     }
 
     #[test]
