@@ -153,18 +153,18 @@ pub fn evaluate_with_budget(
     // Per rule, in the order of its parts: a rule that ran out of steps or met a problem
     // reports the diagnostic and none of its findings (which ones its parts had found
     // before stopping would depend on how the threads ran).
-    let mut outcomes: Vec<(Vec<Finding>, Option<Diagnostic>)> =
+    let mut outcomes: Vec<(Vec<Vec<Finding>>, Option<Diagnostic>)> =
         prepared.iter().map(|_| (Vec::new(), None)).collect();
     for (rule, findings, problem) in results {
         if let Some((rule_findings, first_problem)) = outcomes.get_mut(rule) {
-            rule_findings.extend(findings);
+            rule_findings.push(findings);
             if first_problem.is_none() {
                 *first_problem = problem;
             }
         }
     }
-    let mut findings = Vec::new();
     let mut diagnostics = Vec::new();
+    let mut kept = Vec::new();
     for (prepared, (rule_findings, problem)) in prepared.iter().zip(outcomes) {
         if prepared.spent.load(Ordering::Relaxed) > max_steps {
             diagnostics.push(
@@ -178,8 +178,13 @@ pub fn evaluate_with_budget(
         } else if let Some(problem) = problem {
             diagnostics.push(problem);
         } else {
-            findings.extend(rule_findings);
+            kept.extend(rule_findings);
         }
+    }
+    // The findings are moved once, into a vector of the right size.
+    let mut findings = Vec::with_capacity(kept.iter().map(Vec::len).sum());
+    for part in kept {
+        findings.extend(part);
     }
     sort_findings(&mut findings, world.sources);
     (findings, diagnostics)
