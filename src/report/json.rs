@@ -2,6 +2,8 @@
 //! [`JSON_VERSION`]. Lines and columns are 1-based, columns counted in Unicode scalar values
 //! as in `dump`; the end column is that of the character after the token.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::diag::Severity;
@@ -94,7 +96,11 @@ fn location<'a>(
     let (start_line, start_column) = file.line_column(span.start as usize);
     let (end_line, end_column) = file.line_column(span.end as usize);
     Some(JsonLocation {
-        path: scan.map_or_else(|| file.rel_path.clone(), |scan| scan.path(span.file)),
+        // A PATH checked alone has no prefix: its files' relative paths are borrowed.
+        path: match scan {
+            Some(scan) if !scan.prefix.is_empty() => Cow::Owned(scan.path(span.file)),
+            _ => Cow::Borrowed(file.rel_path.as_str()),
+        },
         start_line,
         start_column,
         end_line,
@@ -133,7 +139,7 @@ struct JsonFinding<'a> {
 
 #[derive(Serialize)]
 struct JsonLocation<'a> {
-    path: String,
+    path: Cow<'a, str>,
     start_line: usize,
     start_column: usize,
     end_line: usize,
