@@ -149,7 +149,7 @@ pub fn finding_hash(rule_id: &str, path: &[&str], token: &str, message: &str) ->
 
 /// Counts occurrences of equal hashes to give each its `:N` suffix, in the order given.
 #[derive(Default)]
-pub struct Occurrences(std::collections::HashMap<u64, usize>);
+pub struct Occurrences(foldhash::HashMap<u64, usize>);
 
 impl Occurrences {
     /// `hash:N` (the hash in 16 lower-case hex digits), N being 1 for the first time `hash`
