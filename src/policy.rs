@@ -210,13 +210,19 @@ impl<'r> Policy<'r> {
                 })
                 .collect();
             let (round_findings, round_diagnostics) = evaluate(&runs, world);
+            // The run of each rule ID (the first one, should an ID be defined twice).
+            let mut run_of: HashMap<&str, &RuleRun<'_>> = HashMap::with_capacity(runs.len());
+            for run in &runs {
+                run_of.entry(run.rule.id.value.as_str()).or_insert(run);
+            }
+            findings.reserve(round_findings.len());
             for diagnostic in round_diagnostics {
                 if !diagnostics.contains(&diagnostic) {
                     diagnostics.push(diagnostic);
                 }
             }
             for mut finding in round_findings {
-                let Some(run) = runs.iter().find(|r| r.rule.id.value == finding.rule_id) else {
+                let Some(run) = run_of.get(&*finding.rule_id) else {
                     continue;
                 };
                 let rel_path = world
@@ -240,7 +246,14 @@ impl<'r> Policy<'r> {
                 findings.push(finding);
             }
         }
-        sort_findings(&mut findings, world.sources);
+        if rounds > 1 {
+            sort_findings(&mut findings, world.sources);
+        } else {
+            // One round's findings come sorted and without repeats from `evaluate`, and the
+            // filter keeps their order: sorting them again would leave them as they are, so
+            // only the repeats a changed severity might have made are removed.
+            findings.dedup();
+        }
         (findings, diagnostics)
     }
 

@@ -435,7 +435,7 @@ fn run_fixture(
         .collect();
     for finding in &findings {
         let (Some(&index), Some(file)) = (
-            index_of.get(finding.rule_id.as_str()),
+            index_of.get(&*finding.rule_id),
             loaded.sources.get(finding.span.file),
         ) else {
             continue;

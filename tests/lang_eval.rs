@@ -936,7 +936,7 @@ fn findings_are_sorted_by_file_position_rule_and_message_and_deduplicated() {
                 .get(f.span.file)
                 .expect("a file")
                 .rel_path;
-            (path.clone(), f.rule_id.clone(), f.message.clone())
+            (path.clone(), f.rule_id.to_string(), f.message.clone())
         })
         .collect();
     let expected = [
@@ -1067,7 +1067,7 @@ fn a_rule_that_takes_an_index_another_rule_built_counts_the_same_steps() {
             .expect("a thread pool")
             .install(|| repo.evaluate_all(&runs, Some(budget)));
         let stopped = problems.iter().any(|p| p.message.contains("`T2`"));
-        assert_eq!(findings.iter().any(|f| f.rule_id == "T2"), !stopped);
+        assert_eq!(findings.iter().any(|f| &*f.rule_id == "T2"), !stopped);
         stopped
     };
     // The steps T2 takes alone: the least budget it finishes within.
@@ -1122,7 +1122,7 @@ fn a_rule_that_exceeds_its_step_budget_stops_with_a_diagnostic() {
     // depend on the threads); the other rule is unaffected.
     let messages: Vec<(&str, &str)> = findings
         .iter()
-        .map(|f| (f.rule_id.as_str(), f.message.as_str()))
+        .map(|f| (&*f.rule_id, f.message.as_str()))
         .collect();
     assert_eq!(messages, [("T2", "pkg7")]);
     // Within the default budget, the join completes.

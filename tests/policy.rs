@@ -402,7 +402,7 @@ fn a_silenced_finding_carries_its_suppression() {
     let [finding] = findings.as_slice() else {
         panic!("one finding: {findings:?}");
     };
-    assert_eq!(finding.rule_id, "DP3001");
+    assert_eq!(&*finding.rule_id, "DP3001");
     let suppression = finding.suppression.as_ref().expect("suppressed");
     assert_eq!(suppression.kind, SuppressionKind::InSource);
     assert_eq!(suppression.justification, "probed by the load balancer");

@@ -38,8 +38,9 @@ pub const MAX_STEPS: u64 = 50_000_000;
 /// One finding of one rule.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    pub rule_id: String,
-    pub rule_name: String,
+    /// The rule's ID and name, shared by all its findings.
+    pub rule_id: Arc<str>,
+    pub rule_name: Arc<str>,
     pub severity: Severity,
     pub message: String,
     pub span: Span,
@@ -153,18 +154,18 @@ pub fn evaluate_with_budget(
     // Per rule, in the order of its parts: a rule that ran out of steps or met a problem
     // reports the diagnostic and none of its findings (which ones its parts had found
     // before stopping would depend on how the threads ran).
-    let mut outcomes: Vec<(Vec<Finding>, Option<Diagnostic>)> =
+    let mut outcomes: Vec<(Vec<Vec<Finding>>, Option<Diagnostic>)> =
         prepared.iter().map(|_| (Vec::new(), None)).collect();
     for (rule, findings, problem) in results {
         if let Some((rule_findings, first_problem)) = outcomes.get_mut(rule) {
-            rule_findings.extend(findings);
+            rule_findings.push(findings);
             if first_problem.is_none() {
                 *first_problem = problem;
             }
         }
     }
-    let mut findings = Vec::new();
     let mut diagnostics = Vec::new();
+    let mut kept = Vec::new();
     for (prepared, (rule_findings, problem)) in prepared.iter().zip(outcomes) {
         if prepared.spent.load(Ordering::Relaxed) > max_steps {
             diagnostics.push(
@@ -178,8 +179,13 @@ pub fn evaluate_with_budget(
         } else if let Some(problem) = problem {
             diagnostics.push(problem);
         } else {
-            findings.extend(rule_findings);
+            kept.extend(rule_findings);
         }
+    }
+    // The findings are moved once, into a vector of the right size.
+    let mut findings = Vec::with_capacity(kept.iter().map(Vec::len).sum());
+    for part in kept {
+        findings.extend(part);
     }
     sort_findings(&mut findings, world.sources);
     (findings, diagnostics)
@@ -188,6 +194,9 @@ pub fn evaluate_with_budget(
 /// A rule with its params' values, compiled, and the steps its parts have taken.
 struct PreparedRule<'r> {
     rule: &'r Rule,
+    /// The rule's ID and name, allocated once and shared by its findings.
+    id: Arc<str>,
+    name: Arc<str>,
     queries: Vec<CompiledQuery<'r>>,
     spent: AtomicU64,
 }
@@ -208,6 +217,8 @@ impl<'r> PreparedRule<'r> {
             .collect();
         PreparedRule {
             rule,
+            id: Arc::from(rule.id.value.as_str()),
+            name: Arc::from(rule.name.value.as_str()),
             queries: compile(rule, &params, patterns),
             spent: AtomicU64::new(0),
         }
@@ -284,7 +295,7 @@ fn run_part<'m: 'r, 'r>(
     };
     let mut evaluator = Evaluator {
         world,
-        rule: prepared.rule,
+        rule: prepared,
         scopes: Vec::new(),
         arguments: Vec::new(),
         steps: 0,
@@ -325,57 +336,73 @@ pub fn sort_findings(findings: &mut Vec<Finding>, sources: &Sources) {
         .collect();
     paths.sort_unstable();
     paths.dedup();
-    let ranks: Vec<usize> = sources
+    let ranks: Vec<u32> = sources
         .iter()
         .map(|(_, file)| {
-            paths
+            let rank = paths
                 .binary_search(&file.rel_path.as_str())
-                .unwrap_or_default()
+                .unwrap_or_default();
+            u32::try_from(rank).unwrap_or(u32::MAX)
         })
         .collect();
     let path = |span: Span| ranks.get(span.file.0 as usize).copied().unwrap_or(0);
-    // The related locations are part of the order, so that equal findings end up next to
-    // each other and `dedup` removes every repeat. Their positions are sorted, then the
-    // findings moved once each (a finding is large: sorting them in place moves each many
-    // times). The sort is stable and runs in parallel.
-    let mut order: Vec<usize> = (0..findings.len()).collect();
+    // Each finding's file, start and end are packed once into a key, with its position last:
+    // most comparisons compare two integers, and equal keys compare by rule ID, message and
+    // related locations, then by position, which makes the (unstable, parallel) sort of the
+    // keys as stable as sorting the findings. The related locations are part of the order so
+    // that equal findings end up next to each other and every repeat is removed. The findings
+    // are then moved once each (a finding is large: sorting them in place moves each many
+    // times).
+    let keys = |finding: &Finding, position: usize| {
+        let position = u32::try_from(position).unwrap_or(u32::MAX);
+        u128::from(path(finding.span)) << 96
+            | u128::from(finding.span.start) << 64
+            | u128::from(finding.span.end) << 32
+            | u128::from(position)
+    };
+    let mut order: Vec<u128> = findings
+        .iter()
+        .enumerate()
+        .map(|(position, finding)| keys(finding, position))
+        .collect();
     let mut slots: Vec<Option<Finding>> = findings.drain(..).map(Some).collect();
-    let finding = |i: usize| slots.get(i).and_then(Option::as_ref);
-    order.par_sort_by(|&a, &b| {
-        let (Some(a), Some(b)) = (finding(a), finding(b)) else {
+    let at = |key: u128| (key & u128::from(u32::MAX)) as usize;
+    let finding = |key: u128| slots.get(at(key)).and_then(Option::as_ref);
+    order.par_sort_unstable_by(|&a, &b| {
+        if a >> 32 != b >> 32 {
+            return a.cmp(&b);
+        }
+        let (Some(x), Some(y)) = (finding(a), finding(b)) else {
             return a.cmp(&b);
         };
-        (
-            path(a.span),
-            a.span.start,
-            a.span.end,
-            &a.rule_id,
-            &a.message,
-        )
-            .cmp(&(
-                path(b.span),
-                b.span.start,
-                b.span.end,
-                &b.rule_id,
-                &b.message,
-            ))
+        (&x.rule_id, &x.message)
+            .cmp(&(&y.rule_id, &y.message))
             .then_with(|| {
-                a.related
+                x.related
                     .iter()
                     .map(|r| (path(r.span), r.span.start, r.span.end, &r.message))
                     .cmp(
-                        b.related
+                        y.related
                             .iter()
                             .map(|r| (path(r.span), r.span.start, r.span.end, &r.message)),
                     )
             })
+            .then(a.cmp(&b))
     });
-    findings.extend(
-        order
-            .into_iter()
-            .filter_map(|i| slots.get_mut(i).and_then(Option::take)),
-    );
-    findings.dedup();
+    findings.reserve(order.len());
+    for key in order {
+        let Some(next) = slots.get_mut(at(key)).and_then(Option::take) else {
+            continue;
+        };
+        // Repeats are next to each other; only findings at the same place can be equal.
+        if findings
+            .last()
+            .is_some_and(|last| last.span == next.span && *last == next)
+        {
+            continue;
+        }
+        findings.push(next);
+    }
 }
 
 /// The value of a literal expression (a param default); strings borrow the rule's text.
@@ -394,7 +421,7 @@ fn literal(expr: &Expr) -> Value<'_> {
 /// the rule (`'r`), so that strings are borrowed from either without copying.
 struct Evaluator<'w, 'm, 'r> {
     world: &'w World<'m>,
-    rule: &'r Rule,
+    rule: &'w PreparedRule<'r>,
     /// The values of the variables bound, outermost first (a variable's slot is its depth).
     scopes: Vec<Value<'r>>,
     /// The arguments of the calls being evaluated (one stack instead of a list per call).
@@ -636,8 +663,10 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
 
     fn report(&mut self, report: &Report<'r>) {
         let target = self.eval(&report.target);
-        let fallback = self.scopes.iter().find_map(|value| self.location(value));
-        let Some(span) = self.location(&target).or(fallback) else {
+        let Some(span) = self
+            .location(&target)
+            .or_else(|| self.scopes.iter().find_map(|value| self.location(value)))
+        else {
             return;
         };
         let message = self.template(&report.message);
@@ -670,9 +699,10 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
             }
         }
         self.findings.push(Finding {
-            rule_id: self.rule.id.value.clone(),
-            rule_name: self.rule.name.value.clone(),
+            rule_id: Arc::clone(&self.rule.id),
+            rule_name: Arc::clone(&self.rule.name),
             severity: self
+                .rule
                 .rule
                 .severity
                 .as_ref()
@@ -1220,8 +1250,9 @@ mod tests {
                 return Err(TestCaseError::fail("no rule"));
             };
             let patterns = Patterns::default();
-            let queries = compile(&rule, &[], &patterns);
-            let node = &queries[0].report.target;
+            let run = RuleRun { rule: &rule, params: HashMap::new() };
+            let prepared = PreparedRule::new(&run, &patterns);
+            let node = &prepared.queries[0].report.target;
             let pick = |name: &str, index: usize| {
                 let items = world.collection(name).unwrap_or_default();
                 items.get(index % items.len().max(1)).map_or(Value::Null, |e| Value::Entity(*e))
@@ -1233,7 +1264,7 @@ mod tests {
             let shared = SharedIndexes::default();
             let evaluator = || Evaluator {
                 world: &world,
-                rule: &rule,
+                rule: &prepared,
                 scopes: scopes.clone(),
                 arguments: Vec::new(),
                 steps: 0,

@@ -115,13 +115,13 @@ pub fn apply_suppressions(
                 && comment
                     .rules
                     .iter()
-                    .any(|(id, _, _)| *id == finding.rule_id)
+                    .any(|(id, _, _)| **id == *finding.rule_id)
         });
         let Some(comment) = covering else {
             continue;
         };
         for (id, _, used) in &mut comment.rules {
-            if *id == finding.rule_id {
+            if **id == *finding.rule_id {
                 *used = true;
             }
         }

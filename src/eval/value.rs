@@ -1,6 +1,7 @@
 //! Values that rule expressions evaluate to, and the entities of the model they refer to.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use crate::source::Span;
@@ -154,18 +155,64 @@ impl<'m> Value<'m> {
 
 /// A size in bytes as people read it: `1.2 GB`, `340 MB`, `12 kB`, `512 B` (powers of 1000).
 pub fn human_size(bytes: u64) -> String {
-    const UNITS: [(&str, f64); 4] = [("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)];
-    for (unit, scale) in UNITS {
-        let value = bytes as f64 / scale;
-        if value >= 1.0 {
-            return if value >= 100.0 {
-                format!("{value:.0} {unit}")
-            } else {
-                format!("{value:.1} {unit}")
-            };
-        }
+    let mut out = String::new();
+    write_human_size(bytes, &mut out);
+    out
+}
+
+/// Appends [`human_size`] of `bytes` to `out`.
+///
+/// The value is that of the bytes divided in floating point by the unit, rounded to one
+/// decimal below 100 and to none above. Below a petabyte that is computed exactly with
+/// integers, in the same unit and with the same digits (the quotient is then too far from a
+/// rounding boundary for the floating point division to cross it); a value exactly halfway
+/// between two roundings, and larger sizes, are formatted from the floating point value.
+pub fn write_human_size(bytes: u64, out: &mut String) {
+    const UNITS: [(&str, u64); 4] = [
+        ("TB", 1_000_000_000_000),
+        ("GB", 1_000_000_000),
+        ("MB", 1_000_000),
+        ("kB", 1_000),
+    ];
+    const EXACT_BELOW: u64 = 1_000_000_000_000_000;
+    let Some((unit, scale)) = UNITS.into_iter().find(|(_, scale)| bytes >= *scale) else {
+        out.push_str(itoa::Buffer::new().format(bytes));
+        out.push_str(" B");
+        return;
+    };
+    let whole = bytes >= 100 * scale;
+    // The value in units (or tenths of one below 100), and the remainder of the division.
+    let (quotient, remainder) = if whole {
+        (bytes / scale, bytes % scale)
+    } else {
+        ((bytes * 10) / scale, (bytes * 10) % scale)
+    };
+    if bytes >= EXACT_BELOW || remainder * 2 == scale {
+        write_human_size_float(bytes, unit, scale, whole, out);
+        return;
     }
-    format!("{bytes} B")
+    let rounded = quotient + u64::from(remainder * 2 > scale);
+    let mut digits = itoa::Buffer::new();
+    if whole {
+        out.push_str(digits.format(rounded));
+    } else {
+        out.push_str(digits.format(rounded / 10));
+        out.push('.');
+        out.push_str(digits.format(rounded % 10));
+    }
+    out.push(' ');
+    out.push_str(unit);
+}
+
+/// [`write_human_size`] from the floating point value, for `bytes` of at least one `unit`
+/// (`scale` bytes), rounded to units when `whole`, else to tenths.
+fn write_human_size_float(bytes: u64, unit: &str, scale: u64, whole: bool, out: &mut String) {
+    let value = bytes as f64 / scale as f64;
+    let _ = if whole {
+        write!(out, "{value:.0} {unit}")
+    } else {
+        write!(out, "{value:.1} {unit}")
+    };
 }
 
 #[cfg(test)]
@@ -178,6 +225,55 @@ mod tests {
         assert_eq!(human_size(1_500), "1.5 kB");
         assert_eq!(human_size(340_000_000), "340 MB");
         assert_eq!(human_size(1_234_000_000), "1.2 GB");
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(999), "999 B");
+        let mut out = String::from("size: ");
+        write_human_size(18_446_744_073_709_551_615, &mut out);
+        assert_eq!(out, "size: 18446744 TB");
+        assert_eq!(human_size(99_960), "100.0 kB");
+        assert_eq!(human_size(999_600_000), "1000 MB");
+        // Exactly halfway: as the floating point value is formatted.
+        assert_eq!(human_size(1_250), format!("{:.1} kB", 1.25f64));
+        assert_eq!(human_size(100_500), format!("{:.0} kB", 100.5f64));
+    }
+
+    /// The size as the floating point division formats it, for any number of bytes.
+    fn float_size(bytes: u64) -> String {
+        const UNITS: [(&str, f64); 4] = [("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)];
+        for (unit, scale) in UNITS {
+            let value = bytes as f64 / scale;
+            if value >= 1.0 {
+                return if value >= 100.0 {
+                    format!("{value:.0} {unit}")
+                } else {
+                    format!("{value:.1} {unit}")
+                };
+            }
+        }
+        format!("{bytes} B")
+    }
+
+    proptest::proptest! {
+        /// The integer path writes what the floating point division does, at every scale
+        /// and next to the rounding boundaries.
+        #[test]
+        fn sizes_are_those_of_the_floating_point_division(
+            mantissa in 0u64..2_000_000,
+            exponent in 0u32..14,
+            nudge in 0u64..3,
+        ) {
+            let bytes = mantissa
+                .saturating_mul(10u64.pow(exponent))
+                .saturating_add(nudge)
+                .saturating_sub(1);
+            proptest::prop_assert_eq!(human_size(bytes), float_size(bytes));
+            proptest::prop_assert_eq!(human_size(bytes / 7 * 5), float_size(bytes / 7 * 5));
+        }
+
+        #[test]
+        fn any_size_is_that_of_the_floating_point_division(bytes in proptest::prelude::any::<u64>()) {
+            proptest::prop_assert_eq!(human_size(bytes), float_size(bytes));
+        }
     }
 
     #[test]

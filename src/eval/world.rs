@@ -2,12 +2,11 @@
 //! every field the schema ([`crate::lang::schema`]) declares, for every kind of entity.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 use crate::diag::Diagnostic;
 use crate::eval::scope::{implicit_service_name, root_folder_name};
-use crate::eval::value::{human_size, Entity, SettingAt, Value};
+use crate::eval::value::{write_human_size, Entity, SettingAt, Value};
 use crate::lang::schema::{EntityKind, FieldName, COLLECTIONS};
 use crate::model::context::{CopyOutcome, DockerIgnore, EntryKind};
 use crate::model::dockerfile::{Form, Instruction};
@@ -888,7 +887,7 @@ impl<'m> World<'m> {
                     match c.bytes {
                         Some(bytes) => {
                             out.push_str(" (");
-                            out.push_str(&human_size(bytes));
+                            write_human_size(bytes, out);
                             out.push(')');
                         }
                         None => out.push_str(" (size unknown)"),
@@ -1894,10 +1893,8 @@ impl<'m> World<'m> {
         match value {
             Value::Null => out.push_str("none"),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Value::Integer(i) => {
-                let _ = write!(out, "{i}");
-            }
-            Value::Size(bytes) => out.push_str(&human_size(*bytes)),
+            Value::Integer(i) => out.push_str(itoa::Buffer::new().format(*i)),
+            Value::Size(bytes) => write_human_size(*bytes, out),
             Value::String(text, _) => out.push_str(text),
             Value::List(items) => {
                 for (index, item) in items.iter().enumerate() {

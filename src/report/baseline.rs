@@ -80,9 +80,10 @@ impl Baseline {
     pub fn contains(&self, reported: &ReportedFinding) -> bool {
         self.keys.contains(&reported.key)
             || (!self.line_hashes.is_empty()
-                && self
-                    .line_hashes
-                    .contains(&(reported.finding.rule_id.clone(), reported.line_hash.clone())))
+                && self.line_hashes.contains(&(
+                    reported.finding.rule_id.to_string(),
+                    reported.line_hash.clone(),
+                )))
     }
 
     /// Removes the findings the baseline holds from `scans`; returns how many.

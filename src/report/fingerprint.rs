@@ -128,27 +128,44 @@ impl RollingHash {
 /// The name of dockpolicy's own key in SARIF `partialFingerprints`.
 pub const FINDING_KEY_NAME: &str = "dockpolicy/v1";
 
-/// dockpolicy's key of a finding without its occurrence number: 16 hex digits.
-pub fn finding_hash(rule_id: &str, path: &str, token: &str, message: &str) -> String {
+/// dockpolicy's key of a finding without its occurrence number, whose 16 hex digits start
+/// the key. The path is given in pieces (a PATH's prefix and the file's relative path) that
+/// are hashed as one string.
+pub fn finding_hash(rule_id: &str, path: &[&str], token: &str, message: &str) -> u64 {
     let mut hasher = FnvHasher::default();
-    for part in [rule_id, path, token, message] {
-        hasher.write(part.as_bytes());
-        // A separator that cannot occur in the parts keeps ("ab", "c") apart from ("a", "bc").
-        hasher.write(&[0xff]);
+    hasher.write(rule_id.as_bytes());
+    // A separator that cannot occur in the parts keeps ("ab", "c") apart from ("a", "bc").
+    hasher.write(&[0xff]);
+    for piece in path {
+        hasher.write(piece.as_bytes());
     }
-    format!("{:016x}", hasher.finish())
+    for part in [token, message] {
+        hasher.write(&[0xff]);
+        hasher.write(part.as_bytes());
+    }
+    hasher.write(&[0xff]);
+    hasher.finish()
 }
 
 /// Counts occurrences of equal hashes to give each its `:N` suffix, in the order given.
 #[derive(Default)]
-pub struct Occurrences(std::collections::HashMap<String, usize>);
+pub struct Occurrences(foldhash::HashMap<u64, usize>);
 
 impl Occurrences {
-    /// `hash:N`, N being 1 for the first time `hash` is seen.
-    pub fn key(&mut self, hash: String) -> String {
-        let count = self.0.entry(hash.clone()).or_insert(0);
+    /// `hash:N` (the hash in 16 lower-case hex digits), N being 1 for the first time `hash`
+    /// is seen.
+    pub fn key(&mut self, hash: u64) -> String {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let count = self.0.entry(hash).or_insert(0);
         *count += 1;
-        format!("{hash}:{count}")
+        let mut key = String::with_capacity(24);
+        for shift in (0..16).rev() {
+            let digit = DIGITS.get((hash >> (shift * 4)) as usize & 0xf).copied();
+            key.push(char::from(digit.unwrap_or(b'0')));
+        }
+        key.push(':');
+        key.push_str(itoa::Buffer::new().format(*count));
+        key
     }
 }
 
@@ -201,12 +218,28 @@ mod tests {
 
     #[test]
     fn finding_hash_separates_its_parts() {
-        let a = finding_hash("DP1", "ab", "c", "m");
-        assert_eq!(a.len(), 16);
-        assert_ne!(a, finding_hash("DP1", "a", "bc", "m"));
-        assert_eq!(a, finding_hash("DP1", "ab", "c", "m"));
+        let a = finding_hash("DP1", &["ab"], "c", "m");
+        assert_ne!(a, finding_hash("DP1", &["a"], "bc", "m"));
+        assert_eq!(a, finding_hash("DP1", &["ab"], "c", "m"));
+        // The path's pieces are hashed as one string.
+        assert_eq!(a, finding_hash("DP1", &["a", "b"], "c", "m"));
         let mut occurrences = Occurrences::default();
-        assert_eq!(occurrences.key(a.clone()), format!("{a}:1"));
-        assert_eq!(occurrences.key(a.clone()), format!("{a}:2"));
+        assert_eq!(occurrences.key(a), format!("{a:016x}:1"));
+        assert_eq!(occurrences.key(a), format!("{a:016x}:2"));
+        assert_eq!(occurrences.key(0xab), "00000000000000ab:1");
+    }
+
+    /// The key is FNV-1a (64 bits) over the parts, each followed by 0xff, in hex.
+    #[test]
+    fn finding_hash_is_fnv_over_the_parts() {
+        let mut hasher = FnvHasher::default();
+        for part in ["DP1", "svc/Dockerfile", "FROM a", "message"] {
+            hasher.write(part.as_bytes());
+            hasher.write(&[0xff]);
+        }
+        assert_eq!(
+            finding_hash("DP1", &["svc/", "Dockerfile"], "FROM a", "message"),
+            hasher.finish()
+        );
     }
 }

@@ -80,10 +80,9 @@ impl ScannedPath {
         let findings = findings
             .into_iter()
             .map(|finding| {
-                let path = format!("{prefix}{}", file_path(&sources, finding.span.file));
                 let key = occurrences.key(finding_hash(
                     &finding.rule_id,
-                    &path,
+                    &[&prefix, file_path(&sources, finding.span.file)],
                     sources.slice(finding.span),
                     &finding.message,
                 ));

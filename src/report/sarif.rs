@@ -93,7 +93,7 @@ fn log<'a>(report: &'a CheckReport<'a>, max_results: usize) -> Log<'a> {
             result(
                 scan,
                 reported,
-                rule_index.get(reported.finding.rule_id.as_str()).copied(),
+                rule_index.get(&*reported.finding.rule_id).copied(),
                 any_suppressed,
             )
         })

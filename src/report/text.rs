@@ -24,7 +24,8 @@ pub struct TextOptions {
 
 /// The findings that count, one after the other, then (unless quiet) the summary line.
 pub fn render(report: &CheckReport<'_>, options: TextOptions) -> String {
-    let mut out = String::new();
+    // Every finding is written into one buffer (no buffer and string per finding).
+    let mut out = Vec::new();
     for scan in &report.scans {
         let database = SourceDatabase {
             sources: &scan.sources,
@@ -36,9 +37,12 @@ pub fn render(report: &CheckReport<'_>, options: TextOptions) -> String {
                 continue;
             }
             let help = report.rule(&finding.rule_id).map(rule_summary);
-            out.push_str(&render_finding(finding, help, &database, options.color));
+            render_finding(&mut out, finding, help, &database, options.color);
         }
     }
+    // The findings are written from strings, so the text is valid UTF-8.
+    let mut out = String::from_utf8(out)
+        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
     if !options.quiet {
         out.push_str(&format!(
             "{}; {} over {} in {:.2} s\n",
@@ -51,31 +55,35 @@ pub fn render(report: &CheckReport<'_>, options: TextOptions) -> String {
     out
 }
 
-/// One finding rendered, falling back to its header line when the span does not fit.
+/// Appends one finding rendered to `out`, falling back to its header line when the span
+/// does not fit (what was written of it is then taken back).
 fn render_finding(
+    out: &mut Vec<u8>,
     finding: &Finding,
     help: Option<&str>,
     database: &SourceDatabase<'_>,
     color: bool,
-) -> String {
+) {
     let config = term::Config::default();
     let rendered = to_codespan(finding, help);
-    let text = if color {
-        let mut writer = Ansi::new(Vec::new());
-        term::emit_to_write_style(&mut writer, &config, database, &rendered)
-            .map(|()| String::from_utf8_lossy(&writer.into_inner()).into_owned())
+    let start = out.len();
+    let written = if color {
+        term::emit_to_write_style(&mut Ansi::new(&mut *out), &config, database, &rendered)
     } else {
-        let mut text = String::new();
-        term::emit_to_string(&mut text, &config, database, &rendered).map(|()| text)
+        term::emit_to_io_write(out, &config, database, &rendered)
     };
-    text.unwrap_or_else(|_| {
-        format!(
-            "{}[{}]: {}\n",
-            finding.severity.as_str(),
-            finding.rule_id,
-            finding.message
-        )
-    })
+    if written.is_err() {
+        out.truncate(start);
+        out.extend_from_slice(
+            format!(
+                "{}[{}]: {}\n",
+                finding.severity.as_str(),
+                finding.rule_id,
+                finding.message
+            )
+            .as_bytes(),
+        );
+    }
 }
 
 fn to_codespan(finding: &Finding, help: Option<&str>) -> Rendered<FileId> {
