@@ -7,7 +7,6 @@
 use std::cell::Cell;
 use std::str::FromStr;
 
-use foldhash::HashSet;
 use pep440_rs::Version;
 
 use serde::Serialize;
@@ -159,28 +158,28 @@ pub fn estimate(
         env_settings: env_settings(model, &stages),
         apt_counted: Vec::new(),
         python_installed: Vec::new(),
-        extras_followed: HashSet::default(),
+        extras_followed: Vec::new(),
         apt_lists_listed: false,
         pending: Vec::new(),
         distributions: Vec::new(),
-        contributors: PARTS.take(),
+        contributors: Vec::with_capacity(2 * LAST_PARTS.get()),
     };
     if let Some(base) = base {
         estimator.base(base, image);
     }
     estimator.instructions();
-    let mut parts = estimator.contributors;
-    let contributors = parts.drain(..).collect();
-    PARTS.set(parts);
-    Estimate { contributors }
+    LAST_PARTS.set(estimator.contributors.len());
+    Estimate {
+        contributors: estimator.contributors,
+    }
 }
 
 thread_local! {
-    /// The list the parts of an image are collected in, kept by each thread between
-    /// estimates: an image's parts (some tens, a quarter of a kilobyte each) are then moved
-    /// once into a list of their number, instead of into a list that grows (and is copied)
-    /// as they are found.
-    static PARTS: Cell<Vec<Contributor>> = const { Cell::new(Vec::new()) };
+    /// How many parts the last image this thread estimated has. The next image's list starts
+    /// with room for twice as many (the images of a repository are alike), so that it seldom
+    /// grows: growing copies every part found so far (some tens, a quarter of a kilobyte
+    /// each), and an image's list is kept as long as the run.
+    static LAST_PARTS: Cell<usize> = const { Cell::new(0) };
 }
 
 /// The `ENV` settings of `stages` in file order: `(instruction, name, value)`.
@@ -238,8 +237,9 @@ struct Estimator<'a> {
     /// version the estimate assumes installed and the `RUN` that installed it (allocated at
     /// the first Python requirement).
     python_installed: Vec<Option<InstalledDistribution<'a>>>,
-    /// `(distribution, extra)` pairs whose requirements were followed.
-    extras_followed: HashSet<(usize, &'static str)>,
+    /// The extras whose requirements were followed, by number ([`PypiRow::first_extra`];
+    /// allocated at the first Python requirement).
+    extras_followed: Vec<bool>,
     /// Whether apt's package lists left in a layer were listed already.
     apt_lists_listed: bool,
     /// The distributions still to follow while counting a Python requirement, as `(row id,
@@ -874,6 +874,7 @@ impl<'a> Estimator<'a> {
         };
         if self.python_installed.is_empty() {
             self.python_installed = vec![None; tables.pypi_rows.len()];
+            self.extras_followed = vec![false; tables.pypi_extras()];
             // An install counts each row at most once.
             self.distributions.reserve(tables.pypi_rows.len());
         }
@@ -983,10 +984,11 @@ impl<'a> Estimator<'a> {
             );
         }
         for extra in extras {
-            let Some((extra, dependencies)) = row.extra_dependencies(extra.as_ref()) else {
+            let Some((number, dependencies)) = row.extra(extra.as_ref()) else {
                 continue;
             };
-            if self.extras_followed.insert((id, extra)) {
+            if let Some(followed @ false) = self.extras_followed.get_mut(number) {
+                *followed = true;
                 pending.extend(dependencies.iter().map(dependency));
             }
         }
