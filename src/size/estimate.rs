@@ -4,6 +4,7 @@
 //! figure comes from, and the span that brought it in. Nothing is guessed: a part without a
 //! figure is unknown, and the total is then a lower bound.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::str::FromStr;
 
@@ -14,8 +15,8 @@ use serde::Serialize;
 use crate::model::dockerfile::ImageRef;
 use crate::model::package::{InstallCommand, Manager};
 use crate::model::repository::{CopyModel, DockerfileModel, Repository, RunModel};
-use crate::model::requirements::normalize_name;
-use crate::source::{Sources, Span};
+use crate::model::requirements::normalized_name;
+use crate::source::{Sources, Span, Spanned};
 
 use super::detail::{Detail, RowKey};
 use super::tables::{
@@ -147,6 +148,11 @@ pub fn estimate(
     let image = base
         .filter(|base| !base.unresolved && !base.is_scratch)
         .map(image_name);
+    let mut lists = LISTS.take();
+    lists.apt_counted.clear();
+    lists.extras_followed.clear();
+    lists.pending.clear();
+    lists.distributions.clear();
     let mut estimator = Estimator {
         tables: tables(),
         repository,
@@ -156,30 +162,48 @@ pub fn estimate(
         python_minor: image.as_deref().and_then(python_minor),
         debian_release: image.as_deref().and_then(debian_release),
         env_settings: env_settings(model, &stages),
-        apt_counted: Vec::new(),
+        apt_counted: lists.apt_counted,
         python_installed: Vec::new(),
-        extras_followed: Vec::new(),
+        extras_followed: lists.extras_followed,
         apt_lists_listed: false,
-        pending: Vec::new(),
-        distributions: Vec::new(),
-        contributors: Vec::with_capacity(2 * LAST_PARTS.get()),
+        pending: lists.pending,
+        distributions: lists.distributions,
+        contributors: Vec::with_capacity(2 * lists.parts),
     };
     if let Some(base) = base {
         estimator.base(base, image);
     }
     estimator.instructions();
-    LAST_PARTS.set(estimator.contributors.len());
+    LISTS.set(Lists {
+        parts: estimator.contributors.len(),
+        apt_counted: estimator.apt_counted,
+        extras_followed: estimator.extras_followed,
+        pending: estimator.pending,
+        distributions: estimator.distributions,
+    });
     Estimate {
         contributors: estimator.contributors,
     }
 }
 
+/// What an estimate leaves to the next one on its thread: the work lists that borrow nothing
+/// from the model (the next estimate empties them and fills them again without allocating),
+/// and how many parts its image has.
+#[derive(Default)]
+struct Lists {
+    /// The next image's list of parts starts with room for twice as many (the images of a
+    /// repository are alike), so that it seldom grows: growing copies every part found so
+    /// far (some tens, a quarter of a kilobyte each), and an image's list is kept as long as
+    /// the run.
+    parts: usize,
+    apt_counted: Vec<bool>,
+    extras_followed: Vec<bool>,
+    pending: Vec<(usize, &'static [&'static str])>,
+    distributions: Vec<&'static PypiRow>,
+}
+
 thread_local! {
-    /// How many parts the last image this thread estimated has. The next image's list starts
-    /// with room for twice as many (the images of a repository are alike), so that it seldom
-    /// grows: growing copies every part found so far (some tens, a quarter of a kilobyte
-    /// each), and an image's list is kept as long as the run.
-    static LAST_PARTS: Cell<usize> = const { Cell::new(0) };
+    static LISTS: Cell<Lists> = Cell::new(Lists::default());
 }
 
 /// The `ENV` settings of `stages` in file order: `(instruction, name, value)`.
@@ -230,7 +254,7 @@ struct Estimator<'a> {
     /// The `ENV` settings of the image's stages in file order, as `(instruction, name,
     /// value)`: collected once, for [`Estimator::environment`].
     env_settings: Vec<(usize, &'a str, &'a str)>,
-    /// Debian packages already counted in this image, by id (allocated at the first apt
+    /// Debian packages already counted in this image, by id (filled at the first apt
     /// install).
     apt_counted: Vec<bool>,
     /// Python distributions already counted in this image, by the id of their row, with the
@@ -238,7 +262,7 @@ struct Estimator<'a> {
     /// the first Python requirement).
     python_installed: Vec<Option<InstalledDistribution<'a>>>,
     /// The extras whose requirements were followed, by number ([`PypiRow::first_extra`];
-    /// allocated at the first Python requirement).
+    /// filled at the first Python requirement).
     extras_followed: Vec<bool>,
     /// Whether apt's package lists left in a layer were listed already.
     apt_lists_listed: bool,
@@ -460,16 +484,14 @@ impl<'a> Estimator<'a> {
             // Every member has a row in the package table (the build checks it).
             let mut added = 0;
             if self.apt_counted.is_empty() {
-                self.apt_counted = vec![false; self.tables.debian_packages.len()];
+                self.apt_counted
+                    .resize(self.tables.debian_packages.len(), false);
             }
+            let (counted, packages) = (&mut self.apt_counted, self.tables.debian_packages);
             for &id in row.member_ids {
-                if let Some(counted) = self.apt_counted.get_mut(id).filter(|c| !**c) {
-                    *counted = true;
-                    bytes += self
-                        .tables
-                        .debian_packages
-                        .get(id)
-                        .map_or(0, |p| p.installed_bytes);
+                if let Some(slot @ false) = counted.get_mut(id) {
+                    *slot = true;
+                    bytes += packages.get(id).map_or(0, |p| p.installed_bytes);
                     added += 1;
                 }
             }
@@ -545,13 +567,12 @@ impl<'a> Estimator<'a> {
         let mut wheels = 0;
         self.distributions.clear();
         for package in &install.packages {
-            let extras: Vec<String> = package.extras.iter().map(|e| normalize_name(e)).collect();
             let version = package.version.as_ref().map(|v| v.value.as_str());
             let added = self.python_requirement(
                 run,
                 &package.normalized_name,
                 &package.name.value,
-                &extras,
+                &package.extras,
                 version,
                 Some(package.name.span),
             );
@@ -600,17 +621,12 @@ impl<'a> Estimator<'a> {
                     self.unknown_source(&requirement.text, requirement.span);
                     continue;
                 }
-                let extras: Vec<String> = requirement
-                    .extras
-                    .iter()
-                    .map(|e| normalize_name(&e.value))
-                    .collect();
                 let version = requirement.specifier.as_ref().map(|s| s.value.as_str());
                 if let Some(added) = self.python_requirement(
                     run,
                     normalized,
                     &name.value,
-                    &extras,
+                    &requirement.extras,
                     version,
                     Some(requirement.span),
                 ) {
@@ -845,12 +861,12 @@ impl<'a> Estimator<'a> {
     /// A requirement pinned to another version than the one an earlier `RUN` installed is
     /// counted again: pip replaces the files, but the earlier layer keeps the old ones.
     /// `None` when the distribution is not in the table (an unknown contributor is added).
-    fn python_requirement(
+    fn python_requirement<E: ExtraName>(
         &mut self,
         run: &RunModel,
         normalized: &str,
         written: &str,
-        extras: &[String],
+        extras: &[E],
         version: Option<&'a str>,
         span: Option<Span>,
     ) -> Option<PythonAdded> {
@@ -874,7 +890,7 @@ impl<'a> Estimator<'a> {
         };
         if self.python_installed.is_empty() {
             self.python_installed = vec![None; tables.pypi_rows.len()];
-            self.extras_followed = vec![false; tables.pypi_extras()];
+            self.extras_followed.resize(tables.pypi_extras(), false);
             // An install counts each row at most once.
             self.distributions.reserve(tables.pypi_rows.len());
         }
@@ -951,7 +967,7 @@ impl<'a> Estimator<'a> {
     /// `version`, the row's when `None`) unless it is counted already, in which case its
     /// dependencies are not queued again; then queues on `pending` the requirements of those
     /// of its `extras` that were not followed yet.
-    fn follow<E: AsRef<str>>(
+    fn follow<E: ExtraName>(
         &mut self,
         id: usize,
         extras: &[E],
@@ -984,7 +1000,7 @@ impl<'a> Estimator<'a> {
             );
         }
         for extra in extras {
-            let Some((number, dependencies)) = row.extra(extra.as_ref()) else {
+            let Some((number, dependencies)) = row.extra(&extra.extra_name()) else {
                 continue;
             };
             if let Some(followed @ false) = self.extras_followed.get_mut(number) {
@@ -1162,6 +1178,31 @@ impl<'a> Estimator<'a> {
     }
 }
 
+/// An extra a requirement asks for, by the name the table's rows give it: the PEP 503 name of
+/// an extra as written (`Standard` → `standard`; not copied when already normal), the name
+/// itself for an extra a row's requirement asks for.
+trait ExtraName {
+    fn extra_name(&self) -> Cow<'_, str>;
+}
+
+impl ExtraName for String {
+    fn extra_name(&self) -> Cow<'_, str> {
+        normalized_name(self)
+    }
+}
+
+impl ExtraName for Spanned<String> {
+    fn extra_name(&self) -> Cow<'_, str> {
+        normalized_name(&self.value)
+    }
+}
+
+impl ExtraName for &'static str {
+    fn extra_name(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self)
+    }
+}
+
 /// The distributions of PyPI rows.
 fn names(rows: &[&'static PypiRow]) -> Vec<&'static str> {
     rows.iter().map(|row| row.distribution).collect()
@@ -1180,16 +1221,21 @@ fn push_joined<'s>(out: &mut String, items: impl Iterator<Item = &'s str>, separ
 /// The version of an exact pin (`==2.1.4`, `===2.1.4`, `(==2.1.4)`); `None` for other
 /// specifiers (`>=2`, `==2.*`, `==2.1,!=2.1.1`).
 fn exact_pin(specifier: &str) -> Option<&str> {
-    let specifier = specifier
-        .trim()
-        .trim_start_matches('(')
-        .trim_end_matches(')')
-        .trim();
+    // The parentheses are stripped byte by byte (they are ASCII, so the cuts fall between
+    // characters): a `char` pattern searches, which costs more on these short texts.
+    let specifier = specifier.trim();
+    let bytes = specifier.as_bytes();
+    let start = bytes.iter().position(|&b| b != b'(').unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|&b| b != b')')
+        .map_or(start, |last| (last + 1).max(start));
+    let specifier = specifier.get(start..end)?.trim();
     let version = specifier
         .strip_prefix("===")
         .or_else(|| specifier.strip_prefix("=="))?
         .trim();
-    (!version.is_empty() && !version.contains([',', '*'])).then_some(version)
+    (!version.is_empty() && !version.bytes().any(|b| b == b',' || b == b'*')).then_some(version)
 }
 
 /// Whether two versions are the same release as pip compares them (`2.1` and `2.1.0` are);
@@ -1266,6 +1312,28 @@ fn minor_reference(image: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::{exact_pin, minor_reference, same_version};
+    use proptest::prelude::*;
+
+    /// [`exact_pin`] as written with `str` patterns.
+    fn exact_pin_by_patterns(specifier: &str) -> Option<&str> {
+        let specifier = specifier
+            .trim()
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+            .trim();
+        let version = specifier
+            .strip_prefix("===")
+            .or_else(|| specifier.strip_prefix("=="))?
+            .trim();
+        (!version.is_empty() && !version.contains([',', '*'])).then_some(version)
+    }
+
+    proptest! {
+        #[test]
+        fn exact_pins_read_as_with_patterns(specifier in "[ =()1.,*é\\t\u{a0}]{0,10}") {
+            prop_assert_eq!(exact_pin(&specifier), exact_pin_by_patterns(&specifier));
+        }
+    }
 
     #[test]
     fn only_exact_pins_name_a_version() {
