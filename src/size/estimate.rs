@@ -198,7 +198,7 @@ struct Lists {
     parts: usize,
     apt_counted: Vec<bool>,
     extras_followed: Vec<bool>,
-    pending: Vec<(usize, &'static [&'static str])>,
+    pending: Vec<&'static PypiDependency>,
     distributions: Vec<&'static PypiRow>,
 }
 
@@ -266,9 +266,10 @@ struct Estimator<'a> {
     extras_followed: Vec<bool>,
     /// Whether apt's package lists left in a layer were listed already.
     apt_lists_listed: bool,
-    /// The distributions still to follow while counting a Python requirement, as `(row id,
-    /// extras)`: kept between requirements so that following them does not allocate.
-    pending: Vec<(usize, &'static [&'static str])>,
+    /// The distributions still to follow while counting a Python requirement, as the rows'
+    /// requirements that ask for them: kept between requirements so that following them does
+    /// not allocate.
+    pending: Vec<&'static PypiDependency>,
     /// The rows of the distributions the current pip install added, in the order counted
     /// (kept between installs so that collecting them does not allocate).
     distributions: Vec<&'static PypiRow>,
@@ -911,8 +912,20 @@ impl<'a> Estimator<'a> {
             &mut added,
             &mut pending,
         );
-        while let Some((id, extras)) = pending.pop() {
-            self.follow(id, extras, None, run.instruction, &mut added, &mut pending);
+        while let Some(dependency) = pending.pop() {
+            // A dependency counted (by an earlier step of this requirement) adds nothing
+            // unless it asks for extras.
+            let counted = matches!(self.python_installed.get(dependency.id), Some(Some(_)));
+            if !(counted && dependency.extras.is_empty()) {
+                self.follow(
+                    dependency.id,
+                    dependency.extras,
+                    None,
+                    run.instruction,
+                    &mut added,
+                    &mut pending,
+                );
+            }
         }
         self.pending = pending;
         let counted = self.distributions.get(first..).unwrap_or_default();
@@ -974,12 +987,11 @@ impl<'a> Estimator<'a> {
         version: Option<Option<&'a str>>,
         run: usize,
         added: &mut PythonAdded,
-        pending: &mut Vec<(usize, &'static [&'static str])>,
+        pending: &mut Vec<&'static PypiDependency>,
     ) {
         let Some(row) = self.tables.pypi_rows.get(id) else {
             return;
         };
-        let dependency = |dependency: &'static PypiDependency| (dependency.id, dependency.extras);
         if let Some(slot @ None) = self.python_installed.get_mut(id) {
             *slot = Some(InstalledDistribution {
                 version: version.unwrap_or(Some(row.version)),
@@ -990,14 +1002,9 @@ impl<'a> Estimator<'a> {
             self.distributions.push(row);
             // A dependency counted already adds nothing unless it asks for extras.
             let installed = &self.python_installed;
-            pending.extend(
-                row.dependencies
-                    .iter()
-                    .filter(|d| {
-                        !d.extras.is_empty() || installed.get(d.id).is_some_and(Option::is_none)
-                    })
-                    .map(dependency),
-            );
+            pending.extend(row.dependencies.iter().filter(|d| {
+                !d.extras.is_empty() || installed.get(d.id).is_some_and(Option::is_none)
+            }));
         }
         for extra in extras {
             let Some((number, dependencies)) = row.extra(&extra.extra_name()) else {
@@ -1005,7 +1012,7 @@ impl<'a> Estimator<'a> {
             };
             if let Some(followed @ false) = self.extras_followed.get_mut(number) {
                 *followed = true;
-                pending.extend(dependencies.iter().map(dependency));
+                pending.extend(dependencies);
             }
         }
     }
