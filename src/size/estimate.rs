@@ -1248,6 +1248,10 @@ fn exact_pin(specifier: &str) -> Option<&str> {
 /// Whether two versions are the same release as pip compares them (`2.1` and `2.1.0` are);
 /// versions PEP 440 cannot read are compared as text.
 fn same_version(a: &str, b: &str) -> bool {
+    // The same text is the same release whether PEP 440 reads it or not.
+    if a == b {
+        return true;
+    }
     match (Version::from_str(a), Version::from_str(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
