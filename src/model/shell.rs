@@ -82,7 +82,11 @@ impl Command {
 
 /// The last component of a `/`-separated path (`/bin/rm` → `rm`, `/usr/` → ``).
 pub fn file_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
+    // A byte scan: names are short, and `/` is ASCII, so what follows it starts a character.
+    match path.bytes().rposition(|b| b == b'/') {
+        Some(slash) => path.get(slash + 1..).unwrap_or_default(),
+        None => path,
+    }
 }
 
 /// A leading `NAME=value` word of a command.
@@ -182,6 +186,7 @@ fn to_u32(value: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::file_name;
+    use proptest::prelude::*;
 
     #[test]
     fn file_names_are_the_last_part_of_a_path() {
@@ -189,5 +194,12 @@ mod tests {
             assert_eq!(file_name(path), path.rsplit('/').next().unwrap_or(""));
         }
         assert_eq!(file_name("/usr/bin/pip3"), "pip3");
+    }
+
+    proptest! {
+        #[test]
+        fn file_name_is_the_last_split_part(path in "[a/é.\\-]{0,12}") {
+            prop_assert_eq!(file_name(&path), path.rsplit('/').next().unwrap_or(""));
+        }
     }
 }

@@ -4,9 +4,10 @@
 //! figure comes from, and the span that brought it in. Nothing is guessed: a part without a
 //! figure is unknown, and the total is then a lower bound.
 
+use std::borrow::Cow;
+use std::cell::Cell;
 use std::str::FromStr;
 
-use foldhash::HashSet;
 use pep440_rs::Version;
 
 use serde::Serialize;
@@ -14,8 +15,8 @@ use serde::Serialize;
 use crate::model::dockerfile::ImageRef;
 use crate::model::package::{InstallCommand, Manager};
 use crate::model::repository::{CopyModel, DockerfileModel, Repository, RunModel};
-use crate::model::requirements::normalize_name;
-use crate::source::{Sources, Span};
+use crate::model::requirements::normalized_name;
+use crate::source::{Sources, Span, Spanned};
 
 use super::detail::{Detail, RowKey};
 use super::tables::{
@@ -147,6 +148,11 @@ pub fn estimate(
     let image = base
         .filter(|base| !base.unresolved && !base.is_scratch)
         .map(image_name);
+    let mut lists = LISTS.take();
+    lists.apt_counted.clear();
+    lists.extras_followed.clear();
+    lists.pending.clear();
+    lists.distributions.clear();
     let mut estimator = Estimator {
         tables: tables(),
         repository,
@@ -156,21 +162,48 @@ pub fn estimate(
         python_minor: image.as_deref().and_then(python_minor),
         debian_release: image.as_deref().and_then(debian_release),
         env_settings: env_settings(model, &stages),
-        apt_counted: Vec::new(),
+        apt_counted: lists.apt_counted,
         python_installed: Vec::new(),
-        extras_followed: HashSet::default(),
+        extras_followed: lists.extras_followed,
         apt_lists_listed: false,
-        pending: Vec::new(),
-        distributions: Vec::new(),
-        contributors: Vec::new(),
+        pending: lists.pending,
+        distributions: lists.distributions,
+        contributors: Vec::with_capacity(2 * lists.parts),
     };
     if let Some(base) = base {
         estimator.base(base, image);
     }
     estimator.instructions();
+    LISTS.set(Lists {
+        parts: estimator.contributors.len(),
+        apt_counted: estimator.apt_counted,
+        extras_followed: estimator.extras_followed,
+        pending: estimator.pending,
+        distributions: estimator.distributions,
+    });
     Estimate {
         contributors: estimator.contributors,
     }
+}
+
+/// What an estimate leaves to the next one on its thread: the work lists that borrow nothing
+/// from the model (the next estimate empties them and fills them again without allocating),
+/// and how many parts its image has.
+#[derive(Default)]
+struct Lists {
+    /// The next image's list of parts starts with room for twice as many (the images of a
+    /// repository are alike), so that it seldom grows: growing copies every part found so
+    /// far (some tens, a quarter of a kilobyte each), and an image's list is kept as long as
+    /// the run.
+    parts: usize,
+    apt_counted: Vec<bool>,
+    extras_followed: Vec<bool>,
+    pending: Vec<&'static PypiDependency>,
+    distributions: Vec<&'static PypiRow>,
+}
+
+thread_local! {
+    static LISTS: Cell<Lists> = Cell::new(Lists::default());
 }
 
 /// The `ENV` settings of `stages` in file order: `(instruction, name, value)`.
@@ -221,20 +254,22 @@ struct Estimator<'a> {
     /// The `ENV` settings of the image's stages in file order, as `(instruction, name,
     /// value)`: collected once, for [`Estimator::environment`].
     env_settings: Vec<(usize, &'a str, &'a str)>,
-    /// Debian packages already counted in this image, by id (allocated at the first apt
+    /// Debian packages already counted in this image, by id (filled at the first apt
     /// install).
     apt_counted: Vec<bool>,
     /// Python distributions already counted in this image, by the id of their row, with the
     /// version the estimate assumes installed and the `RUN` that installed it (allocated at
     /// the first Python requirement).
     python_installed: Vec<Option<InstalledDistribution<'a>>>,
-    /// `(distribution, extra)` pairs whose requirements were followed.
-    extras_followed: HashSet<(usize, &'static str)>,
+    /// The extras whose requirements were followed, by number ([`PypiRow::first_extra`];
+    /// filled at the first Python requirement).
+    extras_followed: Vec<bool>,
     /// Whether apt's package lists left in a layer were listed already.
     apt_lists_listed: bool,
-    /// The distributions still to follow while counting a Python requirement, as `(row id,
-    /// extras)`: kept between requirements so that following them does not allocate.
-    pending: Vec<(usize, &'static [&'static str])>,
+    /// The distributions still to follow while counting a Python requirement, as the rows'
+    /// requirements that ask for them: kept between requirements so that following them does
+    /// not allocate.
+    pending: Vec<&'static PypiDependency>,
     /// The rows of the distributions the current pip install added, in the order counted
     /// (kept between installs so that collecting them does not allocate).
     distributions: Vec<&'static PypiRow>,
@@ -287,9 +322,10 @@ impl<'a> Estimator<'a> {
         }
         let tables = self.tables;
         let found = image.and_then(|image| {
-            let row = base_row_candidates(&image)
-                .into_iter()
-                .find_map(|key| tables.base_image(&key))?;
+            let row = tables.base_image(&image).or_else(|| {
+                let minor = minor_reference(&image)?;
+                tables.base_image(&minor)
+            })?;
             Some((image, row))
         });
         let contributor = match found {
@@ -449,16 +485,14 @@ impl<'a> Estimator<'a> {
             // Every member has a row in the package table (the build checks it).
             let mut added = 0;
             if self.apt_counted.is_empty() {
-                self.apt_counted = vec![false; self.tables.debian_packages.len()];
+                self.apt_counted
+                    .resize(self.tables.debian_packages.len(), false);
             }
+            let (counted, packages) = (&mut self.apt_counted, self.tables.debian_packages);
             for &id in row.member_ids {
-                if let Some(counted) = self.apt_counted.get_mut(id).filter(|c| !**c) {
-                    *counted = true;
-                    bytes += self
-                        .tables
-                        .debian_packages
-                        .get(id)
-                        .map_or(0, |p| p.installed_bytes);
+                if let Some(slot @ false) = counted.get_mut(id) {
+                    *slot = true;
+                    bytes += packages.get(id).map_or(0, |p| p.installed_bytes);
                     added += 1;
                 }
             }
@@ -534,13 +568,12 @@ impl<'a> Estimator<'a> {
         let mut wheels = 0;
         self.distributions.clear();
         for package in &install.packages {
-            let extras: Vec<String> = package.extras.iter().map(|e| normalize_name(e)).collect();
             let version = package.version.as_ref().map(|v| v.value.as_str());
             let added = self.python_requirement(
                 run,
                 &package.normalized_name,
                 &package.name.value,
-                &extras,
+                &package.extras,
                 version,
                 Some(package.name.span),
             );
@@ -589,17 +622,12 @@ impl<'a> Estimator<'a> {
                     self.unknown_source(&requirement.text, requirement.span);
                     continue;
                 }
-                let extras: Vec<String> = requirement
-                    .extras
-                    .iter()
-                    .map(|e| normalize_name(&e.value))
-                    .collect();
                 let version = requirement.specifier.as_ref().map(|s| s.value.as_str());
                 if let Some(added) = self.python_requirement(
                     run,
                     normalized,
                     &name.value,
-                    &extras,
+                    &requirement.extras,
                     version,
                     Some(requirement.span),
                 ) {
@@ -834,12 +862,12 @@ impl<'a> Estimator<'a> {
     /// A requirement pinned to another version than the one an earlier `RUN` installed is
     /// counted again: pip replaces the files, but the earlier layer keeps the old ones.
     /// `None` when the distribution is not in the table (an unknown contributor is added).
-    fn python_requirement(
+    fn python_requirement<E: ExtraName>(
         &mut self,
         run: &RunModel,
         normalized: &str,
         written: &str,
-        extras: &[String],
+        extras: &[E],
         version: Option<&'a str>,
         span: Option<Span>,
     ) -> Option<PythonAdded> {
@@ -863,6 +891,7 @@ impl<'a> Estimator<'a> {
         };
         if self.python_installed.is_empty() {
             self.python_installed = vec![None; tables.pypi_rows.len()];
+            self.extras_followed.resize(tables.pypi_extras(), false);
             // An install counts each row at most once.
             self.distributions.reserve(tables.pypi_rows.len());
         }
@@ -883,8 +912,20 @@ impl<'a> Estimator<'a> {
             &mut added,
             &mut pending,
         );
-        while let Some((id, extras)) = pending.pop() {
-            self.follow(id, extras, None, run.instruction, &mut added, &mut pending);
+        while let Some(dependency) = pending.pop() {
+            // A dependency counted (by an earlier step of this requirement) adds nothing
+            // unless it asks for extras.
+            let counted = matches!(self.python_installed.get(dependency.id), Some(Some(_)));
+            if !(counted && dependency.extras.is_empty()) {
+                self.follow(
+                    dependency.id,
+                    dependency.extras,
+                    None,
+                    run.instruction,
+                    &mut added,
+                    &mut pending,
+                );
+            }
         }
         self.pending = pending;
         let counted = self.distributions.get(first..).unwrap_or_default();
@@ -939,19 +980,18 @@ impl<'a> Estimator<'a> {
     /// `version`, the row's when `None`) unless it is counted already, in which case its
     /// dependencies are not queued again; then queues on `pending` the requirements of those
     /// of its `extras` that were not followed yet.
-    fn follow<E: AsRef<str>>(
+    fn follow<E: ExtraName>(
         &mut self,
         id: usize,
         extras: &[E],
         version: Option<Option<&'a str>>,
         run: usize,
         added: &mut PythonAdded,
-        pending: &mut Vec<(usize, &'static [&'static str])>,
+        pending: &mut Vec<&'static PypiDependency>,
     ) {
         let Some(row) = self.tables.pypi_rows.get(id) else {
             return;
         };
-        let dependency = |dependency: &'static PypiDependency| (dependency.id, dependency.extras);
         if let Some(slot @ None) = self.python_installed.get_mut(id) {
             *slot = Some(InstalledDistribution {
                 version: version.unwrap_or(Some(row.version)),
@@ -962,21 +1002,17 @@ impl<'a> Estimator<'a> {
             self.distributions.push(row);
             // A dependency counted already adds nothing unless it asks for extras.
             let installed = &self.python_installed;
-            pending.extend(
-                row.dependencies
-                    .iter()
-                    .filter(|d| {
-                        !d.extras.is_empty() || installed.get(d.id).is_some_and(Option::is_none)
-                    })
-                    .map(dependency),
-            );
+            pending.extend(row.dependencies.iter().filter(|d| {
+                !d.extras.is_empty() || installed.get(d.id).is_some_and(Option::is_none)
+            }));
         }
         for extra in extras {
-            let Some((extra, dependencies)) = row.extra_dependencies(extra.as_ref()) else {
+            let Some((number, dependencies)) = row.extra(&extra.extra_name()) else {
                 continue;
             };
-            if self.extras_followed.insert((id, extra)) {
-                pending.extend(dependencies.iter().map(dependency));
+            if let Some(followed @ false) = self.extras_followed.get_mut(number) {
+                *followed = true;
+                pending.extend(dependencies);
             }
         }
     }
@@ -1006,7 +1042,11 @@ impl<'a> Estimator<'a> {
         let span = instruction.map(|i| i.span);
         let keyword = instruction.map_or("COPY", |i| i.keyword.value.as_str());
         let name = |from: Option<&str>| {
-            let mut name = String::from(keyword);
+            // `KEYWORD[ --from=FROM] SOURCE SOURCE…`, allocated at its length.
+            let sources: usize = copy.sources.iter().map(|s| s.source.value.len() + 1).sum();
+            let from_length = from.map_or(0, |from| " --from=".len() + from.len());
+            let mut name = String::with_capacity(keyword.len() + from_length + sources.max(1));
+            name.push_str(keyword);
             if let Some(from) = from {
                 name.push_str(" --from=");
                 name.push_str(from);
@@ -1145,6 +1185,31 @@ impl<'a> Estimator<'a> {
     }
 }
 
+/// An extra a requirement asks for, by the name the table's rows give it: the PEP 503 name of
+/// an extra as written (`Standard` → `standard`; not copied when already normal), the name
+/// itself for an extra a row's requirement asks for.
+trait ExtraName {
+    fn extra_name(&self) -> Cow<'_, str>;
+}
+
+impl ExtraName for String {
+    fn extra_name(&self) -> Cow<'_, str> {
+        normalized_name(self)
+    }
+}
+
+impl ExtraName for Spanned<String> {
+    fn extra_name(&self) -> Cow<'_, str> {
+        normalized_name(&self.value)
+    }
+}
+
+impl ExtraName for &'static str {
+    fn extra_name(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self)
+    }
+}
+
 /// The distributions of PyPI rows.
 fn names(rows: &[&'static PypiRow]) -> Vec<&'static str> {
     rows.iter().map(|row| row.distribution).collect()
@@ -1163,21 +1228,30 @@ fn push_joined<'s>(out: &mut String, items: impl Iterator<Item = &'s str>, separ
 /// The version of an exact pin (`==2.1.4`, `===2.1.4`, `(==2.1.4)`); `None` for other
 /// specifiers (`>=2`, `==2.*`, `==2.1,!=2.1.1`).
 fn exact_pin(specifier: &str) -> Option<&str> {
-    let specifier = specifier
-        .trim()
-        .trim_start_matches('(')
-        .trim_end_matches(')')
-        .trim();
+    // The parentheses are stripped byte by byte (they are ASCII, so the cuts fall between
+    // characters): a `char` pattern searches, which costs more on these short texts.
+    let specifier = specifier.trim();
+    let bytes = specifier.as_bytes();
+    let start = bytes.iter().position(|&b| b != b'(').unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|&b| b != b')')
+        .map_or(start, |last| (last + 1).max(start));
+    let specifier = specifier.get(start..end)?.trim();
     let version = specifier
         .strip_prefix("===")
         .or_else(|| specifier.strip_prefix("=="))?
         .trim();
-    (!version.is_empty() && !version.contains([',', '*'])).then_some(version)
+    (!version.is_empty() && !version.bytes().any(|b| b == b',' || b == b'*')).then_some(version)
 }
 
 /// Whether two versions are the same release as pip compares them (`2.1` and `2.1.0` are);
 /// versions PEP 440 cannot read are compared as text.
 fn same_version(a: &str, b: &str) -> bool {
+    // The same text is the same release whether PEP 440 reads it or not.
+    if a == b {
+        return true;
+    }
     match (Version::from_str(a), Version::from_str(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
@@ -1196,10 +1270,17 @@ fn image_name(base: &ImageRef) -> String {
         .repository
         .strip_prefix("library/")
         .unwrap_or(&base.repository);
-    match registry {
-        Some(registry) => format!("{registry}/{repository}:{tag}"),
-        None => format!("{repository}:{tag}"),
+    let mut name = String::with_capacity(
+        registry.map_or(0, |r| r.len() + 1) + repository.len() + 1 + tag.len(),
+    );
+    if let Some(registry) = registry {
+        name.push_str(registry);
+        name.push('/');
     }
+    name.push_str(repository);
+    name.push(':');
+    name.push_str(tag);
+    name
 }
 
 /// The X of an official `python:3.X…` base image (`python:3.10-slim`, `python:3.11.9`, as
@@ -1222,26 +1303,48 @@ fn debian_release(image: &str) -> Option<&'static str> {
     bookworm.then_some("bookworm")
 }
 
-/// The rows a base image reference may be found under, most exact first: the reference
-/// itself, then with the patch version dropped (`python:3.11.9-slim` → `python:3.11-slim`).
-fn base_row_candidates(image: &str) -> Vec<String> {
-    let mut out = vec![image.to_string()];
-    if let Some((repository, tag)) = image.rsplit_once(':') {
-        let (version, variant) = match tag.find('-') {
-            Some(dash) => tag.split_at(dash),
-            None => (tag, ""),
-        };
-        let parts: Vec<&str> = version.split('.').collect();
-        if parts.len() == 3 && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit())) {
-            out.push(format!("{repository}:{}.{}{variant}", parts[0], parts[1]));
-        }
+/// The row a base image reference not in the table may be found under: the reference with
+/// the patch version dropped (`python:3.11.9-slim` → `python:3.11-slim`), for a tag that has
+/// one.
+fn minor_reference(image: &str) -> Option<String> {
+    let (repository, tag) = image.rsplit_once(':')?;
+    let (version, variant) = match tag.find('-') {
+        Some(dash) => tag.split_at(dash),
+        None => (tag, ""),
+    };
+    let parts: Vec<&str> = version.split('.').collect();
+    if parts.len() == 3 && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit())) {
+        Some(format!("{repository}:{}.{}{variant}", parts[0], parts[1]))
+    } else {
+        None
     }
-    out
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{base_row_candidates, exact_pin, same_version};
+    use super::{exact_pin, minor_reference, same_version};
+    use proptest::prelude::*;
+
+    /// [`exact_pin`] as written with `str` patterns.
+    fn exact_pin_by_patterns(specifier: &str) -> Option<&str> {
+        let specifier = specifier
+            .trim()
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+            .trim();
+        let version = specifier
+            .strip_prefix("===")
+            .or_else(|| specifier.strip_prefix("=="))?
+            .trim();
+        (!version.is_empty() && !version.contains([',', '*'])).then_some(version)
+    }
+
+    proptest! {
+        #[test]
+        fn exact_pins_read_as_with_patterns(specifier in "[ =()1.,*é\\t\u{a0}]{0,10}") {
+            prop_assert_eq!(exact_pin(&specifier), exact_pin_by_patterns(&specifier));
+        }
+    }
 
     #[test]
     fn only_exact_pins_name_a_version() {
@@ -1260,13 +1363,15 @@ mod tests {
     #[test]
     fn patch_versions_fall_back_to_the_minor_row() {
         assert_eq!(
-            base_row_candidates("python:3.11.9-slim"),
-            vec!["python:3.11.9-slim", "python:3.11-slim"]
+            minor_reference("python:3.11.9-slim").as_deref(),
+            Some("python:3.11-slim")
         );
         assert_eq!(
-            base_row_candidates("python:3.11-slim"),
-            vec!["python:3.11-slim"]
+            minor_reference("python:3.11.9").as_deref(),
+            Some("python:3.11")
         );
-        assert_eq!(base_row_candidates("ubuntu:22.04"), vec!["ubuntu:22.04"]);
+        assert_eq!(minor_reference("python:3.11-slim"), None);
+        assert_eq!(minor_reference("ubuntu:22.04"), None);
+        assert_eq!(minor_reference("python:3.x.9-slim"), None);
     }
 }

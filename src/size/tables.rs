@@ -103,19 +103,22 @@ pub struct PypiRow {
     /// row are left out (extras name many distributions the table does not measure: test
     /// and docs tools).
     pub extra_dependencies: &'static [(&'static str, &'static [PypiDependency])],
+    /// The number of the row's first extra: the extras of all rows are numbered from 0 in
+    /// table order (by distribution, then by extra), so that an estimate keeps the extras it
+    /// followed in a list indexed by number ([`Tables::pypi_extras`] long).
+    pub first_extra: usize,
 }
 
 impl PypiRow {
-    /// The resolved requirements of extra `extra`, with the extra's name as the table has it.
-    pub fn extra_dependencies(
-        &self,
-        extra: &str,
-    ) -> Option<(&'static str, &'static [PypiDependency])> {
+    /// The number of extra `extra` among the extras of all rows (see
+    /// [`PypiRow::first_extra`]), and its resolved requirements.
+    pub fn extra(&self, extra: &str) -> Option<(usize, &'static [PypiDependency])> {
         let index = self
             .extra_dependencies
             .binary_search_by(|(name, _)| (*name).cmp(extra))
             .ok()?;
-        self.extra_dependencies.get(index).copied()
+        let (_, dependencies) = self.extra_dependencies.get(index)?;
+        Some((self.first_extra + index, dependencies))
     }
 }
 
@@ -242,6 +245,13 @@ impl Tables {
     pub fn pypi(&self, distribution: &str) -> Option<&'static PypiRow> {
         self.pypi_row(distribution).map(|(_, row)| row)
     }
+
+    /// How many extras the PyPI rows have in all: the extras' numbers are below it.
+    pub fn pypi_extras(&self) -> usize {
+        self.pypi_rows
+            .last()
+            .map_or(0, |row| row.first_extra + row.extra_dependencies.len())
+    }
 }
 
 #[cfg(test)]
@@ -290,12 +300,22 @@ mod tests {
         for row in tables.apt_lists {
             assert!(tables.release_apt_lists(row.release).is_some());
         }
+        // Every extra of every row is found, with its own requirements, under the next number.
+        let mut number = 0;
         for (id, row) in tables.pypi_rows.iter().enumerate() {
             assert_eq!(tables.pypi_row(row.distribution).map(|(i, _)| i), Some(id));
-            for (extra, _) in row.extras {
-                assert_eq!(row.extra_dependencies(extra).map(|(e, _)| e), Some(*extra));
+            assert_eq!(row.extras.len(), row.extra_dependencies.len());
+            for ((extra, _), (name, dependencies)) in row.extras.iter().zip(row.extra_dependencies)
+            {
+                assert_eq!(extra, name);
+                let found = row.extra(extra);
+                assert_eq!(found.map(|(n, _)| n), Some(number), "{extra}");
+                assert_eq!(found.map(|(_, d)| d.as_ptr()), Some(dependencies.as_ptr()));
+                number += 1;
             }
+            assert!(row.extra("not-an-extra").is_none());
         }
+        assert_eq!(tables.pypi_extras(), number);
     }
 
     /// The generated statics are the tables as `tsv` reads them, field by field (so what

@@ -156,6 +156,9 @@ pub struct Pypi<'t> {
     /// `extras` resolved; an extra's requirements without a row are left out (extras name
     /// many distributions the table does not measure: test and docs tools).
     pub extra_dependencies: Vec<(&'t str, Vec<Dependency<'t>>)>,
+    /// The number of the row's first extra: the extras of all rows are numbered from 0 in
+    /// table order (by distribution, then by extra).
+    pub first_extra: usize,
 }
 
 /// A requirement resolved: the index of its row in [`SizeTables::pypi`] and its extras.
@@ -409,9 +412,12 @@ pub fn size_tables(texts: SizeTexts<'_>) -> Result<SizeTables<'_>, Vec<Problem>>
             (dependencies, extra_dependencies)
         })
         .collect();
+    let mut extras = 0;
     for (row, (dependencies, extra_dependencies)) in tables.pypi.iter_mut().zip(resolved) {
         row.dependencies = dependencies;
         row.extra_dependencies = extra_dependencies;
+        row.first_extra = extras;
+        extras += row.extra_dependencies.len();
     }
     finish(tables, problems)
 }
@@ -573,6 +579,7 @@ fn pypi(
         source,
         dependencies: Vec::new(),
         extra_dependencies: Vec::new(),
+        first_extra: 0,
     })
 }
 
@@ -739,7 +746,7 @@ pub fn render_size_tables(tables: &SizeTables<'_>) -> String {
             .map(|(extra, found)| format!("({extra:?}, {})", dependency_slice(found)))
             .collect();
         format!(
-            "PypiRow {{ distribution: {:?}, version: {:?}, wheel_bytes: {}, installed_bytes: {}, compiled_bytes: [{}], requires: {}, extras: &[{}], source: {:?}, dependencies: {}, extra_dependencies: &[{}] }}",
+            "PypiRow {{ distribution: {:?}, version: {:?}, wheel_bytes: {}, installed_bytes: {}, compiled_bytes: [{}], requires: {}, extras: &[{}], source: {:?}, dependencies: {}, extra_dependencies: &[{}], first_extra: {} }}",
             row.distribution,
             row.version,
             row.wheel_bytes,
@@ -749,7 +756,8 @@ pub fn render_size_tables(tables: &SizeTables<'_>) -> String {
             extras.join(", "),
             row.source,
             dependency_slice(&row.dependencies),
-            extra_dependencies.join(", ")
+            extra_dependencies.join(", "),
+            row.first_extra
         )
     });
     out
@@ -832,6 +840,11 @@ mod tests {
                     }]
                 )
             ]
+        );
+        // `a` has no extras, so `b`'s are numbered from 0.
+        assert_eq!(
+            (tables.pypi[0].first_extra, tables.pypi[1].first_extra),
+            (0, 0)
         );
         let rendered = render_size_tables(&tables);
         assert!(rendered.contains("BaseKind::Compressed"), "{rendered}");
