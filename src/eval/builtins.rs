@@ -3,6 +3,7 @@
 //! The simple string functions live in [`crate::eval::engine`].
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use crate::eval::value::{Entity, Value};
 use crate::eval::world::World;
@@ -15,35 +16,91 @@ use crate::parse::dockerignore::{go_clean, go_match};
 // `build.rs`, which checks the table, so that no run parses it.
 include!(concat!(env!("OUT_DIR"), "/import_names.rs"));
 
+/// The modules of each row of [`IMPORT_NAMES`] as a list value, built once, so that a call
+/// whose distribution is in the table hands out a shared list.
+static IMPORT_LISTS: LazyLock<Vec<Value<'static>>> = LazyLock::new(|| {
+    IMPORT_NAMES
+        .iter()
+        .map(|(_, modules)| string_list(modules.iter().copied()))
+        .collect()
+});
+
 /// The top-level modules distribution `name` installs, plus the modules the `dist=module`
 /// strings of `extra` give it.
-pub fn import_names(name: &str, extra: &[&str]) -> Vec<Cow<'static, str>> {
+pub fn import_names<'e>(
+    name: &str,
+    extra: impl IntoIterator<Item = &'e str>,
+) -> Vec<Cow<'static, str>> {
     let normalized = normalized_name(name);
-    let mut modules: Vec<Cow<'static, str>> = IMPORT_NAMES
-        .binary_search_by(|(distribution, _)| (*distribution).cmp(normalized.as_ref()))
-        .ok()
-        .and_then(|index| IMPORT_NAMES.get(index))
-        .map_or_else(
-            || vec![Cow::Owned(normalized.replace('-', "_"))],
-            |(_, modules)| modules.iter().map(|&m| Cow::Borrowed(m)).collect(),
-        );
-    for mapping in extra {
-        if let Some((dist, module)) = mapping.split_once('=') {
-            let module = module.trim();
-            if normalized_name(dist.trim()) == normalized
-                && !module.is_empty()
-                && !modules.iter().any(|m| m == module)
-            {
-                modules.push(Cow::Owned(module.to_string()));
-            }
+    let mut modules: Vec<Cow<'static, str>> = match table_row(&normalized) {
+        Some(index) => IMPORT_NAMES
+            .get(index)
+            .map_or(&[][..], |(_, modules)| *modules)
+            .iter()
+            .map(|&m| Cow::Borrowed(m))
+            .collect(),
+        None => vec![Cow::Owned(normalized.replace('-', "_"))],
+    };
+    for module in mapped_modules(&normalized, extra) {
+        if !modules.iter().any(|m| m == module) {
+            modules.push(Cow::Owned(module.to_string()));
         }
     }
     modules
 }
 
+/// [`import_names`] as a list value. `name` is the argument value, so that a name that is its
+/// own module (normalised, without `-`) is borrowed from it; a distribution of the table
+/// without configured modules gets the table's shared list.
+fn import_names_value<'v, 'e>(
+    name: &Value<'v>,
+    extra: impl IntoIterator<Item = &'e str> + Clone,
+) -> Value<'v> {
+    let Some(text) = name.as_str() else {
+        return Value::list(Vec::new());
+    };
+    let normalized = normalized_name(text);
+    let row = table_row(&normalized);
+    if mapped_modules(&normalized, extra.clone()).next().is_none() {
+        if let Some(list) = row.and_then(|index| IMPORT_LISTS.get(index)) {
+            return list.clone();
+        }
+        let module = match (name, &normalized) {
+            (Value::String(Cow::Borrowed(borrowed), _), Cow::Borrowed(_))
+                if !borrowed.contains('-') =>
+            {
+                Cow::Borrowed(*borrowed)
+            }
+            _ => Cow::Owned(normalized.replace('-', "_")),
+        };
+        return Value::list(vec![Value::String(module, None)]);
+    }
+    string_list(import_names(text, extra))
+}
+
+/// The row of [`IMPORT_NAMES`] of a normalised distribution name.
+fn table_row(normalized: &str) -> Option<usize> {
+    IMPORT_NAMES
+        .binary_search_by(|(distribution, _)| (*distribution).cmp(normalized))
+        .ok()
+}
+
+/// The non-empty modules that the `dist=module` strings of `extra` give the distribution
+/// whose normalised name is `normalized`.
+fn mapped_modules<'n, 'e, I: IntoIterator<Item = &'e str>>(
+    normalized: &'n str,
+    extra: I,
+) -> impl Iterator<Item = &'e str> + use<'n, 'e, I> {
+    extra.into_iter().filter_map(move |mapping| {
+        let (dist, module) = mapping.split_once('=')?;
+        let module = module.trim();
+        (normalized_name(dist.trim()) == normalized && !module.is_empty()).then_some(module)
+    })
+}
+
 /// The values of the `key:value` strings of `map` whose key is `key`.
-pub fn values_for<'a>(map: &[&'a str], key: &str) -> Vec<&'a str> {
-    map.iter()
+pub fn values_for<'a>(map: impl IntoIterator<Item = &'a str>, key: &str) -> Vec<&'a str> {
+    map.into_iter()
         .filter_map(|entry| entry.split_once(':'))
         .filter(|(k, _)| k.trim() == key)
         .map(|(_, v)| v.trim())
@@ -52,34 +109,64 @@ pub fn values_for<'a>(map: &[&'a str], key: &str) -> Vec<&'a str> {
 
 /// Whether `path`, or its last components (as many as a pattern has), matches one of the
 /// globs `patterns` (Go `filepath.Match`). A bad pattern matches nothing.
-pub fn path_matches(path: &str, patterns: &[&str]) -> bool {
+pub fn path_matches<'p>(path: &str, patterns: impl IntoIterator<Item = &'p str>) -> bool {
     // A path is read as its components: one with empty components (`/a//b/`) is cleaned once,
-    // so that the last components a pattern needs are a slice of it.
+    // so that the last components a pattern needs are a slice of it. One pass finds both
+    // whether it is clean and its last slash.
     let bytes = path.as_bytes();
-    let clean = bytes.first() != Some(&b'/')
-        && bytes.last() != Some(&b'/')
-        && !bytes.windows(2).any(|pair| pair == b"//");
-    let path = if clean {
-        Cow::Borrowed(path)
+    let mut last_slash = None;
+    let mut clean = bytes.last() != Some(&b'/');
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'/' {
+            clean &= last_slash.map_or(i > 0, |last| last + 1 < i);
+            last_slash = Some(i);
+        }
+    }
+    let (path, name) = if clean {
+        let name = last_slash.map_or(path, |slash| path.get(slash + 1..).unwrap_or(""));
+        (Cow::Borrowed(path), Cow::Borrowed(name))
     } else {
         let components: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
-        if components.is_empty() {
+        let Some(&name) = components.last() else {
             return false;
-        }
-        Cow::Owned(components.join("/"))
-    };
-    // Most patterns are one component: the tail they match is the same for all of them.
-    let name = path
-        .rfind('/')
-        .map_or(&*path, |slash| path.get(slash + 1..).unwrap_or(""));
-    patterns.iter().any(|pattern| {
-        let pattern = pattern.trim_matches('/');
-        let tail = match pattern.bytes().filter(|&b| b == b'/').count() + 1 {
-            1 => Some(name),
-            wanted => last_components(&path, wanted),
         };
-        tail.is_some_and(|tail| go_match(pattern.as_bytes(), tail.as_bytes()).unwrap_or(false))
+        (Cow::Owned(components.join("/")), Cow::Borrowed(name))
+    };
+    patterns.into_iter().any(|pattern| {
+        match_name(pattern.as_bytes(), name.as_bytes())
+            .unwrap_or_else(|| pattern_matches(&path, &name, pattern))
     })
+}
+
+/// [`pattern_matches`] for the shapes most patterns have, in one pass over the pattern and
+/// against the last component alone: a literal, `*literal` or `literal*` of one component
+/// (a literal has none of `*?[\/`). `None` for any other pattern.
+fn match_name(pattern: &[u8], name: &[u8]) -> Option<bool> {
+    let (star, literal) = match pattern.split_first() {
+        Some((b'*', rest)) => (true, rest),
+        _ => (false, pattern),
+    };
+    let special = |b: &u8| matches!(b, b'*' | b'?' | b'[' | b'\\' | b'/');
+    match literal.iter().position(special) {
+        // `name` has no `/`, so the star may take all of what precedes the suffix.
+        None if star => Some(name.ends_with(literal)),
+        None => Some(literal == name),
+        Some(at) if !star && at + 1 == literal.len() && literal.get(at) == Some(&b'*') => {
+            Some(name.starts_with(literal.get(..at)?))
+        }
+        Some(_) => None,
+    }
+}
+
+/// Whether the last components of `path` (a path without empty components whose last one is
+/// `name`), as many as `pattern` has, match it.
+fn pattern_matches(path: &str, name: &str, pattern: &str) -> bool {
+    let pattern = pattern.trim_matches('/');
+    let tail = match pattern.bytes().filter(|&b| b == b'/').count() + 1 {
+        1 => Some(name),
+        wanted => last_components(path, wanted),
+    };
+    tail.is_some_and(|tail| go_match(pattern.as_bytes(), tail.as_bytes()).unwrap_or(false))
 }
 
 /// The last `wanted` components of a path without empty components, or `None` when it has
@@ -95,13 +182,14 @@ fn last_components(path: &str, wanted: usize) -> Option<&str> {
     (components == wanted).then_some(path)
 }
 
-/// The strings of a string or a list value.
-fn strings<'v>(value: Option<&'v Value<'_>>) -> Vec<&'v str> {
-    match value {
-        Some(Value::List(items)) => items.iter().filter_map(Value::as_str).collect(),
-        Some(other) => other.as_str().into_iter().collect(),
-        None => Vec::new(),
-    }
+/// The strings of a string or a list value, read in place.
+fn strings<'v>(value: Option<&'v Value<'_>>) -> impl Iterator<Item = &'v str> + Clone {
+    let items = match value {
+        Some(Value::List(items)) => items.as_slice(),
+        Some(other) => std::slice::from_ref(other),
+        None => &[],
+    };
+    items.iter().filter_map(Value::as_str)
 }
 
 fn string_list<'m>(items: impl IntoIterator<Item = impl Into<Cow<'m, str>>>) -> Value<'m> {
@@ -130,17 +218,16 @@ pub fn call<'v>(world: &World<'_>, name: &str, arguments: &[Value<'v>]) -> Optio
         }),
         "values_for" => match text(1) {
             Some(key) => string_list(
-                values_for(&strings(arguments.first()), key)
+                values_for(strings(arguments.first()), key)
                     .into_iter()
                     .map(String::from),
             ),
             None => Value::list(Vec::new()),
         },
         "path_matches" => {
-            Value::Bool(text(0).is_some_and(|path| path_matches(path, &strings(arguments.get(1)))))
+            Value::Bool(text(0).is_some_and(|path| path_matches(path, strings(arguments.get(1)))))
         }
         "not_excluded" => {
-            let paths = strings(arguments.get(1));
             let ignore = match arguments.first() {
                 Some(Value::Entity(Entity::Dockerignore(c))) => world
                     .repository
@@ -150,14 +237,13 @@ pub fn call<'v>(world: &World<'_>, name: &str, arguments: &[Value<'v>]) -> Optio
                 _ => None,
             };
             string_list(
-                paths
-                    .into_iter()
+                strings(arguments.get(1))
                     .filter(|path| !ignore.is_some_and(|i| i.is_excluded(&go_clean(path))))
                     .map(String::from),
             )
         }
-        "import_names" => match text(0) {
-            Some(name) => string_list(import_names(name, &strings(arguments.get(1)))),
+        "import_names" => match arguments.first() {
+            Some(name) => import_names_value(name, strings(arguments.get(1))),
             None => Value::list(Vec::new()),
         },
         _ => return None,
@@ -168,21 +254,22 @@ pub fn call<'v>(world: &World<'_>, name: &str, arguments: &[Value<'v>]) -> Optio
 mod tests {
     use super::*;
     use crate::parse::repository::{load, LoadOptions};
+    use proptest::prelude::*;
 
     #[test]
     fn import_names_come_from_the_table_or_the_normalised_name() {
-        assert_eq!(import_names("scikit-learn", &[]), ["sklearn"]);
-        assert_eq!(import_names("Pillow", &[]), ["PIL"]);
-        assert_eq!(import_names("PyYAML", &[]), ["_yaml", "yaml"]);
-        assert_eq!(import_names("python_dateutil", &[]), ["dateutil"]);
-        assert_eq!(import_names("z3-solver", &[]), ["z3"]);
-        assert_eq!(import_names("SymPy", &[]), ["isympy", "sympy"]);
+        assert_eq!(import_names("scikit-learn", []), ["sklearn"]);
+        assert_eq!(import_names("Pillow", []), ["PIL"]);
+        assert_eq!(import_names("PyYAML", []), ["_yaml", "yaml"]);
+        assert_eq!(import_names("python_dateutil", []), ["dateutil"]);
+        assert_eq!(import_names("z3-solver", []), ["z3"]);
+        assert_eq!(import_names("SymPy", []), ["isympy", "sympy"]);
         // Not in the table: the normalised name with `_`.
-        assert_eq!(import_names("Flask-SQLAlchemy", &[]), ["flask_sqlalchemy"]);
-        assert_eq!(import_names("pandas", &[]), ["pandas"]);
+        assert_eq!(import_names("Flask-SQLAlchemy", []), ["flask_sqlalchemy"]);
+        assert_eq!(import_names("pandas", []), ["pandas"]);
         // Configured mappings add modules, keyed by the normalised name.
         assert_eq!(
-            import_names("my_dist", &["My.Dist = mymodule", "other=x", "broken"]),
+            import_names("my_dist", ["My.Dist = mymodule", "other=x", "broken"]),
             ["my_dist", "mymodule"]
         );
     }
@@ -202,44 +289,159 @@ mod tests {
             .collect();
         assert_eq!(IMPORT_NAMES, read.as_slice());
         for (distribution, modules) in IMPORT_NAMES {
-            assert_eq!(import_names(distribution, &[]), *modules);
+            assert_eq!(import_names(distribution, []), *modules);
         }
     }
 
     #[test]
     fn values_for_reads_a_map_written_as_a_list() {
         let map = ["api:pandas", "api: numpy", "worker:torch", "plain"];
-        assert_eq!(values_for(&map, "api"), ["pandas", "numpy"]);
-        assert!(values_for(&map, "web").is_empty());
+        assert_eq!(values_for(map, "api"), ["pandas", "numpy"]);
+        assert!(values_for(map, "web").is_empty());
     }
 
     #[test]
     fn path_matches_the_last_components() {
-        assert!(path_matches("app/.env", &[".env"]));
-        assert!(path_matches(".env", &[".env"]));
-        assert!(!path_matches("app/.env.example", &[".env"]));
-        assert!(path_matches("certs/server.pem", &["*.pem"]));
-        assert!(path_matches("home/.aws/credentials", &[".aws/credentials"]));
-        assert!(!path_matches("credentials", &[".aws/credentials"]));
-        assert!(path_matches("keys/id_rsa.pub", &["id_rsa*"]));
-        assert!(!path_matches("app/main.py", &["*.pem"]));
-        assert!(!path_matches("a", &["["])); // a bad pattern matches nothing
+        assert!(path_matches("app/.env", [".env"]));
+        assert!(path_matches(".env", [".env"]));
+        assert!(!path_matches("app/.env.example", [".env"]));
+        assert!(path_matches("certs/server.pem", ["*.pem"]));
+        assert!(path_matches("home/.aws/credentials", [".aws/credentials"]));
+        assert!(!path_matches("credentials", [".aws/credentials"]));
+        assert!(path_matches("keys/id_rsa.pub", ["id_rsa*"]));
+        assert!(!path_matches("app/main.py", ["*.pem"]));
+        assert!(!path_matches("a", ["["])); // a bad pattern matches nothing
 
         // Paths with empty components are read as their components.
         assert!(path_matches(
             "/home//.aws/credentials/",
-            &[".aws/credentials"]
+            [".aws/credentials"]
         ));
-        assert!(!path_matches("//credentials", &[".aws/credentials"]));
-        assert!(path_matches("a/b/c.pem", &["b/*.pem"]));
-        assert!(!path_matches("a/b/c.pem", &["a/*.pem"]));
-        assert!(path_matches("a/b/c.pem", &["a/b/c.pem"]));
-        assert!(!path_matches("b/c.pem", &["a/b/c.pem"]));
+        assert!(!path_matches("//credentials", [".aws/credentials"]));
+        assert!(path_matches("a/b/c.pem", ["b/*.pem"]));
+        assert!(!path_matches("a/b/c.pem", ["a/*.pem"]));
+        assert!(path_matches("a/b/c.pem", ["a/b/c.pem"]));
+        assert!(!path_matches("b/c.pem", ["a/b/c.pem"]));
 
         // A list matches when one of its patterns does.
-        assert!(path_matches("keys/id_rsa", &["*.pem", "[", "id_rsa*"]));
-        assert!(path_matches("/a//b.pem", &["x", "a/*.pem"]));
-        assert!(!path_matches("keys/id_rsa", &[]));
+        assert!(path_matches("keys/id_rsa", ["*.pem", "[", "id_rsa*"]));
+        assert!(path_matches("/a//b.pem", ["x", "a/*.pem"]));
+        assert!(!path_matches("keys/id_rsa", []));
+    }
+
+    /// `path_matches` as it was before its one-pass shapes: every pattern trimmed, its
+    /// components counted and matched by `go_match`.
+    fn path_matches_reference(path: &str, patterns: &[&str]) -> bool {
+        let bytes = path.as_bytes();
+        let clean = bytes.first() != Some(&b'/')
+            && bytes.last() != Some(&b'/')
+            && !bytes.windows(2).any(|pair| pair == b"//");
+        let path = if clean {
+            Cow::Borrowed(path)
+        } else {
+            let components: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+            if components.is_empty() {
+                return false;
+            }
+            Cow::Owned(components.join("/"))
+        };
+        let name = path
+            .rfind('/')
+            .map_or(&*path, |slash| path.get(slash + 1..).unwrap_or(""));
+        patterns.iter().any(|pattern| {
+            let pattern = pattern.trim_matches('/');
+            let tail = match pattern.bytes().filter(|&b| b == b'/').count() + 1 {
+                1 => Some(name),
+                wanted => last_components(&path, wanted),
+            };
+            tail.is_some_and(|tail| go_match(pattern.as_bytes(), tail.as_bytes()).unwrap_or(false))
+        })
+    }
+
+    /// Patterns and paths over the bytes that matter to globs and paths.
+    fn glob_text() -> impl Strategy<Value = String> {
+        proptest::string::string_regex(r"[ab.*?/\\\[\]^-]{0,8}").unwrap()
+    }
+
+    proptest! {
+        /// The one-pass shapes agree with the general path on every pattern they accept.
+        #[test]
+        fn match_name_agrees_with_the_general_path(pattern in glob_text(), path in glob_text()) {
+            let components: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+            let clean = components.join("/");
+            let name = components.last().copied().unwrap_or("");
+            if let Some(fast) = match_name(pattern.as_bytes(), name.as_bytes()) {
+                prop_assert_eq!(fast, pattern_matches(&clean, name, &pattern));
+            }
+            prop_assert_eq!(
+                path_matches(&path, [pattern.as_str(), "[", pattern.as_str()]),
+                path_matches_reference(&path, &[pattern.as_str(), "["])
+            );
+        }
+    }
+
+    #[test]
+    fn match_name_takes_the_common_shapes() {
+        assert_eq!(match_name(b".env", b".env"), Some(true));
+        assert_eq!(match_name(b".env", b".envx"), Some(false));
+        assert_eq!(match_name(b"*.pem", b"a.pem"), Some(true));
+        assert_eq!(match_name(b"*.pem", b"a.pub"), Some(false));
+        assert_eq!(match_name(b"id_rsa*", b"id_rsa.pub"), Some(true));
+        assert_eq!(match_name(b"*", b""), Some(true));
+        assert_eq!(match_name(b".aws/credentials", b"credentials"), None);
+        assert_eq!(match_name(b"*.py[cod]", b"a.pyc"), None);
+        assert_eq!(match_name(b"a*b*", b"ab"), None);
+    }
+
+    #[test]
+    fn import_names_value_shares_or_borrows() {
+        let list = |v: Value<'_>| match v {
+            Value::List(items) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(String::from))
+                .collect::<Vec<_>>(),
+            _ => Vec::new(),
+        };
+        let none: [&str; 0] = [];
+        assert_eq!(
+            list(import_names_value(&Value::str("PyYAML", None), none)),
+            ["_yaml", "yaml"]
+        );
+        assert_eq!(
+            list(import_names_value(&Value::str("pandas", None), none)),
+            ["pandas"]
+        );
+        assert_eq!(
+            list(import_names_value(
+                &Value::str("flask-sqlalchemy", None),
+                none
+            )),
+            ["flask_sqlalchemy"]
+        );
+        assert_eq!(
+            list(import_names_value(
+                &Value::str("Flask.SQLAlchemy", None),
+                none
+            )),
+            ["flask_sqlalchemy"]
+        );
+        assert_eq!(
+            list(import_names_value(
+                &Value::str("PyYAML", None),
+                ["pyyaml=yaml", "pyyaml = ruamel"]
+            )),
+            ["_yaml", "yaml", "ruamel"]
+        );
+        assert_eq!(
+            list(import_names_value(&Value::Null, none)),
+            Vec::<String>::new()
+        );
+        for (distribution, modules) in IMPORT_NAMES {
+            assert_eq!(
+                list(import_names_value(&Value::str(distribution, None), none)),
+                *modules
+            );
+        }
     }
 
     #[test]
