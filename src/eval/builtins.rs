@@ -3,7 +3,10 @@
 //! The simple string functions live in [`crate::eval::engine`].
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::LazyLock;
+
+use foldhash::fast::FixedState;
 
 use crate::eval::value::{Entity, Value};
 use crate::eval::world::World;
@@ -16,12 +19,18 @@ use crate::parse::dockerignore::{go_clean, go_match};
 // `build.rs`, which checks the table, so that no run parses it.
 include!(concat!(env!("OUT_DIR"), "/import_names.rs"));
 
-/// The modules of each row of [`IMPORT_NAMES`] as a list value, built once, so that a call
-/// whose distribution is in the table hands out a shared list.
-static IMPORT_LISTS: LazyLock<Vec<Value<'static>>> = LazyLock::new(|| {
+/// A row of [`IMPORT_TABLE`]: the modules, and the same as a list value.
+type ImportRow = (&'static [&'static str], Value<'static>);
+
+/// [`IMPORT_NAMES`] by normalised distribution, each row's modules also as a list value built
+/// once, so that a call whose distribution is in the table hands out a shared list.
+static IMPORT_TABLE: LazyLock<HashMap<&'static str, ImportRow, FixedState>> = LazyLock::new(|| {
     IMPORT_NAMES
         .iter()
-        .map(|(_, modules)| string_list(modules.iter().copied()))
+        .map(|&(distribution, modules)| {
+            let list = string_list(modules.iter().copied());
+            (distribution, (modules, list))
+        })
         .collect()
 });
 
@@ -32,13 +41,8 @@ pub fn import_names<'e>(
     extra: impl IntoIterator<Item = &'e str>,
 ) -> Vec<Cow<'static, str>> {
     let normalized = normalized_name(name);
-    let mut modules: Vec<Cow<'static, str>> = match table_row(&normalized) {
-        Some(index) => IMPORT_NAMES
-            .get(index)
-            .map_or(&[][..], |(_, modules)| *modules)
-            .iter()
-            .map(|&m| Cow::Borrowed(m))
-            .collect(),
+    let mut modules: Vec<Cow<'static, str>> = match IMPORT_TABLE.get(normalized.as_ref()) {
+        Some((modules, _)) => modules.iter().map(|&m| Cow::Borrowed(m)).collect(),
         None => vec![Cow::Owned(normalized.replace('-', "_"))],
     };
     for module in mapped_modules(&normalized, extra) {
@@ -60,9 +64,8 @@ fn import_names_value<'v, 'e>(
         return Value::list(Vec::new());
     };
     let normalized = normalized_name(text);
-    let row = table_row(&normalized);
     if mapped_modules(&normalized, extra.clone()).next().is_none() {
-        if let Some(list) = row.and_then(|index| IMPORT_LISTS.get(index)) {
+        if let Some((_, list)) = IMPORT_TABLE.get(normalized.as_ref()) {
             return list.clone();
         }
         let module = match (name, &normalized) {
@@ -76,13 +79,6 @@ fn import_names_value<'v, 'e>(
         return Value::list(vec![Value::String(module, None)]);
     }
     string_list(import_names(text, extra))
-}
-
-/// The row of [`IMPORT_NAMES`] of a normalised distribution name.
-fn table_row(normalized: &str) -> Option<usize> {
-    IMPORT_NAMES
-        .binary_search_by(|(distribution, _)| (*distribution).cmp(normalized))
-        .ok()
 }
 
 /// The non-empty modules that the `dist=module` strings of `extra` give the distribution
@@ -133,28 +129,44 @@ pub fn path_matches<'p>(path: &str, patterns: impl IntoIterator<Item = &'p str>)
         (Cow::Owned(components.join("/")), Cow::Borrowed(name))
     };
     patterns.into_iter().any(|pattern| {
-        match_name(pattern.as_bytes(), name.as_bytes())
+        match_name(pattern.as_bytes(), path.as_bytes(), name.as_bytes())
             .unwrap_or_else(|| pattern_matches(&path, &name, pattern))
     })
 }
 
-/// [`pattern_matches`] for the shapes most patterns have, in one pass over the pattern and
-/// against the last component alone: a literal, `*literal` or `literal*` of one component
-/// (a literal has none of `*?[\/`). `None` for any other pattern.
-fn match_name(pattern: &[u8], name: &[u8]) -> Option<bool> {
+/// [`pattern_matches`] for the shapes most patterns have, in one pass over the pattern: a
+/// literal of one component or more (compared with the end of `path`), or `*literal` or
+/// `literal*` of one component (against `name`, the last component of `path`). A literal
+/// has none of `*?[\`, and of one component no `/`. `None` for any other pattern.
+#[inline]
+fn match_name(pattern: &[u8], path: &[u8], name: &[u8]) -> Option<bool> {
     let (star, literal) = match pattern.split_first() {
         Some((b'*', rest)) => (true, rest),
         _ => (false, pattern),
     };
-    let special = |b: &u8| matches!(b, b'*' | b'?' | b'[' | b'\\' | b'/');
-    match literal.iter().position(special) {
+    let glob = |b: &u8| matches!(b, b'*' | b'?' | b'[' | b'\\');
+    match literal.iter().position(|b| glob(b) || *b == b'/') {
         // `name` has no `/`, so the star may take all of what precedes the suffix.
         None if star => Some(name.ends_with(literal)),
         None => Some(literal == name),
-        Some(at) if !star && at + 1 == literal.len() && literal.get(at) == Some(&b'*') => {
-            Some(name.starts_with(literal.get(..at)?))
-        }
-        Some(_) => None,
+        Some(at) => match literal.get(at) {
+            Some(b'*') if !star && at + 1 == literal.len() => {
+                Some(name.starts_with(literal.get(..at)?))
+            }
+            // Its components are the last ones of `path`, which has no empty component.
+            Some(b'/')
+                if !star
+                    && at > 0
+                    && literal.last() != Some(&b'/')
+                    && !literal.iter().any(glob) =>
+            {
+                Some(
+                    path.strip_suffix(literal)
+                        .is_some_and(|head| head.is_empty() || head.ends_with(b"/")),
+                )
+            }
+            _ => None,
+        },
     }
 }
 
@@ -370,7 +382,7 @@ mod tests {
             let components: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
             let clean = components.join("/");
             let name = components.last().copied().unwrap_or("");
-            if let Some(fast) = match_name(pattern.as_bytes(), name.as_bytes()) {
+            if let Some(fast) = match_name(pattern.as_bytes(), clean.as_bytes(), name.as_bytes()) {
                 prop_assert_eq!(fast, pattern_matches(&clean, name, &pattern));
             }
             prop_assert_eq!(
@@ -380,17 +392,54 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// Paths and patterns of a few short components, so that multi-component literals
+        /// often are, or nearly are, a path's last components.
+        #[test]
+        fn path_matches_agrees_on_components(
+            path in proptest::collection::vec("[ab.]{0,2}", 0..5),
+            pattern in proptest::collection::vec("[ab.*]{0,2}", 0..4),
+        ) {
+            let path = path.join("/");
+            let pattern = pattern.join("/");
+            prop_assert_eq!(
+                path_matches(&path, [pattern.as_str()]),
+                path_matches_reference(&path, &[pattern.as_str()])
+            );
+        }
+    }
+
     #[test]
     fn match_name_takes_the_common_shapes() {
-        assert_eq!(match_name(b".env", b".env"), Some(true));
-        assert_eq!(match_name(b".env", b".envx"), Some(false));
-        assert_eq!(match_name(b"*.pem", b"a.pem"), Some(true));
-        assert_eq!(match_name(b"*.pem", b"a.pub"), Some(false));
-        assert_eq!(match_name(b"id_rsa*", b"id_rsa.pub"), Some(true));
-        assert_eq!(match_name(b"*", b""), Some(true));
-        assert_eq!(match_name(b".aws/credentials", b"credentials"), None);
-        assert_eq!(match_name(b"*.py[cod]", b"a.pyc"), None);
-        assert_eq!(match_name(b"a*b*", b"ab"), None);
+        assert_eq!(match_name(b".env", b".env", b".env"), Some(true));
+        assert_eq!(match_name(b".env", b".envx", b".envx"), Some(false));
+        assert_eq!(match_name(b"*.pem", b"a.pem", b"a.pem"), Some(true));
+        assert_eq!(match_name(b"*.pem", b"a.pub", b"a.pub"), Some(false));
+        assert_eq!(
+            match_name(b"id_rsa*", b"id_rsa.pub", b"id_rsa.pub"),
+            Some(true)
+        );
+        assert_eq!(match_name(b"*", b"", b""), Some(true));
+        assert_eq!(
+            match_name(
+                b".aws/credentials",
+                b"home/.aws/credentials",
+                b"credentials"
+            ),
+            Some(true)
+        );
+        assert_eq!(
+            match_name(
+                b".aws/credentials",
+                b"home/x.aws/credentials",
+                b"credentials"
+            ),
+            Some(false)
+        );
+        assert_eq!(match_name(b"/.aws/", b".aws", b".aws"), None);
+        assert_eq!(match_name(b"*/x", b"a/x", b"x"), None);
+        assert_eq!(match_name(b"*.py[cod]", b"a.pyc", b"a.pyc"), None);
+        assert_eq!(match_name(b"a*b*", b"ab", b"ab"), None);
     }
 
     #[test]
