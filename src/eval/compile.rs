@@ -1,8 +1,10 @@
 //! A rule's queries compiled for evaluation, once per run of the rule: variables resolved to
-//! slots of the scope stack, params and literal lists folded into constants, constant regular
-//! expressions shared by text (and compiled when a match first needs one), each condition split into the parts checked as soon as the variables
-//! they read are bound, and the equality join each loop can use found ahead of time. The
-//! evaluator ([`crate::eval::engine`]) then looks nothing up by name.
+//! slots of the scope stack, params and literal lists folded into constants (the constant
+//! list of an `in` prepared for lookups: [`Members`]), constant regular expressions shared
+//! by text (and compiled when a match first needs one), each condition split into the parts
+//! checked as soon as the variables they read are bound, and the equality join each loop can
+//! use found ahead of time. The evaluator ([`crate::eval::engine`]) then looks nothing up by
+//! name.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -14,6 +16,7 @@ use regex_automata::{Anchored, Input, MatchKind};
 
 use crate::diag::Diagnostic;
 use crate::eval::join::KeyPath;
+use crate::eval::members::Members;
 use crate::eval::value::Value;
 use crate::lang::ast::{
     BinaryOp, Expr, ExprKind, QuantifierKind, Query, Rule, Template, TemplatePart,
@@ -98,6 +101,10 @@ pub enum Node<'r> {
     Or(Box<Node<'r>>, Box<Node<'r>>),
     /// `==`, `!=`, `<`, `<=`, `>`, `>=`, `in`, `not in`.
     Compare(BinaryOp, Box<Node<'r>>, Box<Node<'r>>),
+    /// `needle in LIST`, or `not in` when the flag is set, where the list is a constant
+    /// (a literal list or a param), its elements prepared for the lookup. It takes the steps
+    /// of the [`Node::Compare`] it stands for, the list's being one constant's.
+    Member(bool, Box<Node<'r>>, Box<Members<'r>>),
     Matches(Box<Node<'r>>, Box<Node<'r>>, Pattern),
 }
 
@@ -330,6 +337,12 @@ impl<'r> Compiler<'_, 'r> {
                         };
                         Node::Matches(l, r, pattern)
                     }
+                    BinaryOp::In | BinaryOp::NotIn => match *r {
+                        Node::Const(Value::List(list)) => {
+                            Node::Member(*op == BinaryOp::NotIn, l, Box::new(Members::new(list)))
+                        }
+                        r => Node::Compare(*op, l, boxed(r)),
+                    },
                     _ => Node::Compare(*op, l, r),
                 }
             }
@@ -495,7 +508,7 @@ fn reads_slot(node: &Node<'_>, slot: usize) -> bool {
         Node::Var(s) | Node::VarField(s, _) => *s == slot,
         Node::Const(_) | Node::Collection(_) => false,
         Node::List(items) | Node::Call(_, items) => items.iter().any(|i| reads_slot(i, slot)),
-        Node::Field(base, _) | Node::Not(base) => reads_slot(base, slot),
+        Node::Field(base, _) | Node::Not(base) | Node::Member(_, base, _) => reads_slot(base, slot),
         Node::And(l, r) | Node::Or(l, r) | Node::Compare(_, l, r) | Node::Matches(l, r, _) => {
             reads_slot(l, slot) || reads_slot(r, slot)
         }
@@ -657,11 +670,12 @@ mod tests {
         let [member, quantifier] = packages.parts.as_slice() else {
             panic!("two parts");
         };
-        // The param is the configured value, folded into a constant.
-        let Node::Compare(BinaryOp::In, _, wanted) = member else {
+        // The param is the configured value, folded into a constant, prepared for lookups.
+        let Node::Member(false, _, wanted) = member else {
             panic!("an `in`");
         };
-        assert!(matches!(&**wanted, Node::Const(Value::List(items)) if items.len() == 1));
+        assert!(wanted.contains(&Value::str("gcc", None)));
+        assert!(!wanted.contains(&Value::str("g++", None)));
         // The quantifier's variable is the slot after `pkg`; its condition compares it with
         // `pkg`, so the quantifier can look its elements up.
         let Node::Quantifier(QuantifierKind::Any, lp) = quantifier else {

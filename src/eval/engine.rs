@@ -18,6 +18,7 @@ use crate::eval::compile::{
     compile, matcher, CompiledQuery, Loop, Node, Pattern, Patterns, Piece, Report,
 };
 use crate::eval::join::{Candidates, Index, IndexKey, Indexes, KeyId, Plan, SharedIndexes};
+use crate::eval::members::Members;
 use crate::eval::value::Value;
 use crate::eval::world::World;
 use crate::lang::ast::{BinaryOp, Expr, ExprKind, QuantifierKind, Rule};
@@ -761,6 +762,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
             Node::And(left, right) => self.holds(left) && self.holds(right),
             Node::Or(left, right) => self.holds(left) || self.holds(right),
             Node::Compare(op, left, right) => self.compare(*op, left, right),
+            Node::Member(negated, needle, members) => self.member(*negated, needle, members),
             Node::Matches(left, right, pattern) => self.matches(left, right, pattern),
             Node::Quantifier(kind, lp) => self.quantifier(*kind, lp).is_true(),
             Node::Const(value) => value.is_true(),
@@ -792,9 +794,12 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
             Node::List(items) => self.list(items),
             Node::Call(name, arguments) => self.call(name, arguments),
             Node::Quantifier(kind, lp) => self.quantifier(*kind, lp),
-            Node::Not(_) | Node::And(..) | Node::Or(..) | Node::Compare(..) | Node::Matches(..) => {
-                Value::Bool(self.test(node))
-            }
+            Node::Not(_)
+            | Node::And(..)
+            | Node::Or(..)
+            | Node::Compare(..)
+            | Node::Member(..)
+            | Node::Matches(..) => Value::Bool(self.test(node)),
         }
     }
 
@@ -833,6 +838,24 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         let a = self.operand(left);
         let b = self.operand(right);
         compare(op, &a, &b)
+    }
+
+    /// `needle in LIST` (`not in` when `negated`) for a constant list, looked up in its
+    /// prepared `members`, counting the steps (and giving the answer when they run out) of
+    /// [`Evaluator::compare`] with the list as a constant operand.
+    fn member(&mut self, negated: bool, needle: &Node<'r>, members: &Members<'r>) -> bool {
+        if let Some(steps) = read_steps(needle) {
+            if !self.steps(steps + 1) {
+                return false;
+            }
+            return members.contains(&self.read(needle)) != negated;
+        }
+        let value = self.eval(needle);
+        if !self.step() {
+            // The list is then null, which contains nothing.
+            return negated;
+        }
+        members.contains(&value) != negated
     }
 
     /// The value of `node`, a constant, a variable or a field of a variable (any other node
@@ -1012,7 +1035,7 @@ fn empty_quantifier<'m>(kind: QuantifierKind) -> Value<'m> {
 }
 
 /// `needle in haystack`: an element of a list, or a substring of a string.
-fn contains(haystack: &Value<'_>, needle: &Value<'_>) -> bool {
+pub(crate) fn contains(haystack: &Value<'_>, needle: &Value<'_>) -> bool {
     match haystack {
         // A string equals only a string of the same text: those are compared directly.
         Value::List(items) => match needle {
@@ -1141,6 +1164,13 @@ mod tests {
                 Node::Compare(op, l, r) => {
                     let (a, b) = (self.eval(l), self.eval(r));
                     Value::Bool(compare(*op, &a, &b))
+                }
+                // The list is a constant: one step.
+                Node::Member(negated, needle, members) => {
+                    let needle = self.eval(needle);
+                    self.steps += 1;
+                    let list = Value::List(Arc::clone(members.list()));
+                    Value::Bool(contains(&list, &needle) != *negated)
                 }
                 Node::Matches(l, r, pattern) => {
                     let text = self.eval(l);

@@ -5,6 +5,7 @@ pub mod builtins;
 pub mod compile;
 pub mod engine;
 pub mod join;
+pub mod members;
 pub mod scope;
 pub mod suppression;
 pub mod value;
