@@ -936,9 +936,18 @@ impl<'m> World<'m> {
 
     /// The value of field `name` of `entity`: `None` when the schema has no such field,
     /// `Some(Value::Null)` when the field is absent for this entity.
+    ///
+    /// The most read kinds (packages, requirements, installs, commands, instructions) go
+    /// straight to their own small function rather than through [`World::compute_field`],
+    /// whose frame is sized for every kind.
     #[inline]
     pub fn field(&self, entity: Entity, name: FieldName) -> Option<Value<'m>> {
         match entity {
+            Entity::Package(d, r, i, p) => self.package_field(d, r, i, p, name),
+            Entity::Requirement(f, r) => self.requirement_field(f, r, name),
+            Entity::Install(d, r, i) => self.install_field(d, r, i, name),
+            Entity::Command(d, r, c) => self.command_field(d, r, c, name),
+            Entity::Instruction(d, i) => self.instruction_field(d, i, name),
             Entity::Image(..)
             | Entity::Stage(..)
             | Entity::Dockerfile(..)
@@ -1338,6 +1347,7 @@ impl<'m> World<'m> {
         })
     }
 
+    #[inline(never)]
     fn instruction_field(&self, d: usize, i: usize, name: FieldName) -> Option<Value<'m>> {
         let instruction = self.instruction(d, i);
         Some(match name {
@@ -1394,6 +1404,7 @@ impl<'m> World<'m> {
             .map(|run| Value::Entity(Entity::Instruction(d, run.instruction))))
     }
 
+    #[inline(never)]
     fn command_field(&self, d: usize, r: usize, c: usize, name: FieldName) -> Option<Value<'m>> {
         let command = self
             .dockerfile(d)
@@ -1422,6 +1433,7 @@ impl<'m> World<'m> {
         })
     }
 
+    #[inline(never)]
     fn install_field(&self, d: usize, r: usize, i: usize, name: FieldName) -> Option<Value<'m>> {
         let run = self.dockerfile(d).and_then(|m| m.runs.get(r));
         let install = run.and_then(|run| run.installs.get(i));
@@ -1496,6 +1508,7 @@ impl<'m> World<'m> {
         })
     }
 
+    #[inline(never)]
     fn package_field(
         &self,
         d: usize,
@@ -1697,6 +1710,7 @@ impl<'m> World<'m> {
             .collect()
     }
 
+    #[inline(never)]
     fn requirement_field(&self, f: usize, r: usize, name: FieldName) -> Option<Value<'m>> {
         let requirement = self
             .repository
@@ -2076,6 +2090,23 @@ mod tests {
             *seen.entry(kind).or_default() += 1;
             let declared = fields(kind);
             for &name in FieldName::ALL {
+                // The kinds `World::field` dispatches itself agree with the general path.
+                if !matches!(
+                    kind,
+                    EntityKind::Image
+                        | EntityKind::Stage
+                        | EntityKind::Dockerfile
+                        | EntityKind::Context
+                        | EntityKind::RequirementsFile
+                ) {
+                    assert_eq!(
+                        format!("{:?}", world.field(entity, name)),
+                        format!("{:?}", world.compute_field(entity, name)),
+                        "{}.{}",
+                        kind.name(),
+                        name.name()
+                    );
+                }
                 if !declared.iter().any(|f| f.id == name) {
                     assert!(
                         world.field(entity, name).is_none(),
