@@ -121,6 +121,9 @@ pub struct World<'m> {
     /// The static size estimate of each image.
     /// Computed on first use: most runs read no size.
     estimates: Vec<OnceLock<Estimate>>,
+    /// The 1-based line of each instruction of each Dockerfile (0 when its source is
+    /// missing), computed on first use rather than searched for on every read.
+    instruction_lines: Vec<OnceLock<Vec<u32>>>,
     /// The measured size of each service, from `--image-sizes`.
     measured: Vec<Option<u64>>,
     /// Where each context is located (see [`context_locations`]), computed once.
@@ -218,6 +221,11 @@ impl<'m> World<'m> {
             extra_services,
             root_name: root_folder_name(&repository.root),
             estimates,
+            instruction_lines: repository
+                .dockerfiles
+                .iter()
+                .map(|_| OnceLock::new())
+                .collect(),
             measured,
             context_locations,
             stage_offsets,
@@ -1375,11 +1383,10 @@ impl<'m> World<'m> {
                 let count = instruction.map_or(0, |x| x.flags.len());
                 entity_list((0..count).map(|f| Entity::Flag(d, i, f)))
             }
-            FieldName::Line => opt(instruction.and_then(|x| {
-                let file = self.sources.get(x.span.file)?;
-                let line = file.line_index(x.span.start as usize) + 1;
-                Some(Value::Integer(i64::try_from(line).unwrap_or(i64::MAX)))
-            })),
+            FieldName::Line => opt(self
+                .instruction_line(d, i)
+                .filter(|&line| line > 0)
+                .map(|line| Value::Integer(i64::from(line)))),
             FieldName::Stage => opt(self
                 .dockerfile(d)
                 .and_then(|m| m.dockerfile.stage_of_instruction(i))
@@ -1387,6 +1394,25 @@ impl<'m> World<'m> {
             FieldName::Dockerfile => Value::Entity(Entity::Dockerfile(d)),
             _ => return None,
         })
+    }
+
+    /// The 1-based line of instruction `i` of Dockerfile `d` (0 when its source is missing).
+    fn instruction_line(&self, d: usize, i: usize) -> Option<u32> {
+        let lines = self.instruction_lines.get(d)?.get_or_init(|| {
+            self.dockerfile(d).map_or_else(Vec::new, |m| {
+                m.dockerfile
+                    .instructions
+                    .iter()
+                    .map(|x| {
+                        self.sources.get(x.span.file).map_or(0, |file| {
+                            let line = file.line_index(x.span.start as usize) + 1;
+                            u32::try_from(line).unwrap_or(u32::MAX)
+                        })
+                    })
+                    .collect()
+            })
+        });
+        lines.get(i).copied()
     }
 
     fn run_stage(&self, d: usize, r: usize) -> Value<'m> {
@@ -2065,6 +2091,35 @@ mod tests {
             (Value::Entity(entity), Type::Entity(kind)) => World::kind(*entity) == *kind,
             _ => false,
         }
+    }
+
+    /// `Instruction.line`, read from the per-Dockerfile table, is the line of the
+    /// instruction's start in its source.
+    #[test]
+    fn instruction_lines_are_the_lines_of_their_starts() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart");
+        let loaded = load(&root, &LoadOptions::default());
+        let world = World::new(&loaded.repository, &loaded.sources);
+        let mut checked = 0;
+        for (d, model) in loaded.repository.dockerfiles.iter().enumerate() {
+            for (i, x) in model.dockerfile.instructions.iter().enumerate() {
+                let file = loaded.sources.get(x.span.file).unwrap();
+                let expected = file.line_index(x.span.start as usize) + 1;
+                let Some(Value::Integer(line)) =
+                    world.field(Entity::Instruction(d, i), FieldName::Line)
+                else {
+                    panic!("instruction {d}/{i} has no line");
+                };
+                assert_eq!(line, i64::try_from(expected).unwrap());
+                checked += 1;
+            }
+            let past = model.dockerfile.instructions.len();
+            assert!(matches!(
+                world.field(Entity::Instruction(d, past), FieldName::Line),
+                Some(Value::Null)
+            ));
+        }
+        assert!(checked > 1);
     }
 
     /// Every field the schema declares is implemented, for every kind of entity, with a
