@@ -294,23 +294,7 @@ fn run_part<'m: 'r, 'r>(
     let Some(query) = prepared.queries.get(part.query) else {
         return (Vec::new(), None);
     };
-    let mut evaluator = Evaluator {
-        world,
-        rule: prepared,
-        scopes: Vec::new(),
-        arguments: Vec::new(),
-        steps: 0,
-        steps_counted: 0,
-        stop_at: STEP_BATCH - 1,
-        spent: &prepared.spent,
-        max_steps,
-        out_of_steps: false,
-        patterns,
-        indexes: Indexes::default(),
-        shared,
-        findings: Vec::new(),
-        problem: None,
-    };
+    let mut evaluator = Evaluator::new(world, prepared, patterns, shared, max_steps);
     match &part.elements {
         Some((items, range)) => {
             for item in items.get(range.clone()).unwrap_or_default() {
@@ -427,17 +411,15 @@ struct Evaluator<'w, 'm, 'r> {
     scopes: Vec<Value<'r>>,
     /// The arguments of the calls being evaluated (one stack instead of a list per call).
     arguments: Vec<Value<'r>>,
-    /// The steps this part has taken, and how many of them are added to `spent`.
+    /// The steps this part has taken, and how many of them are added to the rule's `spent`.
     steps: u64,
     steps_counted: u64,
     /// The step count at which [`Evaluator::step`] leaves its fast path: the end of the
     /// current batch, or 0 once the part is stopped (out of steps or a problem met), so
     /// that counting a step is one comparison.
     stop_at: u64,
-    /// The steps all parts of the rule have taken (added in batches of [`STEP_BATCH`]).
-    spent: &'w AtomicU64,
     max_steps: u64,
-    /// Set once `spent` is over `max_steps`: the part stops.
+    /// Set once the rule's `spent` is over `max_steps`: the part stops.
     out_of_steps: bool,
     /// The run's compiled patterns, where those computed at evaluation are found.
     patterns: &'w Patterns,
@@ -449,7 +431,33 @@ struct Evaluator<'w, 'm, 'r> {
     problem: Option<Diagnostic>,
 }
 
-impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
+impl<'w, 'm: 'r, 'r> Evaluator<'w, 'm, 'r> {
+    /// An evaluator of one part of `rule`, with no variable bound and no step taken yet.
+    fn new(
+        world: &'w World<'m>,
+        rule: &'w PreparedRule<'r>,
+        patterns: &'w Patterns,
+        shared: &'w SharedIndexes<'r>,
+        max_steps: u64,
+    ) -> Evaluator<'w, 'm, 'r> {
+        Evaluator {
+            world,
+            rule,
+            scopes: Vec::new(),
+            arguments: Vec::new(),
+            steps: 0,
+            steps_counted: 0,
+            stop_at: STEP_BATCH - 1,
+            max_steps,
+            out_of_steps: false,
+            patterns,
+            indexes: Indexes::default(),
+            shared,
+            findings: Vec::new(),
+            problem: None,
+        }
+    }
+
     /// Counts a step; false once the rule's budget is spent or a problem stopped the part.
     #[inline]
     fn step(&mut self) -> bool {
@@ -488,7 +496,7 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
     fn count_steps(&mut self) {
         let batch = self.steps - self.steps_counted;
         self.steps_counted = self.steps;
-        let spent = self.spent.fetch_add(batch, Ordering::Relaxed) + batch;
+        let spent = self.rule.spent.fetch_add(batch, Ordering::Relaxed) + batch;
         if spent > self.max_steps {
             self.out_of_steps = true;
         }
@@ -903,30 +911,21 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
             if !self.steps(steps) {
                 return false;
             }
-            let text = self.read(left);
-            let Some(text) = text.as_str() else {
-                return false;
+            let matched = match self.read(left).as_str() {
+                Some(text) => constant.regex().map(|regex| regex.is_match(text)),
+                None => return false,
             };
-            return match constant.regex() {
-                Ok(regex) => regex.is_match(text),
-                Err(problem) => {
-                    self.raise(|| problem);
-                    false
-                }
-            };
+            return self.answer(matched);
         }
         let text = self.eval(left);
         let Some(text) = text.as_str() else {
             return false;
         };
         match pattern {
-            Pattern::Constant(constant) => match constant.regex() {
-                Ok(regex) => regex.is_match(text),
-                Err(problem) => {
-                    self.raise(|| problem);
-                    false
-                }
-            },
+            Pattern::Constant(constant) => {
+                let matched = constant.regex().map(|regex| regex.is_match(text));
+                self.answer(matched)
+            }
             Pattern::Dynamic(span) => self.matches_computed(text, right, *span),
         }
     }
@@ -937,16 +936,20 @@ impl<'m: 'r, 'r> Evaluator<'_, 'm, 'r> {
         match self.eval(right) {
             Value::String(pattern, _) => {
                 let compiled = self.patterns.get(&pattern);
-                match matcher(&compiled, &pattern, span) {
-                    Ok(regex) => regex.is_match(text),
-                    Err(problem) => {
-                        self.raise(|| problem);
-                        false
-                    }
-                }
+                let matched = matcher(&compiled, &pattern, span).map(|regex| regex.is_match(text));
+                self.answer(matched)
             }
             _ => false,
         }
+    }
+
+    /// Whether a text matched, or false after stopping the part at the problem of a pattern
+    /// that does not compile.
+    fn answer(&mut self, matched: Result<bool, Diagnostic>) -> bool {
+        matched.unwrap_or_else(|problem| {
+            self.raise(|| problem);
+            false
+        })
     }
 
     /// `any`, `all` or `count` over the elements of `lp`'s collection.
@@ -1290,24 +1293,11 @@ mod tests {
             let scopes = vec![pick("stages", stage), pick("commands", command)];
             let mut reference = Reference { world: &world, scopes: scopes.clone(), steps: 0 };
             let expected = reference.eval(node);
-            let spent = AtomicU64::new(0);
             let shared = SharedIndexes::default();
-            let evaluator = || Evaluator {
-                world: &world,
-                rule: &prepared,
-                scopes: scopes.clone(),
-                arguments: Vec::new(),
-                steps: 0,
-                steps_counted: 0,
-                stop_at: STEP_BATCH - 1,
-                spent: &spent,
-                max_steps: MAX_STEPS,
-                out_of_steps: false,
-                patterns: &patterns,
-                indexes: Indexes::default(),
-                shared: &shared,
-                findings: Vec::new(),
-                problem: None,
+            let evaluator = || {
+                let mut evaluator = Evaluator::new(&world, &prepared, &patterns, &shared, MAX_STEPS);
+                evaluator.scopes = scopes.clone();
+                evaluator
             };
             let mut general = evaluator();
             let value = general.eval(node);
