@@ -160,59 +160,23 @@ pub fn human_size(bytes: u64) -> String {
     out
 }
 
-/// Appends [`human_size`] of `bytes` to `out`.
-///
-/// The value is that of the bytes divided in floating point by the unit, rounded to one
-/// decimal below 100 and to none above. Below a petabyte that is computed exactly with
-/// integers, in the same unit and with the same digits (the quotient is then too far from a
-/// rounding boundary for the floating point division to cross it); a value exactly halfway
-/// between two roundings, and larger sizes, are formatted from the floating point value.
+/// Appends [`human_size`] of `bytes` to `out`: the bytes divided by the largest unit they
+/// reach, to one decimal below 100 and to none above.
 pub fn write_human_size(bytes: u64, out: &mut String) {
-    const UNITS: [(&str, u64); 4] = [
-        ("TB", 1_000_000_000_000),
-        ("GB", 1_000_000_000),
-        ("MB", 1_000_000),
-        ("kB", 1_000),
-    ];
-    const EXACT_BELOW: u64 = 1_000_000_000_000_000;
-    let Some((unit, scale)) = UNITS.into_iter().find(|(_, scale)| bytes >= *scale) else {
-        out.push_str(itoa::Buffer::new().format(bytes));
-        out.push_str(" B");
-        return;
-    };
-    let whole = bytes >= 100 * scale;
-    // The value in units (or tenths of one below 100), and the remainder of the division.
-    let (quotient, remainder) = if whole {
-        (bytes / scale, bytes % scale)
-    } else {
-        ((bytes * 10) / scale, (bytes * 10) % scale)
-    };
-    if bytes >= EXACT_BELOW || remainder * 2 == scale {
-        write_human_size_float(bytes, unit, scale, whole, out);
-        return;
+    const UNITS: [(&str, f64); 4] = [("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)];
+    for (unit, scale) in UNITS {
+        let value = bytes as f64 / scale;
+        if value >= 1.0 {
+            let _ = if value >= 100.0 {
+                write!(out, "{value:.0} {unit}")
+            } else {
+                write!(out, "{value:.1} {unit}")
+            };
+            return;
+        }
     }
-    let rounded = quotient + u64::from(remainder * 2 > scale);
-    let mut digits = itoa::Buffer::new();
-    if whole {
-        out.push_str(digits.format(rounded));
-    } else {
-        out.push_str(digits.format(rounded / 10));
-        out.push('.');
-        out.push_str(digits.format(rounded % 10));
-    }
-    out.push(' ');
-    out.push_str(unit);
-}
-
-/// [`write_human_size`] from the floating point value, for `bytes` of at least one `unit`
-/// (`scale` bytes), rounded to units when `whole`, else to tenths.
-fn write_human_size_float(bytes: u64, unit: &str, scale: u64, whole: bool, out: &mut String) {
-    let value = bytes as f64 / scale as f64;
-    let _ = if whole {
-        write!(out, "{value:.0} {unit}")
-    } else {
-        write!(out, "{value:.1} {unit}")
-    };
+    out.push_str(itoa::Buffer::new().format(bytes));
+    out.push_str(" B");
 }
 
 #[cfg(test)]
@@ -237,7 +201,8 @@ mod tests {
         assert_eq!(human_size(100_500), format!("{:.0} kB", 100.5f64));
     }
 
-    /// The size as the floating point division formats it, for any number of bytes.
+    /// The size as `human_size` has always formatted it (`format!` of the floating point
+    /// division), for any number of bytes: the reference the writer into a buffer keeps to.
     fn float_size(bytes: u64) -> String {
         const UNITS: [(&str, f64); 4] = [("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)];
         for (unit, scale) in UNITS {
@@ -254,7 +219,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The integer path writes what the floating point division does, at every scale
+        /// The size written into a buffer is the reference's, at every scale
         /// and next to the rounding boundaries.
         #[test]
         fn sizes_are_those_of_the_floating_point_division(
