@@ -155,17 +155,9 @@ impl Occurrences {
     /// `hash:N` (the hash in 16 lower-case hex digits), N being 1 for the first time `hash`
     /// is seen.
     pub fn key(&mut self, hash: u64) -> String {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let count = self.0.entry(hash).or_insert(0);
         *count += 1;
-        let mut key = String::with_capacity(24);
-        for shift in (0..16).rev() {
-            let digit = DIGITS.get((hash >> (shift * 4)) as usize & 0xf).copied();
-            key.push(char::from(digit.unwrap_or(b'0')));
-        }
-        key.push(':');
-        key.push_str(itoa::Buffer::new().format(*count));
-        key
+        format!("{hash:016x}:{count}")
     }
 }
 
