@@ -955,7 +955,7 @@ impl<'w, 'm: 'r, 'r> Evaluator<'w, 'm, 'r> {
     /// `any`, `all` or `count` over the elements of `lp`'s collection.
     fn quantifier(&mut self, kind: QuantifierKind, lp: &Loop<'r>) -> Value<'r> {
         let Value::List(items) = self.eval(&lp.collection) else {
-            return empty_quantifier(kind);
+            return quantifier_total(kind, 0);
         };
         let candidates = self.join_candidates(lp, &items);
         let known = candidates.as_ref().and(lp.join).map(|join| join.part);
@@ -974,18 +974,11 @@ impl<'w, 'm: 'r, 'r> Evaluator<'w, 'm, 'r> {
             self.scopes.push(item.clone());
             let holds = self.all_hold(&lp.parts, known);
             self.scopes.pop();
-            match (kind, holds) {
-                (QuantifierKind::Any, true) => return Value::Bool(true),
-                (QuantifierKind::All, false) => return Value::Bool(false),
-                (QuantifierKind::Count, true) => count += 1,
-                _ => {}
+            if let Some(answer) = tally(kind, holds, &mut count) {
+                return answer;
             }
         }
-        match kind {
-            QuantifierKind::Any => Value::Bool(false),
-            QuantifierKind::All => Value::Bool(true),
-            QuantifierKind::Count => Value::Integer(count),
-        }
+        quantifier_total(kind, count)
     }
 }
 
@@ -1029,11 +1022,27 @@ fn compare(op: BinaryOp, a: &Value<'_>, b: &Value<'_>) -> bool {
     }
 }
 
-fn empty_quantifier<'m>(kind: QuantifierKind) -> Value<'m> {
+/// The answer of `any`, `all` or `count` once every element is visited without deciding it,
+/// `count` of them holding (0 for an empty list or no list).
+fn quantifier_total<'m>(kind: QuantifierKind, count: i64) -> Value<'m> {
     match kind {
         QuantifierKind::Any => Value::Bool(false),
         QuantifierKind::All => Value::Bool(true),
-        QuantifierKind::Count => Value::Integer(0),
+        QuantifierKind::Count => Value::Integer(count),
+    }
+}
+
+/// What an element whose condition `holds` does to `any`, `all` or `count`: the answer when
+/// it decides it (`any` of a true, `all` of a false), else `None`, having counted it.
+fn tally<'m>(kind: QuantifierKind, holds: bool, count: &mut i64) -> Option<Value<'m>> {
+    match (kind, holds) {
+        (QuantifierKind::Any, true) => Some(Value::Bool(true)),
+        (QuantifierKind::All, false) => Some(Value::Bool(false)),
+        (QuantifierKind::Count, true) => {
+            *count += 1;
+            None
+        }
+        _ => None,
     }
 }
 
@@ -1141,7 +1150,7 @@ mod tests {
                 Node::Quantifier(kind, lp) => {
                     assert!(lp.join.is_none());
                     let Value::List(items) = self.eval(&lp.collection) else {
-                        return empty_quantifier(*kind);
+                        return quantifier_total(*kind, 0);
                     };
                     let mut count = 0;
                     for item in items.iter() {
@@ -1149,17 +1158,11 @@ mod tests {
                         self.scopes.push(item.clone());
                         let holds = lp.parts.iter().all(|part| self.eval(part).is_true());
                         self.scopes.pop();
-                        match (kind, holds) {
-                            (QuantifierKind::Any, true) => return Value::Bool(true),
-                            (QuantifierKind::All, false) => return Value::Bool(false),
-                            (QuantifierKind::Count, true) => count += 1,
-                            _ => {}
+                        if let Some(answer) = tally(*kind, holds, &mut count) {
+                            return answer;
                         }
                     }
-                    match kind {
-                        QuantifierKind::Count => Value::Integer(count),
-                        _ => empty_quantifier(*kind),
-                    }
+                    quantifier_total(*kind, count)
                 }
                 Node::Not(operand) => Value::Bool(!self.eval(operand).is_true()),
                 Node::And(l, r) => Value::Bool(self.eval(l).is_true() && self.eval(r).is_true()),
