@@ -4,6 +4,8 @@
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
+use foldhash::HashMap;
+
 use crate::diag::Diagnostic;
 use crate::eval::scope::{implicit_service_name, root_folder_name};
 use crate::eval::value::{write_human_size, Entity, SettingAt, Value};
@@ -109,6 +111,8 @@ pub struct World<'m> {
     pub repository: &'m Repository,
     pub sources: &'m Sources,
     pub images: Vec<ImageInfo>,
+    /// The image that builds each (Dockerfile, stage), by its index in `images`.
+    image_index: HashMap<(usize, usize), usize>,
     /// The image each service builds: compose services first, then the implicit services.
     service_images: Vec<Option<usize>>,
     /// Services without compose: the final image of each Dockerfile that no compose service
@@ -159,8 +163,10 @@ impl<'m> World<'m> {
                 stages,
             }
         };
+        let mut image_index = HashMap::default();
         for (index, dockerfile) in repository.dockerfiles.iter().enumerate() {
             if let Some(stage) = dockerfile.final_stage {
+                image_index.insert((index, stage), images.len());
                 images.push(image_of(index, stage));
             }
         }
@@ -168,10 +174,7 @@ impl<'m> World<'m> {
         for (service_index, service) in repository.services.iter().enumerate() {
             let image = match (service.dockerfile, service.image_stage) {
                 (Some(dockerfile), Some(stage)) => {
-                    let existing = images
-                        .iter()
-                        .position(|i| i.dockerfile == dockerfile && i.stage == stage);
-                    let index = existing.unwrap_or_else(|| {
+                    let index = *image_index.entry((dockerfile, stage)).or_insert_with(|| {
                         images.push(image_of(dockerfile, stage));
                         images.len() - 1
                     });
@@ -217,6 +220,7 @@ impl<'m> World<'m> {
             sources,
             image_fields: FieldCache::new(IMAGE_CACHED, images.len()),
             images,
+            image_index,
             service_images,
             extra_services,
             root_name: root_folder_name(&repository.root),
@@ -283,10 +287,7 @@ impl<'m> World<'m> {
     /// `stage` of Dockerfile `dockerfile`. It takes the place of the implicit service of the
     /// same image, if there is one.
     pub fn add_configured_service(&mut self, name: &str, dockerfile: usize, stage: usize) {
-        let existing = self
-            .images
-            .iter()
-            .position(|i| i.dockerfile == dockerfile && i.stage == stage);
+        let existing = self.image_index.get(&(dockerfile, stage)).copied();
         let image = match existing {
             Some(image) => image,
             None => {
@@ -304,6 +305,8 @@ impl<'m> World<'m> {
                     stages,
                 });
                 self.estimates.push(OnceLock::new());
+                self.image_index
+                    .insert((dockerfile, stage), self.images.len() - 1);
                 self.images.len() - 1
             }
         };
@@ -1186,13 +1189,10 @@ impl<'m> World<'m> {
             FieldName::FinalStage => opt(model
                 .and_then(|m| m.final_stage)
                 .map(|s| Value::Entity(Entity::Stage(d, s)))),
-            FieldName::Image => opt(self
-                .images
-                .iter()
-                .position(|i| {
-                    i.dockerfile == d && Some(i.stage) == model.and_then(|m| m.final_stage)
-                })
-                .map(|i| Value::Entity(Entity::Image(i)))),
+            FieldName::Image => opt(model
+                .and_then(|m| m.final_stage)
+                .and_then(|stage| self.image_index.get(&(d, stage)))
+                .map(|&i| Value::Entity(Entity::Image(i)))),
             FieldName::Instructions => {
                 let count = model.map_or(0, |m| m.dockerfile.instructions.len());
                 entity_list((0..count).map(|i| Entity::Instruction(d, i)))
