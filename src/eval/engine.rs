@@ -331,13 +331,11 @@ pub fn sort_findings(findings: &mut Vec<Finding>, sources: &Sources) {
         })
         .collect();
     let path = |span: Span| ranks.get(span.file.0 as usize).copied().unwrap_or(0);
-    // Each finding's file, start and end are packed once into a key, with its position last:
-    // most comparisons compare two integers, and equal keys compare by rule ID, message and
-    // related locations, then by position, which makes the (unstable, parallel) sort of the
-    // keys as stable as sorting the findings. The related locations are part of the order so
-    // that equal findings end up next to each other and every repeat is removed. The findings
-    // are then moved once each (a finding is large: sorting them in place moves each many
-    // times).
+    // Each finding's file, start and end are packed once into a key, with its position last,
+    // so that the keys are distinct and sorting them (unstable, parallel) is as stable as
+    // sorting the findings. The related locations are part of the order so that equal
+    // findings end up next to each other and every repeat is removed. The findings are then
+    // moved once each (a finding is large: sorting them in place moves each many times).
     let keys = |finding: &Finding, position: usize| {
         let position = u32::try_from(position).unwrap_or(u32::MAX);
         u128::from(path(finding.span)) << 96
@@ -353,27 +351,33 @@ pub fn sort_findings(findings: &mut Vec<Finding>, sources: &Sources) {
     let mut slots: Vec<Option<Finding>> = findings.drain(..).map(Some).collect();
     let at = |key: u128| (key & u128::from(u32::MAX)) as usize;
     let finding = |key: u128| slots.get(at(key)).and_then(Option::as_ref);
-    order.par_sort_unstable_by(|&a, &b| {
-        if a >> 32 != b >> 32 {
-            return a.cmp(&b);
+    // Sorted by the keys alone, findings at the same place are next to each other in the
+    // order they were found; each such run is then ordered by rule ID, message and related
+    // locations (most places have one finding, so most keys are never compared again).
+    order.par_sort_unstable();
+    for run in order.chunk_by_mut(|a, b| a >> 32 == b >> 32) {
+        if run.len() < 2 {
+            continue;
         }
-        let (Some(x), Some(y)) = (finding(a), finding(b)) else {
-            return a.cmp(&b);
-        };
-        (&x.rule_id, &x.message)
-            .cmp(&(&y.rule_id, &y.message))
-            .then_with(|| {
-                x.related
-                    .iter()
-                    .map(|r| (path(r.span), r.span.start, r.span.end, &r.message))
-                    .cmp(
-                        y.related
-                            .iter()
-                            .map(|r| (path(r.span), r.span.start, r.span.end, &r.message)),
-                    )
-            })
-            .then(a.cmp(&b))
-    });
+        run.sort_unstable_by(|&a, &b| {
+            let (Some(x), Some(y)) = (finding(a), finding(b)) else {
+                return a.cmp(&b);
+            };
+            (&x.rule_id, &x.message)
+                .cmp(&(&y.rule_id, &y.message))
+                .then_with(|| {
+                    x.related
+                        .iter()
+                        .map(|r| (path(r.span), r.span.start, r.span.end, &r.message))
+                        .cmp(
+                            y.related
+                                .iter()
+                                .map(|r| (path(r.span), r.span.start, r.span.end, &r.message)),
+                        )
+                })
+                .then(a.cmp(&b))
+        });
+    }
     findings.reserve(order.len());
     for key in order {
         let Some(next) = slots.get_mut(at(key)).and_then(Option::take) else {
@@ -1324,6 +1328,68 @@ mod tests {
         ) {
             let expected = items.iter().any(|item| item.equals(&needle));
             prop_assert_eq!(contains(&Value::list(items), &needle), expected);
+        }
+
+        /// `sort_findings` orders findings by file path, start, end, rule ID, message and
+        /// related locations, and removes repeats, as a stable sort by those keys would.
+        #[test]
+        fn findings_are_sorted_by_place_then_rule_message_and_related(
+            raw in proptest::collection::vec(
+                (0u32..3, 0u32..3, 0u32..2, 0usize..2, 0usize..2,
+                 proptest::collection::vec((0u32..3, 0u32..2, 0usize..2), 0..3)),
+                0..24,
+            ),
+        ) {
+            use crate::source::FileId;
+            let mut sources = Sources::new();
+            // Ids out of path order: the paths decide.
+            for path in ["c/Dockerfile", "a/Dockerfile", "b/requirements.txt"] {
+                sources.add(path.into(), path.into(), "0123456789".into());
+            }
+            let span = |file: u32, start: u32, len: u32| {
+                let start = start as usize * 2;
+                Span::new(FileId(file), start..start + len as usize)
+            };
+            let ids: [Arc<str>; 2] = ["DP2".into(), "DP1".into()];
+            let messages = ["y", "x"];
+            let findings: Vec<Finding> = raw
+                .iter()
+                .map(|(file, start, len, id, message, related)| Finding {
+                    rule_id: Arc::clone(&ids[*id]),
+                    rule_name: Arc::clone(&ids[*id]),
+                    severity: Severity::Warning,
+                    message: messages[*message].to_string(),
+                    span: span(*file, *start, *len),
+                    related: related
+                        .iter()
+                        .map(|(file, start, message)| RelatedLocation {
+                            span: span(*file, *start, 1),
+                            message: messages[*message].to_string(),
+                        })
+                        .collect(),
+                    suppression: None,
+                })
+                .collect();
+            let path = |span: Span| sources.get(span.file).map_or("", |f| f.rel_path.as_str());
+            let key = |f: &Finding| {
+                (
+                    path(f.span),
+                    f.span.start,
+                    f.span.end,
+                    f.rule_id.clone(),
+                    f.message.clone(),
+                    f.related
+                        .iter()
+                        .map(|r| (path(r.span), r.span.start, r.span.end, r.message.clone()))
+                        .collect::<Vec<_>>(),
+                )
+            };
+            let mut expected = findings.clone();
+            expected.sort_by_key(key);
+            expected.dedup();
+            let mut sorted = findings;
+            sort_findings(&mut sorted, &sources);
+            prop_assert_eq!(sorted, expected);
         }
     }
 }
