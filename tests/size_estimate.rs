@@ -411,6 +411,69 @@ fn pip_no_cache_dir_disables_the_cache_with_any_value() {
     assert_eq!(cache("LABEL PIP_NO_CACHE_DIR=1\nRUN pip install six"), six);
 }
 
+/// An `ARG` with a value is in the environment of the `RUN`s after it in its stage (its
+/// default, or for a bare `ARG` the default of the same name before the first `FROM`), and an
+/// `ENV` of the same name overrides it.
+#[test]
+fn an_arg_sets_the_environment_of_the_runs_of_its_stage() {
+    let cache = |dockerfile: &str| {
+        let dir = temp_files(&[("Dockerfile", dockerfile)]);
+        estimate_of(dir.path())
+            .contributors
+            .iter()
+            .find(|c| c.kind == ContributorKind::PipCache)
+            .and_then(|c| c.bytes)
+    };
+    let six = Some(wheels(&["six"]));
+    let base = "FROM python:3.11-slim\n";
+    assert_eq!(
+        cache(&format!(
+            "{base}ARG PIP_NO_CACHE_DIR=1\nRUN pip install six\n"
+        )),
+        None
+    );
+    assert_eq!(
+        cache(&format!(
+            "{base}RUN pip install six\nARG PIP_NO_CACHE_DIR=1\n"
+        )),
+        six
+    );
+    // Without a value, an ARG sets nothing.
+    assert_eq!(
+        cache(&format!(
+            "{base}ARG PIP_NO_CACHE_DIR\nRUN pip install six\n"
+        )),
+        six
+    );
+    // An ENV of the same name wins, wherever it is.
+    assert_eq!(
+        cache(&format!(
+            "{base}ENV PIP_NO_CACHE_DIR=\nARG PIP_NO_CACHE_DIR=1\nRUN pip install six\n"
+        )),
+        six
+    );
+    // The global default, for the stages that declare the ARG again.
+    assert_eq!(
+        cache(&format!(
+            "ARG PIP_NO_CACHE_DIR=1\n{base}ARG PIP_NO_CACHE_DIR\nRUN pip install six\n"
+        )),
+        None
+    );
+    assert_eq!(
+        cache(&format!(
+            "ARG PIP_NO_CACHE_DIR=1\n{base}RUN pip install six\n"
+        )),
+        six
+    );
+    // A stage's ARG does not reach the stages built FROM it.
+    assert_eq!(
+        cache(
+            "FROM python:3.11-slim AS base\nARG PIP_NO_CACHE_DIR=1\nFROM base\nRUN pip install six\n"
+        ),
+        six
+    );
+}
+
 /// The apt lists a RUN leaves are the measured bookworm lists when the base's tag names
 /// bookworm, and unknown otherwise.
 #[test]

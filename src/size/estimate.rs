@@ -162,6 +162,7 @@ pub fn estimate(
         python_minor: image.as_deref().and_then(python_minor),
         debian_release: image.as_deref().and_then(debian_release),
         env_settings: env_settings(model, &stages),
+        arg_settings: arg_settings(model, &stages),
         apt_counted: lists.apt_counted,
         python_installed: Vec::new(),
         extras_followed: lists.extras_followed,
@@ -227,6 +228,47 @@ fn env_settings<'m>(
         .collect()
 }
 
+/// The `ARG`s with a value of `stages` in file order: `(instruction, stage, name, value)`.
+/// The value is the default the `ARG` gives, or for an `ARG` without one, the default of the
+/// same name's `ARG` before the first `FROM` (a build argument the build passes cannot be
+/// known here).
+fn arg_settings<'m>(
+    model: &'m DockerfileModel,
+    stages: &[usize],
+) -> Vec<(usize, usize, &'m str, &'m str)> {
+    let instructions = &model.dockerfile.instructions;
+    let declared = |i: usize| {
+        instructions
+            .get(i)
+            .filter(|instruction| instruction.is("ARG"))
+            .into_iter()
+            .flat_map(|instruction| &instruction.values)
+            .map(|word| match word.value.split_once('=') {
+                Some((name, default)) => (name, Some(default)),
+                None => (word.value.as_str(), None),
+            })
+    };
+    let global_default = |name: &str| {
+        model
+            .dockerfile
+            .global_args
+            .iter()
+            .rev()
+            .flat_map(|&i| declared(i).rev())
+            .filter(|&(global, _)| global == name)
+            .find_map(|(_, default)| default)
+    };
+    stages
+        .iter()
+        .filter_map(|&stage| Some((stage, model.dockerfile.stages.get(stage)?)))
+        .flat_map(|(stage, model)| model.instructions.clone().map(move |i| (stage, i)))
+        .flat_map(|(stage, i)| declared(i).map(move |(name, default)| (i, stage, name, default)))
+        .filter_map(|(i, stage, name, default)| {
+            Some((i, stage, name, default.or_else(|| global_default(name))?))
+        })
+        .collect()
+}
+
 /// `stage` and every stage it is built FROM, in file order.
 fn image_stages(model: &DockerfileModel, stage: usize) -> Vec<usize> {
     let mut stages = model
@@ -254,6 +296,9 @@ struct Estimator<'a> {
     /// The `ENV` settings of the image's stages in file order, as `(instruction, name,
     /// value)`: collected once, for [`Estimator::environment`].
     env_settings: Vec<(usize, &'a str, &'a str)>,
+    /// The `ARG`s with a value of the image's stages in file order, as `(instruction, stage,
+    /// name, value)` ([`arg_settings`]).
+    arg_settings: Vec<(usize, usize, &'a str, &'a str)>,
     /// Debian packages already counted in this image, by id (filled at the first apt
     /// install).
     apt_counted: Vec<bool>,
@@ -825,7 +870,9 @@ impl<'a> Estimator<'a> {
     }
 
     /// The value of the environment variable `name` for an install: the command's own
-    /// setting, else the last `ENV` of the image's stages before the `RUN`.
+    /// setting, else the last `ENV` of the image's stages before the `RUN`, else the last
+    /// `ARG` of the `RUN`'s stage before it (an `ARG` is in the environment of the `RUN`s of
+    /// its stage after it, and an `ENV` of the same name overrides it).
     fn environment<'s>(
         &'s self,
         run: &RunModel,
@@ -845,6 +892,15 @@ impl<'a> Estimator<'a> {
             .rev()
             .find(|&&(instruction, key, _)| instruction < run.instruction && key == name)
             .map(|&(_, _, value)| value)
+            .or_else(|| {
+                self.arg_settings
+                    .iter()
+                    .rev()
+                    .find(|&&(instruction, stage, key, _)| {
+                        instruction < run.instruction && Some(stage) == run.stage && key == name
+                    })
+                    .map(|&(_, _, _, value)| value)
+            })
     }
 
     /// Whether pip keeps no cache for this install: `--no-cache-dir`, `PIP_NO_CACHE_DIR` for
