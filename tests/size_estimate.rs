@@ -67,6 +67,16 @@ fn debian_closure(package: &str, recommends: bool) -> u64 {
         .sum()
 }
 
+/// The size of pip's cache in the estimate of an image built from `dockerfile` alone.
+fn pip_cache_bytes(dockerfile: &str) -> Option<u64> {
+    let dir = temp_files(&[("Dockerfile", dockerfile)]);
+    estimate_of(dir.path())
+        .contributors
+        .iter()
+        .find(|c| c.kind == ContributorKind::PipCache)
+        .and_then(|c| c.bytes)
+}
+
 fn parts(estimate: &Estimate) -> Vec<(ContributorKind, &str, Option<u64>)> {
     estimate
         .contributors
@@ -385,17 +395,8 @@ fn pip_bytecode_follows_the_python_version_and_the_compile_settings() {
 /// `ENV` before the install winning over earlier ones.
 #[test]
 fn pip_no_cache_dir_disables_the_cache_with_any_value() {
-    let cache = |instructions: &str| {
-        let dir = temp_files(&[(
-            "Dockerfile",
-            format!("FROM python:3.11-slim\n{instructions}\n").as_str(),
-        )]);
-        estimate_of(dir.path())
-            .contributors
-            .iter()
-            .find(|c| c.kind == ContributorKind::PipCache)
-            .and_then(|c| c.bytes)
-    };
+    let cache =
+        |instructions: &str| pip_cache_bytes(&format!("FROM python:3.11-slim\n{instructions}\n"));
     let six = Some(wheels(&["six"]));
     assert_eq!(cache("RUN pip install six"), six);
     assert_eq!(cache("RUN PIP_NO_CACHE_DIR=0 pip install six"), None);
@@ -416,58 +417,50 @@ fn pip_no_cache_dir_disables_the_cache_with_any_value() {
 /// `ENV` of the same name overrides it.
 #[test]
 fn an_arg_sets_the_environment_of_the_runs_of_its_stage() {
-    let cache = |dockerfile: &str| {
-        let dir = temp_files(&[("Dockerfile", dockerfile)]);
-        estimate_of(dir.path())
-            .contributors
-            .iter()
-            .find(|c| c.kind == ContributorKind::PipCache)
-            .and_then(|c| c.bytes)
-    };
     let six = Some(wheels(&["six"]));
     let base = "FROM python:3.11-slim\n";
     assert_eq!(
-        cache(&format!(
+        pip_cache_bytes(&format!(
             "{base}ARG PIP_NO_CACHE_DIR=1\nRUN pip install six\n"
         )),
         None
     );
     assert_eq!(
-        cache(&format!(
+        pip_cache_bytes(&format!(
             "{base}RUN pip install six\nARG PIP_NO_CACHE_DIR=1\n"
         )),
         six
     );
     // Without a value, an ARG sets nothing.
     assert_eq!(
-        cache(&format!(
+        pip_cache_bytes(&format!(
             "{base}ARG PIP_NO_CACHE_DIR\nRUN pip install six\n"
         )),
         six
     );
     // An ENV of the same name wins, wherever it is.
     assert_eq!(
-        cache(&format!(
+        pip_cache_bytes(&format!(
             "{base}ENV PIP_NO_CACHE_DIR=\nARG PIP_NO_CACHE_DIR=1\nRUN pip install six\n"
         )),
         six
     );
     // The global default, for the stages that declare the ARG again.
     assert_eq!(
-        cache(&format!(
+        pip_cache_bytes(&format!(
             "ARG PIP_NO_CACHE_DIR=1\n{base}ARG PIP_NO_CACHE_DIR\nRUN pip install six\n"
         )),
         None
     );
     assert_eq!(
-        cache(&format!(
+        pip_cache_bytes(&format!(
             "ARG PIP_NO_CACHE_DIR=1\n{base}RUN pip install six\n"
         )),
         six
     );
     // A stage's ARG does not reach the stages built FROM it.
     assert_eq!(
-        cache(
+        pip_cache_bytes(
             "FROM python:3.11-slim AS base\nARG PIP_NO_CACHE_DIR=1\nFROM base\nRUN pip install six\n"
         ),
         six
