@@ -1098,11 +1098,7 @@ impl<'a> Estimator<'a> {
         let span = instruction.map(|i| i.span);
         let keyword = instruction.map_or("COPY", |i| i.keyword.value.as_str());
         let name = |from: Option<&str>| {
-            // `KEYWORD[ --from=FROM] SOURCE SOURCE…`, allocated at its length.
-            let sources: usize = copy.sources.iter().map(|s| s.source.value.len() + 1).sum();
-            let from_length = from.map_or(0, |from| " --from=".len() + from.len());
-            let mut name = String::with_capacity(keyword.len() + from_length + sources.max(1));
-            name.push_str(keyword);
+            let mut name = String::from(keyword);
             if let Some(from) = from {
                 name.push_str(" --from=");
                 name.push_str(from);
@@ -1321,17 +1317,10 @@ fn image_name(base: &ImageRef) -> String {
         .repository
         .strip_prefix("library/")
         .unwrap_or(&base.repository);
-    let mut name = String::with_capacity(
-        registry.map_or(0, |r| r.len() + 1) + repository.len() + 1 + tag.len(),
-    );
-    if let Some(registry) = registry {
-        name.push_str(registry);
-        name.push('/');
+    match registry {
+        Some(registry) => format!("{registry}/{repository}:{tag}"),
+        None => format!("{repository}:{tag}"),
     }
-    name.push_str(repository);
-    name.push(':');
-    name.push_str(tag);
-    name
 }
 
 /// The X of an official `python:3.X…` base image (`python:3.10-slim`, `python:3.11.9`, as
