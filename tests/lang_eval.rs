@@ -1018,22 +1018,47 @@ fn duplicates_with_related_locations_are_removed_even_when_not_generated_in_a_ro
 
 // ------------------------------------------------------------------ step budget
 
+/// Pairs of packages with the same name: the self-join of the step-budget tests, which
+/// `b` looks up in an index of `packages` by `a`'s name.
+const NAMED_TWICE: &str = "  for a in packages
+  for b in packages
+  where b.name == a.name and b != a
+  report a \"{a.name} twice\"";
+
+/// `work` run on a pool of `threads` threads.
+fn on_threads<T: Send>(threads: usize, work: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a thread pool")
+        .install(work)
+}
+
+/// The least budget up to `limit` within which a rule `finishes` (it finishes within every
+/// larger budget).
+fn least_budget(mut finishes: impl FnMut(u64) -> bool, limit: u64) -> u64 {
+    let (mut low, mut high) = (0, limit);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if finishes(middle) {
+            high = middle;
+        } else {
+            low = middle + 1;
+        }
+    }
+    low
+}
+
 #[test]
 fn a_query_split_into_parts_finds_the_same_on_any_number_of_threads() {
     // 200 packages, 50 of them named twice: `packages` is split into runs of elements.
     let names: Vec<String> = (0..200).map(|i| format!("pkg{}", i % 150)).collect();
     let dockerfile = format!("FROM alpine:3.19\nRUN apk add {}\n", names.join(" "));
     let repo = repo(&[("Dockerfile", &dockerfile)]);
-    let body = "  for a in packages
-  for b in packages
-  where b.name == a.name and b != a
-  report a \"{a.name} twice\"";
     let on = |threads: usize, budget: Option<u64>| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("a thread pool")
-            .install(|| repo.evaluate_all(&[("T1", body, HashMap::new())], budget))
+        on_threads(threads, || {
+            repo.evaluate_all(&[("T1", NAMED_TWICE, HashMap::new())], budget)
+        })
     };
     let (one, problems) = on(1, None);
     assert!(problems.is_empty(), "{problems:?}");
@@ -1054,32 +1079,18 @@ fn a_rule_that_takes_an_index_another_rule_built_counts_the_same_steps() {
     let names: Vec<String> = (0..40).map(|i| format!("pkg{}", i % 20)).collect();
     let dockerfile = format!("FROM alpine:3.19\nRUN apk add {}\n", names.join(" "));
     let repo = repo(&[("Dockerfile", &dockerfile)]);
-    let join = "  for a in packages
-  for b in packages
-  where b.name == a.name and b != a
-  report a \"{a.name} twice\"";
     let stopped = |rules: &[&str], budget: u64| {
-        let runs: Vec<(&str, &str, HashMap<String, ParamValue>)> =
-            rules.iter().map(|id| (*id, join, HashMap::new())).collect();
-        let (findings, problems) = rayon::ThreadPoolBuilder::new()
-            .num_threads(1)
-            .build()
-            .expect("a thread pool")
-            .install(|| repo.evaluate_all(&runs, Some(budget)));
+        let runs: Vec<(&str, &str, HashMap<String, ParamValue>)> = rules
+            .iter()
+            .map(|id| (*id, NAMED_TWICE, HashMap::new()))
+            .collect();
+        let (findings, problems) = on_threads(1, || repo.evaluate_all(&runs, Some(budget)));
         let stopped = problems.iter().any(|p| p.message.contains("`T2`"));
         assert_eq!(findings.iter().any(|f| &*f.rule_id == "T2"), !stopped);
         stopped
     };
     // The steps T2 takes alone: the least budget it finishes within.
-    let (mut low, mut high) = (0, 1_000_000);
-    while low < high {
-        let middle = (low + high) / 2;
-        if stopped(&["T2"], middle) {
-            low = middle + 1;
-        } else {
-            high = middle;
-        }
-    }
+    let low = least_budget(|budget| !stopped(&["T2"], budget), 1_000_000);
     assert!(low > 40, "{low}");
     // After T1 has built the same index, T2 takes it and counts the steps of building it:
     // it finishes within the same budget, and not within one step less.
@@ -1166,15 +1177,7 @@ fn the_bundled_rules_take_the_steps_they_always_took() {
             }];
             let finishes = |budget: u64| evaluate_with_budget(&runs, &world, budget).1.is_empty();
             assert!(finishes(u64::MAX), "{}", rule.id.value);
-            let (mut low, mut high) = (0, 1u64 << 32);
-            while low < high {
-                let middle = low + (high - low) / 2;
-                if finishes(middle) {
-                    high = middle;
-                } else {
-                    low = middle + 1;
-                }
-            }
+            let low = least_budget(finishes, 1 << 32);
             rules.push(format!("{} {low}", rule.id.value));
         }
         steps.push((example, rules.join(" ")));
