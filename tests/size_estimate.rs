@@ -467,6 +467,46 @@ fn an_arg_sets_the_environment_of_the_runs_of_its_stage() {
     );
 }
 
+/// A compose service's build arguments are the values of the `ARG`s they name, in the base
+/// image and in the environment of the RUNs; a service without them gets the defaults.
+#[test]
+fn the_build_arguments_of_a_service_are_the_values_of_its_args() {
+    let dir = temp_files(&[
+        (
+            "compose.yaml",
+            "services:\n  tuned:\n    build:\n      context: .\n      args:\n        \
+             PYTHON: '3.12'\n        PIP_NO_CACHE_DIR: '1'\n  plain:\n    build: .\n",
+        ),
+        (
+            "Dockerfile",
+            "ARG PYTHON=3.11\nFROM python:${PYTHON}-slim\nARG PIP_NO_CACHE_DIR\nRUN pip install six\n",
+        ),
+    ]);
+    let loaded = load(dir.path(), &LoadOptions::default());
+    let of = |dockerfile: usize| {
+        let estimate = estimate(&loaded.repository, &loaded.sources, dockerfile, 0);
+        let base = parts_of(&estimate, ContributorKind::Base)
+            .first()
+            .map(|(name, _)| name.to_string());
+        let cache = parts_of(&estimate, ContributorKind::PipCache)
+            .first()
+            .and_then(|(_, bytes)| *bytes);
+        (base, cache)
+    };
+    let services: Vec<Option<usize>> = loaded
+        .repository
+        .services
+        .iter()
+        .map(|s| s.dockerfile)
+        .collect();
+    assert_eq!(services, [Some(0), Some(1)]);
+    assert_eq!(of(0), (Some("python:3.12-slim".to_string()), None));
+    assert_eq!(
+        of(1),
+        (Some("python:3.11-slim".to_string()), Some(wheels(&["six"])))
+    );
+}
+
 /// The apt lists a RUN leaves are the measured bookworm lists when the base's tag names
 /// bookworm, and unknown otherwise.
 #[test]

@@ -11,7 +11,7 @@ use crate::eval::scope::{implicit_service_name, root_folder_name};
 use crate::eval::value::{write_human_size, Entity, SettingAt, Value};
 use crate::lang::schema::{EntityKind, FieldName, COLLECTIONS};
 use crate::model::context::{CopyOutcome, DockerIgnore, EntryKind};
-use crate::model::dockerfile::{Form, Instruction};
+use crate::model::dockerfile::{arg_declaration, Form, Instruction};
 use crate::model::repository::{DockerfileModel, Repository, RunModel};
 use crate::size::{estimate, Estimate, MeasuredSize};
 use crate::source::{Sources, Span};
@@ -164,8 +164,12 @@ impl<'m> World<'m> {
             }
         };
         let mut image_index = HashMap::default();
+        // A variant's images are the ones its services build.
         for (index, dockerfile) in repository.dockerfiles.iter().enumerate() {
-            if let Some(stage) = dockerfile.final_stage {
+            if let Some(stage) = dockerfile
+                .final_stage
+                .filter(|_| dockerfile.variant_of.is_none())
+            {
                 image_index.insert((index, stage), images.len());
                 images.push(image_of(index, stage));
             }
@@ -826,13 +830,13 @@ impl<'m> World<'m> {
                 ))
             }
             SettingAt::Arg(d, i, v) => {
-                let value = self.instruction(d, i)?.values.get(v)?;
-                let text = value.value.as_str();
-                let (name, default) = match text.split_once('=') {
-                    Some((name, default)) => (name, Some((default, Some(value.span)))),
-                    None => (text, None),
-                };
-                Some(((name, Some(value.span)), default, "ARG"))
+                let word = self.instruction(d, i)?.values.get(v)?;
+                let (name, default) = arg_declaration(&word.value);
+                let value = self
+                    .dockerfile(d)?
+                    .stage_arg_value(name, default.map(|default| (default, word.span)))
+                    .map(|(value, span)| (value, Some(span)));
+                Some(((name, Some(word.span)), value, "ARG"))
             }
             SettingAt::Command(d, r, i, s) => {
                 let setting = self
@@ -2219,7 +2223,9 @@ mod tests {
     fn load_files(files: &[(&str, &str)]) -> (tempfile::TempDir, Loaded) {
         let dir = tempfile::tempdir().unwrap();
         for (path, text) in files {
-            std::fs::write(dir.path().join(path), text).unwrap();
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
         }
         let loaded = load(dir.path(), &LoadOptions::default());
         (dir, loaded)
@@ -2286,6 +2292,119 @@ mod tests {
         assert!(names.contains(&"gcc".to_string()), "{names:?}");
         let base = world.image_field(0, FieldName::Base).unwrap();
         assert_eq!(world.display(&base), "python:${PYTHON_VERSION}-slim");
+    }
+
+    #[test]
+    fn each_way_services_build_a_dockerfile_is_a_model_of_its_own() {
+        let compose = "services:
+  first:
+    build: {context: ./app, args: {CUDA: devel, PIP_NO_CACHE_DIR: '1'}}
+  plain:
+    build: ./app
+  again:
+    build: {context: ./app, args: [CUDA=devel, PIP_NO_CACHE_DIR=1]}
+  ignored:
+    build: {context: ./app, args: {UNDECLARED: x, CUDA: runtime, FROM_ENV: null}}
+  elsewhere:
+    build: {context: ./other, dockerfile: ../app/Dockerfile}
+";
+        let dockerfile = "ARG CUDA=runtime\nFROM nvidia/cuda:12.3.1-${CUDA}\nARG CUDA\n\
+                          ARG PIP_NO_CACHE_DIR=0\nWORKDIR /srv/${CUDA}\n\
+                          COPY requirements.txt .\nRUN pip install -r requirements.txt\n";
+        let (_dir, loaded) = load_files(&[
+            ("compose.yaml", compose),
+            ("app/Dockerfile", dockerfile),
+            ("app/requirements.txt", "flask\n"),
+            ("other/requirements.txt", "flask\n"),
+        ]);
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        let repository = &loaded.repository;
+        let built: Vec<Option<usize>> = repository.services.iter().map(|s| s.dockerfile).collect();
+        // `first` takes the file's model; `again` builds it the same way, `ignored` as
+        // `plain` does (its arguments change nothing), `elsewhere` with another context.
+        assert_eq!(built, [Some(0), Some(1), Some(0), Some(1), Some(2)]);
+        let variants: Vec<Option<usize>> = repository
+            .dockerfiles
+            .iter()
+            .map(|d| d.variant_of)
+            .collect();
+        assert_eq!(variants, [None, Some(0), Some(0)]);
+        let args: Vec<(&str, &str)> = repository.dockerfiles[0]
+            .build_args
+            .iter()
+            .map(|(name, value)| {
+                let text = loaded.sources.text(value.span.file);
+                (name.as_str(), &text[value.span.range()])
+            })
+            .collect();
+        assert_eq!(args, [("CUDA", "devel"), ("PIP_NO_CACHE_DIR", "'1'")]);
+
+        let world = World::new(repository, &loaded.sources);
+        // One image per way: no image of the file's final stage beside them, no implicit
+        // service.
+        assert_eq!(world.images.len(), 3);
+        assert_eq!(world.service_count(), 5);
+        let base_of = |service: usize| {
+            let image = world.service_image(service).unwrap();
+            let base = world.image_field(image, FieldName::Base).unwrap();
+            let Value::Entity(base) = base else { panic!() };
+            world.display(&world.field(base, FieldName::Expanded).unwrap())
+        };
+        let bases: Vec<String> = (0..5).map(base_of).collect();
+        assert_eq!(
+            bases,
+            [
+                "nvidia/cuda:12.3.1-devel",
+                "nvidia/cuda:12.3.1-runtime",
+                "nvidia/cuda:12.3.1-devel",
+                "nvidia/cuda:12.3.1-runtime",
+                "nvidia/cuda:12.3.1-runtime",
+            ]
+        );
+        // The stage's bare `ARG CUDA` and `WORKDIR` take the argument too.
+        let image_paths: Vec<&str> = repository
+            .dockerfiles
+            .iter()
+            .map(|d| d.pip_requirements[0].image_path.as_str())
+            .collect();
+        assert_eq!(
+            image_paths,
+            [
+                "/srv/devel/requirements.txt",
+                "/srv/runtime/requirements.txt",
+                "/srv/runtime/requirements.txt"
+            ]
+        );
+        // The `ARG`'s value is the argument, underlined where the service gives it.
+        let Value::List(settings) = world.image_field(0, FieldName::Settings).unwrap() else {
+            panic!()
+        };
+        let values: Vec<(String, String)> = settings
+            .iter()
+            .map(|setting| {
+                let Value::Entity(setting) = setting else {
+                    panic!()
+                };
+                let name = world.field(*setting, FieldName::Name).unwrap();
+                let Some(Value::String(value, Some(span))) =
+                    world.field(*setting, FieldName::Value)
+                else {
+                    panic!()
+                };
+                let file = loaded.sources.text(span.file);
+                (
+                    world.display(&name),
+                    format!("{value} at `{}`", &file[span.range()]),
+                )
+            })
+            .collect();
+        assert_eq!(
+            values,
+            [
+                ("CUDA".into(), "devel at `devel`".into()),
+                ("PIP_NO_CACHE_DIR".into(), "1 at `'1'`".into()),
+            ]
+        );
     }
 
     #[test]

@@ -333,7 +333,7 @@ pub fn fields(kind: EntityKind) -> Vec<Field> {
         ],
         K::ImageRef => vec![
             field(F::Text, String, "As written."),
-            field(F::Expanded, String, "With global `ARG` defaults substituted."),
+            field(F::Expanded, String, "With the global `ARG`s substituted: the build arguments, else the defaults."),
             field(F::Registry, String, "e.g. `ghcr.io`, or null for Docker Hub."),
             field(F::Repository, String, "e.g. `nvidia/cuda`, `python`."),
             field(F::Name, String, "Registry and repository without tag or digest, e.g. `ghcr.io/acme/base`, `python`."),
@@ -417,7 +417,7 @@ pub fn fields(kind: EntityKind) -> Vec<Field> {
         ],
         K::Setting => vec![
             field(F::Name, String, "The variable's name (located)."),
-            field(F::Value, String, "Its value, or null for an `ARG` without default."),
+            field(F::Value, String, "Its value; for an `ARG`, the build argument, else its default, else the default of the global `ARG` of its name (located where written), or null."),
             field(F::Keyword, String, "`ENV`, `ARG`, or `RUN` for a per-command setting."),
             field(F::Instruction, entity(K::Instruction), "The `ENV`, `ARG` or `RUN` that sets it."),
         ],

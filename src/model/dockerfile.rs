@@ -47,6 +47,27 @@ impl Dockerfile {
             .iter()
             .find(|stage| stage.from == index || stage.instructions.contains(&index))
     }
+
+    /// The default of the last `ARG` named `name` before the first `FROM`, as written, and
+    /// the span of its `NAME=default` word.
+    pub fn global_arg_default(&self, name: &str) -> Option<(&str, Span)> {
+        self.global_args
+            .iter()
+            .rev()
+            .filter_map(|&index| self.instructions.get(index))
+            .flat_map(|instruction| instruction.values.iter().rev())
+            .map(|word| (arg_declaration(&word.value), word.span))
+            .find(|((declared, _), _)| *declared == name)
+            .and_then(|((_, default), span)| Some((default?, span)))
+    }
+}
+
+/// The name and default of one word of an `ARG`: `NAME=default` or a bare `NAME`.
+pub fn arg_declaration(word: &str) -> (&str, Option<&str>) {
+    match word.split_once('=') {
+        Some((name, default)) => (name, Some(default)),
+        None => (word, None),
+    }
 }
 
 /// A parser directive such as `# syntax=docker/dockerfile:1`.

@@ -19,7 +19,7 @@ use crate::model::package::{InstallCommand, PackageInstall};
 use crate::model::python::Import;
 use crate::model::requirements::RequirementsFile;
 use crate::model::shell::Command;
-use crate::source::{FileId, Spanned};
+use crate::source::{FileId, Span, Spanned};
 
 /// The model of one scanned path.
 #[derive(Clone, Debug, Serialize)]
@@ -102,6 +102,13 @@ pub struct DockerfileModel {
     /// The build context this Dockerfile is built with: the context of the first compose
     /// service that builds it, otherwise the Dockerfile's own folder (`docker build .`).
     pub context: Option<usize>,
+    /// The build arguments it is built with (compose `build.args` that its `ARG`s declare
+    /// and whose values are not their defaults): name and value, in the order given.
+    pub build_args: Vec<(String, Spanned<String>)>,
+    /// For a Dockerfile that services build in more than one way (another context, other
+    /// build arguments), the model of the first way when this one is another: the same
+    /// file, analysed again.
+    pub variant_of: Option<usize>,
     /// Every `RUN`, split into commands and install commands.
     pub runs: Vec<RunModel>,
     /// Every `COPY`/`ADD`, with its sources resolved in the build context.
@@ -111,6 +118,24 @@ pub struct DockerfileModel {
 }
 
 impl DockerfileModel {
+    /// The value of a stage's `ARG` named `name` with `default` (`None` for a bare `ARG`),
+    /// and where it is written: the build argument of that name the file is built with, else
+    /// `default`, else the default of the same name's `ARG` before the first `FROM`.
+    pub fn stage_arg_value<'a>(
+        &'a self,
+        name: &str,
+        default: Option<(&'a str, Span)>,
+    ) -> Option<(&'a str, Span)> {
+        let given = self
+            .build_args
+            .iter()
+            .find(|(arg, _)| arg == name)
+            .map(|(_, value)| (value.value.as_str(), value.span));
+        given
+            .or(default)
+            .or_else(|| self.dockerfile.global_arg_default(name))
+    }
+
     /// Every package installed by a `RUN` of the file, with the run it is in.
     pub fn packages(&self) -> impl Iterator<Item = (&RunModel, &PackageInstall)> {
         self.runs.iter().flat_map(|run| {

@@ -4,12 +4,13 @@
 //! Files are read once into [`Sources`]; every problem becomes a [`Diagnostic`] and the rest
 //! of the repository is still modelled.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::diag::Diagnostic;
+use crate::model::compose::BuildArg;
 use crate::model::context::{CopyOutcome, DockerIgnore};
-use crate::model::dockerfile::{Dockerfile, Form, Instruction};
+use crate::model::dockerfile::{arg_declaration, Dockerfile, Form, Instruction};
 use crate::model::repository::{
     ContextModel, CopyModel, CopySourceModel, DockerfileModel, PipRequirementsLink, PythonFile,
     Repository, RequirementsModel, RunModel, ServiceLink,
@@ -18,7 +19,7 @@ use crate::model::shell::{file_name, Command};
 use crate::parse::compose::{parse_compose, ComposeInput};
 use crate::parse::context::{dockerignore_path, scan_context};
 use crate::parse::discover::{discover, relative_path};
-use crate::parse::dockerfile::parse_dockerfile;
+use crate::parse::dockerfile::{parse_dockerfile, parse_dockerfile_with_args};
 use crate::parse::dockerignore::parse_dockerignore;
 use crate::parse::interpolate::{parse_dotenv, Interpolation};
 use crate::parse::packages::install_commands;
@@ -26,7 +27,7 @@ use crate::parse::path_glob::PathGlobs;
 use crate::parse::python_imports::parse_imports;
 use crate::parse::requirements::load_requirements;
 use crate::parse::shell::parse_shell;
-use crate::source::{normalize_path, FileId, MappedText, Sources};
+use crate::source::{normalize_path, FileId, MappedText, Sources, Spanned};
 
 /// Python files larger than this are not read for imports (generated or vendored code).
 const MAX_PYTHON_FILE_BYTES: u64 = 2 * 1024 * 1024;
@@ -76,6 +77,8 @@ pub fn load(path: &Path, options: &LoadOptions) -> Loaded {
         dockerfile_by_path: HashMap::new(),
         context_by_key: HashMap::new(),
         requirements_by_path: HashMap::new(),
+        builds: HashMap::new(),
+        first_builds: HashSet::new(),
     };
     for project in &found.compose_projects {
         linker.load_compose(project, options);
@@ -97,6 +100,10 @@ pub fn load(path: &Path, options: &LoadOptions) -> Loaded {
     }
 }
 
+/// A way a Dockerfile is built: its first model, the context, and the build arguments that
+/// change it (name, value).
+type BuildWay = (usize, Option<usize>, Vec<(String, String)>);
+
 struct Linker {
     root: PathBuf,
     sources: Sources,
@@ -106,6 +113,10 @@ struct Linker {
     /// Contexts by (context root, `.dockerignore` in effect).
     context_by_key: HashMap<(PathBuf, Option<PathBuf>), usize>,
     requirements_by_path: HashMap<PathBuf, usize>,
+    /// The model of each way a service builds a Dockerfile.
+    builds: HashMap<BuildWay, usize>,
+    /// The Dockerfiles (first models) that a service builds.
+    first_builds: HashSet<usize>,
 }
 
 impl Linker {
@@ -192,6 +203,8 @@ impl Linker {
             dockerfile: parsed.dockerfile,
             final_stage,
             context: None,
+            build_args: Vec::new(),
+            variant_of: None,
             runs: Vec::new(),
             copies: Vec::new(),
             pip_requirements: Vec::new(),
@@ -341,11 +354,9 @@ impl Linker {
                         );
                     }
                     if let Some(dockerfile) = link.dockerfile {
-                        let model = self.repository.dockerfiles.get_mut(dockerfile);
-                        if let Some(model) = model {
-                            if model.context.is_none() {
-                                model.context = link.context;
-                            }
+                        let built = self.built_as(dockerfile, link.context, &build.args);
+                        link.dockerfile = Some(built);
+                        if let Some(model) = self.repository.dockerfiles.get(built) {
                             link.image_stage = match &build.target {
                                 Some(target) => model
                                     .dockerfile
@@ -360,6 +371,72 @@ impl Linker {
             }
         }
         self.repository.compose_projects = projects;
+    }
+
+    /// The model of Dockerfile `base` as a service builds it: with `context` and the build
+    /// arguments of `args` that change it. The first service that builds a Dockerfile takes
+    /// its model (parsed again with the arguments, if any); a later service that builds it
+    /// with another context or other arguments gets a model of its own, a variant, and one
+    /// that builds it the same way shares the model.
+    fn built_as(&mut self, base: usize, context: Option<usize>, args: &[BuildArg]) -> usize {
+        let Some(model) = self.repository.dockerfiles.get(base) else {
+            return base;
+        };
+        let build_args = changing_build_args(&model.dockerfile, args);
+        let key = (
+            base,
+            context,
+            build_args
+                .iter()
+                .map(|(name, value)| (name.clone(), value.value.clone()))
+                .collect::<Vec<_>>(),
+        );
+        if let Some(&index) = self.builds.get(&key) {
+            return index;
+        }
+        let taken = !self.first_builds.insert(base);
+        let reparsed = (taken || !build_args.is_empty()).then(|| {
+            let file = model.dockerfile.file;
+            let parsed = parse_dockerfile_with_args(file, self.sources.text(file), &key.2);
+            // The text is the one parsed before: only problems that the arguments cause
+            // are new.
+            for problem in parsed.diagnostics {
+                if !self.diagnostics.contains(&problem) {
+                    self.diagnostics.push(problem);
+                }
+            }
+            parsed.dockerfile
+        });
+        let index = if taken {
+            let index = self.repository.dockerfiles.len();
+            let path = model.path.clone();
+            if let Some(dockerfile) = reparsed {
+                self.repository.dockerfiles.push(DockerfileModel {
+                    path,
+                    final_stage: dockerfile.stages.len().checked_sub(1),
+                    dockerfile,
+                    context,
+                    build_args,
+                    variant_of: Some(base),
+                    runs: Vec::new(),
+                    copies: Vec::new(),
+                    pip_requirements: Vec::new(),
+                });
+            }
+            index
+        } else {
+            if let Some(model) = self.repository.dockerfiles.get_mut(base) {
+                if let Some(dockerfile) = reparsed {
+                    model.final_stage = dockerfile.stages.len().checked_sub(1);
+                    model.dockerfile = dockerfile;
+                }
+                model.context = context;
+                model.build_args = build_args;
+            }
+            base
+        };
+        self.builds.insert(key, index);
+        index
     }
 
     /// Splits the RUNs, resolves the COPY sources and traces `pip install -r` of one
@@ -388,7 +465,7 @@ impl Linker {
         };
         let dockerfile = &model.dockerfile;
         let stage_of = stage_index_by_instruction(dockerfile);
-        let workdirs = working_directories(dockerfile);
+        let workdirs = working_directories(model);
         let build_context = context.and_then(|c| self.repository.contexts.get(c));
 
         let mut runs = Vec::new();
@@ -397,7 +474,10 @@ impl Linker {
             let stage = stage_of.get(instruction_index).copied().flatten();
             if instruction.is("RUN") {
                 let (run, diagnostics) = run_model(instruction, instruction_index, stage);
-                self.diagnostics.extend(diagnostics);
+                // A variant's RUNs are its first model's, whose problems are reported.
+                if model.variant_of.is_none() {
+                    self.diagnostics.extend(diagnostics);
+                }
                 runs.push(run);
             } else if instruction.is("COPY") || instruction.is("ADD") {
                 let workdir = workdirs.get(instruction_index).map_or("/", String::as_str);
@@ -454,6 +534,41 @@ impl Linker {
     }
 }
 
+/// The build arguments of `args` that change `dockerfile`: those with a value whose name an
+/// `ARG` declares, unless every such `ARG` has that value as its default already (a stage's
+/// `ARG` without one has the default of the same name's `ARG` before the first `FROM`).
+fn changing_build_args(
+    dockerfile: &Dockerfile,
+    args: &[BuildArg],
+) -> Vec<(String, Spanned<String>)> {
+    let declared: Vec<(&str, Option<&str>)> = dockerfile
+        .instructions
+        .iter()
+        .filter(|instruction| instruction.is("ARG"))
+        .flat_map(|instruction| &instruction.values)
+        .map(|word| {
+            let (name, default) = arg_declaration(&word.value);
+            let global = || dockerfile.global_arg_default(name).map(|(text, _)| text);
+            (name, default.or_else(global))
+        })
+        .collect();
+    args.iter()
+        .filter_map(|arg| {
+            let value = arg.value.as_ref()?;
+            let mut defaults = declared
+                .iter()
+                .filter(|(name, _)| *name == arg.name.value)
+                .map(|&(_, default)| default)
+                .peekable();
+            defaults.peek()?;
+            if defaults.all(|default| default == Some(value.value.as_str())) {
+                return None;
+            }
+            Some((arg.name.value.clone(), value.clone()))
+        })
+        .collect()
+}
+
 /// The stage of every instruction (`None` before the first `FROM`).
 fn stage_index_by_instruction(dockerfile: &Dockerfile) -> Vec<Option<usize>> {
     let mut stages = vec![None; dockerfile.instructions.len()];
@@ -470,8 +585,10 @@ fn stage_index_by_instruction(dockerfile: &Dockerfile) -> Vec<Option<usize>> {
 /// The working directory in effect at every instruction: `/` at a `FROM` of an image, the
 /// base stage's final directory at a `FROM` of a stage, changed by each `WORKDIR` (relative
 /// ones join the current directory). `$VAR` and `${VAR}` are expanded from the `ENV` and
-/// `ARG` defaults of the stage and its lineage where known.
-fn working_directories(dockerfile: &Dockerfile) -> Vec<String> {
+/// `ARG` values ([`DockerfileModel::stage_arg_value`]) of the stage and its lineage where
+/// known.
+fn working_directories(model: &DockerfileModel) -> Vec<String> {
+    let dockerfile = &model.dockerfile;
     let mut workdirs = vec!["/".to_string(); dockerfile.instructions.len()];
     let mut final_workdir: Vec<String> = Vec::with_capacity(dockerfile.stages.len());
     let mut final_env: Vec<HashMap<String, String>> = Vec::with_capacity(dockerfile.stages.len());
@@ -496,10 +613,13 @@ fn working_directories(dockerfile: &Dockerfile) -> Vec<String> {
                     env.insert(key.value.clone(), expand_variables(&value.value, &env));
                 }
             } else if instruction.is("ARG") {
-                for value in &instruction.values {
-                    if let Some((name, default)) = value.value.split_once('=') {
+                for word in &instruction.values {
+                    let (name, default) = arg_declaration(&word.value);
+                    if let Some((value, _)) =
+                        model.stage_arg_value(name, default.map(|d| (d, word.span)))
+                    {
                         env.entry(name.to_string())
-                            .or_insert_with(|| default.trim_matches('"').to_string());
+                            .or_insert_with(|| value.trim_matches('"').to_string());
                     }
                 }
             }

@@ -12,7 +12,7 @@ use pep440_rs::Version;
 
 use serde::Serialize;
 
-use crate::model::dockerfile::ImageRef;
+use crate::model::dockerfile::{arg_declaration, ImageRef};
 use crate::model::package::{InstallCommand, Manager};
 use crate::model::repository::{CopyModel, DockerfileModel, Repository, RunModel};
 use crate::model::requirements::normalized_name;
@@ -229,42 +229,26 @@ fn env_settings<'m>(
 }
 
 /// The `ARG`s with a value of `stages` in file order: `(instruction, stage, name, value)`.
-/// The value is the default the `ARG` gives, or for an `ARG` without one, the default of the
-/// same name's `ARG` before the first `FROM` (a build argument the build passes cannot be
-/// known here).
+/// The value is the build argument of that name the Dockerfile is built with (compose
+/// `build.args`), else the default the `ARG` gives, else the default of the same name's `ARG`
+/// before the first `FROM`.
 fn arg_settings<'m>(
     model: &'m DockerfileModel,
     stages: &[usize],
 ) -> Vec<(usize, usize, &'m str, &'m str)> {
     let instructions = &model.dockerfile.instructions;
-    let declared = |i: usize| {
-        instructions
-            .get(i)
-            .filter(|instruction| instruction.is("ARG"))
-            .into_iter()
-            .flat_map(|instruction| &instruction.values)
-            .map(|word| match word.value.split_once('=') {
-                Some((name, default)) => (name, Some(default)),
-                None => (word.value.as_str(), None),
-            })
-    };
-    let global_default = |name: &str| {
-        model
-            .dockerfile
-            .global_args
-            .iter()
-            .rev()
-            .flat_map(|&i| declared(i).rev())
-            .filter(|&(global, _)| global == name)
-            .find_map(|(_, default)| default)
-    };
     stages
         .iter()
         .filter_map(|&stage| Some((stage, model.dockerfile.stages.get(stage)?)))
         .flat_map(|(stage, model)| model.instructions.clone().map(move |i| (stage, i)))
-        .flat_map(|(stage, i)| declared(i).map(move |(name, default)| (i, stage, name, default)))
-        .filter_map(|(i, stage, name, default)| {
-            Some((i, stage, name, default.or_else(|| global_default(name))?))
+        .filter_map(|(stage, i)| Some((stage, i, instructions.get(i).filter(|x| x.is("ARG"))?)))
+        .flat_map(|(stage, i, instruction)| {
+            instruction.values.iter().map(move |word| (i, stage, word))
+        })
+        .filter_map(|(i, stage, word)| {
+            let (name, default) = arg_declaration(&word.value);
+            let (value, _) = model.stage_arg_value(name, default.map(|d| (d, word.span)))?;
+            Some((i, stage, name, value))
         })
         .collect()
 }

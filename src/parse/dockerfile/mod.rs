@@ -29,6 +29,17 @@ pub struct ParsedDockerfile {
 
 /// Parses `text`, the content of `file`. Never fails: problems are diagnostics.
 pub fn parse_dockerfile(file: FileId, text: &str) -> ParsedDockerfile {
+    parse_dockerfile_with_args(file, text, &[])
+}
+
+/// [`parse_dockerfile`] for a build given `build_args` (name, value), which replace the
+/// defaults of the global `ARG`s of their names in the base images (`--build-arg`, compose
+/// `build.args`).
+pub fn parse_dockerfile_with_args(
+    file: FileId,
+    text: &str,
+    build_args: &[(String, String)],
+) -> ParsedDockerfile {
     let mut scanner = Scanner {
         file,
         text,
@@ -49,7 +60,8 @@ pub fn parse_dockerfile(file: FileId, text: &str) -> ParsedDockerfile {
     }
     let escape = scanner.escape;
     let directives = scanner.directives.found;
-    let (global_args, stages) = stages::build_stages(text, &instructions, escape, &mut diagnostics);
+    let (global_args, stages) =
+        stages::build_stages(text, &instructions, escape, build_args, &mut diagnostics);
     ParsedDockerfile {
         dockerfile: Dockerfile {
             file,

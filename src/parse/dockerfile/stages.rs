@@ -3,7 +3,7 @@
 //! checks that make it reject an instruction the parser accepted.
 
 use crate::diag::Diagnostic;
-use crate::model::dockerfile::{CopyFrom, Form, ImageRef, Instruction, Stage};
+use crate::model::dockerfile::{arg_declaration, CopyFrom, Form, ImageRef, Instruction, Stage};
 use crate::source::{Span, Spanned};
 
 use super::instruction::is_known_keyword;
@@ -15,11 +15,14 @@ const MAX_EXPANSION_DEPTH: usize = 16;
 type GlobalArg = (String, Option<String>);
 
 /// Splits the instructions into stages; returns the indices of the global `ARG`s and the
-/// stages. Reports instructions BuildKit's dispatcher rejects.
+/// stages. A build argument (name, value) replaces the default of the global `ARG`s of its
+/// name, as BuildKit's `--build-arg` does: literally, not expanded. Reports instructions
+/// BuildKit's dispatcher rejects.
 pub(crate) fn build_stages(
     text: &str,
     instructions: &[Instruction],
     escape: char,
+    build_args: &[(String, String)],
     diagnostics: &mut Vec<Diagnostic>,
 ) -> (Vec<usize>, Vec<Stage>) {
     let mut global_args = Vec::new();
@@ -44,7 +47,7 @@ pub(crate) fn build_stages(
         } else if stages.is_empty() {
             if instruction.is("ARG") {
                 global_args.push(index);
-                declare_args(instruction, escape, &mut vars);
+                declare_args(instruction, escape, build_args, &mut vars);
             } else if is_known_keyword(&instruction.keyword.value) {
                 diagnostics.push(
                     Diagnostic::error(format!(
@@ -77,18 +80,26 @@ pub(crate) fn build_stages(
     (global_args, stages)
 }
 
-fn declare_args(instruction: &Instruction, escape: char, vars: &mut Vec<GlobalArg>) {
+fn declare_args(
+    instruction: &Instruction,
+    escape: char,
+    build_args: &[(String, String)],
+    vars: &mut Vec<GlobalArg>,
+) {
     for word in &instruction.values {
-        let (name, value) = match word.value.split_once('=') {
-            Some((name, value)) => {
+        let (name, default) = arg_declaration(&word.value);
+        let given = build_args.iter().find(|(arg, _)| arg == name);
+        let value = match (given, default) {
+            (Some((_, value)), _) => Some(value.clone()),
+            (None, Some(default)) => {
                 let mut expander = Expander::new(vars, escape);
-                let expanded = expander.expand(value, 0);
-                (name.to_string(), (!expander.unresolved).then_some(expanded))
+                let expanded = expander.expand(default, 0);
+                (!expander.unresolved).then_some(expanded)
             }
-            None => (word.value.clone(), None),
+            (None, None) => None,
         };
-        vars.retain(|(existing, _)| *existing != name);
-        vars.push((name, value));
+        vars.retain(|(existing, _)| existing != name);
+        vars.push((name.to_string(), value));
     }
 }
 
@@ -540,6 +551,60 @@ mod tests {
         assert_eq!(expand("$NOPE", &vars), ("$NOPE".into(), true));
         assert_eq!(expand("\"x\"'y'", &vars), ("xy".into(), false));
         assert_eq!(expand("${A:-${V}}", &vars), ("3.19".into(), false));
+    }
+
+    #[test]
+    fn build_arguments_replace_the_defaults_of_global_args_literally() {
+        let text = "ARG BASE=python:3.12-slim\nARG TAG\nARG KEEP=3.19\n\
+                    FROM ${BASE} AS app\nFROM ubuntu:${TAG}\nFROM alpine:${KEEP}\n";
+        let args = [
+            ("BASE".to_string(), "nvidia/cuda:12.3.1-devel".to_string()),
+            ("TAG".to_string(), "${KEEP}".to_string()),
+            ("UNDECLARED".to_string(), "x".to_string()),
+        ];
+        let parsed = super::super::parse_dockerfile_with_args(FileId(0), text, &args);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let bases: Vec<(&str, &str, bool)> = parsed
+            .dockerfile
+            .stages
+            .iter()
+            .map(|s| {
+                let base = &s.base;
+                (
+                    &text[base.raw.span.range()],
+                    base.expanded.as_str(),
+                    base.unresolved,
+                )
+            })
+            .collect();
+        assert_eq!(
+            bases,
+            [
+                ("${BASE}", "nvidia/cuda:12.3.1-devel", false),
+                // The value is taken as given, not expanded again.
+                ("ubuntu:${TAG}", "ubuntu:${KEEP}", false),
+                ("alpine:${KEEP}", "alpine:3.19", false),
+            ]
+        );
+        let cuda = &parsed.dockerfile.stages[0].base;
+        let tag = cuda.tag.as_ref().map(|t| &text[t.span.range()]);
+        // The tag came from the argument: it is underlined where the reference is written.
+        assert_eq!(
+            (cuda.repository.as_str(), tag),
+            ("nvidia/cuda", Some("${BASE}"))
+        );
+
+        let defaults = super::super::parse_dockerfile(FileId(0), text);
+        let expanded: Vec<&str> = defaults
+            .dockerfile
+            .stages
+            .iter()
+            .map(|s| s.base.expanded.as_str())
+            .collect();
+        assert_eq!(
+            expanded,
+            ["python:3.12-slim", "ubuntu:${TAG}", "alpine:3.19"]
+        );
     }
 
     #[test]
