@@ -8,10 +8,13 @@
 #   `repository`) to a temporary folder and both are counted.
 #
 # One rayon thread, threads counted apart:
-#   load  the whole of `parse::repository::load` (discovery, reading, parsing, linking);
+#   load  the whole of `parse::repository::load` (discovery, reading, parsing, linking): the
+#         main thread's, plus the parts it runs on the rayon worker (parsing Dockerfiles,
+#         `parse_dockerfile_with_args`, and splitting RUNs, `run_model`);
 #   packs parsing and checking the bundled rule files (a fixed cost per run);
-#   eval  evaluation: the rayon worker, less the packs' parsing done there, plus the main
-#         thread's share (`World::new` and the sequential part of `Policy::evaluate`).
+#   eval  evaluation: the rayon worker, less the packs' parsing and the loading done there,
+#         plus the main thread's share (`World::new` and the sequential part of
+#         `Policy::evaluate`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || {
@@ -51,20 +54,22 @@ for corpus in "$@"; do
     load=$(inclusive "$main" 'dockpolicy::parse::repository::load( \[|$)')
     packs=$(packs_in "$main")
     worker=0
-    worker_packs=0
+    worker_other=0
     for file in "$out"/cg.out-*; do
         [ "$file" = "$main" ] && continue
         count=$(total "$file")
         in_file=$(packs_in "$file")
         packs=$((packs + in_file))
+        loading=$(($(inclusive "$file" 'parse::dockerfile::parse_dockerfile_with_args( \[|$)') + $(inclusive "$file" 'parse::repository::run_model( \[|$)')))
+        load=$((load + loading))
         # The worker that evaluates is the busiest one.
         if [ "$count" -gt "$worker" ]; then
             worker=$count
-            worker_packs=$in_file
+            worker_other=$((in_file + loading))
         fi
     done
     main_share=$(($(inclusive "$main" 'policy::Policy::evaluate( \[|$)') + $(inclusive "$main" 'eval::world::World::new( \[|$)')))
-    eval=$((worker - worker_packs + main_share))
+    eval=$((worker - worker_other + main_share))
     ratio=$(awk -v e="$eval" -v l="$load" 'BEGIN { printf "%.2f", e / l }')
     echo "$corpus: load $(millions "$load"), eval $(millions "$eval") (${ratio}× load), packs $(millions "$packs")"
 done

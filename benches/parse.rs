@@ -8,12 +8,13 @@
 //! ([`corpus::generate_dockerfiles`]), and a repository of COUNT service folders with
 //! requirements, Python sources, `.dockerignore` files and a compose file
 //! ([`corpus::generate`]). Each is timed in ITERATIONS rounds (default 10): a round loads it
-//! (on one thread), then evaluates the bundled packs over the loaded model on one thread and
-//! on every core, and the rules of `examples/custom-pack` on one thread. The fastest and
-//! median wall-clock times are printed (loading with files/s and MB/s, next to the time it
-//! takes only to read the same files, the floor), and each evaluation's ratio to loading is
-//! the median of the rounds' ratios: times taken moments apart, since a shared machine's
-//! speed drifts between phases. With `BENCH_PER_RULE=1` set, each rule is also timed alone
+//! on one thread and on every core (loading parses Dockerfiles and splits RUNs in
+//! parallel), then evaluates the bundled packs over the loaded model on one thread and on
+//! every core, and the rules of `examples/custom-pack` on one thread. The fastest and median
+//! wall-clock times are printed (loading with files/s and MB/s, next to the time it takes
+//! only to read the same files, the floor), and each evaluation's ratio to loading on as
+//! many threads is the median of the rounds' ratios: times taken moments apart, since a
+//! shared machine's speed drifts between phases. With `BENCH_PER_RULE=1` set, each rule is also timed alone
 //! over the loaded model (a new `World`, then the rule; fastest of ITERATIONS), slowest
 //! first. With `BENCH_CORPUS_DIR=DIR` set, the two corpora are written to `DIR/dockerfiles`
 //! and `DIR/repository` and kept, for profiling, and nothing is timed.
@@ -111,30 +112,30 @@ fn scenario(root: &Path, files: usize, bytes: u64, iterations: usize) {
         let world = World::new(&loaded.repository, &loaded.sources);
         evaluate(runs, &world).0.len()
     };
-    let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build();
-    let on_one_thread = |runs: &[RuleRun<'_>]| match &one_thread {
-        Ok(pool) => pool.install(|| evaluate_once(runs)),
-        Err(_) => evaluate_once(runs),
-    };
-    // Rounds: each loads the repository once and evaluates once each way, so that a ratio
+    let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().ok();
+    let one_thread = one_thread.as_ref();
+    let load_once = || load(root, &LoadOptions::default());
+    // Rounds: each loads the repository and evaluates once each way, so that a ratio
     // compares times taken moments apart (on a shared VM the machine's speed drifts, up to
     // 2× between one phase and the next).
-    let rounds: Vec<[Duration; 4]> = (0..iterations.max(1))
+    let rounds: Vec<[Duration; 5]> = (0..iterations.max(1))
         .map(|_| {
             [
-                time(|| load(root, &LoadOptions::default())),
-                time(|| on_one_thread(&runs)),
+                time(|| install(one_thread, load_once)),
+                time(load_once),
+                time(|| install(one_thread, || evaluate_once(&runs))),
                 time(|| evaluate_once(&runs)),
-                time(|| on_one_thread(&platform_runs)),
+                time(|| install(one_thread, || evaluate_once(&platform_runs))),
             ]
         })
         .collect();
     let column = |c: usize| fastest_and_median(rounds.iter().map(|round| round[c]).collect());
-    // The median of the rounds' ratios to their own loading time.
-    let ratio = |c: usize| {
+    // The median of the rounds' ratios of column `c` to their own loading time in column
+    // `load` (on as many threads).
+    let ratio = |c: usize, load: usize| {
         let mut ratios: Vec<f64> = rounds
             .iter()
-            .map(|round| round[c].as_secs_f64() / round[0].as_secs_f64().max(1e-9))
+            .map(|round| round[c].as_secs_f64() / round[load].as_secs_f64().max(1e-9))
             .collect();
         ratios.sort_by(f64::total_cmp);
         format!(
@@ -142,10 +143,11 @@ fn scenario(root: &Path, files: usize, bytes: u64, iterations: usize) {
             ratios[ratios.len() / 2]
         )
     };
-    let full = column(0);
-    let evaluated_alone = column(1);
-    let evaluated_parallel = column(2);
-    let platform_alone = column(3);
+    let loaded_alone = column(0);
+    let loaded_parallel = column(1);
+    let evaluated_alone = column(2);
+    let evaluated_parallel = column(3);
+    let platform_alone = column(4);
     {
         let repository = &loaded.repository;
         println!(
@@ -175,21 +177,33 @@ fn scenario(root: &Path, files: usize, bytes: u64, iterations: usize) {
         );
     }
     report("read files only", read_only, files, bytes);
-    report("discover + parse + link", full, files, bytes);
+    let threads = rayon::current_num_threads();
+    report(
+        "discover + parse + link, 1 thread",
+        loaded_alone,
+        files,
+        bytes,
+    );
+    report(
+        &format!("discover + parse + link, {threads} threads"),
+        loaded_parallel,
+        files,
+        bytes,
+    );
     report_against(
         &format!("bundled packs ({} rules), 1 thread", runs.len()),
         evaluated_alone,
-        &ratio(1),
+        &ratio(2, 0),
     );
     report_against(
-        &format!("bundled packs, {} threads", rayon::current_num_threads()),
+        &format!("bundled packs, {threads} threads"),
         evaluated_parallel,
-        &ratio(2),
+        &ratio(3, 1),
     );
     report_against(
         &format!("custom-pack ({} rules), 1 thread", platform_runs.len()),
         platform_alone,
-        &ratio(3),
+        &ratio(4, 0),
     );
     if std::env::var_os("BENCH_PER_RULE").is_some() {
         let mut per_rule: Vec<(Duration, &str)> = runs
@@ -220,6 +234,14 @@ fn measure<T>(iterations: usize, mut work: impl FnMut() -> T) -> (Duration, Dura
 }
 
 /// How long `work` takes; what it returns is dropped outside the timing.
+/// `work`'s result, computed on `pool` (`None`: the global pool, every core).
+fn install<T: Send>(pool: Option<&rayon::ThreadPool>, work: impl FnOnce() -> T + Send) -> T {
+    match pool {
+        Some(pool) => pool.install(work),
+        None => work(),
+    }
+}
+
 fn time<T>(work: impl FnOnce() -> T) -> Duration {
     let start = Instant::now();
     let result = work();

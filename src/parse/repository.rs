@@ -7,6 +7,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::diag::Diagnostic;
 use crate::model::compose::BuildArg;
 use crate::model::context::{CopyOutcome, DockerIgnore};
@@ -19,7 +21,7 @@ use crate::model::shell::{file_name, Command};
 use crate::parse::compose::{parse_compose, ComposeInput};
 use crate::parse::context::{dockerignore_path, scan_context};
 use crate::parse::discover::{discover, relative_path};
-use crate::parse::dockerfile::{parse_dockerfile, parse_dockerfile_with_args};
+use crate::parse::dockerfile::{parse_dockerfile, parse_dockerfile_with_args, ParsedDockerfile};
 use crate::parse::dockerignore::parse_dockerignore;
 use crate::parse::interpolate::{parse_dotenv, Interpolation};
 use crate::parse::packages::install_commands;
@@ -83,15 +85,21 @@ pub fn load(path: &Path, options: &LoadOptions) -> Loaded {
     for project in &found.compose_projects {
         linker.load_compose(project, options);
     }
-    for dockerfile in &found.dockerfiles {
-        linker.dockerfile(dockerfile);
-    }
+    linker.dockerfiles(&found.dockerfiles);
     for requirements in &found.requirements {
         linker.requirements(requirements);
     }
     linker.link_services();
-    for index in 0..linker.repository.dockerfiles.len() {
-        linker.analyse_dockerfile(index);
+    // A RUN's commands and installs follow from its text alone: the RUNs of all Dockerfiles
+    // are split in parallel, then each Dockerfile is linked in turn.
+    let runs: Vec<Vec<(RunModel, Vec<Diagnostic>)>> = linker
+        .repository
+        .dockerfiles
+        .par_iter()
+        .map(|model| split_runs(&model.dockerfile))
+        .collect();
+    for (index, runs) in runs.into_iter().enumerate() {
+        linker.analyse_dockerfile(index, runs);
     }
     Loaded {
         repository: linker.repository,
@@ -195,6 +203,40 @@ impl Linker {
         }
         let file = self.load_file(path)?;
         let parsed = parse_dockerfile(file, self.sources.text(file));
+        Some(self.add_dockerfile(key, path, parsed))
+    }
+
+    /// Parses the Dockerfiles at `paths` that are not parsed yet: read in turn, so that
+    /// their file IDs follow the order of `paths`, then parsed in parallel. The problems are
+    /// reported in the same order as when each file is read and parsed in turn.
+    fn dockerfiles(&mut self, paths: &[PathBuf]) {
+        let earlier = std::mem::take(&mut self.diagnostics);
+        let mut files = Vec::with_capacity(paths.len());
+        let mut reading = HashSet::new();
+        for path in paths {
+            let key = normalize_path(path);
+            if self.dockerfile_by_path.contains_key(&key) || !reading.insert(key.clone()) {
+                continue;
+            }
+            let file = self.load_file(path);
+            files.push((key, path, file, std::mem::take(&mut self.diagnostics)));
+        }
+        self.diagnostics = earlier;
+        let sources = &self.sources;
+        let parsed: Vec<Option<ParsedDockerfile>> = files
+            .par_iter()
+            .map(|&(_, _, file, _)| file.map(|file| parse_dockerfile(file, sources.text(file))))
+            .collect();
+        for ((key, path, _, problems), parsed) in files.into_iter().zip(parsed) {
+            self.diagnostics.extend(problems);
+            if let Some(parsed) = parsed {
+                self.add_dockerfile(key, path, parsed);
+            }
+        }
+    }
+
+    /// Adds the model of the Dockerfile at `path` (normalised: `key`); returns its index.
+    fn add_dockerfile(&mut self, key: PathBuf, path: &Path, parsed: ParsedDockerfile) -> usize {
         self.diagnostics.extend(parsed.diagnostics);
         let index = self.repository.dockerfiles.len();
         let final_stage = parsed.dockerfile.stages.len().checked_sub(1);
@@ -210,7 +252,7 @@ impl Linker {
             pip_requirements: Vec::new(),
         });
         self.dockerfile_by_path.insert(key, index);
-        Some(index)
+        index
     }
 
     /// Loads a requirements file and what it includes; returns the index of `path`.
@@ -441,7 +483,7 @@ impl Linker {
 
     /// Splits the RUNs, resolves the COPY sources and traces `pip install -r` of one
     /// Dockerfile, in the context it is built with.
-    fn analyse_dockerfile(&mut self, index: usize) {
+    fn analyse_dockerfile(&mut self, index: usize, split: Vec<(RunModel, Vec<Diagnostic>)>) {
         let Some(model) = self.repository.dockerfiles.get(index) else {
             return;
         };
@@ -468,18 +510,18 @@ impl Linker {
         let workdirs = working_directories(model);
         let build_context = context.and_then(|c| self.repository.contexts.get(c));
 
-        let mut runs = Vec::new();
+        let mut runs = Vec::with_capacity(split.len());
+        for (run, diagnostics) in split {
+            // A variant's RUNs are its first model's, whose problems are reported.
+            if model.variant_of.is_none() {
+                self.diagnostics.extend(diagnostics);
+            }
+            runs.push(run);
+        }
         let mut copies = Vec::new();
         for (instruction_index, instruction) in dockerfile.instructions.iter().enumerate() {
             let stage = stage_of.get(instruction_index).copied().flatten();
-            if instruction.is("RUN") {
-                let (run, diagnostics) = run_model(instruction, instruction_index, stage);
-                // A variant's RUNs are its first model's, whose problems are reported.
-                if model.variant_of.is_none() {
-                    self.diagnostics.extend(diagnostics);
-                }
-                runs.push(run);
-            } else if instruction.is("COPY") || instruction.is("ADD") {
+            if instruction.is("COPY") || instruction.is("ADD") {
                 let workdir = workdirs.get(instruction_index).map_or("/", String::as_str);
                 copies.push(copy_model(
                     dockerfile,
@@ -686,6 +728,20 @@ fn join_image_path(base: &str, path: &str) -> String {
 
 /// The commands of one `RUN`: its shell form, and each heredoc that is run as a script;
 /// with the shell parser's diagnostics (unterminated quotes and the like).
+/// Every `RUN` of `dockerfile`, split into commands and installs ([`run_model`]).
+fn split_runs(dockerfile: &Dockerfile) -> Vec<(RunModel, Vec<Diagnostic>)> {
+    let stage_of = stage_index_by_instruction(dockerfile);
+    dockerfile
+        .instructions
+        .iter()
+        .enumerate()
+        .filter(|(_, instruction)| instruction.is("RUN"))
+        .map(|(index, instruction)| {
+            run_model(instruction, index, stage_of.get(index).copied().flatten())
+        })
+        .collect()
+}
+
 fn run_model(
     instruction: &Instruction,
     index: usize,
