@@ -616,11 +616,12 @@ impl Reader<'_> {
                         self.error("a build argument name must be a string", entry.key.span);
                         continue;
                     };
-                    let value = self.string("build.args", &entry.value);
-                    args.push(BuildArg {
-                        name: Spanned::new(name.text.clone(), entry.key.span),
-                        value,
-                    });
+                    let name = Spanned::new(name.text.clone(), entry.key.span);
+                    let value = match entry.value.value {
+                        YamlValue::Null => self.variable(&name),
+                        _ => self.string("build.args", &entry.value),
+                    };
+                    args.push(BuildArg { name, value });
                 }
             }
             YamlValue::Sequence(items) => {
@@ -633,10 +634,11 @@ impl Reader<'_> {
                             name: text.spanned(0..eq),
                             value: Some(text.spanned(eq + 1..text.value.len())),
                         },
-                        None => BuildArg {
-                            name: text.spanned(0..text.value.len()),
-                            value: None,
-                        },
+                        None => {
+                            let name = text.spanned(0..text.value.len());
+                            let value = self.variable(&name);
+                            BuildArg { name, value }
+                        }
                     };
                     match args.iter_mut().find(|a| a.name.value == arg.name.value) {
                         Some(existing) => *existing = arg,
@@ -648,6 +650,13 @@ impl Reader<'_> {
             YamlValue::Scalar(_) => self.wrong_type("build.args", "a mapping or a list", node),
         }
         args
+    }
+
+    /// The value of the variable `name` (`.env`, `--var`), located at the name: what compose
+    /// gives a build argument written without a value.
+    fn variable(&self, name: &Spanned<String>) -> Option<Spanned<String>> {
+        let value = self.env.get(&name.value)?;
+        Some(Spanned::new(value.to_string(), name.span))
     }
 
     fn healthcheck(&mut self, node: &YamlNode) -> Option<HealthcheckLayer> {
@@ -1162,6 +1171,46 @@ services:
         // Interpolated items are spanned on the whole scalar.
         assert_eq!(args[3].name.value, "FROM_ENV");
         assert_eq!(&text[args[3].name.span.range()], "${NAME}=x");
+    }
+
+    #[test]
+    fn args_without_a_value_take_the_variable_of_their_name() {
+        let text = "services:\n  app:\n    build:\n      args:\n        - NAME\n        - UNSET\n  map:\n    build:\n      args:\n        NAME:\n        OTHER: [x]\n";
+        let env = Interpolation::from_pairs([("NAME", "from-env"), ("OTHER", "unused")]);
+        let (project, diags) = project(&[text], &env);
+        let values = |service: usize| -> Vec<(String, Option<(String, &str)>)> {
+            let build = project.services[service].build.as_ref().expect("build");
+            build
+                .args
+                .iter()
+                .map(|arg| {
+                    let value = arg.value.as_ref();
+                    let value = value.map(|v| (v.value.clone(), &text[v.span.range()]));
+                    (arg.name.value.clone(), value)
+                })
+                .collect()
+        };
+        // The value is located at the name that asks for it.
+        assert_eq!(
+            values(0),
+            [
+                ("NAME".into(), Some(("from-env".into(), "NAME"))),
+                ("UNSET".into(), None)
+            ]
+        );
+        // A value of the wrong type is an error, not a reason to look the variable up.
+        assert_eq!(
+            values(1),
+            [
+                ("NAME".into(), Some(("from-env".into(), "NAME"))),
+                ("OTHER".into(), None)
+            ]
+        );
+        let errors: Vec<&str> = diags
+            .iter()
+            .map(|d| &text[d.span.expect("span").range()])
+            .collect();
+        assert_eq!(errors, ["[x]"]);
     }
 
     #[test]
