@@ -2375,6 +2375,21 @@ mod tests {
                 "/srv/runtime/requirements.txt"
             ]
         );
+        // Each way reads the requirements of its own context.
+        let installed: Vec<&str> = repository
+            .dockerfiles
+            .iter()
+            .filter_map(|d| d.pip_requirements[0].requirements_file)
+            .map(|file| repository.requirements_files[file].path.as_str())
+            .collect();
+        assert_eq!(
+            installed,
+            [
+                "app/requirements.txt",
+                "app/requirements.txt",
+                "other/requirements.txt"
+            ]
+        );
         // The `ARG`'s value is the argument, underlined where the service gives it.
         let Value::List(settings) = world.image_field(0, FieldName::Settings).unwrap() else {
             panic!()

@@ -48,17 +48,18 @@ impl Dockerfile {
             .find(|stage| stage.from == index || stage.instructions.contains(&index))
     }
 
-    /// The default of the last `ARG` named `name` before the first `FROM`, as written, and
-    /// the span of its `NAME=default` word.
+    /// The default of the last `ARG` named `name` with one before the first `FROM`, as
+    /// written, and the span of its `NAME=default` word.
     pub fn global_arg_default(&self, name: &str) -> Option<(&str, Span)> {
         self.global_args
             .iter()
             .rev()
             .filter_map(|&index| self.instructions.get(index))
             .flat_map(|instruction| instruction.values.iter().rev())
-            .map(|word| (arg_declaration(&word.value), word.span))
-            .find(|((declared, _), _)| *declared == name)
-            .and_then(|((_, default), span)| Some((default?, span)))
+            .find_map(|word| match arg_declaration(&word.value) {
+                (declared, Some(default)) if declared == name => Some((default, word.span)),
+                _ => None,
+            })
     }
 }
 

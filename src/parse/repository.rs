@@ -437,41 +437,42 @@ impl Linker {
             return index;
         }
         let taken = !self.first_builds.insert(base);
-        let reparsed = (taken || !build_args.is_empty()).then(|| {
-            let file = model.dockerfile.file;
-            let parsed = parse_dockerfile_with_args(file, self.sources.text(file), &key.2);
-            // The text is the one parsed before: only problems that the arguments cause
-            // are new.
-            for problem in parsed.diagnostics {
-                if !self.diagnostics.contains(&problem) {
-                    self.diagnostics.push(problem);
-                }
+        if !taken && build_args.is_empty() {
+            // The first service, with the defaults: the model as parsed.
+            if let Some(model) = self.repository.dockerfiles.get_mut(base) {
+                model.context = context;
             }
-            parsed.dockerfile
-        });
+            self.builds.insert(key, base);
+            return base;
+        }
+        let file = model.dockerfile.file;
+        let path = model.path.clone();
+        let parsed = parse_dockerfile_with_args(file, self.sources.text(file), &key.2);
+        // The text is the one parsed before: only problems that the arguments cause are new.
+        for problem in parsed.diagnostics {
+            if !self.diagnostics.contains(&problem) {
+                self.diagnostics.push(problem);
+            }
+        }
+        let dockerfile = parsed.dockerfile;
+        let final_stage = dockerfile.stages.len().checked_sub(1);
         let index = if taken {
-            let index = self.repository.dockerfiles.len();
-            let path = model.path.clone();
-            if let Some(dockerfile) = reparsed {
-                self.repository.dockerfiles.push(DockerfileModel {
-                    path,
-                    final_stage: dockerfile.stages.len().checked_sub(1),
-                    dockerfile,
-                    context,
-                    build_args,
-                    variant_of: Some(base),
-                    runs: Vec::new(),
-                    copies: Vec::new(),
-                    pip_requirements: Vec::new(),
-                });
-            }
-            index
+            self.repository.dockerfiles.push(DockerfileModel {
+                path,
+                dockerfile,
+                final_stage,
+                context,
+                build_args,
+                variant_of: Some(base),
+                runs: Vec::new(),
+                copies: Vec::new(),
+                pip_requirements: Vec::new(),
+            });
+            self.repository.dockerfiles.len() - 1
         } else {
             if let Some(model) = self.repository.dockerfiles.get_mut(base) {
-                if let Some(dockerfile) = reparsed {
-                    model.final_stage = dockerfile.stages.len().checked_sub(1);
-                    model.dockerfile = dockerfile;
-                }
+                model.dockerfile = dockerfile;
+                model.final_stage = final_stage;
                 model.context = context;
                 model.build_args = build_args;
             }
