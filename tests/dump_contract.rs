@@ -524,6 +524,72 @@ fn malformed_dockerfile_exits_2_naming_file_line_and_column() {
     assert_eq!(keywords, ["FROM", "FOO", "RUN"]);
 }
 
+/// `dump` of `path` on `threads` rayon threads: its exit code, standard output and standard
+/// error.
+fn dump_on_threads(path: &Path, threads: usize) -> (Option<i32>, String, String) {
+    let output = Command::new(BINARY)
+        .args(["dump", path.to_str().expect("UTF-8 path")])
+        .env("RAYON_NUM_THREADS", threads.to_string())
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    (output.status.code(), stdout, stderr(&output))
+}
+
+/// Loading parses Dockerfiles and splits RUNs in parallel: the model and the order of the
+/// problems (file by file, in discovery order) are the same on any number of threads.
+#[test]
+fn the_model_and_its_problems_do_not_depend_on_the_number_of_threads() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    let files: [(&str, &[u8]); 5] = [
+        (
+            "a/Dockerfile",
+            b"FROM alpine\n  FOO bar\nRUN echo 'unterminated\n",
+        ),
+        ("b/Dockerfile", b"FROM alpine\x00\nRUN true\n"),
+        (
+            "c/Dockerfile",
+            b"COPY . .\nFROM alpine AS x\nFROM alpine AS x\n",
+        ),
+        (
+            "d/Dockerfile",
+            b"FROM python:3.12-slim\nRUN pip install flask && apt-get install -y gcc\n",
+        ),
+        ("e/Dockerfile", b"FROM alpine\nBAR baz\n"),
+    ];
+    for (path, bytes) in files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, bytes).expect("write");
+    }
+    let one = dump_on_threads(root, 1);
+    assert_eq!(one.0, Some(2), "{}", one.2);
+    let positions: Vec<usize> = [
+        "a/Dockerfile",
+        "b/Dockerfile",
+        "c/Dockerfile",
+        "e/Dockerfile",
+    ]
+    .iter()
+    .map(|file| {
+        one.2
+            .find(file)
+            .unwrap_or_else(|| panic!("{file} in {}", one.2))
+    })
+    .collect();
+    assert!(positions.is_sorted(), "{positions:?}\n{}", one.2);
+    assert_eq!(dump_on_threads(root, 4), one);
+    for example in ["quickstart", "pc2", "acgs1", "size-demo"] {
+        let path = manifest_dir().join("examples").join(example);
+        assert_eq!(
+            dump_on_threads(&path, 4),
+            dump_on_threads(&path, 1),
+            "{example}"
+        );
+    }
+}
+
 #[test]
 fn missing_path_exits_2() {
     let missing = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/no-such-repository");
