@@ -13,6 +13,7 @@ use crate::diag::Diagnostic;
 use crate::model::compose::BuildArg;
 use crate::model::context::{CopyOutcome, DockerIgnore};
 use crate::model::dockerfile::{arg_declaration, Dockerfile, Form, Instruction};
+use crate::model::python::Import;
 use crate::model::repository::{
     ContextModel, CopyModel, CopySourceModel, DockerfileModel, PipRequirementsLink, PythonFile,
     Repository, RequirementsModel, RunModel, ServiceLink,
@@ -340,12 +341,20 @@ impl Linker {
                 candidates.len()
             )));
         }
+        // Read in turn (file IDs follow the context's order), then parsed in parallel.
+        let mut files = Vec::new();
         for rel_path in candidates.into_iter().take(MAX_PYTHON_FILES_PER_CONTEXT) {
             let path = root.join(&rel_path);
-            let Some(file) = self.load_file(&path) else {
-                continue;
-            };
-            let imports = parse_imports(file, self.sources.text(file));
+            if let Some(file) = self.load_file(&path) {
+                files.push((path, file));
+            }
+        }
+        let sources = &self.sources;
+        let imports: Vec<Vec<Import>> = files
+            .par_iter()
+            .map(|&(_, file)| parse_imports(file, sources.text(file)))
+            .collect();
+        for ((path, file), imports) in files.into_iter().zip(imports) {
             let python_index = self.repository.python_files.len();
             self.repository.python_files.push(PythonFile {
                 path: self.rel(&path),
