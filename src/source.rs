@@ -120,10 +120,8 @@ impl SourceFile {
     pub fn new(path: PathBuf, rel_path: String, text: String) -> SourceFile {
         let mut line_starts = vec![0u32];
         line_starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|&(_, b)| b == b'\n')
-                .map(|(i, _)| u32::try_from(i + 1).unwrap_or(u32::MAX)),
+            memchr::memchr_iter(b'\n', text.as_bytes())
+                .map(|i| u32::try_from(i + 1).unwrap_or(u32::MAX)),
         );
         SourceFile {
             path,
@@ -486,6 +484,22 @@ mod tests {
         // 'd' comes after the two-byte 'ç'.
         assert_eq!(file.line_column(5), (2, 2));
         assert_eq!(file.line_column(9), (3, 1));
+    }
+
+    #[test]
+    fn lines_start_after_each_newline_only() {
+        let text = "a\nbc\r\n\nd\re";
+        let file = SourceFile::new(PathBuf::new(), "f".into(), text.into());
+        assert_eq!(file.line_starts(), [0, 2, 6, 7]);
+        let lines: Vec<&str> = file
+            .line_starts()
+            .iter()
+            .map(|&start| text[start as usize..].split('\n').next().unwrap_or(""))
+            .collect();
+        assert_eq!(lines, ["a", "bc\r", "", "d\re"]);
+        assert_eq!(file.line_column(text.len()), (4, 4));
+        let empty = SourceFile::new(PathBuf::new(), "f".into(), String::new());
+        assert_eq!(empty.line_starts(), [0]);
     }
 
     #[test]
