@@ -54,7 +54,8 @@ fn is_string_prefix(prefix: &str) -> bool {
 
 fn tokenize(text: &str) -> Vec<Token> {
     let bytes = text.as_bytes();
-    let mut tokens = Vec::new();
+    // Python code has about one token in six bytes: room for most files at once.
+    let mut tokens = Vec::with_capacity(bytes.len() / 6);
     let mut depth = 0usize;
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
@@ -62,7 +63,7 @@ fn tokenize(text: &str) -> Vec<Token> {
             b'#' => {
                 i += bytes
                     .get(i..)
-                    .and_then(|rest| rest.iter().position(|&c| c == b'\n'))
+                    .and_then(|rest| memchr::memchr(b'\n', rest))
                     .unwrap_or(bytes.len() - i);
             }
             b'\n' => {
@@ -109,12 +110,25 @@ fn tokenize(text: &str) -> Vec<Token> {
                     i += first.len_utf8().max(1);
                     continue;
                 }
-                let len: usize = rest
-                    .chars()
-                    .take_while(|&c| is_name_continue(c))
-                    .map(char::len_utf8)
-                    .sum::<usize>()
-                    .max(1);
+                // The ASCII part of the name byte by byte, then any other characters.
+                let ascii = rest
+                    .bytes()
+                    .position(|c| !(c.is_ascii_alphanumeric() || c == b'_'))
+                    .unwrap_or(rest.len());
+                let len = match rest.as_bytes().get(ascii) {
+                    Some(c) if !c.is_ascii() => {
+                        ascii
+                            + rest
+                                .get(ascii..)
+                                .unwrap_or("")
+                                .chars()
+                                .take_while(|&c| is_name_continue(c))
+                                .map(char::len_utf8)
+                                .sum::<usize>()
+                    }
+                    _ => ascii,
+                }
+                .max(1);
                 let word = rest.get(..len).unwrap_or("");
                 let end = i + len;
                 if matches!(bytes.get(end), Some(b'\'' | b'"')) && is_string_prefix(word) {
@@ -143,6 +157,14 @@ fn string_literal(bytes: &[u8], start: usize, prefix: &str) -> (Token, usize) {
     let mut i = content_start;
     let mut has_escape = false;
     loop {
+        // Jump to the next byte that can end the literal or escape a quote.
+        let rest = bytes.get(i..).unwrap_or_default();
+        let next = if triple {
+            memchr::memchr2(quote, b'\\', rest)
+        } else {
+            memchr::memchr3(quote, b'\\', b'\n', rest)
+        };
+        i += next.unwrap_or(rest.len());
         match bytes.get(i) {
             None => {
                 return (literal(prefix, content_start..i, has_escape), i);
