@@ -10,7 +10,8 @@
 # One rayon thread, threads counted apart:
 #   load  the whole of `parse::repository::load` (discovery, reading, parsing, linking): the
 #         main thread's, plus the parts it runs on the rayon worker (parsing Dockerfiles,
-#         `parse_dockerfile_with_args`, and splitting RUNs, `run_model`);
+#         `parse_dockerfile_with_args`, splitting RUNs, `run_model`, and finding the imports
+#         of Python files, `parse_imports`);
 #   packs parsing and checking the bundled rule files (a fixed cost per run);
 #   eval  evaluation: the rayon worker, less the packs' parsing and the loading done there,
 #         plus the main thread's share (`World::new` and the sequential part of
@@ -60,7 +61,7 @@ for corpus in "$@"; do
         count=$(total "$file")
         in_file=$(packs_in "$file")
         packs=$((packs + in_file))
-        loading=$(($(inclusive "$file" 'parse::dockerfile::parse_dockerfile_with_args( \[|$)') + $(inclusive "$file" 'parse::repository::run_model( \[|$)')))
+        loading=$(($(inclusive "$file" 'parse::dockerfile::parse_dockerfile_with_args( \[|$)') + $(inclusive "$file" 'parse::repository::run_model( \[|$)') + $(inclusive "$file" 'parse::python_imports::parse_imports( \[|$)')))
         load=$((load + loading))
         # The worker that evaluates is the busiest one.
         if [ "$count" -gt "$worker" ]; then

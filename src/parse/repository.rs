@@ -102,6 +102,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Loaded {
     for (index, runs) in runs.into_iter().enumerate() {
         linker.analyse_dockerfile(index, runs);
     }
+    find_imports(&mut linker.repository.python_files, &linker.sources);
     Loaded {
         repository: linker.repository,
         sources: linker.sources,
@@ -320,7 +321,7 @@ impl Linker {
         Some(ignore)
     }
 
-    /// Reads the Python files that context `index` sends and records their imports.
+    /// Reads the Python files that context `index` sends.
     fn python_files(&mut self, index: usize) {
         let Some(context) = self.repository.contexts.get(index) else {
             return;
@@ -341,26 +342,18 @@ impl Linker {
                 candidates.len()
             )));
         }
-        // Read in turn (file IDs follow the context's order), then parsed in parallel.
-        let mut files = Vec::new();
         for rel_path in candidates.into_iter().take(MAX_PYTHON_FILES_PER_CONTEXT) {
             let path = root.join(&rel_path);
-            if let Some(file) = self.load_file(&path) {
-                files.push((path, file));
-            }
-        }
-        let sources = &self.sources;
-        let imports: Vec<Vec<Import>> = files
-            .par_iter()
-            .map(|&(_, file)| parse_imports(file, sources.text(file)))
-            .collect();
-        for ((path, file), imports) in files.into_iter().zip(imports) {
+            let Some(file) = self.load_file(&path) else {
+                continue;
+            };
             let python_index = self.repository.python_files.len();
+            // The imports are found once every file is read ([`find_imports`]).
             self.repository.python_files.push(PythonFile {
                 path: self.rel(&path),
                 file,
                 context: index,
-                imports,
+                imports: Vec::new(),
             });
             if let Some(context) = self.repository.contexts.get_mut(index) {
                 context.python_files.push(python_index);
@@ -738,6 +731,17 @@ fn join_image_path(base: &str, path: &str) -> String {
 
 /// The commands of one `RUN`: its shell form, and each heredoc that is run as a script;
 /// with the shell parser's diagnostics (unterminated quotes and the like).
+/// Finds the imports of every Python file, in parallel (linking reads none of them).
+fn find_imports(files: &mut [PythonFile], sources: &Sources) {
+    let imports: Vec<Vec<Import>> = files
+        .par_iter()
+        .map(|python| parse_imports(python.file, sources.text(python.file)))
+        .collect();
+    for (python, imports) in files.iter_mut().zip(imports) {
+        python.imports = imports;
+    }
+}
+
 /// Every `RUN` of `dockerfile`, split into commands and installs ([`run_model`]).
 fn split_runs(dockerfile: &Dockerfile) -> Vec<(RunModel, Vec<Diagnostic>)> {
     let stage_of = stage_index_by_instruction(dockerfile);
