@@ -7,15 +7,15 @@
 //! COUNT (default 2,000) Dockerfiles alone
 //! ([`corpus::generate_dockerfiles`]), and a repository of COUNT service folders with
 //! requirements, Python sources, `.dockerignore` files and a compose file
-//! ([`corpus::generate`]). Each is timed in ITERATIONS rounds (default 10): a round loads it
-//! on one thread and on every core (loading parses Dockerfiles and splits RUNs in
-//! parallel), then evaluates the bundled packs over the loaded model on one thread and on
-//! every core, and the rules of `examples/custom-pack` on one thread. The fastest and median
-//! wall-clock times are printed (loading with files/s and MB/s, next to the time it takes
-//! only to read the same files, the floor), and each evaluation's ratio to loading on as
-//! many threads is the median of the rounds' ratios: times taken moments apart, since a
-//! shared machine's speed drifts between phases. With `BENCH_PER_RULE=1` set, each rule is also timed alone
-//! over the loaded model (a new `World`, then the rule; fastest of ITERATIONS), slowest
+//! ([`corpus::generate`]). Each is timed in ITERATIONS rounds (default 10): a round loads it on
+//! one thread and on every core (loading parses Dockerfiles, RUN bodies and Python imports in
+//! parallel), then evaluates the bundled packs over the loaded model on one thread and on every
+//! core, and the rules of `examples/custom-pack` on one thread. The fastest and median
+//! wall-clock times are printed (loading with files/s and MB/s, next to the time it takes only
+//! to read the same files, the floor), and each evaluation's ratio to loading on as many
+//! threads is the median of the rounds' ratios: times taken moments apart, since a shared
+//! machine's speed drifts between phases. With `BENCH_PER_RULE=1` set, each rule is also timed
+//! alone over the loaded model (a new `World`, then the rule; fastest of ITERATIONS), slowest
 //! first. With `BENCH_CORPUS_DIR=DIR` set, the two corpora are written to `DIR/dockerfiles`
 //! and `DIR/repository` and kept, for profiling, and nothing is timed.
 
