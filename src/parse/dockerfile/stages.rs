@@ -607,6 +607,38 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// A build argument replaces its `ARG`'s default as written: passing the defaults
+        /// changes nothing, and another value appears in the reference as given.
+        #[test]
+        fn build_arguments_are_substituted_as_given(
+            a in "[a-z0-9.]{1,8}",
+            b in "[a-z0-9.]{0,8}",
+            given in "[a-z0-9.$}{-]{0,10}",
+            stage_alias in proptest::bool::ANY,
+        ) {
+            let alias = if stage_alias { " AS app" } else { "" };
+            let text = format!("ARG A={a}\nARG B={b}\nFROM img:${{A}}-${{B}}{alias}\nRUN true\n");
+            let parse = |args: &[(&str, &str)]| {
+                let args: Vec<(String, String)> =
+                    args.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+                super::super::parse_dockerfile_with_args(FileId(0), &text, &args).dockerfile
+            };
+            let plain = parse(&[]);
+            let same = parse(&[("A", &a), ("B", &b)]);
+            let expanded = |d: &crate::model::dockerfile::Dockerfile| -> Vec<String> {
+                d.stages.iter().map(|s| s.base.expanded.clone()).collect()
+            };
+            proptest::prop_assert_eq!(expanded(&plain), vec![format!("img:{a}-{b}")]);
+            proptest::prop_assert_eq!(expanded(&same), expanded(&plain));
+            let other = parse(&[("A", &given), ("UNDECLARED", "x")]);
+            proptest::prop_assert_eq!(expanded(&other), vec![format!("img:{given}-{b}")]);
+            // The reference is still underlined where it is written.
+            let raw = &other.stages[0].base.raw;
+            proptest::prop_assert_eq!(&text[raw.span.range()], "img:${A}-${B}");
+        }
+    }
+
     #[test]
     fn image_reference_grammar() {
         let text = "localhost:5000/team/app:1.2@sha256:abc";
