@@ -2,6 +2,10 @@
 //! global `ARG`s substituted into base images, `COPY --from` sources, and the argument
 //! checks that make it reject an instruction the parser accepted.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use crate::diag::Diagnostic;
 use crate::model::dockerfile::{arg_declaration, CopyFrom, Form, ImageRef, Instruction, Stage};
 use crate::source::{Span, Spanned};
@@ -150,6 +154,23 @@ fn new_stage(
     let base_stage = earlier
         .iter()
         .position(|s| s.name.as_ref().is_some_and(|n| n.value == base.expanded));
+    if base_stage.is_none() && !base.unresolved {
+        if let Some(problem) = reference_problem(&base.expanded) {
+            let substituted = base.expanded != base.raw.value;
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "failed to parse stage name {:?}: {problem}",
+                    base.expanded
+                ))
+                .with_span(base.raw.span)
+                .with_help(if substituted {
+                    "this is the reference after the `ARG`s are substituted; BuildKit stops the build here"
+                } else {
+                    "BuildKit stops the build here"
+                }),
+            );
+        }
+    }
     Stage {
         index: earlier.len(),
         name,
@@ -161,6 +182,50 @@ fn new_stage(
         lineage: Vec::new(),
         copies_from: Vec::new(),
     }
+}
+
+/// An image reference as distribution/reference's `ReferenceRegexp` accepts it: an optional
+/// domain (host names, IPv6 addresses, a port) followed by `/`, lower-case path components
+/// joined by `.`, `_`, `__` or dashes, an optional tag and an optional digest.
+const REFERENCE: &str = concat!(
+    r"^(?:(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])",
+    r"(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[a-fA-F0-9:]+\])",
+    r"(?::[0-9]+)?/)?",
+    r"([a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)",
+    r"(?::[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127})?",
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$",
+);
+
+static REFERENCE_PATTERN: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(REFERENCE).ok());
+
+/// Why `reference.ParseNormalizedNamed`, which BuildKit's dispatcher calls on a `FROM` that
+/// names no stage, rejects `reference`; `None` when it accepts it.
+fn reference_problem(reference: &str) -> Option<String> {
+    if reference.is_empty() {
+        return Some("base name should not be blank".to_string());
+    }
+    let pattern = REFERENCE_PATTERN.as_ref()?;
+    if pattern.is_match(reference) {
+        let name = reference.split('@').next().unwrap_or(reference);
+        let name_end = name
+            .rfind(':')
+            .filter(|&colon| !name[colon..].contains('/'));
+        let name = name_end.map_or(name, |colon| &name[..colon]);
+        if name.len() > 255 {
+            return Some("repository name must not be more than 255 characters".to_string());
+        }
+        if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Some(
+                "invalid repository name, cannot specify 64-byte hexadecimal strings".to_string(),
+            );
+        }
+        return None;
+    }
+    let lower = reference.to_ascii_lowercase();
+    if lower != reference && pattern.is_match(&lower) {
+        return Some("invalid reference format: repository name must be lowercase".to_string());
+    }
+    Some("invalid reference format".to_string())
 }
 
 /// BuildKit's `validStageName`: `^[a-z][a-z0-9-_.]*$`.
@@ -563,7 +628,24 @@ mod tests {
             ("UNDECLARED".to_string(), "x".to_string()),
         ];
         let parsed = super::super::parse_dockerfile_with_args(FileId(0), text, &args);
-        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        // `${KEEP}`, given literally, is no image reference: BuildKit stops there.
+        let problems: Vec<(&str, &str)> = parsed
+            .diagnostics
+            .iter()
+            .map(|d| {
+                (
+                    d.message.as_str(),
+                    &text[d.span.unwrap_or(Span::point(FileId(0), 0)).range()],
+                )
+            })
+            .collect();
+        assert_eq!(
+            problems,
+            [(
+                "failed to parse stage name \"ubuntu:${KEEP}\": invalid reference format",
+                "ubuntu:${TAG}"
+            )]
+        );
         let bases: Vec<(&str, &str, bool)> = parsed
             .dockerfile
             .stages
@@ -637,6 +719,71 @@ mod tests {
             let raw = &other.stages[0].base.raw;
             proptest::prop_assert_eq!(&text[raw.span.range()], "img:${A}-${B}");
         }
+    }
+
+    #[test]
+    fn base_images_must_be_references_buildkit_can_parse() {
+        let digest = "a".repeat(64);
+        for valid in [
+            "python:3.12-slim".to_string(),
+            "nvcr.io/nvidia/cuda:12.3.1-cudnn8-devel-ubuntu22.04".into(),
+            format!("localhost:5000/team/app:1.2@sha256:{digest}"),
+            "Registry.Example.com/app".into(),
+            "[::1]:5000/app".into(),
+            "my_app__x/a--b.c:Latest_1".into(),
+            "scratch".into(),
+        ] {
+            assert_eq!(reference_problem(&valid), None, "{valid}");
+        }
+        let problems = [
+            ("python:3.12 bad-slim", "invalid reference format"),
+            (
+                "ghcr.io/Org/app",
+                "invalid reference format: repository name must be lowercase",
+            ),
+            ("app-", "invalid reference format"),
+            ("app@sha256:abc", "invalid reference format"),
+            ("app:-tag", "invalid reference format"),
+            ("", "base name should not be blank"),
+        ];
+        for (reference, problem) in problems {
+            assert_eq!(
+                reference_problem(reference).as_deref(),
+                Some(problem),
+                "{reference}"
+            );
+        }
+        assert_eq!(
+            reference_problem(&digest).as_deref(),
+            Some("invalid repository name, cannot specify 64-byte hexadecimal strings")
+        );
+        assert!(reference_problem(&format!("{}/a", "a".repeat(255))).is_some());
+
+        // Reported at the reference as written, with or without substitution; a stage name,
+        // an unresolved variable and a valid reference are not reported.
+        let text = "ARG BAD=\"py thon\"\nARG UNSET\nFROM Python:3\nFROM ${BAD}\nFROM ${UNSET}\n\
+                    FROM alpine AS b_1\nFROM b_1\n";
+        let parsed = super::super::parse_dockerfile(FileId(0), text);
+        let problems: Vec<(&str, &str)> = parsed
+            .diagnostics
+            .iter()
+            .map(|d| {
+                (
+                    d.message.as_str(),
+                    &text[d.span.unwrap_or(Span::point(FileId(0), 0)).range()],
+                )
+            })
+            .collect();
+        assert_eq!(
+            problems,
+            [
+                (
+                    "failed to parse stage name \"Python:3\": invalid reference format: repository name must be lowercase",
+                    "Python:3"
+                ),
+                ("failed to parse stage name \"py thon\": invalid reference format", "${BAD}"),
+            ]
+        );
     }
 
     #[test]

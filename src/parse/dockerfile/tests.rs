@@ -224,7 +224,7 @@ ARG PY\n\
 FROM --platform=$BUILDPLATFORM nvidia/cuda:${CUDA}-devel AS Builder\n\
 RUN make\n\
 FROM builder AS test\n\
-FROM ghcr.io/org/python:3.12-slim@sha256:abc AS runtime\n\
+FROM ghcr.io/org/python:3.12-slim@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa AS runtime\n\
 COPY --from=test /out /app\n\
 COPY --from=0 /a /b\n\
 COPY --from=python:${PY} /c /d\n\
@@ -265,7 +265,10 @@ COPY --from=nginx:1.25 /e /f\n";
     assert_eq!(runtime.index, 2);
     assert_eq!(runtime.base.registry.as_deref(), Some("ghcr.io"));
     assert_eq!(runtime.base.repository, "org/python");
-    assert_eq!(runtime.base.digest.as_deref(), Some("sha256:abc"));
+    assert_eq!(
+        runtime.base.digest.as_deref(),
+        Some("sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+    );
     let tag = runtime.base.tag.as_ref().map(|t| under(text, t.span));
     assert_eq!(tag, Some("3.12-slim"));
     assert!(runtime.lineage.is_empty());
