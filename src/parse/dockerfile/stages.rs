@@ -157,11 +157,13 @@ fn new_stage(
     if base_stage.is_none() && !base.unresolved {
         if let Some(problem) = reference_problem(&base.expanded) {
             let substituted = base.expanded != base.raw.value;
+            let message = if base.expanded.is_empty() {
+                format!("base name ({}) should not be blank", base.raw.value)
+            } else {
+                format!("failed to parse stage name {:?}: {problem}", base.expanded)
+            };
             diagnostics.push(
-                Diagnostic::error(format!(
-                    "failed to parse stage name {:?}: {problem}",
-                    base.expanded
-                ))
+                Diagnostic::error(message)
                 .with_span(base.raw.span)
                 .with_help(if substituted {
                     "this is the reference after the `ARG`s are substituted; BuildKit stops the build here"
@@ -761,8 +763,8 @@ mod tests {
 
         // Reported at the reference as written, with or without substitution; a stage name,
         // an unresolved variable and a valid reference are not reported.
-        let text = "ARG BAD=\"py thon\"\nARG UNSET\nFROM Python:3\nFROM ${BAD}\nFROM ${UNSET}\n\
-                    FROM alpine AS b_1\nFROM b_1\n";
+        let text = "ARG BAD=\"py thon\"\nARG UNSET\nARG EMPTY=\nFROM Python:3\nFROM ${BAD}\n\
+                    FROM ${UNSET}\nFROM alpine AS b_1\nFROM b_1\nFROM ${EMPTY}\n";
         let parsed = super::super::parse_dockerfile(FileId(0), text);
         let problems: Vec<(&str, &str)> = parsed
             .diagnostics
@@ -782,6 +784,7 @@ mod tests {
                     "Python:3"
                 ),
                 ("failed to parse stage name \"py thon\": invalid reference format", "${BAD}"),
+                ("base name (${EMPTY}) should not be blank", "${EMPTY}"),
             ]
         );
     }
