@@ -2423,6 +2423,28 @@ mod tests {
     }
 
     #[test]
+    fn problems_only_the_defaults_cause_are_reported_when_something_builds_them() {
+        let dockerfile = "ARG BASE=\nFROM ${BASE}\nRUN true\n";
+        let tuned = "services:\n  app:\n    build: {context: ., args: {BASE: 'python:3.12'}}\n";
+        let problems = |compose: &str| -> Vec<String> {
+            let (_dir, loaded) =
+                load_files(&[("compose.yaml", compose), ("Dockerfile", dockerfile)]);
+            loaded
+                .diagnostics
+                .iter()
+                .map(|d| d.message.clone())
+                .collect()
+        };
+        assert_eq!(problems(tuned), Vec::<String>::new());
+        let both = format!("{tuned}  plain:\n    build: .\n");
+        assert_eq!(problems(&both), ["base name (${BASE}) should not be blank"]);
+        assert_eq!(
+            problems("services:\n  plain:\n    build: .\n"),
+            ["base name (${BASE}) should not be blank"]
+        );
+    }
+
+    #[test]
     fn a_setting_knows_the_instruction_that_sets_it() {
         let (_dir, loaded) = load_files(&[(
             "Dockerfile",

@@ -449,7 +449,16 @@ impl Linker {
         }
         let file = model.dockerfile.file;
         let path = model.path.clone();
-        let parsed = parse_dockerfile_with_args(file, self.sources.text(file), &key.2);
+        let text = self.sources.text(file);
+        let parsed = parse_dockerfile_with_args(file, text, &key.2);
+        if !taken {
+            // The file is built with these arguments, not with its defaults: the problems
+            // only the defaults cause (a base image that is no reference) are not reported.
+            let defaults = parse_dockerfile(file, text).diagnostics;
+            self.diagnostics.retain(|problem| {
+                !defaults.contains(problem) || parsed.diagnostics.contains(problem)
+            });
+        }
         // The text is the one parsed before: only problems that the arguments cause are new.
         for problem in parsed.diagnostics {
             if !self.diagnostics.contains(&problem) {
