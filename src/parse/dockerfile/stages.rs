@@ -594,6 +594,17 @@ mod tests {
     use super::*;
     use crate::source::FileId;
 
+    /// Each problem's message and the text of `text` it underlines.
+    fn problems<'t>(text: &'t str, diagnostics: &'t [Diagnostic]) -> Vec<(&'t str, &'t str)> {
+        diagnostics
+            .iter()
+            .map(|d| {
+                let span = d.span.unwrap_or(Span::point(FileId(0), 0));
+                (d.message.as_str(), &text[span.range()])
+            })
+            .collect()
+    }
+
     fn expand(word: &str, vars: &[(&str, Option<&str>)]) -> (String, bool) {
         let vars: Vec<GlobalArg> = vars
             .iter()
@@ -631,18 +642,8 @@ mod tests {
         ];
         let parsed = super::super::parse_dockerfile_with_args(FileId(0), text, &args);
         // `${KEEP}`, given literally, is no image reference: BuildKit stops there.
-        let problems: Vec<(&str, &str)> = parsed
-            .diagnostics
-            .iter()
-            .map(|d| {
-                (
-                    d.message.as_str(),
-                    &text[d.span.unwrap_or(Span::point(FileId(0), 0)).range()],
-                )
-            })
-            .collect();
         assert_eq!(
-            problems,
+            problems(text, &parsed.diagnostics),
             [(
                 "failed to parse stage name \"ubuntu:${KEEP}\": invalid reference format",
                 "ubuntu:${TAG}"
@@ -737,7 +738,7 @@ mod tests {
         ] {
             assert_eq!(reference_problem(&valid), None, "{valid}");
         }
-        let problems = [
+        let invalid = [
             ("python:3.12 bad-slim", "invalid reference format"),
             (
                 "ghcr.io/Org/app",
@@ -748,7 +749,7 @@ mod tests {
             ("app:-tag", "invalid reference format"),
             ("", "base name should not be blank"),
         ];
-        for (reference, problem) in problems {
+        for (reference, problem) in invalid {
             assert_eq!(
                 reference_problem(reference).as_deref(),
                 Some(problem),
@@ -766,18 +767,8 @@ mod tests {
         let text = "ARG BAD=\"py thon\"\nARG UNSET\nARG EMPTY=\nFROM Python:3\nFROM ${BAD}\n\
                     FROM ${UNSET}\nFROM alpine AS b_1\nFROM b_1\nFROM ${EMPTY}\n";
         let parsed = super::super::parse_dockerfile(FileId(0), text);
-        let problems: Vec<(&str, &str)> = parsed
-            .diagnostics
-            .iter()
-            .map(|d| {
-                (
-                    d.message.as_str(),
-                    &text[d.span.unwrap_or(Span::point(FileId(0), 0)).range()],
-                )
-            })
-            .collect();
         assert_eq!(
-            problems,
+            problems(text, &parsed.diagnostics),
             [
                 (
                     "failed to parse stage name \"Python:3\": invalid reference format: repository name must be lowercase",
