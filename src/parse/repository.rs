@@ -1,8 +1,11 @@
 //! Loading and linking a repository: discovery, every front end, and the links between their
 //! results (see [`crate::model::repository`]).
 //!
-//! Files are read once into [`Sources`]; every problem becomes a [`Diagnostic`] and the rest
-//! of the repository is still modelled.
+//! Files are read once into [`Sources`], one after another in a fixed order; the parsing that
+//! needs nothing but a file's text (Dockerfiles, RUN bodies, Python imports) runs in
+//! parallel, so the model and the order of its problems do not depend on the number of
+//! threads. Every problem becomes a [`Diagnostic`] and the rest of the repository is still
+//! modelled.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
