@@ -125,6 +125,10 @@ struct LoadArgs {
     /// Set a compose interpolation variable (overrides the `.env` file); repeatable.
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_variable)]
     variables: Vec<(String, String)>,
+    /// Build every Dockerfile that declares the `ARG` with this value, as `docker build
+    /// --build-arg` (over a compose service's `build.args`); repeatable.
+    #[arg(long = "build-arg", value_name = "NAME=VALUE", value_parser = parse_variable)]
+    build_args: Vec<(String, String)>,
     /// Measured image sizes: `docker image inspect` output, `docker images --format
     /// '{{json .}}'` output, or a YAML/JSON map of service or image to size.
     #[arg(long, value_name = "FILE")]
@@ -226,6 +230,7 @@ impl From<LoadArgs> for LoadOptions {
     fn from(args: LoadArgs) -> LoadOptions {
         LoadOptions {
             variables: args.variables.into_iter().collect(),
+            build_args: args.build_args.into_iter().collect(),
             image_sizes: args.image_sizes,
             ..LoadOptions::default()
         }

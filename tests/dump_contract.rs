@@ -590,6 +590,105 @@ fn the_model_and_its_problems_do_not_depend_on_the_number_of_threads() {
     }
 }
 
+/// A Dockerfile's model as the `--build-arg` test compares it: its path, its base image, and
+/// its build arguments with the text each is located at (or none).
+type Model = (String, String, Vec<(String, Value)>);
+
+/// `--build-arg` builds every Dockerfile that declares the `ARG` with the value, over a
+/// compose service's `build.args`, as `docker compose build --build-arg` does.
+#[test]
+fn build_args_on_the_command_line_apply_to_every_dockerfile() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    let dockerfile = "ARG BASE=python:3.11\nARG TAG\nFROM ${BASE}-slim\nRUN true\n";
+    let compose = "services:\n  svc:\n    build:\n      context: ./svc\n      args:\n        \
+                   BASE: python:3.10\n        TAG: v1\n";
+    for (path, text) in [
+        ("compose.yaml", compose),
+        ("svc/Dockerfile", dockerfile),
+        ("solo/Dockerfile", dockerfile),
+    ] {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    let root = root.to_str().expect("UTF-8 path");
+    let models = |args: &[&str]| -> Vec<Model> {
+        let output = run(&[&["dump", root][..], args].concat());
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let dump = json(&output);
+        let mut models: Vec<Model> = dump["dockerfiles"]
+            .as_array()
+            .expect("dockerfiles")
+            .iter()
+            .map(|d| {
+                let args = d["build_args"]
+                    .as_array()
+                    .expect("build_args")
+                    .iter()
+                    .map(|pair| {
+                        let name = pair[0].as_str().expect("name").to_string();
+                        let value = pair[1]["value"].as_str().expect("value");
+                        (name, serde_json::json!([value, pair[1]["span"]["text"]]))
+                    })
+                    .collect();
+                let base = d["stages"][0]["base"]["expanded"].as_str().expect("base");
+                (
+                    d["path"].as_str().expect("path").to_string(),
+                    base.to_string(),
+                    args,
+                )
+            })
+            .collect();
+        models.sort_by(|a, b| a.0.cmp(&b.0));
+        models
+    };
+    let compose_only = models(&[]);
+    assert_eq!(
+        compose_only,
+        [
+            ("solo/Dockerfile".into(), "python:3.11-slim".into(), vec![]),
+            (
+                "svc/Dockerfile".into(),
+                "python:3.10-slim".into(),
+                vec![
+                    (
+                        "BASE".into(),
+                        serde_json::json!(["python:3.10", "python:3.10"])
+                    ),
+                    ("TAG".into(), serde_json::json!(["v1", "v1"])),
+                ]
+            ),
+        ]
+    );
+    let given = models(&[
+        "--build-arg",
+        "BASE=python:3.12",
+        "--build-arg",
+        "UNDECLARED=x",
+    ]);
+    assert_eq!(
+        given,
+        [
+            (
+                "solo/Dockerfile".into(),
+                "python:3.12-slim".into(),
+                vec![("BASE".into(), serde_json::json!(["python:3.12", null]))]
+            ),
+            (
+                "svc/Dockerfile".into(),
+                "python:3.12-slim".into(),
+                vec![
+                    ("BASE".into(), serde_json::json!(["python:3.12", null])),
+                    ("TAG".into(), serde_json::json!(["v1", "v1"])),
+                ]
+            ),
+        ]
+    );
+    let wrong = run(&["dump", root, "--build-arg", "NO_EQUALS_SIGN"]);
+    assert_eq!(wrong.status.code(), Some(2));
+}
+
 #[test]
 fn missing_path_exits_2() {
     let missing = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/no-such-repository");

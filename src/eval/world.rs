@@ -834,8 +834,7 @@ impl<'m> World<'m> {
                 let (name, default) = arg_declaration(&word.value);
                 let value = self
                     .dockerfile(d)?
-                    .stage_arg_value(name, default.map(|default| (default, word.span)))
-                    .map(|(value, span)| (value, Some(span)));
+                    .stage_arg_value(name, default.map(|default| (default, word.span)));
                 Some(((name, Some(word.span)), value, "ARG"))
             }
             SettingAt::Command(d, r, i, s) => {
@@ -2333,8 +2332,8 @@ mod tests {
             .build_args
             .iter()
             .map(|(name, value)| {
-                let text = loaded.sources.text(value.span.file);
-                (name.as_str(), &text[value.span.range()])
+                let span = value.span.unwrap();
+                (name.as_str(), &loaded.sources.text(span.file)[span.range()])
             })
             .collect();
         assert_eq!(args, [("CUDA", "devel"), ("PIP_NO_CACHE_DIR", "'1'")]);

@@ -102,9 +102,10 @@ pub struct DockerfileModel {
     /// The build context this Dockerfile is built with: the context of the first compose
     /// service that builds it, otherwise the Dockerfile's own folder (`docker build .`).
     pub context: Option<usize>,
-    /// The build arguments it is built with (compose `build.args` that its `ARG`s declare
-    /// and whose values are not their defaults): name and value, in the order given.
-    pub build_args: Vec<(String, Spanned<String>)>,
+    /// The build arguments it is built with (compose `build.args` and `--build-arg` that its
+    /// `ARG`s declare and whose values are not their defaults): name and value, in the order
+    /// given.
+    pub build_args: Vec<(String, BuildArgValue)>,
     /// For a Dockerfile that services build in more than one way (another context, other
     /// build arguments), the model of the first way when this one is another: the same
     /// file, analysed again.
@@ -117,6 +118,13 @@ pub struct DockerfileModel {
     pub pip_requirements: Vec<PipRequirementsLink>,
 }
 
+/// The value of a build argument, and where it is given (`None`: on the command line).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BuildArgValue {
+    pub value: String,
+    pub span: Option<Span>,
+}
+
 impl DockerfileModel {
     /// The value of a stage's `ARG` named `name` with `default` (`None` for a bare `ARG`),
     /// and where it is written: the build argument of that name the file is built with, else
@@ -125,15 +133,17 @@ impl DockerfileModel {
         &'a self,
         name: &str,
         default: Option<(&'a str, Span)>,
-    ) -> Option<(&'a str, Span)> {
+    ) -> Option<(&'a str, Option<Span>)> {
         let given = self
             .build_args
             .iter()
             .find(|(arg, _)| arg == name)
             .map(|(_, value)| (value.value.as_str(), value.span));
-        given
-            .or(default)
-            .or_else(|| self.dockerfile.global_arg_default(name))
+        given.or_else(|| {
+            default
+                .or_else(|| self.dockerfile.global_arg_default(name))
+                .map(|(value, span)| (value, Some(span)))
+        })
     }
 
     /// Every package installed by a `RUN` of the file, with the run it is in.

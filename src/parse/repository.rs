@@ -18,14 +18,14 @@ use crate::model::context::{CopyOutcome, DockerIgnore};
 use crate::model::dockerfile::{arg_declaration, Dockerfile, Form, Instruction};
 use crate::model::python::Import;
 use crate::model::repository::{
-    ContextModel, CopyModel, CopySourceModel, DockerfileModel, PipRequirementsLink, PythonFile,
-    Repository, RequirementsModel, RunModel, ServiceLink,
+    BuildArgValue, ContextModel, CopyModel, CopySourceModel, DockerfileModel, PipRequirementsLink,
+    PythonFile, Repository, RequirementsModel, RunModel, ServiceLink,
 };
 use crate::model::shell::{file_name, Command};
 use crate::parse::compose::{parse_compose, ComposeInput};
 use crate::parse::context::{dockerignore_path, scan_context};
 use crate::parse::discover::{discover, relative_path};
-use crate::parse::dockerfile::{parse_dockerfile, parse_dockerfile_with_args, ParsedDockerfile};
+use crate::parse::dockerfile::{parse_dockerfile_with_args, ParsedDockerfile};
 use crate::parse::dockerignore::parse_dockerignore;
 use crate::parse::interpolate::{parse_dotenv, Interpolation};
 use crate::parse::packages::install_commands;
@@ -33,7 +33,7 @@ use crate::parse::path_glob::PathGlobs;
 use crate::parse::python_imports::parse_imports;
 use crate::parse::requirements::load_requirements;
 use crate::parse::shell::parse_shell;
-use crate::source::{normalize_path, FileId, MappedText, Sources, Spanned};
+use crate::source::{normalize_path, FileId, MappedText, Sources};
 
 /// Python files larger than this are not read for imports (generated or vendored code).
 const MAX_PYTHON_FILE_BYTES: u64 = 2 * 1024 * 1024;
@@ -54,6 +54,9 @@ pub struct LoadOptions {
     /// `--image-sizes FILE`: measured image sizes. `load` does not read it; the commands that
     /// report sizes do, after loading (it overrides the configuration's `image_sizes`).
     pub image_sizes: Option<PathBuf>,
+    /// `--build-arg NAME=VALUE`: build arguments for every Dockerfile whose `ARG`s declare
+    /// them, over a compose service's `build.args` of the same name.
+    pub build_args: BTreeMap<String, String>,
 }
 
 /// A loaded repository: the model, the files it points into, and the problems found.
@@ -85,6 +88,17 @@ pub fn load(path: &Path, options: &LoadOptions) -> Loaded {
         requirements_by_path: HashMap::new(),
         builds: HashMap::new(),
         first_builds: HashSet::new(),
+        command_line_args: options
+            .build_args
+            .iter()
+            .map(|(name, value)| {
+                let value = BuildArgValue {
+                    value: value.clone(),
+                    span: None,
+                };
+                (name.clone(), value)
+            })
+            .collect(),
     };
     for project in &found.compose_projects {
         linker.load_compose(project, options);
@@ -130,6 +144,8 @@ struct Linker {
     builds: HashMap<BuildWay, usize>,
     /// The Dockerfiles (first models) that a service builds.
     first_builds: HashSet<usize>,
+    /// `--build-arg`s: every Dockerfile is built with those its `ARG`s declare.
+    command_line_args: Vec<(String, BuildArgValue)>,
 }
 
 impl Linker {
@@ -207,7 +223,8 @@ impl Linker {
             return Some(index);
         }
         let file = self.load_file(path)?;
-        let parsed = parse_dockerfile(file, self.sources.text(file));
+        let pairs = arg_pairs(&self.command_line_args);
+        let parsed = parse_dockerfile_with_args(file, self.sources.text(file), &pairs);
         Some(self.add_dockerfile(key, path, parsed))
     }
 
@@ -228,9 +245,12 @@ impl Linker {
         }
         self.diagnostics = earlier;
         let sources = &self.sources;
+        let pairs = arg_pairs(&self.command_line_args);
         let parsed: Vec<Option<ParsedDockerfile>> = files
             .par_iter()
-            .map(|&(_, _, file, _)| file.map(|file| parse_dockerfile(file, sources.text(file))))
+            .map(|&(_, _, file, _)| {
+                file.map(|file| parse_dockerfile_with_args(file, sources.text(file), &pairs))
+            })
             .collect();
         for ((key, path, _, problems), parsed) in files.into_iter().zip(parsed) {
             self.diagnostics.extend(problems);
@@ -243,6 +263,7 @@ impl Linker {
     /// Adds the model of the Dockerfile at `path` (normalised: `key`); returns its index.
     fn add_dockerfile(&mut self, key: PathBuf, path: &Path, parsed: ParsedDockerfile) -> usize {
         self.diagnostics.extend(parsed.diagnostics);
+        let build_args = changing_build_args(&parsed.dockerfile, &self.command_line_args);
         let index = self.repository.dockerfiles.len();
         let final_stage = parsed.dockerfile.stages.len().checked_sub(1);
         self.repository.dockerfiles.push(DockerfileModel {
@@ -250,7 +271,7 @@ impl Linker {
             dockerfile: parsed.dockerfile,
             final_stage,
             context: None,
-            build_args: Vec::new(),
+            build_args,
             variant_of: None,
             runs: Vec::new(),
             copies: Vec::new(),
@@ -429,21 +450,15 @@ impl Linker {
         let Some(model) = self.repository.dockerfiles.get(base) else {
             return base;
         };
-        let build_args = changing_build_args(&model.dockerfile, args);
-        let key = (
-            base,
-            context,
-            build_args
-                .iter()
-                .map(|(name, value)| (name.clone(), value.value.clone()))
-                .collect::<Vec<_>>(),
-        );
+        let given = given_build_args(args, &self.command_line_args);
+        let build_args = changing_build_args(&model.dockerfile, &given);
+        let key = (base, context, arg_pairs(&build_args));
         if let Some(&index) = self.builds.get(&key) {
             return index;
         }
         let taken = !self.first_builds.insert(base);
-        if !taken && build_args.is_empty() {
-            // The first service, with the defaults: the model as parsed.
+        if !taken && arg_pairs(&model.build_args) == key.2 {
+            // The first service, with the arguments it was parsed with: the model as parsed.
             if let Some(model) = self.repository.dockerfiles.get_mut(base) {
                 model.context = context;
             }
@@ -455,11 +470,12 @@ impl Linker {
         let text = self.sources.text(file);
         let parsed = parse_dockerfile_with_args(file, text, &key.2);
         if !taken {
-            // The file is built with these arguments, not with its defaults: the problems
-            // only the defaults cause (a base image that is no reference) are not reported.
-            let defaults = parse_dockerfile(file, text).diagnostics;
+            // The file is built with these arguments, not with the ones it was parsed with:
+            // the problems only those cause (a base image that is no reference) are not
+            // reported.
+            let before = parse_dockerfile_with_args(file, text, &arg_pairs(&model.build_args));
             self.diagnostics.retain(|problem| {
-                !defaults.contains(problem) || parsed.diagnostics.contains(problem)
+                !before.diagnostics.contains(problem) || parsed.diagnostics.contains(problem)
             });
         }
         // The text is the one parsed before: only problems that the arguments cause are new.
@@ -591,13 +607,13 @@ impl Linker {
     }
 }
 
-/// The build arguments of `args` that change `dockerfile`: those with a value whose name an
-/// `ARG` declares, unless every such `ARG` has that value as its default already (a stage's
-/// `ARG` without one has the default of the same name's `ARG` before the first `FROM`).
+/// The build arguments of `given` that change `dockerfile`: those whose name an `ARG`
+/// declares, unless every such `ARG` has that value as its default already (a stage's `ARG`
+/// without one has the default of the same name's `ARG` before the first `FROM`).
 fn changing_build_args(
     dockerfile: &Dockerfile,
-    args: &[BuildArg],
-) -> Vec<(String, Spanned<String>)> {
+    given: &[(String, BuildArgValue)],
+) -> Vec<(String, BuildArgValue)> {
     let declared: Vec<(&str, Option<&str>)> = dockerfile
         .instructions
         .iter()
@@ -609,20 +625,51 @@ fn changing_build_args(
             (name, default.or_else(global))
         })
         .collect();
-    args.iter()
-        .filter_map(|arg| {
-            let value = arg.value.as_ref()?;
+    given
+        .iter()
+        .filter(|(arg, value)| {
             let mut defaults = declared
                 .iter()
-                .filter(|(name, _)| *name == arg.name.value)
+                .filter(|(name, _)| name == arg)
                 .map(|&(_, default)| default)
                 .peekable();
-            defaults.peek()?;
-            if defaults.all(|default| default == Some(value.value.as_str())) {
-                return None;
-            }
-            Some((arg.name.value.clone(), value.clone()))
+            defaults.peek().is_some()
+                && !defaults.all(|default| default == Some(value.value.as_str()))
         })
+        .cloned()
+        .collect()
+}
+
+/// The build arguments a service gives: its `build.args` that have a value, with the
+/// `--build-arg`s of the command line over them (as `docker compose build --build-arg`).
+fn given_build_args(
+    args: &[BuildArg],
+    command_line: &[(String, BuildArgValue)],
+) -> Vec<(String, BuildArgValue)> {
+    let mut given: Vec<(String, BuildArgValue)> = args
+        .iter()
+        .filter_map(|arg| {
+            let value = arg.value.as_ref()?;
+            let value = BuildArgValue {
+                value: value.value.clone(),
+                span: Some(value.span),
+            };
+            Some((arg.name.value.clone(), value))
+        })
+        .collect();
+    for (name, value) in command_line {
+        match given.iter_mut().find(|(given, _)| given == name) {
+            Some((_, existing)) => *existing = value.clone(),
+            None => given.push((name.clone(), value.clone())),
+        }
+    }
+    given
+}
+
+/// The (name, value) pairs of `args`, as the parser takes them.
+fn arg_pairs(args: &[(String, BuildArgValue)]) -> Vec<(String, String)> {
+    args.iter()
+        .map(|(name, value)| (name.clone(), value.value.clone()))
         .collect()
 }
 
