@@ -285,6 +285,7 @@ pub fn check(
     let mut configured = load_config(rule_options, paths.first().map(PathBuf::as_path));
     let load_options = LoadOptions {
         exclude: configured.config.exclude.clone(),
+        build_args: configured_build_args(&configured.config, load_options),
         ..load_options.clone()
     };
     // The rule packs are parsed and checked on another thread while this one loads the first
@@ -449,6 +450,17 @@ pub enum SizeFormat {
     Json,
 }
 
+/// The configuration's `build_args`, then the command line's `--build-arg`s (a later one of a
+/// name wins).
+fn configured_build_args(config: &Config, load_options: &LoadOptions) -> Vec<(String, String)> {
+    config
+        .build_args
+        .iter()
+        .map(|(name, value)| (name.value.clone(), value.value.clone()))
+        .chain(load_options.build_args.iter().cloned())
+        .collect()
+}
+
 /// `dockpolicy size PATH`: every service with its size, its DP3005 budget and its largest
 /// parts, then each estimate's breakdown. Exit 1 when a service is over its budget, 2 on an
 /// input or configuration error.
@@ -473,6 +485,7 @@ pub fn size(
     };
     let load_options = LoadOptions {
         exclude: policy.exclude().clone(),
+        build_args: configured_build_args(&rule_set.config, load_options),
         ..load_options.clone()
     };
     let (mut loaded, measured) = load_with_measured_sizes(path, &load_options, &rule_set.config);

@@ -17,6 +17,7 @@
 //!     rules: {DP1002: off}
 //!     params: {DP2006: {max_size: 8KB}}
 //! image_sizes: sizes.json   # measured sizes (as --image-sizes), relative to this file
+//! build_args: {PYTHON_VERSION: "3.12"}   # as --build-arg, for every Dockerfile
 //! services:                 # services named here, beside compose's
 //!   api: {dockerfile: docker/api/Dockerfile, target: prod}
 //! ```
@@ -40,7 +41,7 @@ use crate::source::{FileId, Span, Spanned};
 pub const CONFIG_FILE_NAME: &str = ".dockpolicy.yaml";
 
 /// The top-level keys.
-const TOP_LEVEL_KEYS: [&str; 8] = [
+const TOP_LEVEL_KEYS: [&str; 9] = [
     "packs",
     "default_rules",
     "exclude",
@@ -48,6 +49,7 @@ const TOP_LEVEL_KEYS: [&str; 8] = [
     "params",
     "overrides",
     "image_sizes",
+    "build_args",
     "services",
 ];
 
@@ -77,6 +79,9 @@ pub struct Config {
     pub overrides: Vec<Override>,
     /// `image_sizes: FILE`, resolved against the configuration file's folder.
     pub image_sizes: Option<Spanned<PathBuf>>,
+    /// `build_args: {NAME: VALUE}`: build arguments for every Dockerfile, as `--build-arg`
+    /// (which wins over them), in file order.
+    pub build_args: Vec<(Spanned<String>, Spanned<String>)>,
     /// `services: {NAME: {dockerfile, context, target}}`.
     pub services: Vec<ServiceSetting>,
 }
@@ -230,12 +235,38 @@ impl ConfigParser {
                     value.span,
                 ),
             },
+            "build_args" => config.build_args = self.build_args(value),
             "services" => {
                 let services = self.services(value);
                 config.services.extend(services);
             }
             _ => self.unknown_key("configuration", &entry.key, &TOP_LEVEL_KEYS),
         }
+    }
+
+    /// `build_args: {NAME: VALUE}`, each value a string (a number or boolean as written).
+    fn build_args(&mut self, node: &YamlNode) -> Vec<(Spanned<String>, Spanned<String>)> {
+        let Some(entries) = node.as_mapping() else {
+            self.error("`build_args` must map argument names to values", node.span);
+            return Vec::new();
+        };
+        let mut args = Vec::new();
+        for entry in entries {
+            match entry.value.as_scalar() {
+                Some(value) => args.push((
+                    scalar_text(&entry.key),
+                    Spanned::new(value.text.clone(), entry.value.span),
+                )),
+                None => self.error(
+                    format!(
+                        "build argument `{}` must be a single value, a string or a number",
+                        scalar_text(&entry.key).value
+                    ),
+                    entry.value.span,
+                ),
+            }
+        }
+        args
     }
 
     /// `services: {NAME: {dockerfile: PATH, context: PATH, target: STAGE}}`.

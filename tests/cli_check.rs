@@ -232,6 +232,7 @@ fn exit_2_for_a_broken_configuration() {
             "params:\n  PT001:\n    allowed_registries: registry.example.com\n",
         ),
         ("missing-pack.yaml", "rules: [no-such-pack/]\n"),
+        ("wrong-build-arg.yaml", "build_args: {BASE: [python]}\n"),
     ]);
     for (file, message, code) in [
         ("unknown-key.yaml", "unknown configuration key `rule`", 2),
@@ -245,6 +246,11 @@ fn exit_2_for_a_broken_configuration() {
         (
             "missing-pack.yaml",
             "no-such-pack/: cannot read the folder",
+            2,
+        ),
+        (
+            "wrong-build-arg.yaml",
+            "build argument `BASE` must be a single value, a string or a number",
             2,
         ),
     ] {
@@ -380,6 +386,44 @@ fn the_configuration_at_the_scanned_root_loads_its_packs() {
         "{}",
         run.stdout
     );
+}
+
+/// The configuration's `build_args` build every Dockerfile, as `--build-arg`, which wins over
+/// them.
+#[test]
+fn configured_build_args_choose_the_base_image() {
+    let repo = temp_files(&[
+        (".dockpolicy.yaml", "build_args:\n  FLAVOR: cudnn8-devel\n"),
+        (
+            "Dockerfile",
+            "ARG FLAVOR=runtime\nFROM nvidia/cuda:12.3.1-${FLAVOR}-ubuntu22.04\nUSER app\n\
+             HEALTHCHECK CMD true\n",
+        ),
+    ]);
+    let root = path_str(repo.path());
+    let devel = |run: &common::Run| -> Vec<Place> {
+        findings(&run.stdout)
+            .into_iter()
+            .filter(|(id, ..)| id == "DP1002")
+            .collect()
+    };
+    let configured = dockpolicy(&["check", root]);
+    assert_eq!(
+        devel(&configured),
+        [("DP1002".to_string(), "Dockerfile".to_string(), 2)],
+        "{}{}",
+        configured.stdout,
+        configured.stderr
+    );
+    assert!(
+        configured
+            .stdout
+            .contains("nvidia/cuda:12.3.1-cudnn8-devel-ubuntu22.04"),
+        "{}",
+        configured.stdout
+    );
+    let overridden = dockpolicy(&["check", root, "--build-arg", "FLAVOR=cudnn8-runtime"]);
+    assert_eq!(devel(&overridden), [], "{}", overridden.stdout);
 }
 
 // ------------------------------------------------------------------ rules and explain

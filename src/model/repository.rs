@@ -118,11 +118,19 @@ pub struct DockerfileModel {
     pub pip_requirements: Vec<PipRequirementsLink>,
 }
 
-/// The value of a build argument, and where it is given (`None`: on the command line).
+/// The value of a build argument, and where it is given (`None`: on the command line or in
+/// the configuration file, which are not sources of the repository).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct BuildArgValue {
     pub value: String,
     pub span: Option<Span>,
+}
+
+impl From<String> for BuildArgValue {
+    /// A value given on the command line.
+    fn from(value: String) -> BuildArgValue {
+        BuildArgValue { value, span: None }
+    }
 }
 
 impl DockerfileModel {

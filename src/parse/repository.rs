@@ -54,9 +54,10 @@ pub struct LoadOptions {
     /// `--image-sizes FILE`: measured image sizes. `load` does not read it; the commands that
     /// report sizes do, after loading (it overrides the configuration's `image_sizes`).
     pub image_sizes: Option<PathBuf>,
-    /// `--build-arg NAME=VALUE`: build arguments for every Dockerfile whose `ARG`s declare
-    /// them, over a compose service's `build.args` of the same name.
-    pub build_args: BTreeMap<String, String>,
+    /// `--build-arg NAME=VALUE` (and the configuration's `build_args` before them): build
+    /// arguments for every Dockerfile whose `ARG`s declare them, over a compose service's
+    /// `build.args` of the same name. A later one of a name wins.
+    pub build_args: Vec<(String, String)>,
 }
 
 /// A loaded repository: the model, the files it points into, and the problems found.
@@ -88,17 +89,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Loaded {
         requirements_by_path: HashMap::new(),
         builds: HashMap::new(),
         first_builds: HashSet::new(),
-        command_line_args: options
-            .build_args
-            .iter()
-            .map(|(name, value)| {
-                let value = BuildArgValue {
-                    value: value.clone(),
-                    span: None,
-                };
-                (name.clone(), value)
-            })
-            .collect(),
+        command_line_args: given_build_args(&[], &options.build_args),
     };
     for project in &found.compose_projects {
         linker.load_compose(project, options);
@@ -641,10 +632,11 @@ fn changing_build_args(
 }
 
 /// The build arguments a service gives: its `build.args` that have a value, with the
-/// `--build-arg`s of the command line over them (as `docker compose build --build-arg`).
+/// `--build-arg`s of the command line over them (as `docker compose build --build-arg`; a
+/// later one of a name wins).
 fn given_build_args(
     args: &[BuildArg],
-    command_line: &[(String, BuildArgValue)],
+    command_line: &[(String, impl Into<BuildArgValue> + Clone)],
 ) -> Vec<(String, BuildArgValue)> {
     let mut given: Vec<(String, BuildArgValue)> = args
         .iter()
@@ -658,9 +650,10 @@ fn given_build_args(
         })
         .collect();
     for (name, value) in command_line {
+        let value: BuildArgValue = value.clone().into();
         match given.iter_mut().find(|(given, _)| given == name) {
-            Some((_, existing)) => *existing = value.clone(),
-            None => given.push((name.clone(), value.clone())),
+            Some((_, existing)) => *existing = value,
+            None => given.push((name.clone(), value)),
         }
     }
     given
