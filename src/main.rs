@@ -230,7 +230,7 @@ impl From<LoadArgs> for LoadOptions {
     fn from(args: LoadArgs) -> LoadOptions {
         LoadOptions {
             variables: args.variables.into_iter().collect(),
-            build_args: args.build_args.into_iter().collect(),
+            build_args: args.build_args,
             image_sizes: args.image_sizes,
             ..LoadOptions::default()
         }
