@@ -99,8 +99,9 @@ pub struct DockerfileModel {
     pub dockerfile: Dockerfile,
     /// The stage built when no target is given (the last one).
     pub final_stage: Option<usize>,
-    /// The build context this Dockerfile is built with: the context of the first compose
-    /// service that builds it, otherwise the Dockerfile's own folder (`docker build .`).
+    /// The build context this Dockerfile is built with: the context of the compose service
+    /// that builds it this way (the first one, for the first model), otherwise the
+    /// Dockerfile's own folder (`docker build .`).
     pub context: Option<usize>,
     /// The build arguments it is built with (compose `build.args` and `--build-arg` that its
     /// `ARG`s declare and whose values are not their defaults): name and value, in the order
