@@ -781,8 +781,6 @@ fn join_image_path(base: &str, path: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-/// The commands of one `RUN`: its shell form, and each heredoc that is run as a script;
-/// with the shell parser's diagnostics (unterminated quotes and the like).
 /// Finds the imports of every Python file, in parallel (linking reads none of them).
 fn find_imports(files: &mut [PythonFile], sources: &Sources) {
     let imports: Vec<Vec<Import>> = files
@@ -808,6 +806,8 @@ fn split_runs(dockerfile: &Dockerfile) -> Vec<(RunModel, Vec<Diagnostic>)> {
         .collect()
 }
 
+/// The commands of one `RUN`: its shell form, and each heredoc that is run as a script;
+/// with the shell parser's diagnostics (unterminated quotes and the like).
 fn run_model(
     instruction: &Instruction,
     index: usize,
