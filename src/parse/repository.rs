@@ -213,10 +213,8 @@ impl Linker {
         if let Some(&index) = self.dockerfile_by_path.get(&key) {
             return Some(index);
         }
-        let file = self.load_file(path)?;
-        let pairs = arg_pairs(&self.command_line_args);
-        let parsed = parse_dockerfile_with_args(file, self.sources.text(file), &pairs);
-        Some(self.add_dockerfile(key, path, parsed))
+        self.dockerfiles(&[path.to_path_buf()]);
+        self.dockerfile_by_path.get(&key).copied()
     }
 
     /// Parses the Dockerfiles at `paths` that are not parsed yet: read in turn, so that
