@@ -100,12 +100,16 @@ pub fn load(path: &Path, options: &LoadOptions) -> Loaded {
     }
     linker.link_services();
     // A RUN's commands and installs follow from its text alone: the RUNs of all Dockerfiles
-    // are split in parallel, then each Dockerfile is linked in turn.
+    // are split in parallel (a variant's are its first model's), then each Dockerfile is
+    // linked in turn.
     let runs: Vec<Vec<(RunModel, Vec<Diagnostic>)>> = linker
         .repository
         .dockerfiles
         .par_iter()
-        .map(|model| split_runs(&model.dockerfile))
+        .map(|model| match model.variant_of {
+            Some(_) => Vec::new(),
+            None => split_runs(&model.dockerfile),
+        })
         .collect();
     for (index, runs) in runs.into_iter().enumerate() {
         linker.analyse_dockerfile(index, runs);
@@ -530,14 +534,20 @@ impl Linker {
         let workdirs = working_directories(model);
         let build_context = context.and_then(|c| self.repository.contexts.get(c));
 
-        let mut runs = Vec::with_capacity(split.len());
-        for (run, diagnostics) in split {
-            // A variant's RUNs are its first model's, whose problems are reported.
-            if model.variant_of.is_none() {
-                self.diagnostics.extend(diagnostics);
-            }
-            runs.push(run);
-        }
+        let first = model
+            .variant_of
+            .and_then(|first| self.repository.dockerfiles.get(first));
+        let runs: Vec<RunModel> = match first {
+            // The same text: the first model's RUNs, linked before this one.
+            Some(first) => first.runs.clone(),
+            None => split
+                .into_iter()
+                .map(|(run, diagnostics)| {
+                    self.diagnostics.extend(diagnostics);
+                    run
+                })
+                .collect(),
+        };
         let mut copies = Vec::new();
         for (instruction_index, instruction) in dockerfile.instructions.iter().enumerate() {
             let stage = stage_of.get(instruction_index).copied().flatten();
