@@ -188,12 +188,13 @@ fn new_stage(
 
 /// An image reference as distribution/reference's `ReferenceRegexp` accepts it: an optional
 /// domain (host names, IPv6 addresses, a port) followed by `/`, lower-case path components
-/// joined by `.`, `_`, `__` or dashes, an optional tag and an optional digest.
+/// joined by `.`, `_`, `__` or dashes (domain and path are group 1, the name), an optional
+/// tag and an optional digest.
 const REFERENCE: &str = concat!(
-    r"^(?:(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])",
+    r"^((?:(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])",
     r"(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[a-fA-F0-9:]+\])",
     r"(?::[0-9]+)?/)?",
-    r"([a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)",
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)",
     r"(?::[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127})?",
     r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$",
 );
@@ -206,22 +207,16 @@ fn reference_problem(reference: &str) -> Option<String> {
     if reference.is_empty() {
         return Some("base name should not be blank".to_string());
     }
+    // `ParseNormalizedNamed` refuses a reference that is an image ID before it parses it.
+    if reference.len() == 64 && reference.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Some(
+            "invalid repository name, cannot specify 64-byte hexadecimal strings".to_string(),
+        );
+    }
     let pattern = REFERENCE_PATTERN.as_ref()?;
-    if pattern.is_match(reference) {
-        let name = reference.split('@').next().unwrap_or(reference);
-        let name_end = name
-            .rfind(':')
-            .filter(|&colon| !name[colon..].contains('/'));
-        let name = name_end.map_or(name, |colon| &name[..colon]);
-        if name.len() > 255 {
-            return Some("repository name must not be more than 255 characters".to_string());
-        }
-        if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Some(
-                "invalid repository name, cannot specify 64-byte hexadecimal strings".to_string(),
-            );
-        }
-        return None;
+    if let Some(name) = pattern.captures(reference).and_then(|c| c.get(1)) {
+        return (name.len() > 255)
+            .then(|| "repository name must not be more than 255 characters".to_string());
     }
     let lower = reference.to_ascii_lowercase();
     if lower != reference && pattern.is_match(&lower) {
