@@ -456,8 +456,8 @@ fn configured_build_args(config: &Config, load_options: &LoadOptions) -> Vec<(St
     config
         .build_args
         .iter()
-        .map(|(name, value)| (name.value.clone(), value.value.clone()))
-        .chain(load_options.build_args.iter().cloned())
+        .chain(&load_options.build_args)
+        .cloned()
         .collect()
 }
 

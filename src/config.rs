@@ -81,7 +81,7 @@ pub struct Config {
     pub image_sizes: Option<Spanned<PathBuf>>,
     /// `build_args: {NAME: VALUE}`: build arguments for every Dockerfile, as `--build-arg`
     /// (which wins over them), in file order.
-    pub build_args: Vec<(Spanned<String>, Spanned<String>)>,
+    pub build_args: Vec<(String, String)>,
     /// `services: {NAME: {dockerfile, context, target}}`.
     pub services: Vec<ServiceSetting>,
 }
@@ -245,7 +245,7 @@ impl ConfigParser {
     }
 
     /// `build_args: {NAME: VALUE}`, each value a string (a number or boolean as written).
-    fn build_args(&mut self, node: &YamlNode) -> Vec<(Spanned<String>, Spanned<String>)> {
+    fn build_args(&mut self, node: &YamlNode) -> Vec<(String, String)> {
         let Some(entries) = node.as_mapping() else {
             self.error("`build_args` must map argument names to values", node.span);
             return Vec::new();
@@ -253,10 +253,7 @@ impl ConfigParser {
         let mut args = Vec::new();
         for entry in entries {
             match entry.value.as_scalar() {
-                Some(value) => args.push((
-                    scalar_text(&entry.key),
-                    Spanned::new(value.text.clone(), entry.value.span),
-                )),
+                Some(value) => args.push((scalar_text(&entry.key).value, value.text.clone())),
                 None => self.error(
                     format!(
                         "build argument `{}` must be a single value, a string or a number",
