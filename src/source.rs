@@ -22,6 +22,20 @@ pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// How many leading bytes are searched for a NUL byte to recognise a binary file.
 const BINARY_SNIFF_BYTES: usize = 8192;
 
+/// The 64-bit FNV-1a hash of `text`: the same in every build and on every platform, so that
+/// generated code can name the text it was generated from.
+pub const fn text_hash(text: &str) -> u64 {
+    let bytes = text.as_bytes();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u64;
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    hash
+}
+
 /// Identifies one loaded file within [`Sources`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct FileId(pub u32);

@@ -127,6 +127,27 @@ pub struct ConstantPattern {
 }
 
 impl ConstantPattern {
+    /// Pattern `text`, written at `span`, compiled (when first needed) with `patterns`.
+    pub fn new(text: &str, span: Span, patterns: &Patterns) -> ConstantPattern {
+        ConstantPattern {
+            text: text.to_string(),
+            span,
+            compiled: patterns.get(text),
+        }
+    }
+
+    /// The pattern as written.
+    #[cfg(test)]
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Where the pattern is written.
+    #[cfg(test)]
+    pub fn span(&self) -> Span {
+        self.span
+    }
+
     /// The compiled pattern, or the problem to raise when it is not a valid regular
     /// expression (a pattern given by configuration can be invalid).
     pub fn regex(&self) -> Result<&Matcher, Diagnostic> {
@@ -326,13 +347,9 @@ impl<'r> Compiler<'_, 'r> {
                     BinaryOp::Or => Node::Or(l, r),
                     BinaryOp::Matches => {
                         let pattern = match r.as_ref() {
-                            Node::Const(Value::String(pattern, _)) => {
-                                Pattern::Constant(ConstantPattern {
-                                    text: pattern.to_string(),
-                                    span: right.span,
-                                    compiled: self.patterns.get(pattern),
-                                })
-                            }
+                            Node::Const(Value::String(pattern, _)) => Pattern::Constant(
+                                ConstantPattern::new(pattern, right.span, self.patterns),
+                            ),
                             _ => Pattern::Dynamic(right.span),
                         };
                         Node::Matches(l, r, pattern)
@@ -559,7 +576,7 @@ fn find_join(slot: usize, parts: &[Node<'_>]) -> Option<Join> {
 }
 
 /// The fields a path `x.f.g…` reads, from `x` outwards.
-fn fields_read(path: &Node<'_>) -> Vec<FieldName> {
+pub fn fields_read(path: &Node<'_>) -> Vec<FieldName> {
     let mut fields = Vec::new();
     let mut node = path;
     while let Node::Field(base, field) = node {

@@ -19,6 +19,7 @@ use crate::eval::compile::{
 };
 use crate::eval::join::{Candidates, Index, IndexKey, Indexes, KeyId, Plan, SharedIndexes};
 use crate::eval::members::Members;
+use crate::eval::native::{self, Cx, NativeRule};
 use crate::eval::value::Value;
 use crate::eval::world::World;
 use crate::lang::ast::{BinaryOp, Expr, ExprKind, QuantifierKind, Rule};
@@ -108,41 +109,148 @@ pub struct RuleRun<'r> {
     pub params: HashMap<String, ParamValue>,
 }
 
-/// Evaluates every rule over `world`, in parallel. Findings are deduplicated and sorted by
-/// file, position, rule ID and message; problems (a rule that ran out of steps, an invalid
-/// regular expression given by configuration) are diagnostics at the rule.
-pub fn evaluate(rules: &[RuleRun<'_>], world: &World<'_>) -> (Vec<Finding>, Vec<Diagnostic>) {
-    evaluate_with_budget(rules, world, MAX_STEPS)
+/// A rule's ID, name and severity, as its findings carry them (the texts allocated once).
+pub struct RuleIdentity {
+    pub id: Arc<str>,
+    pub name: Arc<str>,
+    pub severity: Severity,
 }
 
-/// [`evaluate`] with a budget of `max_steps` steps per rule instead of [`MAX_STEPS`].
-///
-/// The work is split into parts that run in parallel: each query of each rule, and a query
-/// whose first loop is over a top-level collection into runs of that collection's elements
-/// ([`split_query`]), so that one expensive rule does not leave the other cores idle. The
-/// split depends only on the model, never on the number of threads, and a rule's parts share
-/// its step budget: the result is the same on any number of cores.
+impl RuleIdentity {
+    pub fn of(rule: &Rule) -> RuleIdentity {
+        RuleIdentity {
+            id: Arc::from(rule.id.value.as_str()),
+            name: Arc::from(rule.name.value.as_str()),
+            severity: rule
+                .severity
+                .as_ref()
+                .map_or(Severity::Warning, |s| s.value),
+        }
+    }
+}
+
+/// Builds the findings of one rule over one world: the evaluator's and the compiled rules'
+/// ([`crate::eval::native`]) `report`.
+pub struct FindingOf<'a, 'm> {
+    pub world: &'a World<'m>,
+    pub rule: &'a RuleIdentity,
+}
+
+impl FindingOf<'_, '_> {
+    /// The finding a `report` makes: at `target`, or else at the first of the `bound`
+    /// variables that has a location (none: no finding), with its message, and a related
+    /// location for each related value that has one (a list gives one per located element,
+    /// the message followed by the element's label).
+    pub fn finding<'v, 'x: 'v>(
+        &self,
+        target: &Value<'_>,
+        mut bound: impl Iterator<Item = &'v Value<'x>>,
+        message: String,
+        related_values: Vec<(Value<'_>, String)>,
+    ) -> Option<Finding> {
+        let span = self
+            .location(target)
+            .or_else(|| bound.find_map(|value| self.location(value)))?;
+        let mut related = Vec::new();
+        for (value, message) in related_values {
+            match &value {
+                Value::List(items) => {
+                    for item in items.iter() {
+                        if let Some(span) = self.location(item) {
+                            let mut text = String::with_capacity(message.len() + 16);
+                            text.push_str(&message);
+                            text.push_str(": ");
+                            self.world.write_display(item, &mut text);
+                            related.push(RelatedLocation {
+                                span,
+                                message: text,
+                            });
+                        }
+                    }
+                }
+                _ => {
+                    if let Some(span) = self.location(&value) {
+                        related.push(RelatedLocation { span, message });
+                    }
+                }
+            }
+        }
+        Some(Finding {
+            rule_id: Arc::clone(&self.rule.id),
+            rule_name: Arc::clone(&self.rule.name),
+            severity: self.rule.severity,
+            message,
+            span,
+            related,
+            suppression: None,
+        })
+    }
+
+    /// Where a reported value is: its own span (an entity's, or a string's from a file).
+    fn location(&self, value: &Value<'_>) -> Option<Span> {
+        match value {
+            Value::Entity(entity) => self.world.span(*entity),
+            Value::String(_, Some(span)) => Some(*span),
+            _ => None,
+        }
+    }
+}
+
+/// Evaluates every rule over `world`, in parallel. Findings are deduplicated and sorted by
+/// file, position, rule ID and message; problems (a rule that ran out of steps, an invalid
+/// regular expression given by configuration) are diagnostics at the rule. A bundled rule run
+/// with its params' defaults runs as the Rust it is compiled to ([`crate::eval::native`]),
+/// which finds what the evaluator finds and takes no steps; the evaluator runs the others,
+/// each within [`MAX_STEPS`].
+pub fn evaluate(rules: &[RuleRun<'_>], world: &World<'_>) -> (Vec<Finding>, Vec<Diagnostic>) {
+    evaluate_with(rules, world, MAX_STEPS, true)
+}
+
+/// [`evaluate`] with every rule in the evaluator (none as compiled Rust), within a budget of
+/// `max_steps` steps per rule.
 pub fn evaluate_with_budget(
     rules: &[RuleRun<'_>],
     world: &World<'_>,
     max_steps: u64,
 ) -> (Vec<Finding>, Vec<Diagnostic>) {
+    evaluate_with(rules, world, max_steps, false)
+}
+
+/// The work is split into parts that run in parallel: each query of each rule, and a query
+/// whose first loop is over a top-level collection into runs of that collection's elements
+/// ([`split_query`]), so that one expensive rule does not leave the other cores idle. The
+/// split depends only on the model, never on the number of threads, and a rule's parts share
+/// its step budget: the result is the same on any number of cores. A compiled rule's query
+/// is one part.
+fn evaluate_with(
+    rules: &[RuleRun<'_>],
+    world: &World<'_>,
+    max_steps: u64,
+    native: bool,
+) -> (Vec<Finding>, Vec<Diagnostic>) {
     let patterns = Patterns::default();
     let prepared: Vec<PreparedRule<'_>> = rules
         .par_iter()
-        .map(|run| PreparedRule::new(run, &patterns))
+        .map(|run| PreparedRule::new(run, &patterns, native))
         .collect();
-    let parts: Vec<Part<'_>> = prepared
-        .iter()
-        .enumerate()
-        .flat_map(|(rule, prepared)| {
-            prepared
-                .queries
-                .iter()
-                .enumerate()
-                .flat_map(move |(query, compiled)| split_query(world, rule, query, compiled))
-        })
-        .collect();
+    let parts: Vec<Part<'_>> =
+        prepared
+            .iter()
+            .enumerate()
+            .flat_map(|(rule, prepared)| {
+                prepared.queries.iter().enumerate().flat_map(
+                    move |(query, compiled)| match prepared.native {
+                        // Compiled code runs a query on one thread.
+                        Some(_) => vec![Part {
+                            rule,
+                            query,
+                            elements: None,
+                        }],
+                        None => split_query(world, rule, query, compiled),
+                    },
+                )
+            })
+            .collect();
     let shared = SharedIndexes::default();
     let results: Vec<(usize, Vec<Finding>, Option<Diagnostic>)> = parts
         .par_iter()
@@ -195,35 +303,47 @@ pub fn evaluate_with_budget(
 /// A rule with its params' values, compiled, and the steps its parts have taken.
 struct PreparedRule<'r> {
     rule: &'r Rule,
-    /// The rule's ID and name, allocated once and shared by its findings.
-    id: Arc<str>,
-    name: Arc<str>,
+    identity: RuleIdentity,
     queries: Vec<CompiledQuery<'r>>,
+    /// The rule compiled to Rust, when it is a bundled rule run with its params' defaults
+    /// (its parts then run that code instead of the evaluator).
+    native: Option<&'static NativeRule>,
     spent: AtomicU64,
 }
 
 impl<'r> PreparedRule<'r> {
-    fn new(run: &RuleRun<'r>, patterns: &Patterns) -> PreparedRule<'r> {
+    fn new(run: &RuleRun<'r>, patterns: &Patterns, native: bool) -> PreparedRule<'r> {
         let rule = run.rule;
-        let params: Vec<(&str, Value<'_>)> = rule
-            .params
-            .iter()
-            .map(|param| {
-                let value = match run.params.get(&param.name.value) {
-                    Some(value) => value.to_value(),
-                    None => literal(&param.default),
-                };
-                (param.name.value.as_str(), value)
-            })
-            .collect();
+        let params = rule_params(rule, &run.params);
         PreparedRule {
             rule,
-            id: Arc::from(rule.id.value.as_str()),
-            name: Arc::from(rule.name.value.as_str()),
+            identity: RuleIdentity::of(rule),
             queries: compile(rule, &params, patterns),
+            native: if native && run.params.is_empty() {
+                native::find(&rule.id.value, rule.text_hash)
+            } else {
+                None
+            },
             spent: AtomicU64::new(0),
         }
     }
+}
+
+/// The value of each param of `rule`: the one `given` by configuration, else its default.
+pub fn rule_params<'r>(
+    rule: &'r Rule,
+    given: &HashMap<String, ParamValue>,
+) -> Vec<(&'r str, Value<'r>)> {
+    rule.params
+        .iter()
+        .map(|param| {
+            let value = match given.get(&param.name.value) {
+                Some(value) => value.to_value(),
+                None => literal(&param.default),
+            };
+            (param.name.value.as_str(), value)
+        })
+        .collect()
 }
 
 /// Work that runs on one thread: one query of one rule, over its first loop's elements
@@ -294,6 +414,14 @@ fn run_part<'m: 'r, 'r>(
     let Some(query) = prepared.queries.get(part.query) else {
         return (Vec::new(), None);
     };
+    if let Some(native) = prepared.native {
+        let mut cx = Cx::new(world, patterns, prepared.rule.file, &prepared.identity);
+        let outcome = native
+            .queries
+            .get(part.query)
+            .map_or(Ok(()), |query| query(&mut cx));
+        return (cx.findings, outcome.err());
+    }
     let mut evaluator = Evaluator::new(world, prepared, patterns, shared, max_steps);
     match &part.elements {
         Some((items, range)) => {
@@ -665,66 +793,20 @@ impl<'w, 'm: 'r, 'r> Evaluator<'w, 'm, 'r> {
         Some(index)
     }
 
-    /// Where a reported value is: its own span, or else the first bound entity's.
-    fn location(&self, value: &Value<'_>) -> Option<Span> {
-        match value {
-            Value::Entity(entity) => self.world.span(*entity),
-            Value::String(_, Some(span)) => Some(*span),
-            _ => None,
-        }
-    }
-
     fn report(&mut self, report: &Report<'r>) {
         let target = self.eval(&report.target);
-        let Some(span) = self
-            .location(&target)
-            .or_else(|| self.scopes.iter().find_map(|value| self.location(value)))
-        else {
-            return;
-        };
         let message = self.template(&report.message);
-        let mut related = Vec::new();
-        for (target, template) in &report.related {
-            let value = self.eval(target);
-            let message = self.template(template);
-            match &value {
-                // A list gives one related location per located element, the message
-                // followed by the element's label.
-                Value::List(items) => {
-                    for item in items.iter() {
-                        if let Some(span) = self.location(item) {
-                            let mut text = String::with_capacity(message.len() + 16);
-                            text.push_str(&message);
-                            text.push_str(": ");
-                            self.world.write_display(item, &mut text);
-                            related.push(RelatedLocation {
-                                span,
-                                message: text,
-                            });
-                        }
-                    }
-                }
-                _ => {
-                    if let Some(span) = self.location(&value) {
-                        related.push(RelatedLocation { span, message });
-                    }
-                }
-            }
+        let related = report
+            .related
+            .iter()
+            .map(|(target, template)| (self.eval(target), self.template(template)))
+            .collect();
+        let finding = FindingOf {
+            world: self.world,
+            rule: &self.rule.identity,
         }
-        self.findings.push(Finding {
-            rule_id: Arc::clone(&self.rule.id),
-            rule_name: Arc::clone(&self.rule.name),
-            severity: self
-                .rule
-                .rule
-                .severity
-                .as_ref()
-                .map_or(Severity::Warning, |s| s.value),
-            message,
-            span,
-            related,
-            suppression: None,
-        });
+        .finding(&target, self.scopes.iter(), message, related);
+        self.findings.extend(finding);
     }
 
     fn template(&mut self, pieces: &[Piece<'r>]) -> String {
@@ -1002,7 +1084,7 @@ fn node_address(node: &Node<'_>) -> usize {
 }
 
 /// `a OP b` for the comparison operators (`and`, `or` and `matches` are evaluated apart).
-fn compare(op: BinaryOp, a: &Value<'_>, b: &Value<'_>) -> bool {
+pub(crate) fn compare(op: BinaryOp, a: &Value<'_>, b: &Value<'_>) -> bool {
     match op {
         BinaryOp::Eq => a.equals(b),
         BinaryOp::Ne => !a.equals(b),
@@ -1065,7 +1147,7 @@ pub(crate) fn contains(haystack: &Value<'_>, needle: &Value<'_>) -> bool {
     }
 }
 
-fn call<'m>(name: &str, arguments: &[Value<'m>]) -> Value<'m> {
+pub(crate) fn call<'m>(name: &str, arguments: &[Value<'m>]) -> Value<'m> {
     let text = |i: usize| arguments.get(i).and_then(Value::as_str);
     match name {
         "lower" => text(0).map_or(Value::Null, |t| {
@@ -1291,7 +1373,7 @@ mod tests {
             };
             let patterns = Patterns::default();
             let run = RuleRun { rule: &rule, params: HashMap::new() };
-            let prepared = PreparedRule::new(&run, &patterns);
+            let prepared = PreparedRule::new(&run, &patterns, false);
             let node = &prepared.queries[0].report.target;
             let pick = |name: &str, index: usize| {
                 let items = world.collection(name).unwrap_or_default();

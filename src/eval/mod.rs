@@ -6,6 +6,7 @@ pub mod compile;
 pub mod engine;
 pub mod join;
 pub mod members;
+pub mod native;
 pub mod scope;
 pub mod suppression;
 pub mod value;

@@ -971,6 +971,21 @@ impl<'m> World<'m> {
         }
     }
 
+    /// [`World::field`], with the functions of the most read kinds inlined: where `name` is
+    /// a constant (the rules compiled to Rust, [`crate::eval::native`]), each of them
+    /// reduces to reading that one field.
+    #[inline(always)]
+    pub fn field_inline(&self, entity: Entity, name: FieldName) -> Option<Value<'m>> {
+        match entity {
+            Entity::Package(d, r, i, p) => self.package_field_body(d, r, i, p, name),
+            Entity::Requirement(f, r) => self.requirement_field_body(f, r, name),
+            Entity::Install(d, r, i) => self.install_field_body(d, r, i, name),
+            Entity::Command(d, r, c) => self.command_field_body(d, r, c, name),
+            Entity::Instruction(d, i) => self.instruction_field_body(d, i, name),
+            _ => self.field(entity, name),
+        }
+    }
+
     /// [`World::field`] of an entity of a kind with cached fields: a cached field is read
     /// from (or computed into) its slot, another one computed.
     fn field_of_cached_kind(&self, entity: Entity, name: FieldName) -> Option<Value<'m>> {
@@ -1360,6 +1375,12 @@ impl<'m> World<'m> {
 
     #[inline(never)]
     fn instruction_field(&self, d: usize, i: usize, name: FieldName) -> Option<Value<'m>> {
+        self.instruction_field_body(d, i, name)
+    }
+
+    /// [`World::instruction_field`], inlined where the field name is a constant (compiled rules).
+    #[inline(always)]
+    fn instruction_field_body(&self, d: usize, i: usize, name: FieldName) -> Option<Value<'m>> {
         let instruction = self.instruction(d, i);
         Some(match name {
             FieldName::Keyword => opt(instruction.map(|x| s(&x.keyword.value, x.keyword.span))),
@@ -1435,6 +1456,18 @@ impl<'m> World<'m> {
 
     #[inline(never)]
     fn command_field(&self, d: usize, r: usize, c: usize, name: FieldName) -> Option<Value<'m>> {
+        self.command_field_body(d, r, c, name)
+    }
+
+    /// [`World::command_field`], inlined where the field name is a constant (compiled rules).
+    #[inline(always)]
+    fn command_field_body(
+        &self,
+        d: usize,
+        r: usize,
+        c: usize,
+        name: FieldName,
+    ) -> Option<Value<'m>> {
         let command = self
             .dockerfile(d)
             .and_then(|m| m.runs.get(r))
@@ -1464,6 +1497,18 @@ impl<'m> World<'m> {
 
     #[inline(never)]
     fn install_field(&self, d: usize, r: usize, i: usize, name: FieldName) -> Option<Value<'m>> {
+        self.install_field_body(d, r, i, name)
+    }
+
+    /// [`World::install_field`], inlined where the field name is a constant (compiled rules).
+    #[inline(always)]
+    fn install_field_body(
+        &self,
+        d: usize,
+        r: usize,
+        i: usize,
+        name: FieldName,
+    ) -> Option<Value<'m>> {
         let run = self.dockerfile(d).and_then(|m| m.runs.get(r));
         let install = run.and_then(|run| run.installs.get(i));
         Some(match name {
@@ -1539,6 +1584,19 @@ impl<'m> World<'m> {
 
     #[inline(never)]
     fn package_field(
+        &self,
+        d: usize,
+        r: usize,
+        i: usize,
+        p: usize,
+        name: FieldName,
+    ) -> Option<Value<'m>> {
+        self.package_field_body(d, r, i, p, name)
+    }
+
+    /// [`World::package_field`], inlined where the field name is a constant (compiled rules).
+    #[inline(always)]
+    fn package_field_body(
         &self,
         d: usize,
         r: usize,
@@ -1741,6 +1799,12 @@ impl<'m> World<'m> {
 
     #[inline(never)]
     fn requirement_field(&self, f: usize, r: usize, name: FieldName) -> Option<Value<'m>> {
+        self.requirement_field_body(f, r, name)
+    }
+
+    /// [`World::requirement_field`], inlined where the field name is a constant (compiled rules).
+    #[inline(always)]
+    fn requirement_field_body(&self, f: usize, r: usize, name: FieldName) -> Option<Value<'m>> {
         let requirement = self
             .repository
             .requirements_files

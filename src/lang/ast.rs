@@ -11,6 +11,10 @@ use crate::source::{FileId, Span, Spanned};
 #[derive(Clone, Debug, Serialize)]
 pub struct Rule {
     pub file: FileId,
+    /// [`crate::source::text_hash`] of the rule file's text: the rules compiled to Rust
+    /// ([`crate::eval::native`]) run only for the text they were compiled from.
+    #[serde(skip)]
+    pub text_hash: u64,
     /// `[A-Z]+[0-9]+`, e.g. `DP1001`.
     pub id: Spanned<String>,
     /// kebab-case, e.g. `toolchain-in-final-image`.

@@ -33,6 +33,8 @@ pub(crate) mod grammar {
 
 use grammar::{DplParser, Rule as G};
 
+use crate::source::text_hash;
+
 /// Parses one rule file. Returns the rule when the file has no errors, and every diagnostic
 /// found (a rule is only returned when none of them is an error).
 pub fn parse_rule_file(file: FileId, text: &str) -> (Option<Rule>, Vec<Diagnostic>) {
@@ -204,6 +206,7 @@ impl Builder<'_> {
         }
         Some(Rule {
             file: self.file,
+            text_hash: text_hash(self.text),
             id: id?,
             name: name?,
             severity,

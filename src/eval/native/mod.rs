@@ -1,0 +1,250 @@
+//! The bundled rules compiled to Rust, and what that code calls. A bundled rule run with its
+//! params' defaults runs as the functions [`rules`] holds for it: its compiled queries
+//! ([`crate::eval::compile`]) printed as Rust by the generator, with the evaluator's own
+//! helpers for every value (field reads, comparisons, `in`, patterns, functions, messages and
+//! findings), so that it finds exactly what the evaluator finds, without walking a tree,
+//! binding a scope stack or counting steps (a bundled rule's work is bounded by its loops).
+//! A rule whose text differs from the one the code was generated from (a user pack's copy of
+//! a bundled rule), or that configuration gives other params, runs in the evaluator.
+
+#[cfg(test)]
+mod generate;
+mod rules;
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::diag::Diagnostic;
+use crate::eval::compile::{matcher, ConstantPattern, Patterns};
+use crate::eval::engine::{self, Finding, FindingOf, RuleIdentity};
+use crate::eval::join::{Candidates, Index, IndexKey, Indexes, KeyId, KeyPath, Plan, Positions};
+use crate::eval::members::Members;
+use crate::eval::value::Value;
+use crate::eval::world::World;
+use crate::lang::ast::BinaryOp;
+use crate::lang::schema::FieldName;
+use crate::source::{FileId, Span};
+
+/// One query of a compiled rule.
+pub type NativeQuery = for<'w, 'm> fn(&mut Cx<'w, 'm>) -> Result<(), Diagnostic>;
+
+/// A bundled rule compiled to Rust: its ID, the hash of the text it was compiled from, and a
+/// function for each of its queries.
+pub struct NativeRule {
+    pub id: &'static str,
+    pub source_hash: u64,
+    pub queries: &'static [NativeQuery],
+}
+
+/// The compiled rule `id`, if it was compiled from a text of hash `text_hash`.
+pub fn find(id: &str, text_hash: u64) -> Option<&'static NativeRule> {
+    rules::RULES
+        .iter()
+        .find(|rule| rule.id == id && rule.source_hash == text_hash)
+}
+
+/// What a compiled query runs with: the world, the run's patterns, the rule, and the findings
+/// it has made.
+pub struct Cx<'w, 'm> {
+    world: &'w World<'m>,
+    patterns: &'w Patterns,
+    /// The rule's file, for the spans of its patterns.
+    file: FileId,
+    rule: &'w RuleIdentity,
+    /// The indexes of the lists the query's joins have looked up (as the evaluator's part
+    /// keeps them: [`Indexes`]).
+    indexes: Indexes<'m>,
+    /// How many keys the query has made that name no field path.
+    other_keys: usize,
+    pub findings: Vec<Finding>,
+}
+
+impl<'w, 'm> Cx<'w, 'm> {
+    pub fn new(
+        world: &'w World<'m>,
+        patterns: &'w Patterns,
+        file: FileId,
+        rule: &'w RuleIdentity,
+    ) -> Cx<'w, 'm> {
+        Cx {
+            world,
+            patterns,
+            file,
+            rule,
+            indexes: Indexes::default(),
+            other_keys: 0,
+            findings: Vec::new(),
+        }
+    }
+
+    /// What names the index of a join whose element key reads `fields`.
+    pub fn key(&mut self, fields: &[FieldName]) -> KeyId {
+        KeyPath::of(fields.iter().copied()).map_or_else(
+            || {
+                self.other_keys += 1;
+                KeyId::Node(self.other_keys)
+            },
+            KeyId::Path,
+        )
+    }
+
+    /// The index of `items` by `element_key` that a loop with a join looks its elements up
+    /// in, or `None` when it scans them: when and how the evaluator would index the list
+    /// ([`Indexes::plan`]; `repeated`: the loop's collection does not read the variable of
+    /// the loop around it).
+    pub fn lookup(
+        &mut self,
+        items: &Arc<Vec<Value<'m>>>,
+        key: KeyId,
+        repeated: bool,
+        element_key: impl Fn(&Self, &Value<'m>) -> Value<'m>,
+    ) -> Option<Arc<Index<'m>>> {
+        match self.indexes.plan(items, key, repeated) {
+            Plan::Scan => None,
+            Plan::Lookup(index) => Some(index),
+            Plan::Build => {
+                let mut index = Index::with_capacity(items.len());
+                let mut keyed = true;
+                for item in items.iter() {
+                    match IndexKey::of(element_key(self, item)) {
+                        Some(key) => index.push(key),
+                        // A list has no key: the loop scans.
+                        None => {
+                            keyed = false;
+                            break;
+                        }
+                    }
+                }
+                let index = keyed.then(|| Arc::new(index));
+                self.indexes.store(items, key, index.clone());
+                index
+            }
+        }
+    }
+
+    /// The span `start..end` of the rule's file.
+    pub fn span(&self, start: u32, end: u32) -> Span {
+        Span {
+            file: self.file,
+            start,
+            end,
+        }
+    }
+
+    /// Field `field` of `value` (null unless it is an entity).
+    #[inline(always)]
+    pub fn field(&self, value: &Value<'m>, field: FieldName) -> Value<'m> {
+        match value {
+            Value::Entity(entity) => self
+                .world
+                .field_inline(*entity, field)
+                .unwrap_or(Value::Null),
+            _ => Value::Null,
+        }
+    }
+
+    /// A top-level collection.
+    pub fn collection(&self, name: &str) -> Value<'m> {
+        self.world.collection_value(name).unwrap_or(Value::Null)
+    }
+
+    /// A call of the function `name`.
+    pub fn call(&self, name: &str, arguments: &[Value<'m>]) -> Value<'m> {
+        crate::eval::builtins::call(self.world, name, arguments)
+            .unwrap_or_else(|| engine::call(name, arguments))
+    }
+
+    #[inline(always)]
+    pub fn compare(&self, op: BinaryOp, a: &Value<'_>, b: &Value<'_>) -> bool {
+        engine::compare(op, a, b)
+    }
+
+    /// A constant list prepared for `in`.
+    pub fn members(&self, list: Value<'static>) -> Members<'static> {
+        match list {
+            Value::List(items) => Members::new(items),
+            _ => Members::new(Arc::new(Vec::new())),
+        }
+    }
+
+    /// A constant pattern written at `span`, compiled when a match first needs it.
+    pub fn pattern(&self, text: &str, span: Span) -> ConstantPattern {
+        ConstantPattern::new(text, span, self.patterns)
+    }
+
+    /// `text matches pattern`: false when `text` is not a string; an invalid pattern is the
+    /// problem that stops the rule.
+    pub fn matches(&self, pattern: &ConstantPattern, text: &Value<'_>) -> Result<bool, Diagnostic> {
+        match text.as_str() {
+            Some(text) => pattern.regex().map(|regex| regex.is_match(text)),
+            None => Ok(false),
+        }
+    }
+
+    /// `text matches pattern` for a pattern computed at evaluation, written at `span`.
+    pub fn matches_computed(
+        &self,
+        text: &Value<'_>,
+        pattern: &Value<'_>,
+        span: Span,
+    ) -> Result<bool, Diagnostic> {
+        match (text.as_str(), pattern) {
+            (Some(text), Value::String(pattern, _)) => {
+                let compiled = self.patterns.get(pattern);
+                matcher(&compiled, pattern, span).map(|regex| regex.is_match(text))
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Appends `value` as a message shows it.
+    pub fn display(&self, value: &Value<'_>, out: &mut String) {
+        self.world.write_display(value, out);
+    }
+
+    /// Reports `target` (or the first located of the `bound` variables) with `message` and
+    /// the `related` values.
+    pub fn report(
+        &mut self,
+        target: Value<'m>,
+        bound: &[&Value<'m>],
+        message: String,
+        related: Vec<(Value<'m>, String)>,
+    ) {
+        let finding = FindingOf {
+            world: self.world,
+            rule: self.rule,
+        }
+        .finding(&target, bound.iter().copied(), message, related);
+        self.findings.extend(finding);
+    }
+}
+
+/// The positions of a list of `len` elements that a loop visits: those the index found
+/// (`candidates`), else all of them.
+pub fn visit<'c>(len: usize, candidates: Option<&'c Candidates<'_>>) -> Visit<'c> {
+    match candidates {
+        Some(candidates) => Visit::Found(candidates.positions()),
+        None => Visit::All(0..len),
+    }
+}
+
+/// The iterator of [`visit`].
+pub enum Visit<'c> {
+    All(Range<usize>),
+    Found(Positions<'c>),
+}
+
+impl Iterator for Visit<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            Visit::All(range) => range.next(),
+            Visit::Found(positions) => positions.next(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

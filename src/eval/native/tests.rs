@@ -1,0 +1,121 @@
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::eval::engine::{evaluate, evaluate_with_budget, RuleRun, MAX_STEPS};
+use crate::eval::native::generate::{generate, Source};
+use crate::eval::native::rules::RULES;
+use crate::eval::world::World;
+use crate::lang::ast::Rule;
+use crate::lang::pack::bundled_packs;
+use crate::parse::repository::{load, LoadOptions};
+use crate::source::Sources;
+
+fn bundled() -> (Sources, Vec<Rule>, Vec<PathBuf>) {
+    let mut sources = Sources::default();
+    let (packs, diagnostics) = bundled_packs(&mut sources);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let rules = packs.iter().flat_map(|p| p.rules.clone()).collect();
+    let fixtures = packs.iter().flat_map(|p| p.fixtures.clone()).collect();
+    (sources, rules, fixtures)
+}
+
+#[test]
+fn the_generated_rules_are_those_of_the_bundled_packs() {
+    let (sources, rules, _) = bundled();
+    let inputs: Vec<Source<'_>> = rules
+        .iter()
+        .map(|rule| Source {
+            text: sources.text(rule.file),
+            rule,
+        })
+        .collect();
+    let generated = rustfmt(&generate(&inputs));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/eval/native/rules.rs");
+    if std::env::var_os("DOCKPOLICY_GENERATE").is_some() {
+        std::fs::write(&path, &generated).expect("writes the generated rules");
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).expect("reads the generated rules");
+    assert!(
+        committed == generated,
+        "src/eval/native/rules.rs is not what the bundled rules generate; run \
+         `DOCKPOLICY_GENERATE=1 cargo test native` and commit it"
+    );
+}
+
+/// `code` as `cargo fmt` formats it.
+fn rustfmt(code: &str) -> String {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("rustfmt")
+        .args(["--edition", "2021", "--emit", "stdout"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("runs rustfmt");
+    child
+        .stdin
+        .take()
+        .expect("rustfmt's input")
+        .write_all(code.as_bytes())
+        .expect("writes to rustfmt");
+    let output = child.wait_with_output().expect("rustfmt's output");
+    assert!(output.status.success(), "rustfmt failed");
+    String::from_utf8(output.stdout).expect("rustfmt writes UTF-8")
+}
+
+/// Every fixture of the bundled packs and every example, checked by the compiled rules and
+/// by the evaluator: the findings and problems are the same.
+#[test]
+fn the_compiled_rules_find_what_the_evaluator_finds() {
+    let (_, rules, fixtures) = bundled();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let runs: Vec<RuleRun<'_>> = rules
+        .iter()
+        .map(|rule| RuleRun {
+            rule,
+            params: HashMap::new(),
+        })
+        .collect();
+    let compiled = rules
+        .iter()
+        .filter(|rule| crate::eval::native::find(&rule.id.value, rule.text_hash).is_some())
+        .count();
+    assert!(
+        compiled * 2 > rules.len(),
+        "{compiled} of {} rules compiled",
+        rules.len()
+    );
+    let examples = std::fs::read_dir(root.join("examples"))
+        .expect("lists the examples")
+        .filter_map(|entry| entry.ok().map(|e| e.path()));
+    let mut checked = 0;
+    let mut found = 0;
+    for path in fixtures.iter().map(|f| root.join(f)).chain(examples) {
+        let loaded = load(&path, &LoadOptions::default());
+        let world = World::new(&loaded.repository, &loaded.sources);
+        let native = evaluate(&runs, &world);
+        let interpreted = evaluate_with_budget(&runs, &world, MAX_STEPS);
+        assert_eq!(native, interpreted, "{}", path.display());
+        checked += 1;
+        found += native.0.len();
+    }
+    assert!(
+        checked > 25 && found > 100,
+        "{checked} repositories, {found} findings"
+    );
+}
+
+#[test]
+fn every_generated_rule_is_a_bundled_rule() {
+    let (_, rules, _) = bundled();
+    for native in RULES {
+        assert!(
+            rules
+                .iter()
+                .any(|r| r.id.value == native.id && r.text_hash == native.source_hash),
+            "{}",
+            native.id
+        );
+    }
+}
