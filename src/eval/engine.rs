@@ -1084,6 +1084,7 @@ fn node_address(node: &Node<'_>) -> usize {
 }
 
 /// `a OP b` for the comparison operators (`and`, `or` and `matches` are evaluated apart).
+#[inline]
 pub(crate) fn compare(op: BinaryOp, a: &Value<'_>, b: &Value<'_>) -> bool {
     match op {
         BinaryOp::Eq => a.equals(b),
@@ -1133,6 +1134,7 @@ fn tally<'m>(kind: QuantifierKind, holds: bool, count: &mut i64) -> Option<Value
 }
 
 /// `needle in haystack`: an element of a list, or a substring of a string.
+#[inline]
 pub(crate) fn contains(haystack: &Value<'_>, needle: &Value<'_>) -> bool {
     match haystack {
         // A string equals only a string of the same text: those are compared directly.

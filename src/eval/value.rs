@@ -137,6 +137,7 @@ impl<'m> Value<'m> {
     }
 
     /// Equality as rules see it: strings by text (not span), entities by identity.
+    #[inline]
     pub fn equals(&self, other: &Value<'_>) -> bool {
         match (self, other) {
             (Value::Null, Value::Null) => true,

@@ -104,7 +104,7 @@ impl Generator {
         if let Node::List(items) = &lp.collection {
             // `for x in [a, b]`: each element in turn (no join).
             let items: Vec<String> = items.iter().map(|item| self.value(item)).collect();
-            let _ = writeln!(out, "{pad}for s{slot} in [{}] {{", items.join(", "));
+            let _ = writeln!(out, "{pad}for s{slot} in [{}].iter() {{", items.join(", "));
             self.depth += 1;
             let parts = self.all(&lp.parts, None);
             let _ = writeln!(out, "{pad}    if {parts} {{");
@@ -137,10 +137,7 @@ impl Generator {
             .join
             .and_then(|join| Some((join, join.sides(&lp.parts)?)))
         else {
-            return (
-                format!("for s{slot} in items{slot}.iter().cloned() {{"),
-                None,
-            );
+            return (format!("for s{slot} in items{slot}.iter() {{"), None);
         };
         let fields: Vec<String> = fields_read(element_key)
             .iter()
@@ -152,11 +149,11 @@ impl Generator {
         self.depth -= 1;
         let probe = self.value(probe);
         let head = format!(
-            "let index{slot} = cx.lookup(&items{slot}, {key}, {repeated}, |cx, element| {{ let s{slot} = element.clone(); {element_key} }}); \
+            "let index{slot} = cx.lookup(&items{slot}, {key}, {repeated}, |cx, s{slot}| {element_key}); \
              let candidates{slot} = match index{slot} {{ Some(index) => Some(Candidates::new(index, {probe})), None => None }}; \
              let known{slot} = candidates{slot}.is_some(); \
              for position in visit(items{slot}.len(), candidates{slot}.as_ref()) {{ \
-             let Some(s{slot}) = items{slot}.get(position).cloned() else {{ continue; }};",
+             let Some(s{slot}) = items{slot}.get(position) else {{ continue; }};",
             repeated = lp.repeated
         );
         (head, Some((join.part, format!("known{slot}"))))
@@ -192,7 +189,7 @@ impl Generator {
                 format!("({}, {})", self.value(target), self.template(template))
             })
             .collect();
-        let bound: Vec<String> = (0..self.depth).map(|slot| format!("&s{slot}")).collect();
+        let bound: Vec<String> = (0..self.depth).map(|slot| format!("s{slot}")).collect();
         let _ = writeln!(
             out,
             "{pad}cx.report({target}, &[{}], {message}, vec![{}]);",
@@ -224,15 +221,15 @@ impl Generator {
             Node::And(left, right) => format!("({} && {})", self.test(left), self.test(right)),
             Node::Or(left, right) => format!("({} || {})", self.test(left), self.test(right)),
             Node::Compare(op, left, right) => format!(
-                "cx.compare(BinaryOp::{op:?}, &{}, &{})",
-                self.value(left),
-                self.value(right)
+                "cx.compare(BinaryOp::{op:?}, {}, {})",
+                self.operand(left),
+                self.operand(right)
             ),
             Node::Member(negated, needle, members) => {
                 let list = constant(&Value::List(members.list().clone()));
                 let members = self.constant(format!("cx.members({list})"));
                 let not = if *negated { "!" } else { "" };
-                format!("{not}{members}.contains(&{})", self.value(needle))
+                format!("{not}{members}.contains({})", self.operand(needle))
             }
             Node::Matches(left, right, pattern) => match pattern {
                 Pattern::Constant(pattern) => {
@@ -241,12 +238,12 @@ impl Generator {
                         pattern.text(),
                         span(pattern.span())
                     ));
-                    format!("cx.matches(&{compiled}, &{})?", self.value(left))
+                    format!("cx.matches(&{compiled}, {})?", self.operand(left))
                 }
                 Pattern::Dynamic(at) => format!(
-                    "cx.matches_computed(&{}, &{}, {})?",
-                    self.value(left),
-                    self.value(right),
+                    "cx.matches_computed({}, {}, {})?",
+                    self.operand(left),
+                    self.operand(right),
                     span(*at)
                 ),
             },
@@ -254,9 +251,23 @@ impl Generator {
         }
     }
 
+    /// A Rust expression of type `&Value`: the value of `node`, borrowed where it is a
+    /// variable or a constant (made once, before the loops).
+    fn operand(&mut self, node: &Node<'_>) -> String {
+        match node {
+            Node::Var(slot) => format!("s{slot}"),
+            Node::Const(value) => format!("&{}", self.constant(constant(value))),
+            _ => format!("&{}", self.value(node)),
+        }
+    }
+
     /// A Rust expression of type `Value`: the value of `node`.
     fn value(&mut self, node: &Node<'_>) -> String {
         match node {
+            // A list is made once, before the loops.
+            Node::Const(list @ Value::List(_)) => {
+                format!("{}.clone()", self.constant(constant(list)))
+            }
             Node::Const(value) => constant(value),
             Node::Var(slot) => format!("s{slot}.clone()"),
             Node::Collection(name) => format!("cx.collection({name:?})"),
@@ -264,7 +275,7 @@ impl Generator {
                 let items: Vec<String> = items.iter().map(|item| self.value(item)).collect();
                 format!("Value::list(vec![{}])", items.join(", "))
             }
-            Node::VarField(slot, field) => format!("cx.field(&s{slot}, FieldName::{field:?})"),
+            Node::VarField(slot, field) => format!("cx.field(s{slot}, FieldName::{field:?})"),
             Node::Field(base, field) => {
                 format!("cx.field(&{}, FieldName::{field:?})", self.value(base))
             }

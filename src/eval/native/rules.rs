@@ -15,44 +15,48 @@ fn dp5001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
         "^(https?://|git@|git://|ssh://)|\\.git(#.*)?$",
         cx.span(1503, 1550),
     );
+    let k1 = Value::Null;
+    let k2 = Value::Null;
     if let Value::List(items0) = cx.collection("services") {
-        for s0 in items0.iter().cloned() {
-            if !(cx.matches(&k0, &cx.field(&s0, FieldName::BuildContext))?) {
+        for s0 in items0.iter() {
+            if !(cx.matches(&k0, &cx.field(s0, FieldName::BuildContext))?) {
                 for s1 in [
-                    cx.field(&s0, FieldName::BuildContext),
-                    cx.field(&s0, FieldName::BuildDockerfile),
-                ] {
-                    if cx.compare(BinaryOp::Ne, &s1.clone(), &Value::Null)
-                        && ((!(cx.field(&s0, FieldName::ContextExists).is_true())
+                    cx.field(s0, FieldName::BuildContext),
+                    cx.field(s0, FieldName::BuildDockerfile),
+                ]
+                .iter()
+                {
+                    if cx.compare(BinaryOp::Ne, s1, &k1)
+                        && ((!(cx.field(s0, FieldName::ContextExists).is_true())
                             && cx.compare(
                                 BinaryOp::Eq,
-                                &s1.clone(),
-                                &cx.field(&s0, FieldName::BuildContext),
+                                s1,
+                                &cx.field(s0, FieldName::BuildContext),
                             ))
-                            || (((cx.field(&s0, FieldName::ContextExists).is_true()
-                                && !(cx.field(&s0, FieldName::DockerfileExists).is_true()))
-                                && !(cx.field(&s0, FieldName::DockerfileInline).is_true()))
+                            || (((cx.field(s0, FieldName::ContextExists).is_true()
+                                && !(cx.field(s0, FieldName::DockerfileExists).is_true()))
+                                && !(cx.field(s0, FieldName::DockerfileInline).is_true()))
                                 && (cx.compare(
                                     BinaryOp::Eq,
-                                    &s1.clone(),
-                                    &cx.field(&s0, FieldName::BuildDockerfile),
+                                    s1,
+                                    &cx.field(s0, FieldName::BuildDockerfile),
                                 ) || (cx.compare(
                                     BinaryOp::Eq,
-                                    &cx.field(&s0, FieldName::BuildDockerfile),
-                                    &Value::Null,
+                                    &cx.field(s0, FieldName::BuildDockerfile),
+                                    &k2,
                                 ) && cx.compare(
                                     BinaryOp::Eq,
-                                    &s1.clone(),
-                                    &cx.field(&s0, FieldName::BuildContext),
+                                    s1,
+                                    &cx.field(s0, FieldName::BuildContext),
                                 )))))
                     {
                         cx.report(
                             s1.clone(),
-                            &[&s0, &s1],
+                            &[s0, s1],
                             {
                                 let mut m = String::new();
                                 m.push_str("service `");
-                                cx.display(&cx.field(&s0, FieldName::Name), &mut m);
+                                cx.display(&cx.field(s0, FieldName::Name), &mut m);
                                 m.push_str("` cannot be built: `");
                                 cx.display(&s1.clone(), &mut m);
                                 m.push_str(
@@ -71,55 +75,55 @@ fn dp5001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
 }
 
 fn dp2001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+    let k0 = Value::Null;
+    let k1 = Value::Null;
+    let k2 = Value::str("unresolved", None);
     if let Value::List(items0) = cx.collection("dockerfiles") {
-        for s0 in items0.iter().cloned() {
+        for s0 in items0.iter() {
             if cx.compare(
                 BinaryOp::Eq,
-                &cx.field(&cx.field(&s0, FieldName::Context), FieldName::Dockerignore),
-                &Value::Null,
-            ) && cx.compare(
-                BinaryOp::Ne,
-                &cx.field(&s0, FieldName::Context),
-                &Value::Null,
-            ) && {
-                let mut answer = false;
-                if let Value::List(items1) = cx.field(&s0, FieldName::Copies) {
-                    for s1 in items1.iter().cloned() {
-                        if {
-                            let mut answer = false;
-                            if let Value::List(items2) = cx.field(&s1, FieldName::Sources) {
-                                for s2 in items2.iter().cloned() {
-                                    if cx.compare(
-                                        BinaryOp::Ne,
-                                        &cx.field(&s2, FieldName::Outcome),
-                                        &Value::str("unresolved", None),
-                                    ) {
-                                        answer = true;
-                                        break;
+                &cx.field(&cx.field(s0, FieldName::Context), FieldName::Dockerignore),
+                &k0,
+            ) && cx.compare(BinaryOp::Ne, &cx.field(s0, FieldName::Context), &k1)
+                && {
+                    let mut answer = false;
+                    if let Value::List(items1) = cx.field(s0, FieldName::Copies) {
+                        for s1 in items1.iter() {
+                            if {
+                                let mut answer = false;
+                                if let Value::List(items2) = cx.field(s1, FieldName::Sources) {
+                                    for s2 in items2.iter() {
+                                        if cx.compare(
+                                            BinaryOp::Ne,
+                                            &cx.field(s2, FieldName::Outcome),
+                                            &k2,
+                                        ) {
+                                            answer = true;
+                                            break;
+                                        }
                                     }
                                 }
+                                Value::Bool(answer)
                             }
-                            Value::Bool(answer)
-                        }
-                        .is_true()
-                        {
-                            answer = true;
-                            break;
+                            .is_true()
+                            {
+                                answer = true;
+                                break;
+                            }
                         }
                     }
+                    Value::Bool(answer)
                 }
-                Value::Bool(answer)
-            }
-            .is_true()
+                .is_true()
             {
                 cx.report(
-                    cx.field(&s0, FieldName::Context),
-                    &[&s0],
+                    cx.field(s0, FieldName::Context),
+                    &[s0],
                     {
                         let mut m = String::new();
                         m.push_str("the build context `");
                         cx.display(
-                            &cx.field(&cx.field(&s0, FieldName::Context), FieldName::Path),
+                            &cx.field(&cx.field(s0, FieldName::Context), FieldName::Path),
                             &mut m,
                         );
                         m.push_str(
@@ -136,27 +140,26 @@ fn dp2001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
 }
 
 fn dp2002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
-    let k0 = cx.members(Value::list(vec![
+    let k0 = Value::Null;
+    let k1 = cx.members(Value::list(vec![
         Value::str(".", None),
         Value::str("./", None),
         Value::str("/", None),
         Value::str("./.", None),
     ]));
+    let k2 = Value::str("found", None);
+    let k3 = Value::Integer(0);
     if let Value::List(items0) = cx.collection("copies") {
-        for s0 in items0.iter().cloned() {
-            if cx.compare(BinaryOp::Eq, &cx.field(&s0, FieldName::From), &Value::Null) {
-                if let Value::List(items1) = cx.field(&s0, FieldName::Sources) {
-                    for s1 in items1.iter().cloned() {
-                        if k0.contains(&cx.field(&s1, FieldName::Text))
+        for s0 in items0.iter() {
+            if cx.compare(BinaryOp::Eq, &cx.field(s0, FieldName::From), &k0) {
+                if let Value::List(items1) = cx.field(s0, FieldName::Sources) {
+                    for s1 in items1.iter() {
+                        if k1.contains(&cx.field(s1, FieldName::Text))
+                            && cx.compare(BinaryOp::Eq, &cx.field(s1, FieldName::Outcome), &k2)
                             && cx.compare(
                                 BinaryOp::Eq,
-                                &cx.field(&s1, FieldName::Outcome),
-                                &Value::str("found", None),
-                            )
-                            && cx.compare(
-                                BinaryOp::Eq,
-                                &cx.call("len", &[cx.field(&s1, FieldName::Excluded)]),
-                                &Value::Integer(0),
+                                &cx.call("len", &[cx.field(s1, FieldName::Excluded)]),
+                                &k3,
                             )
                         {
                             for s2 in [cx.call(
@@ -167,7 +170,7 @@ fn dp2002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                         &[cx.field(
                                             &cx.field(
                                                 &cx.field(
-                                                    &cx.field(&s0, FieldName::Stage),
+                                                    &cx.field(s0, FieldName::Stage),
                                                     FieldName::Dockerfile,
                                                 ),
                                                 FieldName::Context,
@@ -181,23 +184,25 @@ fn dp2002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                     ),
                                     Value::str("it has no `.dockerignore`", None),
                                 ],
-                            )] {
+                            )]
+                            .iter()
+                            {
                                 if true {
                                     cx.report(
                                         s1.clone(),
-                                        &[&s0, &s1, &s2],
+                                        &[s0, s1, s2],
                                         {
                                             let mut m = String::new();
                                             m.push_str("`");
-                                            cx.display(&cx.field(&s0, FieldName::Keyword), &mut m);
+                                            cx.display(&cx.field(s0, FieldName::Keyword), &mut m);
                                             m.push_str(" ");
-                                            cx.display(&cx.field(&s1, FieldName::Text), &mut m);
+                                            cx.display(&cx.field(s1, FieldName::Text), &mut m);
                                             m.push_str("` copies the whole build context `");
                                             cx.display(
                                                 &cx.field(
                                                     &cx.field(
                                                         &cx.field(
-                                                            &cx.field(&s0, FieldName::Stage),
+                                                            &cx.field(s0, FieldName::Stage),
                                                             FieldName::Dockerfile,
                                                         ),
                                                         FieldName::Context,
@@ -228,17 +233,20 @@ fn dp2003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
         Value::str("not_found", None),
         Value::str("no_match", None),
     ]));
+    let k1 = Value::str("no_match", None);
+    let k2 = Value::Integer(0);
+    let k3 = Value::str("no_match", None);
     if let Value::List(items0) = cx.collection("copies") {
-        for s0 in items0.iter().cloned() {
+        for s0 in items0.iter() {
             if true {
-                if let Value::List(items1) = cx.field(&s0, FieldName::Sources) {
-                    for s1 in items1.iter().cloned() {
-                        if k0.contains(&cx.field(&s1, FieldName::Outcome)) {
-                            for s2 in [cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Eq, &cx.field(&s1, FieldName::Outcome), &Value::str("no_match", None))), Value::str("matches no file of the build context", None), cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Gt, &cx.call("len", &[cx.field(&s1, FieldName::Excluded)]), &Value::Integer(0))), Value::str("is excluded by the `.dockerignore` of the build context", None), Value::str("is not in the build context", None)])])] {
+                if let Value::List(items1) = cx.field(s0, FieldName::Sources) {
+                    for s1 in items1.iter() {
+                        if k0.contains(&cx.field(s1, FieldName::Outcome)) {
+                            for s2 in [cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Eq, &cx.field(s1, FieldName::Outcome), &k1)), Value::str("matches no file of the build context", None), cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Gt, &cx.call("len", &[cx.field(s1, FieldName::Excluded)]), &k2)), Value::str("is excluded by the `.dockerignore` of the build context", None), Value::str("is not in the build context", None)])])].iter() {
                         if true {
-                            for s3 in [cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Eq, &cx.field(&s1, FieldName::Outcome), &Value::str("no_match", None))), Value::str("nothing is copied (BuildKit goes on; the legacy builder fails)", None), Value::str("the build fails", None)])] {
+                            for s3 in [cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Eq, &cx.field(s1, FieldName::Outcome), &k3)), Value::str("nothing is copied (BuildKit goes on; the legacy builder fails)", None), Value::str("the build fails", None)])].iter() {
                                 if true {
-                                    cx.report(s1.clone(), &[&s0, &s1, &s2, &s3], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(&s1, FieldName::Text), &mut m); m.push_str("` "); cx.display(&s2.clone(), &mut m); m.push_str(" `"); cx.display(&cx.field(&cx.field(&cx.field(&cx.field(&s0, FieldName::Stage), FieldName::Dockerfile), FieldName::Context), FieldName::Path), &mut m); m.push_str("`: "); cx.display(&s3.clone(), &mut m); m }, vec![]);
+                                    cx.report(s1.clone(), &[s0, s1, s2, s3], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s1, FieldName::Text), &mut m); m.push_str("` "); cx.display(&s2.clone(), &mut m); m.push_str(" `"); cx.display(&cx.field(&cx.field(&cx.field(&cx.field(s0, FieldName::Stage), FieldName::Dockerfile), FieldName::Context), FieldName::Path), &mut m); m.push_str("`: "); cx.display(&s3.clone(), &mut m); m }, vec![]);
                                 }
                             }
                         }
@@ -257,36 +265,37 @@ fn dp2003_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
         Value::str("pip", None),
         Value::str("uv", None),
     ]));
+    let k1 = Value::Null;
+    let k2 = Value::str("mount", None);
+    let k3 = Value::str("found", None);
+    let k4 = Value::str("found", None);
     if let Value::List(items0) = cx.collection("installs") {
-        for s0 in items0.iter().cloned() {
-            if k0.contains(&cx.field(&s0, FieldName::Manager))
+        for s0 in items0.iter() {
+            if k0.contains(&cx.field(s0, FieldName::Manager))
                 && cx.compare(
                     BinaryOp::Ne,
                     &cx.field(
-                        &cx.field(&cx.field(&s0, FieldName::Stage), FieldName::Dockerfile),
+                        &cx.field(&cx.field(s0, FieldName::Stage), FieldName::Dockerfile),
                         FieldName::Context,
                     ),
-                    &Value::Null,
+                    &k1,
                 )
                 && !({
                     let mut answer = false;
                     if let Value::List(items1) =
-                        cx.field(&cx.field(&s0, FieldName::Instruction), FieldName::Flags)
+                        cx.field(&cx.field(s0, FieldName::Instruction), FieldName::Flags)
                     {
-                        for s1 in items1.iter().cloned() {
-                            if cx.compare(
-                                BinaryOp::Eq,
-                                &cx.field(&s1, FieldName::Name),
-                                &Value::str("mount", None),
-                            ) && cx
-                                .call(
-                                    "contains",
-                                    &[
-                                        cx.field(&s1, FieldName::Value),
-                                        Value::str("type=bind", None),
-                                    ],
-                                )
-                                .is_true()
+                        for s1 in items1.iter() {
+                            if cx.compare(BinaryOp::Eq, &cx.field(s1, FieldName::Name), &k2)
+                                && cx
+                                    .call(
+                                        "contains",
+                                        &[
+                                            cx.field(s1, FieldName::Value),
+                                            Value::str("type=bind", None),
+                                        ],
+                                    )
+                                    .is_true()
                             {
                                 answer = true;
                                 break;
@@ -297,44 +306,44 @@ fn dp2003_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                 }
                 .is_true())
             {
-                if let Value::List(items1) = cx.field(&s0, FieldName::RequirementFiles) {
-                    for s1 in items1.iter().cloned() {
-                        if !(cx.field(&s1, FieldName::Copied).is_true())
+                if let Value::List(items1) = cx.field(s0, FieldName::RequirementFiles) {
+                    for s1 in items1.iter() {
+                        if !(cx.field(s1, FieldName::Copied).is_true())
                             && !({
                                 let mut answer = false;
                                 if let Value::List(items2) =
-                                    cx.field(&cx.field(&s0, FieldName::Stage), FieldName::Copies)
+                                    cx.field(&cx.field(s0, FieldName::Stage), FieldName::Copies)
                                 {
-                                    for s2 in items2.iter().cloned() {
+                                    for s2 in items2.iter() {
                                         if cx.compare(
                                             BinaryOp::Lt,
                                             &cx.field(
-                                                &cx.field(&s2, FieldName::Instruction),
+                                                &cx.field(s2, FieldName::Instruction),
                                                 FieldName::Line,
                                             ),
                                             &cx.field(
-                                                &cx.field(&s0, FieldName::Instruction),
+                                                &cx.field(s0, FieldName::Instruction),
                                                 FieldName::Line,
                                             ),
                                         ) && cx
                                             .call(
                                                 "starts_with",
                                                 &[
-                                                    cx.field(&s1, FieldName::ImagePath),
-                                                    cx.field(&s2, FieldName::DestinationPath),
+                                                    cx.field(s1, FieldName::ImagePath),
+                                                    cx.field(s2, FieldName::DestinationPath),
                                                 ],
                                             )
                                             .is_true()
                                             && {
                                                 let mut answer = false;
                                                 if let Value::List(items3) =
-                                                    cx.field(&s2, FieldName::Sources)
+                                                    cx.field(s2, FieldName::Sources)
                                                 {
-                                                    for s3 in items3.iter().cloned() {
+                                                    for s3 in items3.iter() {
                                                         if cx.compare(
                                                             BinaryOp::Ne,
-                                                            &cx.field(&s3, FieldName::Outcome),
-                                                            &Value::str("found", None),
+                                                            &cx.field(s3, FieldName::Outcome),
+                                                            &k3,
                                                         ) {
                                                             answer = true;
                                                             break;
@@ -356,22 +365,22 @@ fn dp2003_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             && !({
                                 let mut answer = false;
                                 if let Value::List(items2) =
-                                    cx.field(&cx.field(&s0, FieldName::Stage), FieldName::Lineage)
+                                    cx.field(&cx.field(s0, FieldName::Stage), FieldName::Lineage)
                                 {
-                                    for s2 in items2.iter().cloned() {
+                                    for s2 in items2.iter() {
                                         if {
                                             let mut answer = false;
                                             if let Value::List(items3) =
-                                                cx.field(&s2, FieldName::Copies)
+                                                cx.field(s2, FieldName::Copies)
                                             {
-                                                for s3 in items3.iter().cloned() {
+                                                for s3 in items3.iter() {
                                                     if cx
                                                         .call(
                                                             "starts_with",
                                                             &[
-                                                                cx.field(&s1, FieldName::ImagePath),
+                                                                cx.field(s1, FieldName::ImagePath),
                                                                 cx.field(
-                                                                    &s3,
+                                                                    s3,
                                                                     FieldName::DestinationPath,
                                                                 ),
                                                             ],
@@ -380,16 +389,16 @@ fn dp2003_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                                         && {
                                                             let mut answer = false;
                                                             if let Value::List(items4) =
-                                                                cx.field(&s3, FieldName::Sources)
+                                                                cx.field(s3, FieldName::Sources)
                                                             {
-                                                                for s4 in items4.iter().cloned() {
+                                                                for s4 in items4.iter() {
                                                                     if cx.compare(
                                                                         BinaryOp::Ne,
                                                                         &cx.field(
-                                                                            &s4,
+                                                                            s4,
                                                                             FieldName::Outcome,
                                                                         ),
-                                                                        &Value::str("found", None),
+                                                                        &k4,
                                                                     ) {
                                                                         answer = true;
                                                                         break;
@@ -418,7 +427,7 @@ fn dp2003_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             }
                             .is_true())
                         {
-                            cx.report(s1.clone(), &[&s0, &s1], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(&s1, FieldName::Path), &mut m); m.push_str("` is not in the image: no `COPY` from the build context put it at `"); cx.display(&cx.field(&s1, FieldName::ImagePath), &mut m); m.push_str("` before this `RUN`, so `"); cx.display(&cx.field(&s0, FieldName::Program), &mut m); m.push_str(" "); cx.display(&cx.field(&s0, FieldName::Subcommand), &mut m); m.push_str("` fails"); m }, vec![]);
+                            cx.report(s1.clone(), &[s0, s1], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s1, FieldName::Path), &mut m); m.push_str("` is not in the image: no `COPY` from the build context put it at `"); cx.display(&cx.field(s1, FieldName::ImagePath), &mut m); m.push_str("` before this `RUN`, so `"); cx.display(&cx.field(s0, FieldName::Program), &mut m); m.push_str(" "); cx.display(&cx.field(s0, FieldName::Subcommand), &mut m); m.push_str("` fails"); m }, vec![]);
                         }
                     }
                 }
@@ -429,54 +438,43 @@ fn dp2003_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
 }
 
 fn dp2004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+    let k0 = Value::Null;
+    let k1 = Value::list(vec![
+        Value::str(".git", None),
+        Value::str("__pycache__", None),
+        Value::str("*.pyc", None),
+        Value::str(".env", None),
+        Value::str("node_modules", None),
+    ]);
+    let k2 = Value::Integer(0);
+    let k3 = Value::list(vec![
+        Value::str(".git", None),
+        Value::str("__pycache__", None),
+        Value::str("*.pyc", None),
+        Value::str(".env", None),
+        Value::str("node_modules", None),
+    ]);
     if let Value::List(items0) = cx.collection("contexts") {
-        for s0 in items0.iter().cloned() {
+        for s0 in items0.iter() {
             if true {
-                for s1 in [cx.field(&s0, FieldName::Dockerignore)] {
-                    if cx.compare(BinaryOp::Ne, &s1.clone(), &Value::Null)
+                for s1 in [cx.field(s0, FieldName::Dockerignore)].iter() {
+                    if cx.compare(BinaryOp::Ne, s1, &k0)
                         && cx.compare(
                             BinaryOp::Gt,
-                            &cx.call(
-                                "len",
-                                &[cx.call(
-                                    "not_excluded",
-                                    &[
-                                        s1.clone(),
-                                        Value::list(vec![
-                                            Value::str(".git", None),
-                                            Value::str("__pycache__", None),
-                                            Value::str("*.pyc", None),
-                                            Value::str(".env", None),
-                                            Value::str("node_modules", None),
-                                        ]),
-                                    ],
-                                )],
-                            ),
-                            &Value::Integer(0),
+                            &cx.call("len", &[cx.call("not_excluded", &[s1.clone(), k1.clone()])]),
+                            &k2,
                         )
                     {
                         cx.report(
                             s1.clone(),
-                            &[&s0, &s1],
+                            &[s0, s1],
                             {
                                 let mut m = String::new();
                                 m.push_str("`");
-                                cx.display(&cx.field(&s1, FieldName::Path), &mut m);
+                                cx.display(&cx.field(s1, FieldName::Path), &mut m);
                                 m.push_str("` does not exclude ");
                                 cx.display(
-                                    &cx.call(
-                                        "not_excluded",
-                                        &[
-                                            s1.clone(),
-                                            Value::list(vec![
-                                                Value::str(".git", None),
-                                                Value::str("__pycache__", None),
-                                                Value::str("*.pyc", None),
-                                                Value::str(".env", None),
-                                                Value::str("node_modules", None),
-                                            ]),
-                                        ],
-                                    ),
+                                    &cx.call("not_excluded", &[s1.clone(), k3.clone()]),
                                     &mut m,
                                 );
                                 m
@@ -492,64 +490,59 @@ fn dp2004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
 }
 
 fn dp2005_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+    let k0 = Value::Null;
+    let k1 = Value::str("file", None);
+    let k2 = Value::list(vec![
+        Value::str(".env", None),
+        Value::str(".env.*", None),
+        Value::str("*.pem", None),
+        Value::str("*.key", None),
+        Value::str("*.p12", None),
+        Value::str("*.pfx", None),
+        Value::str("id_rsa*", None),
+        Value::str("id_dsa*", None),
+        Value::str("id_ecdsa*", None),
+        Value::str("id_ed25519*", None),
+        Value::str("credentials*", None),
+        Value::str(".aws/credentials", None),
+        Value::str(".npmrc", None),
+        Value::str(".pypirc", None),
+        Value::str(".netrc", None),
+        Value::str(".git-credentials", None),
+        Value::str(".docker/config.json", None),
+    ]);
+    let k3 = Value::list(vec![
+        Value::str("*.example", None),
+        Value::str("*.sample", None),
+        Value::str("*.template", None),
+        Value::str("*.dist", None),
+        Value::str("*.pub", None),
+        Value::str("*.py", None),
+        Value::str("*.md", None),
+    ]);
     if let Value::List(items0) = cx.collection("copies") {
-        for s0 in items0.iter().cloned() {
-            if cx.compare(BinaryOp::Eq, &cx.field(&s0, FieldName::From), &Value::Null) {
-                if let Value::List(items1) = cx.field(&s0, FieldName::Sources) {
-                    for s1 in items1.iter().cloned() {
+        for s0 in items0.iter() {
+            if cx.compare(BinaryOp::Eq, &cx.field(s0, FieldName::From), &k0) {
+                if let Value::List(items1) = cx.field(s0, FieldName::Sources) {
+                    for s1 in items1.iter() {
                         if true {
-                            if let Value::List(items2) = cx.field(&s1, FieldName::Files) {
-                                for s2 in items2.iter().cloned() {
-                                    if cx.compare(
-                                        BinaryOp::Eq,
-                                        &cx.field(&s2, FieldName::Kind),
-                                        &Value::str("file", None),
-                                    ) && cx
-                                        .call(
-                                            "path_matches",
-                                            &[
-                                                cx.field(&s2, FieldName::Path),
-                                                Value::list(vec![
-                                                    Value::str(".env", None),
-                                                    Value::str(".env.*", None),
-                                                    Value::str("*.pem", None),
-                                                    Value::str("*.key", None),
-                                                    Value::str("*.p12", None),
-                                                    Value::str("*.pfx", None),
-                                                    Value::str("id_rsa*", None),
-                                                    Value::str("id_dsa*", None),
-                                                    Value::str("id_ecdsa*", None),
-                                                    Value::str("id_ed25519*", None),
-                                                    Value::str("credentials*", None),
-                                                    Value::str(".aws/credentials", None),
-                                                    Value::str(".npmrc", None),
-                                                    Value::str(".pypirc", None),
-                                                    Value::str(".netrc", None),
-                                                    Value::str(".git-credentials", None),
-                                                    Value::str(".docker/config.json", None),
-                                                ]),
-                                            ],
-                                        )
-                                        .is_true()
+                            if let Value::List(items2) = cx.field(s1, FieldName::Files) {
+                                for s2 in items2.iter() {
+                                    if cx.compare(BinaryOp::Eq, &cx.field(s2, FieldName::Kind), &k1)
+                                        && cx
+                                            .call(
+                                                "path_matches",
+                                                &[cx.field(s2, FieldName::Path), k2.clone()],
+                                            )
+                                            .is_true()
                                         && !(cx
                                             .call(
                                                 "path_matches",
-                                                &[
-                                                    cx.field(&s2, FieldName::Path),
-                                                    Value::list(vec![
-                                                        Value::str("*.example", None),
-                                                        Value::str("*.sample", None),
-                                                        Value::str("*.template", None),
-                                                        Value::str("*.dist", None),
-                                                        Value::str("*.pub", None),
-                                                        Value::str("*.py", None),
-                                                        Value::str("*.md", None),
-                                                    ]),
-                                                ],
+                                                &[cx.field(s2, FieldName::Path), k3.clone()],
                                             )
                                             .is_true())
                                     {
-                                        cx.report(s1.clone(), &[&s0, &s1, &s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(&s0, FieldName::Keyword), &mut m); m.push_str(" "); cx.display(&cx.field(&s1, FieldName::Text), &mut m); m.push_str("` sends `"); cx.display(&cx.field(&s2, FieldName::Path), &mut m); m.push_str("` into the image; leave it out with `.dockerignore` and pass secrets with `RUN --mount=type=secret`"); m }, vec![]);
+                                        cx.report(s1.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s0, FieldName::Keyword), &mut m); m.push_str(" "); cx.display(&cx.field(s1, FieldName::Text), &mut m); m.push_str("` sends `"); cx.display(&cx.field(s2, FieldName::Path), &mut m); m.push_str("` into the image; leave it out with `.dockerignore` and pass secrets with `RUN --mount=type=secret`"); m }, vec![]);
                                     }
                                 }
                             }
@@ -563,26 +556,23 @@ fn dp2005_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
 }
 
 fn dp2006_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+    let k0 = Value::Size(500000000);
     if let Value::List(items0) = cx.collection("contexts") {
-        for s0 in items0.iter().cloned() {
-            if cx.compare(
-                BinaryOp::Gt,
-                &cx.field(&s0, FieldName::SentSize),
-                &Value::Size(500000000),
-            ) {
+        for s0 in items0.iter() {
+            if cx.compare(BinaryOp::Gt, &cx.field(s0, FieldName::SentSize), &k0) {
                 cx.report(
                     s0.clone(),
-                    &[&s0],
+                    &[s0],
                     {
                         let mut m = String::new();
                         m.push_str("the build context `");
-                        cx.display(&cx.field(&s0, FieldName::Path), &mut m);
+                        cx.display(&cx.field(s0, FieldName::Path), &mut m);
                         m.push_str("` sends ");
-                        cx.display(&cx.field(&s0, FieldName::SentSize), &mut m);
+                        cx.display(&cx.field(s0, FieldName::SentSize), &mut m);
                         m.push_str(" to the builder, over the budget of ");
                         cx.display(&Value::Size(500000000), &mut m);
                         m.push_str(" (all its files: ");
-                        cx.display(&cx.field(&s0, FieldName::TotalSize), &mut m);
+                        cx.display(&cx.field(s0, FieldName::TotalSize), &mut m);
                         m.push_str(")");
                         m
                     },
@@ -646,13 +636,14 @@ fn dp1001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
         Value::str("erase", None),
     ]));
     let k6 = cx.key(&[FieldName::Instruction]);
+    let k7 = Value::str("--virtual", None);
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter().cloned() {
+        for s0 in items0.iter() {
             if true {
-                if let Value::List(items1) = cx.field(&s0, FieldName::Packages) {
-                    for s1 in items1.iter().cloned() {
-                        if k0.contains(&cx.field(&s1, FieldName::Manager)) && (k1.contains(&cx.field(&s1, FieldName::NormalizedName)) || cx.matches(&k2, &cx.field(&s1, FieldName::NormalizedName))?) && !({ let mut answer = false; if let Value::List(items2) = cx.field(&cx.field(&s1, FieldName::Stage), FieldName::Commands) { let index2 = cx.lookup(&items2, k3, false, |cx, element| { let s2 = element.clone(); cx.field(&s2, FieldName::Instruction) }); let candidates2 = match index2 { Some(index) => Some(Candidates::new(index, cx.field(&s1, FieldName::Instruction))), None => None }; let known2 = candidates2.is_some(); for position in visit(items2.len(), candidates2.as_ref()) { let Some(s2) = items2.get(position).cloned() else { continue; }; if (known2 || cx.compare(BinaryOp::Eq, &cx.field(&s2, FieldName::Instruction), &cx.field(&s1, FieldName::Instruction))) && cx.compare(BinaryOp::Ne, &s2.clone(), &cx.field(&cx.field(&s1, FieldName::Install), FieldName::Command)) && k4.contains(&cx.field(&s2, FieldName::Program)) && { let mut answer = false; if let Value::List(items3) = cx.field(&s2, FieldName::Arguments) { for s3 in items3.iter().cloned() { if k5.contains(&s3.clone()) { answer = true; break; } } } Value::Bool(answer) }.is_true() && { let mut answer = false; if let Value::List(items3) = cx.field(&s2, FieldName::Arguments) { for s3 in items3.iter().cloned() { if (cx.compare(BinaryOp::Eq, &s3.clone(), &cx.field(&s1, FieldName::Name)) || (cx.call("starts_with", &[s3.clone(), Value::str(".", None)]).is_true() && { let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(&s1, FieldName::Stage), FieldName::Commands) { let index4 = cx.lookup(&items4, k6, true, |cx, element| { let s4 = element.clone(); cx.field(&s4, FieldName::Instruction) }); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(&s1, FieldName::Instruction))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position).cloned() else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(&s4, FieldName::Instruction), &cx.field(&s1, FieldName::Instruction))) && cx.compare(BinaryOp::In, &Value::str("--virtual", None), &cx.field(&s4, FieldName::Words)) && cx.compare(BinaryOp::In, &s3.clone(), &cx.field(&s4, FieldName::Words)) && cx.compare(BinaryOp::In, &cx.field(&s1, FieldName::Name), &cx.field(&s4, FieldName::Words)) { answer = true; break; } } } Value::Bool(answer) }.is_true())) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
-                    cx.report(cx.field(&s1, FieldName::Name), &[&s0, &s1], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(&s1, FieldName::Name), &mut m); m.push_str("` is a compiler toolchain package, installed in stage `"); cx.display(&cx.field(&cx.field(&s1, FieldName::Stage), FieldName::Label), &mut m); m.push_str("` of a shipped image; build in a separate stage and copy only the results"); m }, vec![]);
+                if let Value::List(items1) = cx.field(s0, FieldName::Packages) {
+                    for s1 in items1.iter() {
+                        if k0.contains(&cx.field(s1, FieldName::Manager)) && (k1.contains(&cx.field(s1, FieldName::NormalizedName)) || cx.matches(&k2, &cx.field(s1, FieldName::NormalizedName))?) && !({ let mut answer = false; if let Value::List(items2) = cx.field(&cx.field(s1, FieldName::Stage), FieldName::Commands) { let index2 = cx.lookup(&items2, k3, false, |cx, s2| cx.field(s2, FieldName::Instruction)); let candidates2 = match index2 { Some(index) => Some(Candidates::new(index, cx.field(s1, FieldName::Instruction))), None => None }; let known2 = candidates2.is_some(); for position in visit(items2.len(), candidates2.as_ref()) { let Some(s2) = items2.get(position) else { continue; }; if (known2 || cx.compare(BinaryOp::Eq, &cx.field(s2, FieldName::Instruction), &cx.field(s1, FieldName::Instruction))) && cx.compare(BinaryOp::Ne, s2, &cx.field(&cx.field(s1, FieldName::Install), FieldName::Command)) && k4.contains(&cx.field(s2, FieldName::Program)) && { let mut answer = false; if let Value::List(items3) = cx.field(s2, FieldName::Arguments) { for s3 in items3.iter() { if k5.contains(s3) { answer = true; break; } } } Value::Bool(answer) }.is_true() && { let mut answer = false; if let Value::List(items3) = cx.field(s2, FieldName::Arguments) { for s3 in items3.iter() { if (cx.compare(BinaryOp::Eq, s3, &cx.field(s1, FieldName::Name)) || (cx.call("starts_with", &[s3.clone(), Value::str(".", None)]).is_true() && { let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(s1, FieldName::Stage), FieldName::Commands) { let index4 = cx.lookup(&items4, k6, true, |cx, s4| cx.field(s4, FieldName::Instruction)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(s1, FieldName::Instruction))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Instruction), &cx.field(s1, FieldName::Instruction))) && cx.compare(BinaryOp::In, &k7, &cx.field(s4, FieldName::Words)) && cx.compare(BinaryOp::In, s3, &cx.field(s4, FieldName::Words)) && cx.compare(BinaryOp::In, &cx.field(s1, FieldName::Name), &cx.field(s4, FieldName::Words)) { answer = true; break; } } } Value::Bool(answer) }.is_true())) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
+                    cx.report(cx.field(s1, FieldName::Name), &[s0, s1], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s1, FieldName::Name), &mut m); m.push_str("` is a compiler toolchain package, installed in stage `"); cx.display(&cx.field(&cx.field(s1, FieldName::Stage), FieldName::Label), &mut m); m.push_str("` of a shipped image; build in a separate stage and copy only the results"); m }, vec![]);
                 }
                     }
                 }
@@ -666,14 +657,14 @@ fn dp1002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k0 = cx.members(Value::list(vec![Value::str("nvidia/cuda", None)]));
     let k1 = cx.pattern("(^|-)devel(-|$)", cx.span(1714, 1723));
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter().cloned() {
-            if k0.contains(&cx.field(&cx.field(&s0, FieldName::Base), FieldName::Repository))
+        for s0 in items0.iter() {
+            if k0.contains(&cx.field(&cx.field(s0, FieldName::Base), FieldName::Repository))
                 && cx.matches(
                     &k1,
-                    &cx.field(&cx.field(&s0, FieldName::Base), FieldName::Tag),
+                    &cx.field(&cx.field(s0, FieldName::Base), FieldName::Tag),
                 )?
             {
-                cx.report(cx.field(&cx.field(&s0, FieldName::Base), FieldName::Tag), &[&s0], { let mut m = String::new(); m.push_str("the image is built on `"); cx.display(&cx.field(&cx.field(&s0, FieldName::Base), FieldName::Expanded), &mut m); m.push_str("`, a CUDA development image; use a `-runtime` tag and compile in a builder stage"); m }, vec![]);
+                cx.report(cx.field(&cx.field(s0, FieldName::Base), FieldName::Tag), &[s0], { let mut m = String::new(); m.push_str("the image is built on `"); cx.display(&cx.field(&cx.field(s0, FieldName::Base), FieldName::Expanded), &mut m); m.push_str("`, a CUDA development image; use a `-runtime` tag and compile in a builder stage"); m }, vec![]);
             }
         }
     }
@@ -681,52 +672,80 @@ fn dp1002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
 }
 
 fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
-    let k0 = cx.members(Value::list(vec![
+    let k0 = Value::str("pip", None);
+    let k1 = Value::str("uv", None);
+    let k2 = cx.members(Value::list(vec![
         Value::str("install", None),
         Value::str("pip install", None),
     ]));
-    let k1 = cx.members(Value::list(vec![Value::str("--no-cache-dir", None)]));
-    let k2 = cx.members(Value::list(vec![
+    let k3 = Value::str("pip", None);
+    let k4 = cx.members(Value::list(vec![Value::str("--no-cache-dir", None)]));
+    let k5 = Value::str("uv", None);
+    let k6 = cx.members(Value::list(vec![
         Value::str("--no-cache", None),
         Value::str("--no-cache-dir", None),
         Value::str("-n", None),
     ]));
-    let k3 = cx.key(&[FieldName::Instruction]);
-    let k4 = cx.pattern("^(.*/)?pip[0-9.]*$", cx.span(3318, 3338));
-    let k5 = cx.pattern(
+    let k7 = Value::str("pip", None);
+    let k8 = Value::str("PIP_NO_CACHE_DIR", None);
+    let k9 = Value::str("uv", None);
+    let k10 = Value::str("UV_NO_CACHE", None);
+    let k11 = Value::Null;
+    let k12 = Value::str("", None);
+    let k13 = Value::str("pip", None);
+    let k14 = Value::str("PIP_NO_CACHE_DIR", None);
+    let k15 = Value::str("uv", None);
+    let k16 = Value::str("UV_NO_CACHE", None);
+    let k17 = Value::Null;
+    let k18 = Value::str("", None);
+    let k19 = Value::str("pip", None);
+    let k20 = Value::str("PIP_NO_CACHE_DIR", None);
+    let k21 = Value::str("uv", None);
+    let k22 = Value::str("UV_NO_CACHE", None);
+    let k23 = Value::str("ENV", None);
+    let k24 = Value::Null;
+    let k25 = Value::str("", None);
+    let k26 = Value::str("pip", None);
+    let k27 = Value::str("uv", None);
+    let k28 = cx.key(&[FieldName::Instruction]);
+    let k29 = cx.pattern("^(.*/)?pip[0-9.]*$", cx.span(3318, 3338));
+    let k30 = Value::str("cache", None);
+    let k31 = Value::str("purge", None);
+    let k32 = Value::str("uv", None);
+    let k33 = Value::str("cache", None);
+    let k34 = Value::str("clean", None);
+    let k35 = Value::str("prune", None);
+    let k36 = Value::str("rm", None);
+    let k37 = cx.pattern(
         "^(/root|~|\\$HOME|\\$\\{HOME\\})/\\.cache/?\\*?$",
         cx.span(3588, 3638),
     );
-    let k6 = cx.pattern("(^|/)\\.cache/pip(/|/\\*)?$", cx.span(3692, 3721));
-    let k7 = cx.pattern("(^|/)\\.cache/uv(/|/\\*)?$", cx.span(3775, 3803));
+    let k38 = Value::str("pip", None);
+    let k39 = cx.pattern("(^|/)\\.cache/pip(/|/\\*)?$", cx.span(3692, 3721));
+    let k40 = Value::str("uv", None);
+    let k41 = cx.pattern("(^|/)\\.cache/uv(/|/\\*)?$", cx.span(3775, 3803));
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter().cloned() {
+        for s0 in items0.iter() {
             if true {
-                if let Value::List(items1) = cx.field(&s0, FieldName::Installs) {
-                    for s1 in items1.iter().cloned() {
-                        if (cx.compare(
-                            BinaryOp::Eq,
-                            &cx.field(&s1, FieldName::Manager),
-                            &Value::str("pip", None),
-                        ) || cx.compare(
-                            BinaryOp::Eq,
-                            &cx.field(&s1, FieldName::Manager),
-                            &Value::str("uv", None),
-                        )) && k0.contains(&cx.field(&s1, FieldName::Subcommand))
+                if let Value::List(items1) = cx.field(s0, FieldName::Installs) {
+                    for s1 in items1.iter() {
+                        if (cx.compare(BinaryOp::Eq, &cx.field(s1, FieldName::Manager), &k0)
+                            || cx.compare(BinaryOp::Eq, &cx.field(s1, FieldName::Manager), &k1))
+                            && k2.contains(&cx.field(s1, FieldName::Subcommand))
                             && !({
                                 let mut answer = false;
-                                if let Value::List(items2) = cx.field(&s1, FieldName::Flags) {
-                                    for s2 in items2.iter().cloned() {
+                                if let Value::List(items2) = cx.field(s1, FieldName::Flags) {
+                                    for s2 in items2.iter() {
                                         if ((cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(&s1, FieldName::Manager),
-                                            &Value::str("pip", None),
-                                        ) && k1.contains(&s2.clone()))
+                                            &cx.field(s1, FieldName::Manager),
+                                            &k3,
+                                        ) && k4.contains(s2))
                                             || (cx.compare(
                                                 BinaryOp::Eq,
-                                                &cx.field(&s1, FieldName::Manager),
-                                                &Value::str("uv", None),
-                                            ) && k2.contains(&s2.clone())))
+                                                &cx.field(s1, FieldName::Manager),
+                                                &k5,
+                                            ) && k6.contains(s2)))
                                         {
                                             answer = true;
                                             break;
@@ -738,32 +757,32 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             .is_true())
                             && !({
                                 let mut answer = false;
-                                if let Value::List(items2) = cx.field(&s1, FieldName::Settings) {
-                                    for s2 in items2.iter().cloned() {
+                                if let Value::List(items2) = cx.field(s1, FieldName::Settings) {
+                                    for s2 in items2.iter() {
                                         if ((cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(&s1, FieldName::Manager),
-                                            &Value::str("pip", None),
+                                            &cx.field(s1, FieldName::Manager),
+                                            &k7,
                                         ) && cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(&s2, FieldName::Name),
-                                            &Value::str("PIP_NO_CACHE_DIR", None),
+                                            &cx.field(s2, FieldName::Name),
+                                            &k8,
                                         )) || (cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(&s1, FieldName::Manager),
-                                            &Value::str("uv", None),
+                                            &cx.field(s1, FieldName::Manager),
+                                            &k9,
                                         ) && cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(&s2, FieldName::Name),
-                                            &Value::str("UV_NO_CACHE", None),
+                                            &cx.field(s2, FieldName::Name),
+                                            &k10,
                                         ))) && cx.compare(
                                             BinaryOp::Ne,
-                                            &cx.field(&s2, FieldName::Value),
-                                            &Value::Null,
+                                            &cx.field(s2, FieldName::Value),
+                                            &k11,
                                         ) && cx.compare(
                                             BinaryOp::Ne,
-                                            &cx.field(&s2, FieldName::Value),
-                                            &Value::str("", None),
+                                            &cx.field(s2, FieldName::Value),
+                                            &k12,
                                         ) {
                                             answer = true;
                                             break;
@@ -776,41 +795,41 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             && !({
                                 let mut answer = false;
                                 if let Value::List(items2) =
-                                    cx.field(&cx.field(&s1, FieldName::Stage), FieldName::Settings)
+                                    cx.field(&cx.field(s1, FieldName::Stage), FieldName::Settings)
                                 {
-                                    for s2 in items2.iter().cloned() {
+                                    for s2 in items2.iter() {
                                         if ((cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(&s1, FieldName::Manager),
-                                            &Value::str("pip", None),
+                                            &cx.field(s1, FieldName::Manager),
+                                            &k13,
                                         ) && cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(&s2, FieldName::Name),
-                                            &Value::str("PIP_NO_CACHE_DIR", None),
+                                            &cx.field(s2, FieldName::Name),
+                                            &k14,
                                         )) || (cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(&s1, FieldName::Manager),
-                                            &Value::str("uv", None),
+                                            &cx.field(s1, FieldName::Manager),
+                                            &k15,
                                         ) && cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(&s2, FieldName::Name),
-                                            &Value::str("UV_NO_CACHE", None),
+                                            &cx.field(s2, FieldName::Name),
+                                            &k16,
                                         ))) && cx.compare(
                                             BinaryOp::Ne,
-                                            &cx.field(&s2, FieldName::Value),
-                                            &Value::Null,
+                                            &cx.field(s2, FieldName::Value),
+                                            &k17,
                                         ) && cx.compare(
                                             BinaryOp::Ne,
-                                            &cx.field(&s2, FieldName::Value),
-                                            &Value::str("", None),
+                                            &cx.field(s2, FieldName::Value),
+                                            &k18,
                                         ) && cx.compare(
                                             BinaryOp::Lt,
                                             &cx.field(
-                                                &cx.field(&s2, FieldName::Instruction),
+                                                &cx.field(s2, FieldName::Instruction),
                                                 FieldName::Line,
                                             ),
                                             &cx.field(
-                                                &cx.field(&s1, FieldName::Instruction),
+                                                &cx.field(s1, FieldName::Instruction),
                                                 FieldName::Line,
                                             ),
                                         ) {
@@ -825,43 +844,43 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             && !({
                                 let mut answer = false;
                                 if let Value::List(items2) =
-                                    cx.field(&cx.field(&s1, FieldName::Stage), FieldName::Lineage)
+                                    cx.field(&cx.field(s1, FieldName::Stage), FieldName::Lineage)
                                 {
-                                    for s2 in items2.iter().cloned() {
+                                    for s2 in items2.iter() {
                                         if {
                                             let mut answer = false;
                                             if let Value::List(items3) =
-                                                cx.field(&s2, FieldName::Settings)
+                                                cx.field(s2, FieldName::Settings)
                                             {
-                                                for s3 in items3.iter().cloned() {
+                                                for s3 in items3.iter() {
                                                     if ((cx.compare(
                                                         BinaryOp::Eq,
-                                                        &cx.field(&s1, FieldName::Manager),
-                                                        &Value::str("pip", None),
+                                                        &cx.field(s1, FieldName::Manager),
+                                                        &k19,
                                                     ) && cx.compare(
                                                         BinaryOp::Eq,
-                                                        &cx.field(&s3, FieldName::Name),
-                                                        &Value::str("PIP_NO_CACHE_DIR", None),
+                                                        &cx.field(s3, FieldName::Name),
+                                                        &k20,
                                                     )) || (cx.compare(
                                                         BinaryOp::Eq,
-                                                        &cx.field(&s1, FieldName::Manager),
-                                                        &Value::str("uv", None),
+                                                        &cx.field(s1, FieldName::Manager),
+                                                        &k21,
                                                     ) && cx.compare(
                                                         BinaryOp::Eq,
-                                                        &cx.field(&s3, FieldName::Name),
-                                                        &Value::str("UV_NO_CACHE", None),
+                                                        &cx.field(s3, FieldName::Name),
+                                                        &k22,
                                                     ))) && cx.compare(
                                                         BinaryOp::Eq,
-                                                        &cx.field(&s3, FieldName::Keyword),
-                                                        &Value::str("ENV", None),
+                                                        &cx.field(s3, FieldName::Keyword),
+                                                        &k23,
                                                     ) && cx.compare(
                                                         BinaryOp::Ne,
-                                                        &cx.field(&s3, FieldName::Value),
-                                                        &Value::Null,
+                                                        &cx.field(s3, FieldName::Value),
+                                                        &k24,
                                                     ) && cx.compare(
                                                         BinaryOp::Ne,
-                                                        &cx.field(&s3, FieldName::Value),
-                                                        &Value::str("", None),
+                                                        &cx.field(s3, FieldName::Value),
+                                                        &k25,
                                                     ) {
                                                         answer = true;
                                                         break;
@@ -882,12 +901,12 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             .is_true())
                             && !({
                                 let mut answer = false;
-                                if let Value::List(items2) = cx.field(&s1, FieldName::CacheMounts) {
-                                    for s2 in items2.iter().cloned() {
+                                if let Value::List(items2) = cx.field(s1, FieldName::CacheMounts) {
+                                    for s2 in items2.iter() {
                                         if ((cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(&s1, FieldName::Manager),
-                                            &Value::str("pip", None),
+                                            &cx.field(s1, FieldName::Manager),
+                                            &k26,
                                         ) && cx
                                             .call(
                                                 "contains",
@@ -896,8 +915,8 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                             .is_true())
                                             || (cx.compare(
                                                 BinaryOp::Eq,
-                                                &cx.field(&s1, FieldName::Manager),
-                                                &Value::str("uv", None),
+                                                &cx.field(s1, FieldName::Manager),
+                                                &k27,
                                             ) && cx
                                                 .call(
                                                     "contains",
@@ -916,80 +935,77 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             && !({
                                 let mut answer = false;
                                 if let Value::List(items2) =
-                                    cx.field(&cx.field(&s1, FieldName::Stage), FieldName::Commands)
+                                    cx.field(&cx.field(s1, FieldName::Stage), FieldName::Commands)
                                 {
-                                    let index2 = cx.lookup(&items2, k3, false, |cx, element| {
-                                        let s2 = element.clone();
-                                        cx.field(&s2, FieldName::Instruction)
+                                    let index2 = cx.lookup(&items2, k28, false, |cx, s2| {
+                                        cx.field(s2, FieldName::Instruction)
                                     });
                                     let candidates2 = match index2 {
                                         Some(index) => Some(Candidates::new(
                                             index,
-                                            cx.field(&s1, FieldName::Instruction),
+                                            cx.field(s1, FieldName::Instruction),
                                         )),
                                         None => None,
                                     };
                                     let known2 = candidates2.is_some();
                                     for position in visit(items2.len(), candidates2.as_ref()) {
-                                        let Some(s2) = items2.get(position).cloned() else {
+                                        let Some(s2) = items2.get(position) else {
                                             continue;
                                         };
                                         if (known2
                                             || cx.compare(
                                                 BinaryOp::Eq,
-                                                &cx.field(&s2, FieldName::Instruction),
-                                                &cx.field(&s1, FieldName::Instruction),
+                                                &cx.field(s2, FieldName::Instruction),
+                                                &cx.field(s1, FieldName::Instruction),
                                             ))
                                             && ((((cx.matches(
-                                                &k4,
-                                                &cx.field(&s2, FieldName::Program),
+                                                &k29,
+                                                &cx.field(s2, FieldName::Program),
                                             )? && cx.compare(
                                                 BinaryOp::In,
-                                                &Value::str("cache", None),
-                                                &cx.field(&s2, FieldName::Arguments),
+                                                &k30,
+                                                &cx.field(s2, FieldName::Arguments),
                                             )) && cx.compare(
                                                 BinaryOp::In,
-                                                &Value::str("purge", None),
-                                                &cx.field(&s2, FieldName::Arguments),
+                                                &k31,
+                                                &cx.field(s2, FieldName::Arguments),
                                             )) || ((cx.compare(
                                                 BinaryOp::Eq,
-                                                &cx.field(&s2, FieldName::Program),
-                                                &Value::str("uv", None),
+                                                &cx.field(s2, FieldName::Program),
+                                                &k32,
                                             ) && cx.compare(
                                                 BinaryOp::In,
-                                                &Value::str("cache", None),
-                                                &cx.field(&s2, FieldName::Arguments),
+                                                &k33,
+                                                &cx.field(s2, FieldName::Arguments),
                                             )) && (cx.compare(
                                                 BinaryOp::In,
-                                                &Value::str("clean", None),
-                                                &cx.field(&s2, FieldName::Arguments),
+                                                &k34,
+                                                &cx.field(s2, FieldName::Arguments),
                                             ) || cx.compare(
                                                 BinaryOp::In,
-                                                &Value::str("prune", None),
-                                                &cx.field(&s2, FieldName::Arguments),
+                                                &k35,
+                                                &cx.field(s2, FieldName::Arguments),
                                             )))) || (cx.compare(
                                                 BinaryOp::Eq,
-                                                &cx.field(&s2, FieldName::Program),
-                                                &Value::str("rm", None),
+                                                &cx.field(s2, FieldName::Program),
+                                                &k36,
                                             ) && {
                                                 let mut answer = false;
                                                 if let Value::List(items3) =
-                                                    cx.field(&s2, FieldName::Arguments)
+                                                    cx.field(s2, FieldName::Arguments)
                                                 {
-                                                    for s3 in items3.iter().cloned() {
-                                                        if ((cx.matches(&k5, &s3.clone())?
+                                                    for s3 in items3.iter() {
+                                                        if ((cx.matches(&k37, s3)?
                                                             || (cx.compare(
                                                                 BinaryOp::Eq,
-                                                                &cx.field(&s1, FieldName::Manager),
-                                                                &Value::str("pip", None),
-                                                            ) && cx
-                                                                .matches(&k6, &s3.clone())?))
+                                                                &cx.field(s1, FieldName::Manager),
+                                                                &k38,
+                                                            ) && cx.matches(&k39, s3)?))
                                                             || (cx.compare(
                                                                 BinaryOp::Eq,
-                                                                &cx.field(&s1, FieldName::Manager),
-                                                                &Value::str("uv", None),
-                                                            ) && cx
-                                                                .matches(&k7, &s3.clone())?))
+                                                                &cx.field(s1, FieldName::Manager),
+                                                                &k40,
+                                                            ) && cx.matches(&k41, s3)?))
                                                         {
                                                             answer = true;
                                                             break;
@@ -1009,7 +1025,7 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             }
                             .is_true())
                         {
-                            cx.report(cx.field(&s1, FieldName::Program), &[&s0, &s1], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(&s1, FieldName::Program), &mut m); m.push_str(" "); cx.display(&cx.field(&s1, FieldName::Subcommand), &mut m); m.push_str("` keeps its download cache in the layer; add `--no-cache-dir` or use a cache mount"); m }, vec![]);
+                            cx.report(cx.field(s1, FieldName::Program), &[s0, s1], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s1, FieldName::Program), &mut m); m.push_str(" "); cx.display(&cx.field(s1, FieldName::Subcommand), &mut m); m.push_str("` keeps its download cache in the layer; add `--no-cache-dir` or use a cache mount"); m }, vec![]);
                         }
                     }
                 }
@@ -1020,75 +1036,73 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
 }
 
 fn dp1004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
-    let k0 = cx.key(&[FieldName::Instruction]);
-    let k1 = cx.pattern("^/var/lib/apt(/lists)?(/|/\\*)?$", cx.span(1948, 1961));
+    let k0 = Value::str("apt", None);
+    let k1 = cx.key(&[FieldName::Instruction]);
+    let k2 = Value::str("rm", None);
+    let k3 = cx.pattern("^/var/lib/apt(/lists)?(/|/\\*)?$", cx.span(1948, 1961));
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter().cloned() {
+        for s0 in items0.iter() {
             if true {
-                if let Value::List(items1) = cx.field(&s0, FieldName::Installs) {
-                    for s1 in items1.iter().cloned() {
-                        if cx.compare(
-                            BinaryOp::Eq,
-                            &cx.field(&s1, FieldName::Manager),
-                            &Value::str("apt", None),
-                        ) && !({
-                            let mut answer = false;
-                            if let Value::List(items2) = cx.field(&s1, FieldName::CacheMounts) {
-                                for s2 in items2.iter().cloned() {
-                                    if cx
-                                        .call(
-                                            "contains",
-                                            &[s2.clone(), Value::str("/var/lib/apt", None)],
-                                        )
-                                        .is_true()
-                                    {
-                                        answer = true;
-                                        break;
+                if let Value::List(items1) = cx.field(s0, FieldName::Installs) {
+                    for s1 in items1.iter() {
+                        if cx.compare(BinaryOp::Eq, &cx.field(s1, FieldName::Manager), &k0)
+                            && !({
+                                let mut answer = false;
+                                if let Value::List(items2) = cx.field(s1, FieldName::CacheMounts) {
+                                    for s2 in items2.iter() {
+                                        if cx
+                                            .call(
+                                                "contains",
+                                                &[s2.clone(), Value::str("/var/lib/apt", None)],
+                                            )
+                                            .is_true()
+                                        {
+                                            answer = true;
+                                            break;
+                                        }
                                     }
                                 }
+                                Value::Bool(answer)
                             }
-                            Value::Bool(answer)
-                        }
-                        .is_true())
+                            .is_true())
                             && !({
                                 let mut answer = false;
                                 if let Value::List(items2) =
-                                    cx.field(&cx.field(&s1, FieldName::Stage), FieldName::Commands)
+                                    cx.field(&cx.field(s1, FieldName::Stage), FieldName::Commands)
                                 {
-                                    let index2 = cx.lookup(&items2, k0, false, |cx, element| {
-                                        let s2 = element.clone();
-                                        cx.field(&s2, FieldName::Instruction)
+                                    let index2 = cx.lookup(&items2, k1, false, |cx, s2| {
+                                        cx.field(s2, FieldName::Instruction)
                                     });
                                     let candidates2 = match index2 {
                                         Some(index) => Some(Candidates::new(
                                             index,
-                                            cx.field(&s1, FieldName::Instruction),
+                                            cx.field(s1, FieldName::Instruction),
                                         )),
                                         None => None,
                                     };
                                     let known2 = candidates2.is_some();
                                     for position in visit(items2.len(), candidates2.as_ref()) {
-                                        let Some(s2) = items2.get(position).cloned() else {
+                                        let Some(s2) = items2.get(position) else {
                                             continue;
                                         };
                                         if (known2
                                             || cx.compare(
                                                 BinaryOp::Eq,
-                                                &cx.field(&s2, FieldName::Instruction),
-                                                &cx.field(&s1, FieldName::Instruction),
+                                                &cx.field(s2, FieldName::Instruction),
+                                                &cx.field(s1, FieldName::Instruction),
                                             ))
                                             && cx.compare(
                                                 BinaryOp::Eq,
-                                                &cx.field(&s2, FieldName::Program),
-                                                &Value::str("rm", None),
+                                                &cx.field(s2, FieldName::Program),
+                                                &k2,
                                             )
                                             && {
                                                 let mut answer = false;
                                                 if let Value::List(items3) =
-                                                    cx.field(&s2, FieldName::Arguments)
+                                                    cx.field(s2, FieldName::Arguments)
                                                 {
-                                                    for s3 in items3.iter().cloned() {
-                                                        if cx.matches(&k1, &s3.clone())? {
+                                                    for s3 in items3.iter() {
+                                                        if cx.matches(&k3, s3)? {
                                                             answer = true;
                                                             break;
                                                         }
@@ -1107,7 +1121,7 @@ fn dp1004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             }
                             .is_true())
                         {
-                            cx.report(cx.field(&s1, FieldName::Program), &[&s0, &s1], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(&s1, FieldName::Program), &mut m); m.push_str(" "); cx.display(&cx.field(&s1, FieldName::Subcommand), &mut m); m.push_str("` leaves the package lists of `apt-get update` in the layer; end the `RUN` with `rm -rf /var/lib/apt/lists/*`"); m }, vec![]);
+                            cx.report(cx.field(s1, FieldName::Program), &[s0, s1], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s1, FieldName::Program), &mut m); m.push_str(" "); cx.display(&cx.field(s1, FieldName::Subcommand), &mut m); m.push_str("` leaves the package lists of `apt-get update` in the layer; end the `RUN` with `rm -rf /var/lib/apt/lists/*`"); m }, vec![]);
                         }
                     }
                 }
@@ -1118,26 +1132,22 @@ fn dp1004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
 }
 
 fn dp1005_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+    let k0 = Value::str("apt", None);
+    let k1 = Value::str("--no-install-recommends", None);
     if let Value::List(items0) = cx.collection("installs") {
-        for s0 in items0.iter().cloned() {
-            if cx.compare(
-                BinaryOp::Eq,
-                &cx.field(&s0, FieldName::Manager),
-                &Value::str("apt", None),
-            ) && cx.compare(
-                BinaryOp::NotIn,
-                &Value::str("--no-install-recommends", None),
-                &cx.field(&s0, FieldName::Flags),
-            ) {
+        for s0 in items0.iter() {
+            if cx.compare(BinaryOp::Eq, &cx.field(s0, FieldName::Manager), &k0)
+                && cx.compare(BinaryOp::NotIn, &k1, &cx.field(s0, FieldName::Flags))
+            {
                 cx.report(
-                    cx.field(&s0, FieldName::Program),
-                    &[&s0],
+                    cx.field(s0, FieldName::Program),
+                    &[s0],
                     {
                         let mut m = String::new();
                         m.push_str("`");
-                        cx.display(&cx.field(&s0, FieldName::Program), &mut m);
+                        cx.display(&cx.field(s0, FieldName::Program), &mut m);
                         m.push_str(" ");
-                        cx.display(&cx.field(&s0, FieldName::Subcommand), &mut m);
+                        cx.display(&cx.field(s0, FieldName::Subcommand), &mut m);
                         m.push_str(
                             "` installs recommended packages too; add `--no-install-recommends`",
                         );
@@ -1152,73 +1162,64 @@ fn dp1005_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
 }
 
 fn dp1006_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
-    let k0 = cx.key(&[FieldName::Instruction]);
+    let k0 = Value::str("apk", None);
+    let k1 = Value::str("--no-cache", None);
+    let k2 = cx.key(&[FieldName::Instruction]);
+    let k3 = Value::str("rm", None);
     if let Value::List(items0) = cx.collection("installs") {
-        for s0 in items0.iter().cloned() {
-            if cx.compare(
-                BinaryOp::Eq,
-                &cx.field(&s0, FieldName::Manager),
-                &Value::str("apk", None),
-            ) && cx.compare(
-                BinaryOp::NotIn,
-                &Value::str("--no-cache", None),
-                &cx.field(&s0, FieldName::Flags),
-            ) && !({
-                let mut answer = false;
-                if let Value::List(items1) = cx.field(&s0, FieldName::CacheMounts) {
-                    for s1 in items1.iter().cloned() {
-                        if cx
-                            .call(
-                                "contains",
-                                &[s1.clone(), Value::str("/var/cache/apk", None)],
-                            )
-                            .is_true()
-                        {
-                            answer = true;
-                            break;
+        for s0 in items0.iter() {
+            if cx.compare(BinaryOp::Eq, &cx.field(s0, FieldName::Manager), &k0)
+                && cx.compare(BinaryOp::NotIn, &k1, &cx.field(s0, FieldName::Flags))
+                && !({
+                    let mut answer = false;
+                    if let Value::List(items1) = cx.field(s0, FieldName::CacheMounts) {
+                        for s1 in items1.iter() {
+                            if cx
+                                .call(
+                                    "contains",
+                                    &[s1.clone(), Value::str("/var/cache/apk", None)],
+                                )
+                                .is_true()
+                            {
+                                answer = true;
+                                break;
+                            }
                         }
                     }
+                    Value::Bool(answer)
                 }
-                Value::Bool(answer)
-            }
-            .is_true())
+                .is_true())
                 && !({
                     let mut answer = false;
                     if let Value::List(items1) =
-                        cx.field(&cx.field(&s0, FieldName::Stage), FieldName::Commands)
+                        cx.field(&cx.field(s0, FieldName::Stage), FieldName::Commands)
                     {
-                        let index1 = cx.lookup(&items1, k0, false, |cx, element| {
-                            let s1 = element.clone();
-                            cx.field(&s1, FieldName::Instruction)
+                        let index1 = cx.lookup(&items1, k2, false, |cx, s1| {
+                            cx.field(s1, FieldName::Instruction)
                         });
                         let candidates1 = match index1 {
-                            Some(index) => Some(Candidates::new(
-                                index,
-                                cx.field(&s0, FieldName::Instruction),
-                            )),
+                            Some(index) => {
+                                Some(Candidates::new(index, cx.field(s0, FieldName::Instruction)))
+                            }
                             None => None,
                         };
                         let known1 = candidates1.is_some();
                         for position in visit(items1.len(), candidates1.as_ref()) {
-                            let Some(s1) = items1.get(position).cloned() else {
+                            let Some(s1) = items1.get(position) else {
                                 continue;
                             };
                             if (known1
                                 || cx.compare(
                                     BinaryOp::Eq,
-                                    &cx.field(&s1, FieldName::Instruction),
-                                    &cx.field(&s0, FieldName::Instruction),
+                                    &cx.field(s1, FieldName::Instruction),
+                                    &cx.field(s0, FieldName::Instruction),
                                 ))
-                                && cx.compare(
-                                    BinaryOp::Eq,
-                                    &cx.field(&s1, FieldName::Program),
-                                    &Value::str("rm", None),
-                                )
+                                && cx.compare(BinaryOp::Eq, &cx.field(s1, FieldName::Program), &k3)
                                 && {
                                     let mut answer = false;
-                                    if let Value::List(items2) = cx.field(&s1, FieldName::Arguments)
+                                    if let Value::List(items2) = cx.field(s1, FieldName::Arguments)
                                     {
-                                        for s2 in items2.iter().cloned() {
+                                        for s2 in items2.iter() {
                                             if cx
                                                 .call(
                                                     "starts_with",
@@ -1248,8 +1249,8 @@ fn dp1006_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                 .is_true())
             {
                 cx.report(
-                    cx.field(&s0, FieldName::Program),
-                    &[&s0],
+                    cx.field(s0, FieldName::Program),
+                    &[s0],
                     {
                         let mut m = String::new();
                         m.push_str(
@@ -1285,66 +1286,64 @@ fn dp1007_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
         Value::str("uv", None),
     ]));
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter().cloned() {
+        for s0 in items0.iter() {
             if true {
-                if let Value::List(items1) = cx.field(&s0, FieldName::Packages) {
-                    for s1 in items1.iter().cloned() {
+                if let Value::List(items1) = cx.field(s0, FieldName::Packages) {
+                    for s1 in items1.iter() {
                         if true {
-                            if let Value::List(items2) = cx.field(&s0, FieldName::Packages) {
-                                let index2 = cx.lookup(&items2, k0, true, |cx, element| {
-                                    let s2 = element.clone();
-                                    cx.field(&s2, FieldName::NormalizedName)
+                            if let Value::List(items2) = cx.field(s0, FieldName::Packages) {
+                                let index2 = cx.lookup(&items2, k0, true, |cx, s2| {
+                                    cx.field(s2, FieldName::NormalizedName)
                                 });
                                 let candidates2 = match index2 {
                                     Some(index) => Some(Candidates::new(
                                         index,
-                                        cx.field(&s1, FieldName::NormalizedName),
+                                        cx.field(s1, FieldName::NormalizedName),
                                     )),
                                     None => None,
                                 };
                                 let known2 = candidates2.is_some();
                                 for position in visit(items2.len(), candidates2.as_ref()) {
-                                    let Some(s2) = items2.get(position).cloned() else {
+                                    let Some(s2) = items2.get(position) else {
                                         continue;
                                     };
                                     if (known2
                                         || cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(&s2, FieldName::NormalizedName),
-                                            &cx.field(&s1, FieldName::NormalizedName),
+                                            &cx.field(s2, FieldName::NormalizedName),
+                                            &cx.field(s1, FieldName::NormalizedName),
                                         ))
-                                        && cx.compare(BinaryOp::Ne, &s2.clone(), &s1.clone())
+                                        && cx.compare(BinaryOp::Ne, s2, s1)
                                         && cx.compare(
                                             BinaryOp::Lt,
                                             &cx.field(
-                                                &cx.field(&s2, FieldName::Instruction),
+                                                &cx.field(s2, FieldName::Instruction),
                                                 FieldName::Line,
                                             ),
                                             &cx.field(
-                                                &cx.field(&s1, FieldName::Instruction),
+                                                &cx.field(s1, FieldName::Instruction),
                                                 FieldName::Line,
                                             ),
                                         )
                                         && (cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(&s2, FieldName::Manager),
-                                            &cx.field(&s1, FieldName::Manager),
-                                        ) || (k1.contains(&cx.field(&s2, FieldName::Manager))
-                                            && k2.contains(&cx.field(&s1, FieldName::Manager))))
+                                            &cx.field(s2, FieldName::Manager),
+                                            &cx.field(s1, FieldName::Manager),
+                                        ) || (k1.contains(&cx.field(s2, FieldName::Manager))
+                                            && k2.contains(&cx.field(s1, FieldName::Manager))))
                                         && !({
                                             let mut answer = false;
                                             if let Value::List(items3) =
-                                                cx.field(&s0, FieldName::Packages)
+                                                cx.field(s0, FieldName::Packages)
                                             {
                                                 let index3 =
-                                                    cx.lookup(&items3, k3, true, |cx, element| {
-                                                        let s3 = element.clone();
-                                                        cx.field(&s3, FieldName::NormalizedName)
+                                                    cx.lookup(&items3, k3, true, |cx, s3| {
+                                                        cx.field(s3, FieldName::NormalizedName)
                                                     });
                                                 let candidates3 = match index3 {
                                                     Some(index) => Some(Candidates::new(
                                                         index,
-                                                        cx.field(&s1, FieldName::NormalizedName),
+                                                        cx.field(s1, FieldName::NormalizedName),
                                                     )),
                                                     None => None,
                                                 };
@@ -1352,19 +1351,18 @@ fn dp1007_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                                 for position in
                                                     visit(items3.len(), candidates3.as_ref())
                                                 {
-                                                    let Some(s3) = items3.get(position).cloned()
-                                                    else {
+                                                    let Some(s3) = items3.get(position) else {
                                                         continue;
                                                     };
                                                     if (known3
                                                         || cx.compare(
                                                             BinaryOp::Eq,
                                                             &cx.field(
-                                                                &s3,
+                                                                s3,
                                                                 FieldName::NormalizedName,
                                                             ),
                                                             &cx.field(
-                                                                &s1,
+                                                                s1,
                                                                 FieldName::NormalizedName,
                                                             ),
                                                         ))
@@ -1372,14 +1370,14 @@ fn dp1007_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                                             BinaryOp::Lt,
                                                             &cx.field(
                                                                 &cx.field(
-                                                                    &s3,
+                                                                    s3,
                                                                     FieldName::Instruction,
                                                                 ),
                                                                 FieldName::Line,
                                                             ),
                                                             &cx.field(
                                                                 &cx.field(
-                                                                    &s2,
+                                                                    s2,
                                                                     FieldName::Instruction,
                                                                 ),
                                                                 FieldName::Line,
@@ -1387,12 +1385,12 @@ fn dp1007_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                                         )
                                                         && (cx.compare(
                                                             BinaryOp::Eq,
-                                                            &cx.field(&s3, FieldName::Manager),
-                                                            &cx.field(&s1, FieldName::Manager),
+                                                            &cx.field(s3, FieldName::Manager),
+                                                            &cx.field(s1, FieldName::Manager),
                                                         ) || (k4.contains(
-                                                            &cx.field(&s3, FieldName::Manager),
+                                                            &cx.field(s3, FieldName::Manager),
                                                         ) && k5.contains(
-                                                            &cx.field(&s1, FieldName::Manager),
+                                                            &cx.field(s1, FieldName::Manager),
                                                         )))
                                                     {
                                                         answer = true;
@@ -1404,9 +1402,9 @@ fn dp1007_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                         }
                                         .is_true())
                                     {
-                                        for s3 in [cx.field(&s2, FieldName::Install)] {
+                                        for s3 in [cx.field(s2, FieldName::Install)].iter() {
                                             if true {
-                                                cx.report(cx.field(&s1, FieldName::Name), &[&s0, &s1, &s2, &s3], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(&s1, FieldName::Name), &mut m); m.push_str("` is installed twice in this image: also by `"); cx.display(&cx.field(&s3, FieldName::Program), &mut m); m.push_str(" "); cx.display(&cx.field(&s3, FieldName::Subcommand), &mut m); m.push_str("` on line "); cx.display(&cx.field(&cx.field(&s3, FieldName::Instruction), FieldName::Line), &mut m); m }, vec![(s3.clone(), { let mut m = String::new(); m.push_str("the other install of `"); cx.display(&cx.field(&s1, FieldName::Name), &mut m); m.push_str("`"); m })]);
+                                                cx.report(cx.field(s1, FieldName::Name), &[s0, s1, s2, s3], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s1, FieldName::Name), &mut m); m.push_str("` is installed twice in this image: also by `"); cx.display(&cx.field(s3, FieldName::Program), &mut m); m.push_str(" "); cx.display(&cx.field(s3, FieldName::Subcommand), &mut m); m.push_str("` on line "); cx.display(&cx.field(&cx.field(s3, FieldName::Instruction), FieldName::Line), &mut m); m }, vec![(s3.clone(), { let mut m = String::new(); m.push_str("the other install of `"); cx.display(&cx.field(s1, FieldName::Name), &mut m); m.push_str("`"); m })]);
                                             }
                                         }
                                     }
@@ -1429,26 +1427,24 @@ fn dp1007_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     ]));
     let k2 = cx.key(&[FieldName::Instruction]);
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter().cloned() {
+        for s0 in items0.iter() {
             if true {
-                if let Value::List(items1) = cx.field(&s0, FieldName::PipRequirements) {
-                    for s1 in items1.iter().cloned() {
-                        if !(cx.field(&s1, FieldName::Constraint).is_true()) {
-                            if let Value::List(items2) = cx.field(&s1, FieldName::Requirements) {
-                                for s2 in items2.iter().cloned() {
+                if let Value::List(items1) = cx.field(s0, FieldName::PipRequirements) {
+                    for s1 in items1.iter() {
+                        if !(cx.field(s1, FieldName::Constraint).is_true()) {
+                            if let Value::List(items2) = cx.field(s1, FieldName::Requirements) {
+                                for s2 in items2.iter() {
                                     if true {
                                         if let Value::List(items3) =
-                                            cx.field(&s0, FieldName::Packages)
+                                            cx.field(s0, FieldName::Packages)
                                         {
-                                            let index3 =
-                                                cx.lookup(&items3, k0, true, |cx, element| {
-                                                    let s3 = element.clone();
-                                                    cx.field(&s3, FieldName::NormalizedName)
-                                                });
+                                            let index3 = cx.lookup(&items3, k0, true, |cx, s3| {
+                                                cx.field(s3, FieldName::NormalizedName)
+                                            });
                                             let candidates3 = match index3 {
                                                 Some(index) => Some(Candidates::new(
                                                     index,
-                                                    cx.field(&s2, FieldName::NormalizedName),
+                                                    cx.field(s2, FieldName::NormalizedName),
                                                 )),
                                                 None => None,
                                             };
@@ -1456,39 +1452,34 @@ fn dp1007_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                             for position in
                                                 visit(items3.len(), candidates3.as_ref())
                                             {
-                                                let Some(s3) = items3.get(position).cloned() else {
+                                                let Some(s3) = items3.get(position) else {
                                                     continue;
                                                 };
                                                 if (known3
                                                     || cx.compare(
                                                         BinaryOp::Eq,
-                                                        &cx.field(&s3, FieldName::NormalizedName),
-                                                        &cx.field(&s2, FieldName::NormalizedName),
+                                                        &cx.field(s3, FieldName::NormalizedName),
+                                                        &cx.field(s2, FieldName::NormalizedName),
                                                     ))
-                                                    && k1.contains(
-                                                        &cx.field(&s3, FieldName::Manager),
-                                                    )
+                                                    && k1
+                                                        .contains(&cx.field(s3, FieldName::Manager))
                                                 {
                                                     if let Value::List(items4) =
-                                                        cx.field(&s0, FieldName::Installs)
+                                                        cx.field(s0, FieldName::Installs)
                                                     {
                                                         let index4 = cx.lookup(
                                                             &items4,
                                                             k2,
                                                             true,
-                                                            |cx, element| {
-                                                                let s4 = element.clone();
-                                                                cx.field(
-                                                                    &s4,
-                                                                    FieldName::Instruction,
-                                                                )
+                                                            |cx, s4| {
+                                                                cx.field(s4, FieldName::Instruction)
                                                             },
                                                         );
                                                         let candidates4 = match index4 {
                                                             Some(index) => Some(Candidates::new(
                                                                 index,
                                                                 cx.field(
-                                                                    &s1,
+                                                                    s1,
                                                                     FieldName::Instruction,
                                                                 ),
                                                             )),
@@ -1499,8 +1490,7 @@ fn dp1007_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                                             items4.len(),
                                                             candidates4.as_ref(),
                                                         ) {
-                                                            let Some(s4) =
-                                                                items4.get(position).cloned()
+                                                            let Some(s4) = items4.get(position)
                                                             else {
                                                                 continue;
                                                             };
@@ -1508,24 +1498,24 @@ fn dp1007_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                                                 || cx.compare(
                                                                     BinaryOp::Eq,
                                                                     &cx.field(
-                                                                        &s4,
+                                                                        s4,
                                                                         FieldName::Instruction,
                                                                     ),
                                                                     &cx.field(
-                                                                        &s1,
+                                                                        s1,
                                                                         FieldName::Instruction,
                                                                     ),
                                                                 ))
                                                                 && cx.compare(
                                                                     BinaryOp::In,
-                                                                    &s1.clone(),
+                                                                    s1,
                                                                     &cx.field(
-                                                                        &s4,
+                                                                        s4,
                                                                         FieldName::RequirementFiles,
                                                                     ),
                                                                 )
                                                             {
-                                                                cx.report(cx.field(&s3, FieldName::Name), &[&s0, &s1, &s2, &s3, &s4], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(&s3, FieldName::Name), &mut m); m.push_str("` is installed twice in this image: also by `"); cx.display(&cx.field(&s4, FieldName::Program), &mut m); m.push_str(" "); cx.display(&cx.field(&s4, FieldName::Subcommand), &mut m); m.push_str("` on line "); cx.display(&cx.field(&cx.field(&s4, FieldName::Instruction), FieldName::Line), &mut m); m }, vec![(s4.clone(), { let mut m = String::new(); m.push_str("the other install of `"); cx.display(&cx.field(&s3, FieldName::Name), &mut m); m.push_str("`"); m })]);
+                                                                cx.report(cx.field(s3, FieldName::Name), &[s0, s1, s2, s3, s4], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s3, FieldName::Name), &mut m); m.push_str("` is installed twice in this image: also by `"); cx.display(&cx.field(s4, FieldName::Program), &mut m); m.push_str(" "); cx.display(&cx.field(s4, FieldName::Subcommand), &mut m); m.push_str("` on line "); cx.display(&cx.field(&cx.field(s4, FieldName::Instruction), FieldName::Line), &mut m); m }, vec![(s4.clone(), { let mut m = String::new(); m.push_str("the other install of `"); cx.display(&cx.field(s3, FieldName::Name), &mut m); m.push_str("`"); m })]);
                                                             }
                                                         }
                                                     }
@@ -1545,101 +1535,137 @@ fn dp1007_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
 }
 
 fn dp1008_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
-    let k0 = cx.pattern("^/var/lib/apt(/lists)?(/|/\\*)?$", cx.span(2164, 2173));
-    let k1 = cx.pattern("^/var/cache/apk(/|/\\*)?$", cx.span(2190, 2199));
-    let k2 = cx.pattern(
+    let k0 = Value::str("rm", None);
+    let k1 = cx.pattern("^/var/lib/apt(/lists)?(/|/\\*)?$", cx.span(2164, 2173));
+    let k2 = cx.pattern("^/var/cache/apk(/|/\\*)?$", cx.span(2190, 2199));
+    let k3 = cx.pattern(
         "(^|/)\\.cache/pip(/|/\\*)?$|^(/root|~|\\$HOME|\\$\\{HOME\\})/\\.cache(/|/\\*)?$",
         cx.span(2216, 2225),
     );
-    let k3 = cx.pattern(
+    let k4 = cx.pattern(
         "(^|/)\\.cache/uv(/|/\\*)?$|^(/root|~|\\$HOME|\\$\\{HOME\\})/\\.cache(/|/\\*)?$",
         cx.span(2248, 2256),
     );
-    let k4 = cx.pattern("^/var/cache/(dnf|yum)(/|/\\*)?$", cx.span(2273, 2282));
-    let k5 = cx.pattern("^/var/lib/apt(/lists)?(/|/\\*)?$", cx.span(2422, 2431));
-    let k6 = cx.pattern("^/var/cache/apk(/|/\\*)?$", cx.span(2479, 2488));
-    let k7 = cx.pattern(
+    let k5 = cx.pattern("^/var/cache/(dnf|yum)(/|/\\*)?$", cx.span(2273, 2282));
+    let k6 = Value::str("apt", None);
+    let k7 = cx.pattern("^/var/lib/apt(/lists)?(/|/\\*)?$", cx.span(2422, 2431));
+    let k8 = Value::str("apk", None);
+    let k9 = cx.pattern("^/var/cache/apk(/|/\\*)?$", cx.span(2479, 2488));
+    let k10 = Value::str("pip", None);
+    let k11 = cx.pattern(
         "(^|/)\\.cache/pip(/|/\\*)?$|^(/root|~|\\$HOME|\\$\\{HOME\\})/\\.cache(/|/\\*)?$",
         cx.span(2536, 2545),
     );
-    let k8 = cx.pattern(
+    let k12 = Value::str("uv", None);
+    let k13 = cx.pattern(
         "(^|/)\\.cache/uv(/|/\\*)?$|^(/root|~|\\$HOME|\\$\\{HOME\\})/\\.cache(/|/\\*)?$",
         cx.span(2592, 2600),
     );
-    let k9 = cx.members(Value::list(vec![
+    let k14 = cx.members(Value::list(vec![
         Value::str("dnf", None),
         Value::str("yum", None),
         Value::str("microdnf", None),
     ]));
-    let k10 = cx.pattern("^/var/cache/(dnf|yum)(/|/\\*)?$", cx.span(2655, 2664));
-    let k11 = cx.key(&[FieldName::Instruction]);
-    let k12 = cx.key(&[FieldName::Manager]);
-    let k13 = cx.pattern("^/var/lib/apt(/lists)?(/|/\\*)?$", cx.span(3102, 3111));
-    let k14 = cx.key(&[FieldName::Instruction]);
-    let k15 = cx.pattern("^/var/lib/apt(/lists)?(/|/\\*)?$", cx.span(3339, 3348));
-    let k16 = cx.pattern("^/var/cache/apk(/|/\\*)?$", cx.span(3398, 3407));
-    let k17 = cx.key(&[FieldName::Instruction]);
-    let k18 = cx.pattern("^/var/cache/apk(/|/\\*)?$", cx.span(3677, 3686));
-    let k19 = cx.pattern(
+    let k15 = cx.pattern("^/var/cache/(dnf|yum)(/|/\\*)?$", cx.span(2655, 2664));
+    let k16 = cx.key(&[FieldName::Instruction]);
+    let k17 = cx.key(&[FieldName::Manager]);
+    let k18 = Value::str("apt", None);
+    let k19 = cx.pattern("^/var/lib/apt(/lists)?(/|/\\*)?$", cx.span(3102, 3111));
+    let k20 = cx.key(&[FieldName::Instruction]);
+    let k21 = Value::str("rm", None);
+    let k22 = cx.pattern("^/var/lib/apt(/lists)?(/|/\\*)?$", cx.span(3339, 3348));
+    let k23 = Value::str("apk", None);
+    let k24 = cx.pattern("^/var/cache/apk(/|/\\*)?$", cx.span(3398, 3407));
+    let k25 = Value::str("--no-cache", None);
+    let k26 = cx.key(&[FieldName::Instruction]);
+    let k27 = Value::str("rm", None);
+    let k28 = cx.pattern("^/var/cache/apk(/|/\\*)?$", cx.span(3677, 3686));
+    let k29 = Value::str("pip", None);
+    let k30 = cx.pattern(
         "(^|/)\\.cache/pip(/|/\\*)?$|^(/root|~|\\$HOME|\\$\\{HOME\\})/\\.cache(/|/\\*)?$",
         cx.span(3736, 3745),
     );
-    let k20 = cx.key(&[FieldName::Instruction]);
-    let k21 = cx.pattern(
+    let k31 = Value::str("--no-cache-dir", None);
+    let k32 = Value::str("PIP_NO_CACHE_DIR", None);
+    let k33 = Value::Null;
+    let k34 = Value::str("", None);
+    let k35 = Value::str("PIP_NO_CACHE_DIR", None);
+    let k36 = Value::Null;
+    let k37 = Value::str("", None);
+    let k38 = Value::str("ENV", None);
+    let k39 = Value::str("PIP_NO_CACHE_DIR", None);
+    let k40 = Value::Null;
+    let k41 = Value::str("", None);
+    let k42 = cx.key(&[FieldName::Instruction]);
+    let k43 = Value::str("rm", None);
+    let k44 = cx.pattern(
         "(^|/)\\.cache/pip(/|/\\*)?$|^(/root|~|\\$HOME|\\$\\{HOME\\})/\\.cache(/|/\\*)?$",
         cx.span(4478, 4487),
     );
-    let k22 = cx.pattern(
+    let k45 = Value::str("cache", None);
+    let k46 = Value::str("purge", None);
+    let k47 = Value::str("uv", None);
+    let k48 = cx.pattern(
         "(^|/)\\.cache/uv(/|/\\*)?$|^(/root|~|\\$HOME|\\$\\{HOME\\})/\\.cache(/|/\\*)?$",
         cx.span(4605, 4613),
     );
-    let k23 = cx.members(Value::list(vec![
+    let k49 = cx.members(Value::list(vec![
         Value::str("--no-cache", None),
         Value::str("--no-cache-dir", None),
         Value::str("-n", None),
     ]));
-    let k24 = cx.key(&[FieldName::Instruction]);
-    let k25 = cx.pattern(
+    let k50 = Value::str("UV_NO_CACHE", None);
+    let k51 = Value::Null;
+    let k52 = Value::str("", None);
+    let k53 = Value::str("UV_NO_CACHE", None);
+    let k54 = Value::Null;
+    let k55 = Value::str("", None);
+    let k56 = Value::str("ENV", None);
+    let k57 = Value::str("UV_NO_CACHE", None);
+    let k58 = Value::Null;
+    let k59 = Value::str("", None);
+    let k60 = cx.key(&[FieldName::Instruction]);
+    let k61 = Value::str("rm", None);
+    let k62 = cx.pattern(
         "(^|/)\\.cache/uv(/|/\\*)?$|^(/root|~|\\$HOME|\\$\\{HOME\\})/\\.cache(/|/\\*)?$",
         cx.span(5370, 5378),
     );
-    let k26 = cx.members(Value::list(vec![
+    let k63 = Value::str("uv", None);
+    let k64 = Value::str("cache", None);
+    let k65 = cx.members(Value::list(vec![
         Value::str("dnf", None),
         Value::str("yum", None),
         Value::str("microdnf", None),
     ]));
-    let k27 = cx.pattern("^/var/cache/(dnf|yum)(/|/\\*)?$", cx.span(5499, 5508));
-    let k28 = cx.key(&[FieldName::Instruction]);
-    let k29 = cx.pattern("^/var/cache/(dnf|yum)(/|/\\*)?$", cx.span(5773, 5782));
-    let k30 = cx.members(Value::list(vec![
+    let k66 = cx.pattern("^/var/cache/(dnf|yum)(/|/\\*)?$", cx.span(5499, 5508));
+    let k67 = cx.key(&[FieldName::Instruction]);
+    let k68 = Value::str("rm", None);
+    let k69 = cx.pattern("^/var/cache/(dnf|yum)(/|/\\*)?$", cx.span(5773, 5782));
+    let k70 = cx.members(Value::list(vec![
         Value::str("dnf", None),
         Value::str("yum", None),
         Value::str("microdnf", None),
     ]));
+    let k71 = Value::str("clean", None);
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter().cloned() {
+        for s0 in items0.iter() {
             if true {
-                if let Value::List(items1) = cx.field(&s0, FieldName::Commands) {
-                    for s1 in items1.iter().cloned() {
-                        if cx.compare(
-                            BinaryOp::Eq,
-                            &cx.field(&s1, FieldName::Program),
-                            &Value::str("rm", None),
-                        ) {
-                            if let Value::List(items2) = cx.field(&s1, FieldName::Arguments) {
-                                for s2 in items2.iter().cloned() {
-                                    if ((((cx.matches(&k0, &s2.clone())?
-                                        || cx.matches(&k1, &s2.clone())?)
-                                        || cx.matches(&k2, &s2.clone())?)
-                                        || cx.matches(&k3, &s2.clone())?)
-                                        || cx.matches(&k4, &s2.clone())?)
+                if let Value::List(items1) = cx.field(s0, FieldName::Commands) {
+                    for s1 in items1.iter() {
+                        if cx.compare(BinaryOp::Eq, &cx.field(s1, FieldName::Program), &k0) {
+                            if let Value::List(items2) = cx.field(s1, FieldName::Arguments) {
+                                for s2 in items2.iter() {
+                                    if ((((cx.matches(&k1, s2)? || cx.matches(&k2, s2)?)
+                                        || cx.matches(&k3, s2)?)
+                                        || cx.matches(&k4, s2)?)
+                                        || cx.matches(&k5, s2)?)
                                     {
                                         if let Value::List(items3) =
-                                            cx.field(&s0, FieldName::Installs)
+                                            cx.field(s0, FieldName::Installs)
                                         {
-                                            for s3 in items3.iter().cloned() {
-                                                if cx.compare(BinaryOp::Lt, &cx.field(&cx.field(&s3, FieldName::Instruction), FieldName::Line), &cx.field(&cx.field(&s1, FieldName::Instruction), FieldName::Line)) && (((((cx.compare(BinaryOp::Eq, &cx.field(&s3, FieldName::Manager), &Value::str("apt", None)) && cx.matches(&k5, &s2.clone())?) || (cx.compare(BinaryOp::Eq, &cx.field(&s3, FieldName::Manager), &Value::str("apk", None)) && cx.matches(&k6, &s2.clone())?)) || (cx.compare(BinaryOp::Eq, &cx.field(&s3, FieldName::Manager), &Value::str("pip", None)) && cx.matches(&k7, &s2.clone())?)) || (cx.compare(BinaryOp::Eq, &cx.field(&s3, FieldName::Manager), &Value::str("uv", None)) && cx.matches(&k8, &s2.clone())?)) || (k9.contains(&cx.field(&s3, FieldName::Manager)) && cx.matches(&k10, &s2.clone())?)) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&s0, FieldName::Installs) { let index4 = cx.lookup(&items4, k11, true, |cx, element| { let s4 = element.clone(); cx.field(&s4, FieldName::Instruction) }); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(&s1, FieldName::Instruction))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position).cloned() else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(&s4, FieldName::Instruction), &cx.field(&s1, FieldName::Instruction))) && cx.compare(BinaryOp::Eq, &cx.field(&s4, FieldName::Manager), &cx.field(&s3, FieldName::Manager)) { answer = true; break; } } } Value::Bool(answer) }.is_true()) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&s0, FieldName::Installs) { let index4 = cx.lookup(&items4, k12, true, |cx, element| { let s4 = element.clone(); cx.field(&s4, FieldName::Manager) }); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(&s3, FieldName::Manager))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position).cloned() else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(&s4, FieldName::Manager), &cx.field(&s3, FieldName::Manager))) && cx.compare(BinaryOp::Gt, &cx.field(&cx.field(&s4, FieldName::Instruction), FieldName::Line), &cx.field(&cx.field(&s3, FieldName::Instruction), FieldName::Line)) && cx.compare(BinaryOp::Lt, &cx.field(&cx.field(&s4, FieldName::Instruction), FieldName::Line), &cx.field(&cx.field(&s1, FieldName::Instruction), FieldName::Line)) { answer = true; break; } } } Value::Bool(answer) }.is_true()) && (((((((cx.compare(BinaryOp::Eq, &cx.field(&s3, FieldName::Manager), &Value::str("apt", None)) && cx.matches(&k13, &s2.clone())?) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&s3, FieldName::CacheMounts) { for s4 in items4.iter().cloned() { if cx.call("contains", &[s4.clone(), Value::str("/var/lib/apt", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(&s3, FieldName::Stage), FieldName::Commands) { let index4 = cx.lookup(&items4, k14, false, |cx, element| { let s4 = element.clone(); cx.field(&s4, FieldName::Instruction) }); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(&s3, FieldName::Instruction))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position).cloned() else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(&s4, FieldName::Instruction), &cx.field(&s3, FieldName::Instruction))) && cx.compare(BinaryOp::Eq, &cx.field(&s4, FieldName::Program), &Value::str("rm", None)) && { let mut answer = false; if let Value::List(items5) = cx.field(&s4, FieldName::Arguments) { for s5 in items5.iter().cloned() { if cx.matches(&k15, &s5.clone())? { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) || ((((cx.compare(BinaryOp::Eq, &cx.field(&s3, FieldName::Manager), &Value::str("apk", None)) && cx.matches(&k16, &s2.clone())?) && cx.compare(BinaryOp::NotIn, &Value::str("--no-cache", None), &cx.field(&s3, FieldName::Flags))) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&s3, FieldName::CacheMounts) { for s4 in items4.iter().cloned() { if cx.call("contains", &[s4.clone(), Value::str("/var/cache/apk", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(&s3, FieldName::Stage), FieldName::Commands) { let index4 = cx.lookup(&items4, k17, false, |cx, element| { let s4 = element.clone(); cx.field(&s4, FieldName::Instruction) }); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(&s3, FieldName::Instruction))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position).cloned() else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(&s4, FieldName::Instruction), &cx.field(&s3, FieldName::Instruction))) && cx.compare(BinaryOp::Eq, &cx.field(&s4, FieldName::Program), &Value::str("rm", None)) && { let mut answer = false; if let Value::List(items5) = cx.field(&s4, FieldName::Arguments) { for s5 in items5.iter().cloned() { if cx.matches(&k18, &s5.clone())? { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((((((cx.compare(BinaryOp::Eq, &cx.field(&s3, FieldName::Manager), &Value::str("pip", None)) && cx.matches(&k19, &s2.clone())?) && cx.compare(BinaryOp::NotIn, &Value::str("--no-cache-dir", None), &cx.field(&s3, FieldName::Flags))) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&s3, FieldName::Settings) { for s4 in items4.iter().cloned() { if cx.compare(BinaryOp::Eq, &cx.field(&s4, FieldName::Name), &Value::str("PIP_NO_CACHE_DIR", None)) && cx.compare(BinaryOp::Ne, &cx.field(&s4, FieldName::Value), &Value::Null) && cx.compare(BinaryOp::Ne, &cx.field(&s4, FieldName::Value), &Value::str("", None)) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(&s3, FieldName::Stage), FieldName::Settings) { for s4 in items4.iter().cloned() { if cx.compare(BinaryOp::Eq, &cx.field(&s4, FieldName::Name), &Value::str("PIP_NO_CACHE_DIR", None)) && cx.compare(BinaryOp::Ne, &cx.field(&s4, FieldName::Value), &Value::Null) && cx.compare(BinaryOp::Ne, &cx.field(&s4, FieldName::Value), &Value::str("", None)) && cx.compare(BinaryOp::Lt, &cx.field(&cx.field(&s4, FieldName::Instruction), FieldName::Line), &cx.field(&cx.field(&s3, FieldName::Instruction), FieldName::Line)) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(&s3, FieldName::Stage), FieldName::Lineage) { for s4 in items4.iter().cloned() { if { let mut answer = false; if let Value::List(items5) = cx.field(&s4, FieldName::Settings) { for s5 in items5.iter().cloned() { if cx.compare(BinaryOp::Eq, &cx.field(&s5, FieldName::Keyword), &Value::str("ENV", None)) && cx.compare(BinaryOp::Eq, &cx.field(&s5, FieldName::Name), &Value::str("PIP_NO_CACHE_DIR", None)) && cx.compare(BinaryOp::Ne, &cx.field(&s5, FieldName::Value), &Value::Null) && cx.compare(BinaryOp::Ne, &cx.field(&s5, FieldName::Value), &Value::str("", None)) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&s3, FieldName::CacheMounts) { for s4 in items4.iter().cloned() { if cx.call("contains", &[s4.clone(), Value::str(".cache/pip", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(&s3, FieldName::Stage), FieldName::Commands) { let index4 = cx.lookup(&items4, k20, false, |cx, element| { let s4 = element.clone(); cx.field(&s4, FieldName::Instruction) }); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(&s3, FieldName::Instruction))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position).cloned() else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(&s4, FieldName::Instruction), &cx.field(&s3, FieldName::Instruction))) && ((cx.compare(BinaryOp::Eq, &cx.field(&s4, FieldName::Program), &Value::str("rm", None)) && { let mut answer = false; if let Value::List(items5) = cx.field(&s4, FieldName::Arguments) { for s5 in items5.iter().cloned() { if cx.matches(&k21, &s5.clone())? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (cx.compare(BinaryOp::In, &Value::str("cache", None), &cx.field(&s4, FieldName::Arguments)) && cx.compare(BinaryOp::In, &Value::str("purge", None), &cx.field(&s4, FieldName::Arguments)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((((((cx.compare(BinaryOp::Eq, &cx.field(&s3, FieldName::Manager), &Value::str("uv", None)) && cx.matches(&k22, &s2.clone())?) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&s3, FieldName::Flags) { for s4 in items4.iter().cloned() { if k23.contains(&s4.clone()) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&s3, FieldName::Settings) { for s4 in items4.iter().cloned() { if cx.compare(BinaryOp::Eq, &cx.field(&s4, FieldName::Name), &Value::str("UV_NO_CACHE", None)) && cx.compare(BinaryOp::Ne, &cx.field(&s4, FieldName::Value), &Value::Null) && cx.compare(BinaryOp::Ne, &cx.field(&s4, FieldName::Value), &Value::str("", None)) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(&s3, FieldName::Stage), FieldName::Settings) { for s4 in items4.iter().cloned() { if cx.compare(BinaryOp::Eq, &cx.field(&s4, FieldName::Name), &Value::str("UV_NO_CACHE", None)) && cx.compare(BinaryOp::Ne, &cx.field(&s4, FieldName::Value), &Value::Null) && cx.compare(BinaryOp::Ne, &cx.field(&s4, FieldName::Value), &Value::str("", None)) && cx.compare(BinaryOp::Lt, &cx.field(&cx.field(&s4, FieldName::Instruction), FieldName::Line), &cx.field(&cx.field(&s3, FieldName::Instruction), FieldName::Line)) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(&s3, FieldName::Stage), FieldName::Lineage) { for s4 in items4.iter().cloned() { if { let mut answer = false; if let Value::List(items5) = cx.field(&s4, FieldName::Settings) { for s5 in items5.iter().cloned() { if cx.compare(BinaryOp::Eq, &cx.field(&s5, FieldName::Keyword), &Value::str("ENV", None)) && cx.compare(BinaryOp::Eq, &cx.field(&s5, FieldName::Name), &Value::str("UV_NO_CACHE", None)) && cx.compare(BinaryOp::Ne, &cx.field(&s5, FieldName::Value), &Value::Null) && cx.compare(BinaryOp::Ne, &cx.field(&s5, FieldName::Value), &Value::str("", None)) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&s3, FieldName::CacheMounts) { for s4 in items4.iter().cloned() { if cx.call("contains", &[s4.clone(), Value::str(".cache/uv", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(&s3, FieldName::Stage), FieldName::Commands) { let index4 = cx.lookup(&items4, k24, false, |cx, element| { let s4 = element.clone(); cx.field(&s4, FieldName::Instruction) }); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(&s3, FieldName::Instruction))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position).cloned() else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(&s4, FieldName::Instruction), &cx.field(&s3, FieldName::Instruction))) && ((cx.compare(BinaryOp::Eq, &cx.field(&s4, FieldName::Program), &Value::str("rm", None)) && { let mut answer = false; if let Value::List(items5) = cx.field(&s4, FieldName::Arguments) { for s5 in items5.iter().cloned() { if cx.matches(&k25, &s5.clone())? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (cx.compare(BinaryOp::Eq, &cx.field(&s4, FieldName::Program), &Value::str("uv", None)) && cx.compare(BinaryOp::In, &Value::str("cache", None), &cx.field(&s4, FieldName::Arguments)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((k26.contains(&cx.field(&s3, FieldName::Manager)) && cx.matches(&k27, &s2.clone())?) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&s3, FieldName::CacheMounts) { for s4 in items4.iter().cloned() { if (cx.call("contains", &[s4.clone(), Value::str("/var/cache/dnf", None)]).is_true() || cx.call("contains", &[s4.clone(), Value::str("/var/cache/yum", None)]).is_true()) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(&s3, FieldName::Stage), FieldName::Commands) { let index4 = cx.lookup(&items4, k28, false, |cx, element| { let s4 = element.clone(); cx.field(&s4, FieldName::Instruction) }); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(&s3, FieldName::Instruction))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position).cloned() else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(&s4, FieldName::Instruction), &cx.field(&s3, FieldName::Instruction))) && ((cx.compare(BinaryOp::Eq, &cx.field(&s4, FieldName::Program), &Value::str("rm", None)) && { let mut answer = false; if let Value::List(items5) = cx.field(&s4, FieldName::Arguments) { for s5 in items5.iter().cloned() { if cx.matches(&k29, &s5.clone())? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (k30.contains(&cx.field(&s4, FieldName::Program)) && cx.compare(BinaryOp::In, &Value::str("clean", None), &cx.field(&s4, FieldName::Arguments)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) {
-                                    cx.report(s2.clone(), &[&s0, &s1, &s2, &s3], { let mut m = String::new(); m.push_str("`"); cx.display(&s2.clone(), &mut m); m.push_str("` is deleted in a later layer than the `RUN` on line "); cx.display(&cx.field(&cx.field(&s3, FieldName::Instruction), FieldName::Line), &mut m); m.push_str(" that left it there: that layer keeps the files and the image does not shrink; delete them in the same `RUN`"); m }, vec![(cx.field(&s3, FieldName::Instruction), { let mut m = String::new(); m.push_str("the files were left in this layer"); m })]);
+                                            for s3 in items3.iter() {
+                                                if cx.compare(BinaryOp::Lt, &cx.field(&cx.field(s3, FieldName::Instruction), FieldName::Line), &cx.field(&cx.field(s1, FieldName::Instruction), FieldName::Line)) && (((((cx.compare(BinaryOp::Eq, &cx.field(s3, FieldName::Manager), &k6) && cx.matches(&k7, s2)?) || (cx.compare(BinaryOp::Eq, &cx.field(s3, FieldName::Manager), &k8) && cx.matches(&k9, s2)?)) || (cx.compare(BinaryOp::Eq, &cx.field(s3, FieldName::Manager), &k10) && cx.matches(&k11, s2)?)) || (cx.compare(BinaryOp::Eq, &cx.field(s3, FieldName::Manager), &k12) && cx.matches(&k13, s2)?)) || (k14.contains(&cx.field(s3, FieldName::Manager)) && cx.matches(&k15, s2)?)) && !({ let mut answer = false; if let Value::List(items4) = cx.field(s0, FieldName::Installs) { let index4 = cx.lookup(&items4, k16, true, |cx, s4| cx.field(s4, FieldName::Instruction)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(s1, FieldName::Instruction))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Instruction), &cx.field(s1, FieldName::Instruction))) && cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Manager), &cx.field(s3, FieldName::Manager)) { answer = true; break; } } } Value::Bool(answer) }.is_true()) && !({ let mut answer = false; if let Value::List(items4) = cx.field(s0, FieldName::Installs) { let index4 = cx.lookup(&items4, k17, true, |cx, s4| cx.field(s4, FieldName::Manager)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(s3, FieldName::Manager))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Manager), &cx.field(s3, FieldName::Manager))) && cx.compare(BinaryOp::Gt, &cx.field(&cx.field(s4, FieldName::Instruction), FieldName::Line), &cx.field(&cx.field(s3, FieldName::Instruction), FieldName::Line)) && cx.compare(BinaryOp::Lt, &cx.field(&cx.field(s4, FieldName::Instruction), FieldName::Line), &cx.field(&cx.field(s1, FieldName::Instruction), FieldName::Line)) { answer = true; break; } } } Value::Bool(answer) }.is_true()) && (((((((cx.compare(BinaryOp::Eq, &cx.field(s3, FieldName::Manager), &k18) && cx.matches(&k19, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field(s3, FieldName::CacheMounts) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str("/var/lib/apt", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(s3, FieldName::Stage), FieldName::Commands) { let index4 = cx.lookup(&items4, k20, false, |cx, s4| cx.field(s4, FieldName::Instruction)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(s3, FieldName::Instruction))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Instruction), &cx.field(s3, FieldName::Instruction))) && cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Program), &k21) && { let mut answer = false; if let Value::List(items5) = cx.field(s4, FieldName::Arguments) { for s5 in items5.iter() { if cx.matches(&k22, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) || ((((cx.compare(BinaryOp::Eq, &cx.field(s3, FieldName::Manager), &k23) && cx.matches(&k24, s2)?) && cx.compare(BinaryOp::NotIn, &k25, &cx.field(s3, FieldName::Flags))) && !({ let mut answer = false; if let Value::List(items4) = cx.field(s3, FieldName::CacheMounts) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str("/var/cache/apk", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(s3, FieldName::Stage), FieldName::Commands) { let index4 = cx.lookup(&items4, k26, false, |cx, s4| cx.field(s4, FieldName::Instruction)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(s3, FieldName::Instruction))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Instruction), &cx.field(s3, FieldName::Instruction))) && cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Program), &k27) && { let mut answer = false; if let Value::List(items5) = cx.field(s4, FieldName::Arguments) { for s5 in items5.iter() { if cx.matches(&k28, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((((((cx.compare(BinaryOp::Eq, &cx.field(s3, FieldName::Manager), &k29) && cx.matches(&k30, s2)?) && cx.compare(BinaryOp::NotIn, &k31, &cx.field(s3, FieldName::Flags))) && !({ let mut answer = false; if let Value::List(items4) = cx.field(s3, FieldName::Settings) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Name), &k32) && cx.compare(BinaryOp::Ne, &cx.field(s4, FieldName::Value), &k33) && cx.compare(BinaryOp::Ne, &cx.field(s4, FieldName::Value), &k34) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(s3, FieldName::Stage), FieldName::Settings) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Name), &k35) && cx.compare(BinaryOp::Ne, &cx.field(s4, FieldName::Value), &k36) && cx.compare(BinaryOp::Ne, &cx.field(s4, FieldName::Value), &k37) && cx.compare(BinaryOp::Lt, &cx.field(&cx.field(s4, FieldName::Instruction), FieldName::Line), &cx.field(&cx.field(s3, FieldName::Instruction), FieldName::Line)) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(s3, FieldName::Stage), FieldName::Lineage) { for s4 in items4.iter() { if { let mut answer = false; if let Value::List(items5) = cx.field(s4, FieldName::Settings) { for s5 in items5.iter() { if cx.compare(BinaryOp::Eq, &cx.field(s5, FieldName::Keyword), &k38) && cx.compare(BinaryOp::Eq, &cx.field(s5, FieldName::Name), &k39) && cx.compare(BinaryOp::Ne, &cx.field(s5, FieldName::Value), &k40) && cx.compare(BinaryOp::Ne, &cx.field(s5, FieldName::Value), &k41) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(s3, FieldName::CacheMounts) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str(".cache/pip", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(s3, FieldName::Stage), FieldName::Commands) { let index4 = cx.lookup(&items4, k42, false, |cx, s4| cx.field(s4, FieldName::Instruction)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(s3, FieldName::Instruction))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Instruction), &cx.field(s3, FieldName::Instruction))) && ((cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Program), &k43) && { let mut answer = false; if let Value::List(items5) = cx.field(s4, FieldName::Arguments) { for s5 in items5.iter() { if cx.matches(&k44, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (cx.compare(BinaryOp::In, &k45, &cx.field(s4, FieldName::Arguments)) && cx.compare(BinaryOp::In, &k46, &cx.field(s4, FieldName::Arguments)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((((((cx.compare(BinaryOp::Eq, &cx.field(s3, FieldName::Manager), &k47) && cx.matches(&k48, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field(s3, FieldName::Flags) { for s4 in items4.iter() { if k49.contains(s4) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(s3, FieldName::Settings) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Name), &k50) && cx.compare(BinaryOp::Ne, &cx.field(s4, FieldName::Value), &k51) && cx.compare(BinaryOp::Ne, &cx.field(s4, FieldName::Value), &k52) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(s3, FieldName::Stage), FieldName::Settings) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Name), &k53) && cx.compare(BinaryOp::Ne, &cx.field(s4, FieldName::Value), &k54) && cx.compare(BinaryOp::Ne, &cx.field(s4, FieldName::Value), &k55) && cx.compare(BinaryOp::Lt, &cx.field(&cx.field(s4, FieldName::Instruction), FieldName::Line), &cx.field(&cx.field(s3, FieldName::Instruction), FieldName::Line)) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(s3, FieldName::Stage), FieldName::Lineage) { for s4 in items4.iter() { if { let mut answer = false; if let Value::List(items5) = cx.field(s4, FieldName::Settings) { for s5 in items5.iter() { if cx.compare(BinaryOp::Eq, &cx.field(s5, FieldName::Keyword), &k56) && cx.compare(BinaryOp::Eq, &cx.field(s5, FieldName::Name), &k57) && cx.compare(BinaryOp::Ne, &cx.field(s5, FieldName::Value), &k58) && cx.compare(BinaryOp::Ne, &cx.field(s5, FieldName::Value), &k59) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(s3, FieldName::CacheMounts) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str(".cache/uv", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(s3, FieldName::Stage), FieldName::Commands) { let index4 = cx.lookup(&items4, k60, false, |cx, s4| cx.field(s4, FieldName::Instruction)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(s3, FieldName::Instruction))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Instruction), &cx.field(s3, FieldName::Instruction))) && ((cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Program), &k61) && { let mut answer = false; if let Value::List(items5) = cx.field(s4, FieldName::Arguments) { for s5 in items5.iter() { if cx.matches(&k62, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Program), &k63) && cx.compare(BinaryOp::In, &k64, &cx.field(s4, FieldName::Arguments)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((k65.contains(&cx.field(s3, FieldName::Manager)) && cx.matches(&k66, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field(s3, FieldName::CacheMounts) { for s4 in items4.iter() { if (cx.call("contains", &[s4.clone(), Value::str("/var/cache/dnf", None)]).is_true() || cx.call("contains", &[s4.clone(), Value::str("/var/cache/yum", None)]).is_true()) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(s3, FieldName::Stage), FieldName::Commands) { let index4 = cx.lookup(&items4, k67, false, |cx, s4| cx.field(s4, FieldName::Instruction)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(s3, FieldName::Instruction))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Instruction), &cx.field(s3, FieldName::Instruction))) && ((cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Program), &k68) && { let mut answer = false; if let Value::List(items5) = cx.field(s4, FieldName::Arguments) { for s5 in items5.iter() { if cx.matches(&k69, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (k70.contains(&cx.field(s4, FieldName::Program)) && cx.compare(BinaryOp::In, &k71, &cx.field(s4, FieldName::Arguments)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) {
+                                    cx.report(s2.clone(), &[s0, s1, s2, s3], { let mut m = String::new(); m.push_str("`"); cx.display(&s2.clone(), &mut m); m.push_str("` is deleted in a later layer than the `RUN` on line "); cx.display(&cx.field(&cx.field(s3, FieldName::Instruction), FieldName::Line), &mut m); m.push_str(" that left it there: that layer keeps the files and the image does not shrink; delete them in the same `RUN`"); m }, vec![(cx.field(s3, FieldName::Instruction), { let mut m = String::new(); m.push_str("the files were left in this layer"); m })]);
                                 }
                                             }
                                         }
@@ -1662,35 +1688,37 @@ fn dp1009_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
         Value::str("index.docker.io", None),
         Value::str("registry-1.docker.io", None),
     ]));
-    let k1 = cx.pattern("^library/[^/]+$", cx.span(1512, 1529));
+    let k1 = Value::list(vec![
+        Value::str("ubuntu", None),
+        Value::str("debian", None),
+        Value::str("python", None),
+        Value::str("node", None),
+    ]);
+    let k2 = cx.pattern("^library/[^/]+$", cx.span(1512, 1529));
+    let k3 = Value::list(vec![Value::str("slim", None), Value::str("alpine", None)]);
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter().cloned() {
+        for s0 in items0.iter() {
             if !(cx
-                .field(&cx.field(&s0, FieldName::Base), FieldName::Unresolved)
+                .field(&cx.field(s0, FieldName::Base), FieldName::Unresolved)
                 .is_true())
-                && k0.contains(&cx.field(&cx.field(&s0, FieldName::Base), FieldName::Registry))
+                && k0.contains(&cx.field(&cx.field(s0, FieldName::Base), FieldName::Registry))
                 && {
                     let mut answer = false;
-                    if let Value::List(items1) = Value::list(vec![
-                        Value::str("ubuntu", None),
-                        Value::str("debian", None),
-                        Value::str("python", None),
-                        Value::str("node", None),
-                    ]) {
-                        for s1 in items1.iter().cloned() {
+                    if let Value::List(items1) = k1.clone() {
+                        for s1 in items1.iter() {
                             if (cx.compare(
                                 BinaryOp::Eq,
-                                &cx.field(&cx.field(&s0, FieldName::Base), FieldName::Repository),
-                                &s1.clone(),
+                                &cx.field(&cx.field(s0, FieldName::Base), FieldName::Repository),
+                                s1,
                             ) || (cx.matches(
-                                &k1,
-                                &cx.field(&cx.field(&s0, FieldName::Base), FieldName::Repository),
+                                &k2,
+                                &cx.field(&cx.field(s0, FieldName::Base), FieldName::Repository),
                             )? && cx
                                 .call(
                                     "ends_with",
                                     &[
                                         cx.field(
-                                            &cx.field(&s0, FieldName::Base),
+                                            &cx.field(s0, FieldName::Base),
                                             FieldName::Repository,
                                         ),
                                         s1.clone(),
@@ -1708,10 +1736,8 @@ fn dp1009_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                 .is_true()
                 && !({
                     let mut answer = false;
-                    if let Value::List(items1) =
-                        Value::list(vec![Value::str("slim", None), Value::str("alpine", None)])
-                    {
-                        for s1 in items1.iter().cloned() {
+                    if let Value::List(items1) = k3.clone() {
+                        for s1 in items1.iter() {
                             if cx
                                 .call(
                                     "contains",
@@ -1719,7 +1745,7 @@ fn dp1009_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                         cx.call(
                                             "lower",
                                             &[cx.field(
-                                                &cx.field(&s0, FieldName::Base),
+                                                &cx.field(s0, FieldName::Base),
                                                 FieldName::Tag,
                                             )],
                                         ),
@@ -1737,7 +1763,7 @@ fn dp1009_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                 }
                 .is_true())
             {
-                cx.report(cx.field(&s0, FieldName::Base), &[&s0], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(&cx.field(&s0, FieldName::Base), FieldName::Expanded), &mut m); m.push_str("` is a full OS image; a `-slim` (or `-alpine`) variant makes the image much smaller"); m }, vec![]);
+                cx.report(cx.field(s0, FieldName::Base), &[s0], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(&cx.field(s0, FieldName::Base), FieldName::Expanded), &mut m); m.push_str("` is a full OS image; a `-slim` (or `-alpine`) variant makes the image much smaller"); m }, vec![]);
             }
         }
     }
@@ -1746,34 +1772,29 @@ fn dp1009_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
 
 fn dp1010_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k0 = cx.pattern("(^|/)python[0-9.]*$", cx.span(2536, 2557));
+    let k1 = Value::str("-m", None);
+    let k2 = Value::str("spacy", None);
+    let k3 = Value::str("download", None);
+    let k4 = Value::str("nltk.downloader", None);
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter().cloned() {
+        for s0 in items0.iter() {
             if true {
-                if let Value::List(items1) = cx.field(&s0, FieldName::Commands) {
-                    for s1 in items1.iter().cloned() {
-                        if cx.matches(&k0, &cx.field(&s1, FieldName::Program))?
-                            && cx.compare(
-                                BinaryOp::In,
-                                &Value::str("-m", None),
-                                &cx.field(&s1, FieldName::Arguments),
-                            )
+                if let Value::List(items1) = cx.field(s0, FieldName::Commands) {
+                    for s1 in items1.iter() {
+                        if cx.matches(&k0, &cx.field(s1, FieldName::Program))?
+                            && cx.compare(BinaryOp::In, &k1, &cx.field(s1, FieldName::Arguments))
                         {
-                            if let Value::List(items2) = cx.field(&s1, FieldName::Arguments) {
-                                for s2 in items2.iter().cloned() {
-                                    if ((cx.compare(
-                                        BinaryOp::Eq,
-                                        &s2.clone(),
-                                        &Value::str("spacy", None),
-                                    ) && cx.compare(
-                                        BinaryOp::In,
-                                        &Value::str("download", None),
-                                        &cx.field(&s1, FieldName::Arguments),
-                                    )) || cx.compare(
-                                        BinaryOp::Eq,
-                                        &s2.clone(),
-                                        &Value::str("nltk.downloader", None),
-                                    )) {
-                                        cx.report(s2.clone(), &[&s0, &s1, &s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(&s1, FieldName::Program), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field(&s0, FieldName::Name), &mut m); m.push_str("` (stage "); cx.display(&cx.field(&cx.field(&s1, FieldName::Stage), FieldName::Label), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
+                            if let Value::List(items2) = cx.field(s1, FieldName::Arguments) {
+                                for s2 in items2.iter() {
+                                    if ((cx.compare(BinaryOp::Eq, s2, &k2)
+                                        && cx.compare(
+                                            BinaryOp::In,
+                                            &k3,
+                                            &cx.field(s1, FieldName::Arguments),
+                                        ))
+                                        || cx.compare(BinaryOp::Eq, s2, &k4))
+                                    {
+                                        cx.report(s2.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s1, FieldName::Program), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field(s0, FieldName::Name), &mut m); m.push_str("` (stage "); cx.display(&cx.field(&cx.field(s1, FieldName::Stage), FieldName::Label), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
                                     }
                                 }
                             }
@@ -1788,26 +1809,23 @@ fn dp1010_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
 
 fn dp1010_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k0 = cx.pattern("(^|/)(spacy|huggingface-cli|hf)$", cx.span(3066, 3100));
+    let k1 = Value::str("download", None);
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter().cloned() {
+        for s0 in items0.iter() {
             if true {
-                if let Value::List(items1) = cx.field(&s0, FieldName::Commands) {
-                    for s1 in items1.iter().cloned() {
-                        if cx.matches(&k0, &cx.field(&s1, FieldName::Program))?
-                            && cx.compare(
-                                BinaryOp::In,
-                                &Value::str("download", None),
-                                &cx.field(&s1, FieldName::Arguments),
-                            )
+                if let Value::List(items1) = cx.field(s0, FieldName::Commands) {
+                    for s1 in items1.iter() {
+                        if cx.matches(&k0, &cx.field(s1, FieldName::Program))?
+                            && cx.compare(BinaryOp::In, &k1, &cx.field(s1, FieldName::Arguments))
                         {
-                            if let Value::List(items2) = cx.field(&s1, FieldName::Words) {
-                                for s2 in items2.iter().cloned() {
+                            if let Value::List(items2) = cx.field(s1, FieldName::Words) {
+                                for s2 in items2.iter() {
                                     if cx.compare(
                                         BinaryOp::Eq,
-                                        &s2.clone(),
-                                        &cx.field(&s1, FieldName::Program),
+                                        s2,
+                                        &cx.field(s1, FieldName::Program),
                                     ) {
-                                        cx.report(s2.clone(), &[&s0, &s1, &s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(&s1, FieldName::Program), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field(&s0, FieldName::Name), &mut m); m.push_str("` (stage "); cx.display(&cx.field(&cx.field(&s1, FieldName::Stage), FieldName::Label), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
+                                        cx.report(s2.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s1, FieldName::Program), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field(s0, FieldName::Name), &mut m); m.push_str("` (stage "); cx.display(&cx.field(&cx.field(s1, FieldName::Stage), FieldName::Label), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
                                     }
                                 }
                             }
@@ -1822,23 +1840,20 @@ fn dp1010_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
 
 fn dp1010_2(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k0 = cx.pattern("(^|/)python[0-9.]*$", cx.span(3531, 3552));
-    let k1 = cx.pattern("nltk\\.download\\(|from_pretrained\\(|snapshot_download\\(|hf_hub_download\\(|spacy\\.cli\\.download\\(|torch\\.hub\\.load\\(", cx.span(3604, 3616));
+    let k1 = Value::str("-c", None);
+    let k2 = cx.pattern("nltk\\.download\\(|from_pretrained\\(|snapshot_download\\(|hf_hub_download\\(|spacy\\.cli\\.download\\(|torch\\.hub\\.load\\(", cx.span(3604, 3616));
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter().cloned() {
+        for s0 in items0.iter() {
             if true {
-                if let Value::List(items1) = cx.field(&s0, FieldName::Commands) {
-                    for s1 in items1.iter().cloned() {
-                        if cx.matches(&k0, &cx.field(&s1, FieldName::Program))?
-                            && cx.compare(
-                                BinaryOp::In,
-                                &Value::str("-c", None),
-                                &cx.field(&s1, FieldName::Arguments),
-                            )
+                if let Value::List(items1) = cx.field(s0, FieldName::Commands) {
+                    for s1 in items1.iter() {
+                        if cx.matches(&k0, &cx.field(s1, FieldName::Program))?
+                            && cx.compare(BinaryOp::In, &k1, &cx.field(s1, FieldName::Arguments))
                         {
-                            if let Value::List(items2) = cx.field(&s1, FieldName::Arguments) {
-                                for s2 in items2.iter().cloned() {
-                                    if cx.matches(&k1, &s2.clone())? {
-                                        cx.report(s2.clone(), &[&s0, &s1, &s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(&s1, FieldName::Program), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field(&s0, FieldName::Name), &mut m); m.push_str("` (stage "); cx.display(&cx.field(&cx.field(&s1, FieldName::Stage), FieldName::Label), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
+                            if let Value::List(items2) = cx.field(s1, FieldName::Arguments) {
+                                for s2 in items2.iter() {
+                                    if cx.matches(&k2, s2)? {
+                                        cx.report(s2.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s1, FieldName::Program), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field(s0, FieldName::Name), &mut m); m.push_str("` (stage "); cx.display(&cx.field(&cx.field(s1, FieldName::Stage), FieldName::Label), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
                                     }
                                 }
                             }
@@ -1858,15 +1873,15 @@ fn dp1010_3(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     );
     let k1 = cx.pattern("^(https?://)?([a-z0-9-]+\\.)*(huggingface\\.co|hf\\.co)/|github\\.com/explosion/spacy-models/|raw\\.githubusercontent\\.com/nltk/nltk_data/|github\\.com/nltk/nltk_data/", cx.span(4055, 4065));
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter().cloned() {
+        for s0 in items0.iter() {
             if true {
-                if let Value::List(items1) = cx.field(&s0, FieldName::Commands) {
-                    for s1 in items1.iter().cloned() {
-                        if cx.matches(&k0, &cx.field(&s1, FieldName::Program))? {
-                            if let Value::List(items2) = cx.field(&s1, FieldName::Arguments) {
-                                for s2 in items2.iter().cloned() {
-                                    if cx.matches(&k1, &s2.clone())? {
-                                        cx.report(s2.clone(), &[&s0, &s1, &s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(&s1, FieldName::Program), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field(&s0, FieldName::Name), &mut m); m.push_str("` (stage "); cx.display(&cx.field(&cx.field(&s1, FieldName::Stage), FieldName::Label), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
+                if let Value::List(items1) = cx.field(s0, FieldName::Commands) {
+                    for s1 in items1.iter() {
+                        if cx.matches(&k0, &cx.field(s1, FieldName::Program))? {
+                            if let Value::List(items2) = cx.field(s1, FieldName::Arguments) {
+                                for s2 in items2.iter() {
+                                    if cx.matches(&k1, s2)? {
+                                        cx.report(s2.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s1, FieldName::Program), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field(s0, FieldName::Name), &mut m); m.push_str("` (stage "); cx.display(&cx.field(&cx.field(s1, FieldName::Stage), FieldName::Label), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
                                     }
                                 }
                             }
@@ -1890,25 +1905,30 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
         Value::str("dlib", None),
         Value::str("flash-attn", None),
     ]));
-    let k3 = cx.pattern("(?i)\\.whl(#.*)?$", cx.span(2427, 2446));
-    let k4 = cx.pattern("(?i)\\.whl(#.*)?$", cx.span(2590, 2609));
-    let k5 = cx.members(Value::list(vec![
+    let k3 = Value::Null;
+    let k4 = cx.pattern("(?i)\\.whl(#.*)?$", cx.span(2427, 2446));
+    let k5 = cx.pattern("(?i)\\.whl(#.*)?$", cx.span(2590, 2609));
+    let k6 = Value::str(":none:", None);
+    let k7 = cx.members(Value::list(vec![
         Value::str("detectron2", None),
         Value::str("dlib", None),
         Value::str("flash-attn", None),
     ]));
-    let k6 = cx.pattern("(?i)\\.whl(#.*)?$", cx.span(3281, 3300));
+    let k8 = Value::str("-f", None);
+    let k9 = Value::str("--find-links", None);
+    let k10 = Value::Null;
+    let k11 = cx.pattern("(?i)\\.whl(#.*)?$", cx.span(3281, 3300));
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter().cloned() {
+        for s0 in items0.iter() {
             if true {
-                if let Value::List(items1) = cx.field(&s0, FieldName::Installs) {
-                    for s1 in items1.iter().cloned() {
-                        if k0.contains(&cx.field(&s1, FieldName::Manager))
+                if let Value::List(items1) = cx.field(s0, FieldName::Installs) {
+                    for s1 in items1.iter() {
+                        if k0.contains(&cx.field(s1, FieldName::Manager))
                             && ((({
                                 let mut answer = false;
-                                if let Value::List(items2) = cx.field(&s1, FieldName::Sources) {
-                                    for s2 in items2.iter().cloned() {
-                                        if !(cx.matches(&k1, &s2.clone())?) {
+                                if let Value::List(items2) = cx.field(s1, FieldName::Sources) {
+                                    for s2 in items2.iter() {
+                                        if !(cx.matches(&k1, s2)?) {
                                             answer = true;
                                             break;
                                         }
@@ -1920,9 +1940,9 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                 || {
                                     let mut answer = false;
                                     if let Value::List(items2) = cx
-                                        .field(&cx.field(&s1, FieldName::Command), FieldName::Words)
+                                        .field(&cx.field(s1, FieldName::Command), FieldName::Words)
                                     {
-                                        for s2 in items2.iter().cloned() {
+                                        for s2 in items2.iter() {
                                             if cx
                                                 .call(
                                                     "starts_with",
@@ -1940,11 +1960,9 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                 .is_true())
                                 || {
                                     let mut answer = false;
-                                    if let Value::List(items2) = cx.field(&s1, FieldName::Packages)
-                                    {
-                                        for s2 in items2.iter().cloned() {
-                                            if k2
-                                                .contains(&cx.field(&s2, FieldName::NormalizedName))
+                                    if let Value::List(items2) = cx.field(s1, FieldName::Packages) {
+                                        for s2 in items2.iter() {
+                                            if k2.contains(&cx.field(s2, FieldName::NormalizedName))
                                             {
                                                 answer = true;
                                                 break;
@@ -1957,22 +1975,22 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                 || {
                                     let mut answer = false;
                                     if let Value::List(items2) =
-                                        cx.field(&s1, FieldName::RequirementFiles)
+                                        cx.field(s1, FieldName::RequirementFiles)
                                     {
-                                        for s2 in items2.iter().cloned() {
+                                        for s2 in items2.iter() {
                                             if {
                                                 let mut answer = false;
                                                 if let Value::List(items3) =
-                                                    cx.field(&s2, FieldName::Requirements)
+                                                    cx.field(s2, FieldName::Requirements)
                                                 {
-                                                    for s3 in items3.iter().cloned() {
+                                                    for s3 in items3.iter() {
                                                         if cx.compare(
                                                             BinaryOp::Ne,
-                                                            &cx.field(&s3, FieldName::Url),
-                                                            &Value::Null,
-                                                        ) && !(cx.matches(
+                                                            &cx.field(s3, FieldName::Url),
                                                             &k3,
-                                                            &cx.field(&s3, FieldName::Url),
+                                                        ) && !(cx.matches(
+                                                            &k4,
+                                                            &cx.field(s3, FieldName::Url),
                                                         )?) {
                                                             answer = true;
                                                             break;
@@ -1993,19 +2011,19 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                 .is_true())
                         {
                             if let Value::List(items2) =
-                                cx.field(&cx.field(&s1, FieldName::Command), FieldName::Words)
+                                cx.field(&cx.field(s1, FieldName::Command), FieldName::Words)
                             {
-                                for s2 in items2.iter().cloned() {
+                                for s2 in items2.iter() {
                                     if ((({
                                         let mut answer = false;
                                         if let Value::List(items3) =
-                                            cx.field(&s1, FieldName::Sources)
+                                            cx.field(s1, FieldName::Sources)
                                         {
-                                            for s3 in items3.iter().cloned() {
+                                            for s3 in items3.iter() {
                                                 if cx
                                                     .call("contains", &[s2.clone(), s3.clone()])
                                                     .is_true()
-                                                    && !(cx.matches(&k4, &s3.clone())?)
+                                                    && !(cx.matches(&k5, s3)?)
                                                 {
                                                     answer = true;
                                                     break;
@@ -2029,26 +2047,26 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                                 .is_true()))
                                             && cx.compare(
                                                 BinaryOp::NotIn,
-                                                &Value::str(":none:", None),
+                                                &k6,
                                                 &cx.field(
-                                                    &cx.field(&s1, FieldName::Command),
+                                                    &cx.field(s1, FieldName::Command),
                                                     FieldName::Arguments,
                                                 ),
                                             )))
                                         || (({
                                             let mut answer = false;
                                             if let Value::List(items3) =
-                                                cx.field(&s1, FieldName::Packages)
+                                                cx.field(s1, FieldName::Packages)
                                             {
-                                                for s3 in items3.iter().cloned() {
-                                                    if k5.contains(
-                                                        &cx.field(&s3, FieldName::NormalizedName),
+                                                for s3 in items3.iter() {
+                                                    if k7.contains(
+                                                        &cx.field(s3, FieldName::NormalizedName),
                                                     ) && cx
                                                         .call(
                                                             "starts_with",
                                                             &[
                                                                 s2.clone(),
-                                                                cx.field(&s3, FieldName::Name),
+                                                                cx.field(s3, FieldName::Name),
                                                             ],
                                                         )
                                                         .is_true()
@@ -2063,37 +2081,37 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                         .is_true()
                                             && cx.compare(
                                                 BinaryOp::NotIn,
-                                                &Value::str("-f", None),
-                                                &cx.field(&s1, FieldName::Flags),
+                                                &k8,
+                                                &cx.field(s1, FieldName::Flags),
                                             ))
                                             && cx.compare(
                                                 BinaryOp::NotIn,
-                                                &Value::str("--find-links", None),
-                                                &cx.field(&s1, FieldName::Flags),
+                                                &k9,
+                                                &cx.field(s1, FieldName::Flags),
                                             )))
                                         || {
                                             let mut answer = false;
                                             if let Value::List(items3) =
-                                                cx.field(&s1, FieldName::RequirementFiles)
+                                                cx.field(s1, FieldName::RequirementFiles)
                                             {
-                                                for s3 in items3.iter().cloned() {
+                                                for s3 in items3.iter() {
                                                     if cx.compare(
                                                         BinaryOp::Eq,
-                                                        &cx.field(&s3, FieldName::Path),
-                                                        &s2.clone(),
+                                                        &cx.field(s3, FieldName::Path),
+                                                        s2,
                                                     ) && {
                                                         let mut answer = false;
                                                         if let Value::List(items4) =
-                                                            cx.field(&s3, FieldName::Requirements)
+                                                            cx.field(s3, FieldName::Requirements)
                                                         {
-                                                            for s4 in items4.iter().cloned() {
+                                                            for s4 in items4.iter() {
                                                                 if cx.compare(
                                                                     BinaryOp::Ne,
-                                                                    &cx.field(&s4, FieldName::Url),
-                                                                    &Value::Null,
+                                                                    &cx.field(s4, FieldName::Url),
+                                                                    &k10,
                                                                 ) && !(cx.matches(
-                                                                    &k6,
-                                                                    &cx.field(&s4, FieldName::Url),
+                                                                    &k11,
+                                                                    &cx.field(s4, FieldName::Url),
                                                                 )?) {
                                                                     answer = true;
                                                                     break;
@@ -2113,7 +2131,7 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                         }
                                         .is_true())
                                     {
-                                        cx.report(s2.clone(), &[&s0, &s1, &s2], { let mut m = String::new(); m.push_str("`"); cx.display(&s2.clone(), &mut m); m.push_str("` makes "); cx.display(&cx.field(&s1, FieldName::Manager), &mut m); m.push_str(" build from source in the final image `"); cx.display(&cx.field(&s0, FieldName::Name), &mut m); m.push_str("` (stage "); cx.display(&cx.field(&cx.field(&s1, FieldName::Stage), FieldName::Label), &mut m); m.push_str("); build wheels in a builder stage and install only the wheels"); m }, vec![]);
+                                        cx.report(s2.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&s2.clone(), &mut m); m.push_str("` makes "); cx.display(&cx.field(s1, FieldName::Manager), &mut m); m.push_str(" build from source in the final image `"); cx.display(&cx.field(s0, FieldName::Name), &mut m); m.push_str("` (stage "); cx.display(&cx.field(&cx.field(s1, FieldName::Stage), FieldName::Label), &mut m); m.push_str("); build wheels in a builder stage and install only the wheels"); m }, vec![]);
                                     }
                                 }
                             }
@@ -2162,24 +2180,24 @@ fn dp1012_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
         Value::str("debugpy", None),
     ]));
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter().cloned() {
+        for s0 in items0.iter() {
             if true {
-                if let Value::List(items1) = cx.field(&s0, FieldName::Packages) {
-                    for s1 in items1.iter().cloned() {
-                        if k0.contains(&cx.field(&s1, FieldName::Manager))
-                            && k1.contains(&cx.field(&s1, FieldName::NormalizedName))
+                if let Value::List(items1) = cx.field(s0, FieldName::Packages) {
+                    for s1 in items1.iter() {
+                        if k0.contains(&cx.field(s1, FieldName::Manager))
+                            && k1.contains(&cx.field(s1, FieldName::NormalizedName))
                         {
                             cx.report(
-                                cx.field(&s1, FieldName::Name),
-                                &[&s0, &s1],
+                                cx.field(s1, FieldName::Name),
+                                &[s0, s1],
                                 {
                                     let mut m = String::new();
                                     m.push_str("`");
-                                    cx.display(&cx.field(&s1, FieldName::Name), &mut m);
+                                    cx.display(&cx.field(s1, FieldName::Name), &mut m);
                                     m.push_str(
                                         "` is a development tool installed in the final image `",
                                     );
-                                    cx.display(&cx.field(&s0, FieldName::Name), &mut m);
+                                    cx.display(&cx.field(s0, FieldName::Name), &mut m);
                                     m.push_str("`; install it in a separate test or dev stage");
                                     m
                                 },
@@ -2224,22 +2242,22 @@ fn dp1012_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
         Value::str("debugpy", None),
     ]));
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter().cloned() {
+        for s0 in items0.iter() {
             if true {
-                if let Value::List(items1) = cx.field(&s0, FieldName::Requirements) {
-                    for s1 in items1.iter().cloned() {
-                        if k0.contains(&cx.field(&s1, FieldName::NormalizedName)) {
+                if let Value::List(items1) = cx.field(s0, FieldName::Requirements) {
+                    for s1 in items1.iter() {
+                        if k0.contains(&cx.field(s1, FieldName::NormalizedName)) {
                             cx.report(
-                                cx.field(&s1, FieldName::Name),
-                                &[&s0, &s1],
+                                cx.field(s1, FieldName::Name),
+                                &[s0, s1],
                                 {
                                     let mut m = String::new();
                                     m.push_str("`");
-                                    cx.display(&cx.field(&s1, FieldName::Name), &mut m);
+                                    cx.display(&cx.field(s1, FieldName::Name), &mut m);
                                     m.push_str(
                                         "` is a development tool installed in the final image `",
                                     );
-                                    cx.display(&cx.field(&s0, FieldName::Name), &mut m);
+                                    cx.display(&cx.field(s0, FieldName::Name), &mut m);
                                     m.push_str("`; install it in a separate test or dev stage");
                                     m
                                 },
@@ -2255,43 +2273,46 @@ fn dp1012_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
 }
 
 fn dp3001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+    let k0 = Value::Null;
+    let k1 = Value::str("NONE", None);
+    let k2 = Value::Null;
+    let k3 = Value::Bool(true);
+    let k4 = Value::Null;
+    let k5 = Value::Bool(true);
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter().cloned() {
-            if ((cx.compare(
-                BinaryOp::Eq,
-                &cx.field(&s0, FieldName::Healthcheck),
-                &Value::Null,
-            ) || cx.compare(
-                BinaryOp::Eq,
-                &cx.call(
-                    "upper",
-                    &[cx.field(&cx.field(&s0, FieldName::Healthcheck), FieldName::Text)],
-                ),
-                &Value::str("NONE", None),
-            )) || (cx.compare(
-                BinaryOp::Ne,
-                &cx.field(&s0, FieldName::Service),
-                &Value::Null,
-            ) && cx.compare(
-                BinaryOp::Eq,
-                &cx.field(
-                    &cx.field(&cx.field(&s0, FieldName::Service), FieldName::Healthcheck),
-                    FieldName::Disabled,
-                ),
-                &Value::Bool(true),
-            ))) && !(cx.compare(
-                BinaryOp::Ne,
-                &cx.field(&cx.field(&s0, FieldName::Service), FieldName::Healthcheck),
-                &Value::Null,
-            ) && cx.compare(
-                BinaryOp::Ne,
-                &cx.field(
-                    &cx.field(&cx.field(&s0, FieldName::Service), FieldName::Healthcheck),
-                    FieldName::Disabled,
-                ),
-                &Value::Bool(true),
-            )) {
-                cx.report(cx.field(&s0, FieldName::Name), &[&s0], { let mut m = String::new(); m.push_str("the image `"); cx.display(&cx.field(&s0, FieldName::Name), &mut m); m.push_str("` runs without a health check; add a `HEALTHCHECK` to the Dockerfile or a `healthcheck` to its compose service"); m }, vec![]);
+        for s0 in items0.iter() {
+            if ((cx.compare(BinaryOp::Eq, &cx.field(s0, FieldName::Healthcheck), &k0)
+                || cx.compare(
+                    BinaryOp::Eq,
+                    &cx.call(
+                        "upper",
+                        &[cx.field(&cx.field(s0, FieldName::Healthcheck), FieldName::Text)],
+                    ),
+                    &k1,
+                ))
+                || (cx.compare(BinaryOp::Ne, &cx.field(s0, FieldName::Service), &k2)
+                    && cx.compare(
+                        BinaryOp::Eq,
+                        &cx.field(
+                            &cx.field(&cx.field(s0, FieldName::Service), FieldName::Healthcheck),
+                            FieldName::Disabled,
+                        ),
+                        &k3,
+                    )))
+                && !(cx.compare(
+                    BinaryOp::Ne,
+                    &cx.field(&cx.field(s0, FieldName::Service), FieldName::Healthcheck),
+                    &k4,
+                ) && cx.compare(
+                    BinaryOp::Ne,
+                    &cx.field(
+                        &cx.field(&cx.field(s0, FieldName::Service), FieldName::Healthcheck),
+                        FieldName::Disabled,
+                    ),
+                    &k5,
+                ))
+            {
+                cx.report(cx.field(s0, FieldName::Name), &[s0], { let mut m = String::new(); m.push_str("the image `"); cx.display(&cx.field(s0, FieldName::Name), &mut m); m.push_str("` runs without a health check; add a `HEALTHCHECK` to the Dockerfile or a `healthcheck` to its compose service"); m }, vec![]);
             }
         }
     }
@@ -2299,13 +2320,14 @@ fn dp3001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
 }
 
 fn dp3002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
-    let k0 = cx.pattern("^(root|0)(:.*)?$", cx.span(1405, 1423));
+    let k0 = Value::Null;
+    let k1 = cx.pattern("^(root|0)(:.*)?$", cx.span(1405, 1423));
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter().cloned() {
-            if (cx.compare(BinaryOp::Eq, &cx.field(&s0, FieldName::User), &Value::Null)
-                || cx.matches(&k0, &cx.field(&s0, FieldName::User))?)
+        for s0 in items0.iter() {
+            if (cx.compare(BinaryOp::Eq, &cx.field(s0, FieldName::User), &k0)
+                || cx.matches(&k1, &cx.field(s0, FieldName::User))?)
             {
-                cx.report(cx.call("coalesce", &[cx.field(&s0, FieldName::User), cx.field(&cx.field(&cx.field(&s0, FieldName::Stage), FieldName::Base), FieldName::Text)]), &[&s0], { let mut m = String::new(); m.push_str("the image `"); cx.display(&cx.field(&s0, FieldName::Name), &mut m); m.push_str("` runs as root; add a non-root `USER` after the last step that needs root"); m }, vec![]);
+                cx.report(cx.call("coalesce", &[cx.field(s0, FieldName::User), cx.field(&cx.field(&cx.field(s0, FieldName::Stage), FieldName::Base), FieldName::Text)]), &[s0], { let mut m = String::new(); m.push_str("the image `"); cx.display(&cx.field(s0, FieldName::Name), &mut m); m.push_str("` runs as root; add a non-root `USER` after the last step that needs root"); m }, vec![]);
             }
         }
     }
@@ -2313,41 +2335,42 @@ fn dp3002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
 }
 
 fn dp3003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+    let k0 = Value::Null;
+    let k1 = Value::Null;
+    let k2 = Value::Null;
+    let k3 = Value::str("latest", None);
     if let Value::List(items0) = cx.collection("stages") {
-        for s0 in items0.iter().cloned() {
-            if cx.compare(
-                BinaryOp::Eq,
-                &cx.field(&s0, FieldName::BaseStage),
-                &Value::Null,
-            ) && !(cx
-                .field(&cx.field(&s0, FieldName::Base), FieldName::IsScratch)
-                .is_true())
+        for s0 in items0.iter() {
+            if cx.compare(BinaryOp::Eq, &cx.field(s0, FieldName::BaseStage), &k0)
                 && !(cx
-                    .field(&cx.field(&s0, FieldName::Base), FieldName::Unresolved)
+                    .field(&cx.field(s0, FieldName::Base), FieldName::IsScratch)
+                    .is_true())
+                && !(cx
+                    .field(&cx.field(s0, FieldName::Base), FieldName::Unresolved)
                     .is_true())
                 && cx.compare(
                     BinaryOp::Eq,
-                    &cx.field(&cx.field(&s0, FieldName::Base), FieldName::Digest),
-                    &Value::Null,
+                    &cx.field(&cx.field(s0, FieldName::Base), FieldName::Digest),
+                    &k1,
                 )
                 && (cx.compare(
                     BinaryOp::Eq,
-                    &cx.field(&cx.field(&s0, FieldName::Base), FieldName::Tag),
-                    &Value::Null,
+                    &cx.field(&cx.field(s0, FieldName::Base), FieldName::Tag),
+                    &k2,
                 ) || cx.compare(
                     BinaryOp::Eq,
-                    &cx.field(&cx.field(&s0, FieldName::Base), FieldName::Tag),
-                    &Value::str("latest", None),
+                    &cx.field(&cx.field(s0, FieldName::Base), FieldName::Tag),
+                    &k3,
                 ))
             {
                 cx.report(
-                    cx.field(&s0, FieldName::Base),
-                    &[&s0],
+                    cx.field(s0, FieldName::Base),
+                    &[s0],
                     {
                         let mut m = String::new();
                         m.push_str("`");
                         cx.display(
-                            &cx.field(&cx.field(&s0, FieldName::Base), FieldName::Expanded),
+                            &cx.field(&cx.field(s0, FieldName::Base), FieldName::Expanded),
                             &mut m,
                         );
                         m.push_str("` is not pinned to a version; name a tag (and a digest)");
@@ -2362,37 +2385,37 @@ fn dp3003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
 }
 
 fn dp3004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
-    let k0 = cx.members(Value::list(vec![]));
-    let k1 = cx.members(Value::list(vec![]));
+    let k0 = Value::list(vec![]);
+    let k1 = Value::Integer(0);
+    let k2 = cx.members(Value::list(vec![]));
+    let k3 = cx.members(Value::list(vec![]));
+    let k4 = Value::list(vec![]);
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter().cloned() {
-            if cx.compare(
-                BinaryOp::Gt,
-                &cx.call("len", &[Value::list(vec![])]),
-                &Value::Integer(0),
-            ) && !(cx
-                .field(&cx.field(&s0, FieldName::Base), FieldName::IsScratch)
-                .is_true())
+        for s0 in items0.iter() {
+            if cx.compare(BinaryOp::Gt, &cx.call("len", &[k0.clone()]), &k1)
                 && !(cx
-                    .field(&cx.field(&s0, FieldName::Base), FieldName::Unresolved)
+                    .field(&cx.field(s0, FieldName::Base), FieldName::IsScratch)
                     .is_true())
-                && !k0.contains(&cx.field(&cx.field(&s0, FieldName::Base), FieldName::Name))
-                && !k1.contains(&cx.field(&cx.field(&s0, FieldName::Base), FieldName::Expanded))
+                && !(cx
+                    .field(&cx.field(s0, FieldName::Base), FieldName::Unresolved)
+                    .is_true())
+                && !k2.contains(&cx.field(&cx.field(s0, FieldName::Base), FieldName::Name))
+                && !k3.contains(&cx.field(&cx.field(s0, FieldName::Base), FieldName::Expanded))
             {
                 cx.report(
-                    cx.field(&cx.field(&s0, FieldName::Base), FieldName::Text),
-                    &[&s0],
+                    cx.field(&cx.field(s0, FieldName::Base), FieldName::Text),
+                    &[s0],
                     {
                         let mut m = String::new();
                         m.push_str("the image `");
-                        cx.display(&cx.field(&s0, FieldName::Name), &mut m);
+                        cx.display(&cx.field(s0, FieldName::Name), &mut m);
                         m.push_str("` is built on `");
                         cx.display(
-                            &cx.field(&cx.field(&s0, FieldName::Base), FieldName::Name),
+                            &cx.field(&cx.field(s0, FieldName::Base), FieldName::Name),
                             &mut m,
                         );
                         m.push_str("`, which is not an approved base (");
-                        cx.display(&Value::list(vec![]), &mut m);
+                        cx.display(&k4.clone(), &mut m);
                         m.push_str(")");
                         m
                     },
@@ -2405,81 +2428,82 @@ fn dp3004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
 }
 
 fn dp4001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
-    let k0 = cx.key(&[FieldName::NormalizedName]);
+    let k0 = Value::Null;
     let k1 = cx.key(&[FieldName::NormalizedName]);
+    let k2 = Value::Null;
+    let k3 = Value::Null;
+    let k4 = cx.key(&[FieldName::NormalizedName]);
     if let Value::List(items0) = cx.collection("requirements_files") {
-        for s0 in items0.iter().cloned() {
+        for s0 in items0.iter() {
             if true {
-                if let Value::List(items1) = cx.field(&s0, FieldName::Requirements) {
-                    for s1 in items1.iter().cloned() {
-                        if !(cx.field(&s1, FieldName::Constraint).is_true())
+                if let Value::List(items1) = cx.field(s0, FieldName::Requirements) {
+                    for s1 in items1.iter() {
+                        if !(cx.field(s1, FieldName::Constraint).is_true())
                             && cx.compare(
                                 BinaryOp::Ne,
-                                &cx.field(&s1, FieldName::NormalizedName),
-                                &Value::Null,
+                                &cx.field(s1, FieldName::NormalizedName),
+                                &k0,
                             )
                         {
-                            if let Value::List(items2) = cx.field(&s0, FieldName::AllRequirements) {
-                                let index2 = cx.lookup(&items2, k0, true, |cx, element| {
-                                    let s2 = element.clone();
-                                    cx.field(&s2, FieldName::NormalizedName)
+                            if let Value::List(items2) = cx.field(s0, FieldName::AllRequirements) {
+                                let index2 = cx.lookup(&items2, k1, true, |cx, s2| {
+                                    cx.field(s2, FieldName::NormalizedName)
                                 });
                                 let candidates2 = match index2 {
                                     Some(index) => Some(Candidates::new(
                                         index,
-                                        cx.field(&s1, FieldName::NormalizedName),
+                                        cx.field(s1, FieldName::NormalizedName),
                                     )),
                                     None => None,
                                 };
                                 let known2 = candidates2.is_some();
                                 for position in visit(items2.len(), candidates2.as_ref()) {
-                                    let Some(s2) = items2.get(position).cloned() else {
+                                    let Some(s2) = items2.get(position) else {
                                         continue;
                                     };
                                     if (known2
                                         || cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(&s2, FieldName::NormalizedName),
-                                            &cx.field(&s1, FieldName::NormalizedName),
+                                            &cx.field(s2, FieldName::NormalizedName),
+                                            &cx.field(s1, FieldName::NormalizedName),
                                         ))
-                                        && cx.compare(BinaryOp::Ne, &s2.clone(), &s1.clone())
-                                        && !(cx.field(&s2, FieldName::Constraint).is_true())
+                                        && cx.compare(BinaryOp::Ne, s2, s1)
+                                        && !(cx.field(s2, FieldName::Constraint).is_true())
                                         && (cx.compare(
                                             BinaryOp::Ne,
-                                            &cx.field(&s2, FieldName::File),
-                                            &s0.clone(),
+                                            &cx.field(s2, FieldName::File),
+                                            s0,
                                         ) || cx.compare(
                                             BinaryOp::Lt,
-                                            &cx.field(&s2, FieldName::Line),
-                                            &cx.field(&s1, FieldName::Line),
+                                            &cx.field(s2, FieldName::Line),
+                                            &cx.field(s1, FieldName::Line),
                                         ))
                                         && ((cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(&s2, FieldName::Marker),
-                                            &Value::Null,
+                                            &cx.field(s2, FieldName::Marker),
+                                            &k2,
                                         ) || cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(&s1, FieldName::Marker),
-                                            &Value::Null,
+                                            &cx.field(s1, FieldName::Marker),
+                                            &k3,
                                         )) || cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(&s2, FieldName::Marker),
-                                            &cx.field(&s1, FieldName::Marker),
+                                            &cx.field(s2, FieldName::Marker),
+                                            &cx.field(s1, FieldName::Marker),
                                         ))
                                         && !({
                                             let mut answer = false;
                                             if let Value::List(items3) =
-                                                cx.field(&s0, FieldName::AllRequirements)
+                                                cx.field(s0, FieldName::AllRequirements)
                                             {
                                                 let index3 =
-                                                    cx.lookup(&items3, k1, true, |cx, element| {
-                                                        let s3 = element.clone();
-                                                        cx.field(&s3, FieldName::NormalizedName)
+                                                    cx.lookup(&items3, k4, true, |cx, s3| {
+                                                        cx.field(s3, FieldName::NormalizedName)
                                                     });
                                                 let candidates3 = match index3 {
                                                     Some(index) => Some(Candidates::new(
                                                         index,
-                                                        cx.field(&s2, FieldName::NormalizedName),
+                                                        cx.field(s2, FieldName::NormalizedName),
                                                     )),
                                                     None => None,
                                                 };
@@ -2487,34 +2511,33 @@ fn dp4001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                                 for position in
                                                     visit(items3.len(), candidates3.as_ref())
                                                 {
-                                                    let Some(s3) = items3.get(position).cloned()
-                                                    else {
+                                                    let Some(s3) = items3.get(position) else {
                                                         continue;
                                                     };
                                                     if (known3
                                                         || cx.compare(
                                                             BinaryOp::Eq,
                                                             &cx.field(
-                                                                &s3,
+                                                                s3,
                                                                 FieldName::NormalizedName,
                                                             ),
                                                             &cx.field(
-                                                                &s2,
+                                                                s2,
                                                                 FieldName::NormalizedName,
                                                             ),
                                                         ))
                                                         && cx.compare(
                                                             BinaryOp::Eq,
-                                                            &cx.field(&s3, FieldName::File),
-                                                            &cx.field(&s2, FieldName::File),
+                                                            &cx.field(s3, FieldName::File),
+                                                            &cx.field(s2, FieldName::File),
                                                         )
                                                         && cx.compare(
                                                             BinaryOp::Lt,
-                                                            &cx.field(&s3, FieldName::Line),
-                                                            &cx.field(&s2, FieldName::Line),
+                                                            &cx.field(s3, FieldName::Line),
+                                                            &cx.field(s2, FieldName::Line),
                                                         )
                                                         && !(cx
-                                                            .field(&s3, FieldName::Constraint)
+                                                            .field(s3, FieldName::Constraint)
                                                             .is_true())
                                                     {
                                                         answer = true;
@@ -2527,28 +2550,28 @@ fn dp4001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                         .is_true())
                                     {
                                         cx.report(
-                                            cx.field(&s1, FieldName::Name),
-                                            &[&s0, &s1, &s2],
+                                            cx.field(s1, FieldName::Name),
+                                            &[s0, s1, s2],
                                             {
                                                 let mut m = String::new();
                                                 m.push_str("`");
-                                                cx.display(&cx.field(&s1, FieldName::Text), &mut m);
+                                                cx.display(&cx.field(s1, FieldName::Text), &mut m);
                                                 m.push_str("` repeats `");
-                                                cx.display(&cx.field(&s2, FieldName::Text), &mut m);
+                                                cx.display(&cx.field(s2, FieldName::Text), &mut m);
                                                 m.push_str("` (");
                                                 cx.display(
                                                     &cx.field(
-                                                        &cx.field(&s2, FieldName::File),
+                                                        &cx.field(s2, FieldName::File),
                                                         FieldName::Path,
                                                     ),
                                                     &mut m,
                                                 );
                                                 m.push_str(", line ");
-                                                cx.display(&cx.field(&s2, FieldName::Line), &mut m);
+                                                cx.display(&cx.field(s2, FieldName::Line), &mut m);
                                                 m.push_str("); keep one line per package");
                                                 m
                                             },
-                                            vec![(cx.field(&s2, FieldName::Name), {
+                                            vec![(cx.field(s2, FieldName::Name), {
                                                 let mut m = String::new();
                                                 m.push_str("first required here");
                                                 m
@@ -2571,12 +2594,15 @@ fn dp4002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
         Value::str("pip", None),
         Value::str("uv", None),
     ]));
-    let k1 = cx.members(Value::list(vec![
+    let k1 = Value::Null;
+    let k2 = Value::Integer(0);
+    let k3 = Value::Null;
+    let k4 = cx.members(Value::list(vec![
         Value::str("pip", None),
         Value::str("setuptools", None),
         Value::str("wheel", None),
     ]));
-    let k2 = cx.members(Value::list(vec![
+    let k5 = cx.members(Value::list(vec![
         Value::str("gunicorn", None),
         Value::str("uvicorn", None),
         Value::str("hypercorn", None),
@@ -2591,76 +2617,81 @@ fn dp4002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
         Value::str("waitress", None),
         Value::str("granian", None),
     ]));
+    let k6 = Value::list(vec![]);
     if let Value::List(items0) = cx.collection("installs") {
-        for s0 in items0.iter().cloned() {
-            if k0.contains(&cx.field(&s0, FieldName::Manager)) {
+        for s0 in items0.iter() {
+            if k0.contains(&cx.field(s0, FieldName::Manager)) {
                 for s1 in [cx.field(
-                    &cx.field(&cx.field(&s0, FieldName::Stage), FieldName::Dockerfile),
+                    &cx.field(&cx.field(s0, FieldName::Stage), FieldName::Dockerfile),
                     FieldName::Context,
-                )] {
-                    if cx.compare(BinaryOp::Ne, &s1.clone(), &Value::Null)
+                )]
+                .iter()
+                {
+                    if cx.compare(BinaryOp::Ne, s1, &k1)
                         && cx.compare(
                             BinaryOp::Gt,
-                            &cx.call("len", &[cx.field(&s1, FieldName::PythonFiles)]),
-                            &Value::Integer(0),
+                            &cx.call("len", &[cx.field(s1, FieldName::PythonFiles)]),
+                            &k2,
                         )
                     {
                         for s2 in [cx.field(
-                            &cx.field(&cx.field(&s0, FieldName::Stage), FieldName::Dockerfile),
+                            &cx.field(&cx.field(s0, FieldName::Stage), FieldName::Dockerfile),
                             FieldName::Image,
-                        )] {
+                        )]
+                        .iter()
+                        {
                             if true {
                                 if let Value::List(items3) =
-                                    cx.field(&s0, FieldName::RequirementFiles)
+                                    cx.field(s0, FieldName::RequirementFiles)
                                 {
-                                    for s3 in items3.iter().cloned() {
+                                    for s3 in items3.iter() {
                                         if true {
                                             if let Value::List(items4) =
-                                                cx.field(&s3, FieldName::Requirements)
+                                                cx.field(s3, FieldName::Requirements)
                                             {
-                                                for s4 in items4.iter().cloned() {
+                                                for s4 in items4.iter() {
                                                     if cx.compare(
                                                         BinaryOp::Ne,
-                                                        &cx.field(&s4, FieldName::NormalizedName),
-                                                        &Value::Null,
+                                                        &cx.field(s4, FieldName::NormalizedName),
+                                                        &k3,
                                                     ) && !(cx
-                                                        .field(&s4, FieldName::Constraint)
+                                                        .field(s4, FieldName::Constraint)
                                                         .is_true())
-                                                        && !k1.contains(
+                                                        && !k4.contains(
                                                             &cx.field(
-                                                                &s4,
+                                                                s4,
                                                                 FieldName::NormalizedName,
                                                             ),
                                                         )
-                                                        && !(k2.contains(
+                                                        && !(k5.contains(
                                                             &cx.field(
-                                                                &s4,
+                                                                s4,
                                                                 FieldName::NormalizedName,
                                                             ),
                                                         ) && (cx.compare(
                                                             BinaryOp::In,
                                                             &cx.field(
-                                                                &s4,
+                                                                s4,
                                                                 FieldName::NormalizedName,
                                                             ),
                                                             &cx.call(
                                                                 "lower",
                                                                 &[cx.field(
-                                                                    &cx.field(&s2, FieldName::Cmd),
+                                                                    &cx.field(s2, FieldName::Cmd),
                                                                     FieldName::Text,
                                                                 )],
                                                             ),
                                                         ) || cx.compare(
                                                             BinaryOp::In,
                                                             &cx.field(
-                                                                &s4,
+                                                                s4,
                                                                 FieldName::NormalizedName,
                                                             ),
                                                             &cx.call(
                                                                 "lower",
                                                                 &[cx.field(
                                                                     &cx.field(
-                                                                        &s2,
+                                                                        s2,
                                                                         FieldName::Entrypoint,
                                                                     ),
                                                                     FieldName::Text,
@@ -2671,12 +2702,14 @@ fn dp4002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                                         for s5 in [cx.call(
                                                             "import_names",
                                                             &[
-                                                                cx.field(&s4, FieldName::Name),
-                                                                Value::list(vec![]),
+                                                                cx.field(s4, FieldName::Name),
+                                                                k6.clone(),
                                                             ],
-                                                        )] {
-                                                            if !({ let mut answer = false; if let Value::List(items6) = s5.clone() { for s6 in items6.iter().cloned() { if cx.compare(BinaryOp::In, &s6.clone(), &cx.field(&s1, FieldName::ImportedModules)) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
-                                                    cx.report(cx.field(&s4, FieldName::Name), &[&s0, &s1, &s2, &s3, &s4, &s5], { let mut m = String::new(); m.push_str("no Python file of the build context `"); cx.display(&cx.field(&s1, FieldName::Path), &mut m); m.push_str("` imports `"); cx.display(&cx.field(&s4, FieldName::Name), &mut m); m.push_str("` (looked for the modules "); cx.display(&s5.clone(), &mut m); m.push_str(")"); m }, vec![]);
+                                                        )]
+                                                        .iter()
+                                                        {
+                                                            if !({ let mut answer = false; if let Value::List(items6) = s5.clone() { for s6 in items6.iter() { if cx.compare(BinaryOp::In, s6, &cx.field(s1, FieldName::ImportedModules)) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
+                                                    cx.report(cx.field(s4, FieldName::Name), &[s0, s1, s2, s3, s4, s5], { let mut m = String::new(); m.push_str("no Python file of the build context `"); cx.display(&cx.field(s1, FieldName::Path), &mut m); m.push_str("` imports `"); cx.display(&cx.field(s4, FieldName::Name), &mut m); m.push_str("` (looked for the modules "); cx.display(&s5.clone(), &mut m); m.push_str(")"); m }, vec![]);
                                                 }
                                                         }
                                                     }
@@ -2696,46 +2729,47 @@ fn dp4002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
 }
 
 fn dp4003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
-    let k0 = cx.members(Value::list(vec![
+    let k0 = Value::list(vec![]);
+    let k1 = Value::Integer(0);
+    let k2 = cx.members(Value::list(vec![
         Value::str("pip", None),
         Value::str("uv", None),
     ]));
+    let k3 = Value::Null;
+    let k4 = Value::list(vec![]);
+    let k5 = Value::list(vec![]);
     if let Value::List(items0) = cx.collection("installs") {
-        for s0 in items0.iter().cloned() {
-            if cx.compare(
-                BinaryOp::Gt,
-                &cx.call("len", &[Value::list(vec![])]),
-                &Value::Integer(0),
-            ) && k0.contains(&cx.field(&s0, FieldName::Manager))
+        for s0 in items0.iter() {
+            if cx.compare(BinaryOp::Gt, &cx.call("len", &[k0.clone()]), &k1)
+                && k2.contains(&cx.field(s0, FieldName::Manager))
             {
                 for s1 in [cx.field(
                     &cx.field(
-                        &cx.field(&cx.field(&s0, FieldName::Stage), FieldName::Dockerfile),
+                        &cx.field(&cx.field(s0, FieldName::Stage), FieldName::Dockerfile),
                         FieldName::Image,
                     ),
                     FieldName::Service,
-                )] {
+                )]
+                .iter()
+                {
                     if true {
-                        if let Value::List(items2) = cx.field(&s0, FieldName::RequirementFiles) {
-                            for s2 in items2.iter().cloned() {
+                        if let Value::List(items2) = cx.field(s0, FieldName::RequirementFiles) {
+                            for s2 in items2.iter() {
                                 if true {
                                     if let Value::List(items3) =
-                                        cx.field(&s2, FieldName::Requirements)
+                                        cx.field(s2, FieldName::Requirements)
                                     {
-                                        for s3 in items3.iter().cloned() {
+                                        for s3 in items3.iter() {
                                             if cx.compare(
                                                 BinaryOp::Ne,
-                                                &cx.field(&s3, FieldName::NormalizedName),
-                                                &Value::Null,
-                                            ) && !(cx
-                                                .field(&s3, FieldName::Constraint)
-                                                .is_true())
+                                                &cx.field(s3, FieldName::NormalizedName),
+                                                &k3,
+                                            ) && !(cx.field(s3, FieldName::Constraint).is_true())
                                             {
                                                 for s4 in [{
                                                     let mut answer = false;
-                                                    if let Value::List(items4) = Value::list(vec![])
-                                                    {
-                                                        for s4 in items4.iter().cloned() {
+                                                    if let Value::List(items4) = k4.clone() {
+                                                        for s4 in items4.iter() {
                                                             if cx.compare(
                                                                 BinaryOp::Eq,
                                                                 &cx.call(
@@ -2743,7 +2777,7 @@ fn dp4003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                                                     &[s4.clone()],
                                                                 ),
                                                                 &cx.field(
-                                                                    &s3,
+                                                                    s3,
                                                                     FieldName::NormalizedName,
                                                                 ),
                                                             ) {
@@ -2753,33 +2787,19 @@ fn dp4003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                                         }
                                                     }
                                                     Value::Bool(answer)
-                                                }] {
+                                                }]
+                                                .iter()
+                                                {
                                                     if true {
-                                                        for s5 in [{
-                                                            let mut answer = false;
-                                                            if let Value::List(items5) = cx.call(
-                                                                "values_for",
-                                                                &[
-                                                                    Value::list(vec![]),
-                                                                    cx.field(&s1, FieldName::Name),
-                                                                ],
-                                                            ) {
-                                                                for s5 in items5.iter().cloned() {
-                                                                    if cx.compare(BinaryOp::Eq, &cx.call("normalize_name", &[s5.clone()]), &cx.field(&s3, FieldName::NormalizedName)) { answer = true; break; }
-                                                                }
-                                                            }
-                                                            Value::Bool(answer)
-                                                        }] {
-                                                            if (s4.clone().is_true()
-                                                                || s5.clone().is_true())
-                                                            {
-                                                                for s6 in [cx.call("choose", &[s4.clone(), Value::str("in every image", None), Value::str("in the image of this service", None)])] {
+                                                        for s5 in [{ let mut answer = false; if let Value::List(items5) = cx.call("values_for", &[k5.clone(), cx.field(s1, FieldName::Name)]) { for s5 in items5.iter() { if cx.compare(BinaryOp::Eq, &cx.call("normalize_name", &[s5.clone()]), &cx.field(s3, FieldName::NormalizedName)) { answer = true; break; } } } Value::Bool(answer) }].iter() {
+                                                if (s4.clone().is_true() || s5.clone().is_true()) {
+                                                    for s6 in [cx.call("choose", &[s4.clone(), Value::str("in every image", None), Value::str("in the image of this service", None)])].iter() {
                                                         if true {
-                                                            cx.report(cx.field(&s3, FieldName::Name), &[&s0, &s1, &s2, &s3, &s4, &s5, &s6], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(&s3, FieldName::Name), &mut m); m.push_str("` is forbidden "); cx.display(&s6.clone(), &mut m); m.push_str(" (`forbidden` of DP4003; service: "); cx.display(&s1.clone(), &mut m); m.push_str(")"); m }, vec![]);
+                                                            cx.report(cx.field(s3, FieldName::Name), &[s0, s1, s2, s3, s4, s5, s6], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s3, FieldName::Name), &mut m); m.push_str("` is forbidden "); cx.display(&s6.clone(), &mut m); m.push_str(" (`forbidden` of DP4003; service: "); cx.display(&s1.clone(), &mut m); m.push_str(")"); m }, vec![]);
                                                         }
                                                     }
-                                                            }
-                                                        }
+                                                }
+                                            }
                                                     }
                                                 }
                                             }
@@ -2797,29 +2817,26 @@ fn dp4003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
 }
 
 fn dp3005_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+    let k0 = Value::Size(1000000000);
     if let Value::List(items0) = cx.collection("services") {
-        for s0 in items0.iter().cloned() {
-            if cx.compare(
-                BinaryOp::Gt,
-                &cx.field(&s0, FieldName::Size),
-                &Value::Size(1000000000),
-            ) {
+        for s0 in items0.iter() {
+            if cx.compare(BinaryOp::Gt, &cx.field(s0, FieldName::Size), &k0) {
                 cx.report(
                     s0.clone(),
-                    &[&s0],
+                    &[s0],
                     {
                         let mut m = String::new();
                         m.push_str("`");
-                        cx.display(&cx.field(&s0, FieldName::Name), &mut m);
+                        cx.display(&cx.field(s0, FieldName::Name), &mut m);
                         m.push_str("` is ");
-                        cx.display(&cx.field(&s0, FieldName::Size), &mut m);
+                        cx.display(&cx.field(s0, FieldName::Size), &mut m);
                         m.push_str(" (");
-                        cx.display(&cx.field(&s0, FieldName::SizeKind), &mut m);
+                        cx.display(&cx.field(s0, FieldName::SizeKind), &mut m);
                         m.push_str("), over its budget of ");
                         cx.display(&Value::Size(1000000000), &mut m);
                         m
                     },
-                    vec![(cx.field(&s0, FieldName::LargestContributors), {
+                    vec![(cx.field(s0, FieldName::LargestContributors), {
                         let mut m = String::new();
                         m.push_str("one of the largest parts");
                         m
