@@ -233,24 +233,26 @@ fn evaluate_with(
         .par_iter()
         .map(|run| PreparedRule::new(run, &patterns, native))
         .collect();
-    let parts: Vec<Part<'_>> =
-        prepared
-            .iter()
-            .enumerate()
-            .flat_map(|(rule, prepared)| {
-                prepared.queries.iter().enumerate().flat_map(
-                    move |(query, compiled)| match prepared.native {
-                        // Compiled code runs a query on one thread.
-                        Some(_) => vec![Part {
-                            rule,
-                            query,
-                            elements: None,
-                        }],
-                        None => split_query(world, rule, query, compiled),
-                    },
-                )
-            })
-            .collect();
+    let parts: Vec<Part<'_>> = prepared
+        .iter()
+        .enumerate()
+        .flat_map(|(rule, prepared)| match prepared.native {
+            // Compiled code runs each query on one thread.
+            Some(native) => (0..native.queries.len())
+                .map(|query| Part {
+                    rule,
+                    query,
+                    elements: None,
+                })
+                .collect(),
+            None => prepared
+                .queries
+                .iter()
+                .enumerate()
+                .flat_map(|(query, compiled)| split_query(world, rule, query, compiled))
+                .collect::<Vec<_>>(),
+        })
+        .collect();
     let shared = SharedIndexes::default();
     let results: Vec<(usize, Vec<Finding>, Option<Diagnostic>)> = parts
         .par_iter()
@@ -314,16 +316,21 @@ struct PreparedRule<'r> {
 impl<'r> PreparedRule<'r> {
     fn new(run: &RuleRun<'r>, patterns: &Patterns, native: bool) -> PreparedRule<'r> {
         let rule = run.rule;
-        let params = rule_params(rule, &run.params);
+        let native = if native && run.params.is_empty() {
+            native::find(&rule.id.value, rule.text_hash)
+        } else {
+            None
+        };
+        // A compiled rule's queries are not compiled again.
+        let queries = match native {
+            Some(_) => Vec::new(),
+            None => compile(rule, &rule_params(rule, &run.params), patterns),
+        };
         PreparedRule {
             rule,
             identity: RuleIdentity::of(rule),
-            queries: compile(rule, &params, patterns),
-            native: if native && run.params.is_empty() {
-                native::find(&rule.id.value, rule.text_hash)
-            } else {
-                None
-            },
+            queries,
+            native,
             spent: AtomicU64::new(0),
         }
     }
@@ -411,9 +418,6 @@ fn run_part<'m: 'r, 'r>(
     let Some(prepared) = rules.get(part.rule) else {
         return (Vec::new(), None);
     };
-    let Some(query) = prepared.queries.get(part.query) else {
-        return (Vec::new(), None);
-    };
     if let Some(native) = prepared.native {
         let mut cx = Cx::new(world, patterns, prepared.rule.file, &prepared.identity);
         let outcome = native
@@ -422,6 +426,9 @@ fn run_part<'m: 'r, 'r>(
             .map_or(Ok(()), |query| query(&mut cx));
         return (cx.findings, outcome.err());
     }
+    let Some(query) = prepared.queries.get(part.query) else {
+        return (Vec::new(), None);
+    };
     let mut evaluator = Evaluator::new(world, prepared, patterns, shared, max_steps);
     match &part.elements {
         Some((items, range)) => {
