@@ -237,19 +237,17 @@ fn evaluate_with(
         .iter()
         .enumerate()
         .flat_map(|(rule, prepared)| match prepared.native {
-            // Compiled code runs each query on one thread.
-            Some(native) => (0..native.queries.len())
-                .map(|query| Part {
-                    rule,
-                    query,
-                    elements: None,
-                })
+            Some(native) => native
+                .queries
+                .iter()
+                .enumerate()
+                .flat_map(|(query, compiled)| split_query(world, rule, query, compiled.splits_on))
                 .collect(),
             None => prepared
                 .queries
                 .iter()
                 .enumerate()
-                .flat_map(|(query, compiled)| split_query(world, rule, query, compiled))
+                .flat_map(|(query, compiled)| split_query(world, rule, query, splits_on(compiled)))
                 .collect::<Vec<_>>(),
         })
         .collect();
@@ -367,14 +365,26 @@ const MIN_PART_LEN: usize = 64;
 /// (each plans its own join indexes and counts the steps of building them).
 const MAX_PARTS: usize = 32;
 
-/// The parts of query `query` of rule `rule`: runs of its first loop's elements when it
-/// loops over a top-level collection without looking its elements up by a join key, else
-/// the whole query.
+/// The collection a compiled query's parts split: that of its first loop, when it loops
+/// over a top-level collection without looking its elements up by a join key.
+fn splits_on<'q>(compiled: &CompiledQuery<'q>) -> Option<&'q str> {
+    match compiled.bindings.first() {
+        Some(Loop {
+            collection: Node::Collection(name),
+            join: None,
+            ..
+        }) => Some(name),
+        _ => None,
+    }
+}
+
+/// The parts of query `query` of rule `rule`: runs of the elements of the top-level
+/// collection its first loop is over (`splits_on`), else the whole query.
 fn split_query<'m>(
     world: &World<'m>,
     rule: usize,
     query: usize,
-    compiled: &CompiledQuery<'_>,
+    splits_on: Option<&str>,
 ) -> Vec<Part<'m>> {
     let whole = || {
         vec![Part {
@@ -383,13 +393,7 @@ fn split_query<'m>(
             elements: None,
         }]
     };
-    let Some(first) = compiled.bindings.first() else {
-        return whole();
-    };
-    let (Node::Collection(name), None) = (&first.collection, first.join) else {
-        return whole();
-    };
-    let Some(Value::List(items)) = world.collection_value(name) else {
+    let Some(Value::List(items)) = splits_on.and_then(|name| world.collection_value(name)) else {
         return whole();
     };
     let count = (items.len() / MIN_PART_LEN).clamp(1, MAX_PARTS);
@@ -419,11 +423,18 @@ fn run_part<'m: 'r, 'r>(
         return (Vec::new(), None);
     };
     if let Some(native) = prepared.native {
-        let mut cx = Cx::new(world, patterns, prepared.rule.file, &prepared.identity);
+        let range = part.elements.as_ref().map(|(_, range)| range.clone());
+        let mut cx = Cx::new(
+            world,
+            patterns,
+            prepared.rule.file,
+            &prepared.identity,
+            range,
+        );
         let outcome = native
             .queries
             .get(part.query)
-            .map_or(Ok(()), |query| query(&mut cx));
+            .map_or(Ok(()), |query| (query.run)(&mut cx));
         return (cx.findings, outcome.err());
     }
     let Some(query) = prepared.queries.get(part.query) else {

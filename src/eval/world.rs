@@ -971,11 +971,19 @@ impl<'m> World<'m> {
         }
     }
 
-    /// [`World::field`], with the functions of the most read kinds inlined: where `name` is
-    /// a constant (the rules compiled to Rust, [`crate::eval::native`]), each of them
-    /// reduces to reading that one field.
+    /// [`World::field`] of the field numbered `F` (`FieldName::X as u16`): one function for
+    /// each field, in which the field functions of the most read kinds are inlined and reduce
+    /// to reading that one field (the rules compiled to Rust, [`crate::eval::native`], read
+    /// fields through it).
+    #[inline]
+    pub fn numbered_field<const F: u16>(&self, entity: Entity) -> Option<Value<'m>> {
+        let &name = FieldName::ALL.get(usize::from(F))?;
+        self.field_inline(entity, name)
+    }
+
+    /// [`World::field`], with the functions of the most read kinds inlined.
     #[inline(always)]
-    pub fn field_inline(&self, entity: Entity, name: FieldName) -> Option<Value<'m>> {
+    fn field_inline(&self, entity: Entity, name: FieldName) -> Option<Value<'m>> {
         match entity {
             Entity::Package(d, r, i, p) => self.package_field_body(d, r, i, p, name),
             Entity::Requirement(f, r) => self.requirement_field_body(f, r, name),

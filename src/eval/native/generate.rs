@@ -13,9 +13,7 @@ use crate::eval::compile::{
 use crate::eval::engine::rule_params;
 use crate::eval::value::Value;
 use crate::lang::ast::{QuantifierKind, Rule};
-use crate::source::Span;
-
-use crate::source::text_hash;
+use crate::source::{text_hash, Span};
 
 /// A bundled rule to generate: its file's text and the rule parsed from it.
 pub struct Source<'a> {
@@ -32,7 +30,7 @@ pub fn generate(sources: &[Source<'_>]) -> String {
          #![allow(clippy::all, clippy::pedantic, unused_parens)]\n\n\
          use crate::diag::Diagnostic;\n\
          use crate::eval::join::Candidates;\n\
-         use crate::eval::native::{visit, Cx, NativeRule};\n\
+         use crate::eval::native::{visit, Cx, NativeQuery, NativeRule};\n\
          use crate::eval::value::Value;\n\
          use crate::lang::ast::BinaryOp;\n\
          use crate::lang::schema::FieldName;\n\n",
@@ -45,7 +43,7 @@ pub fn generate(sources: &[Source<'_>]) -> String {
         let patterns = Default::default();
         let queries = compile(source.rule, &params, &patterns);
         let id = &source.rule.id.value;
-        let mut names = Vec::new();
+        let mut entries = Vec::new();
         for (index, query) in queries.iter().enumerate() {
             let name = format!("{}_{index}", id.to_lowercase());
             let mut g = Generator::default();
@@ -57,13 +55,23 @@ pub fn generate(sources: &[Source<'_>]) -> String {
             out.push_str(&g.prelude);
             out.push_str(&body);
             out.push_str("    Ok(())\n}\n\n");
-            names.push(name);
+            let splits_on = match query.bindings.first() {
+                Some(Loop {
+                    collection: Node::Collection(collection),
+                    join: None,
+                    ..
+                }) => format!("Some({collection:?})"),
+                _ => "None".to_string(),
+            };
+            entries.push(format!(
+                "NativeQuery {{ run: {name}, splits_on: {splits_on} }}"
+            ));
         }
         let _ = writeln!(
             registry,
             "    NativeRule {{ id: {id:?}, source_hash: {:#018x}, queries: &[{}] }},",
             text_hash(source.text),
-            names.join(", ")
+            entries.join(", ")
         );
     }
     registry.push_str("];\n");
@@ -87,6 +95,7 @@ impl Generator {
         out
     }
 
+    /// A constant made once per run of the query, before its loops: its name.
     fn constant(&mut self, init: String) -> String {
         let name = format!("k{}", self.constants);
         self.constants += 1;
@@ -94,6 +103,7 @@ impl Generator {
         name
     }
 
+    /// The loops of `loops`, nested, with each one's condition parts, and the report inside.
     fn loops(&mut self, loops: &[Loop<'_>], report: &Report<'_>, indent: usize, out: &mut String) {
         let pad = "    ".repeat(indent);
         let Some((lp, rest)) = loops.split_first() else {
@@ -114,7 +124,13 @@ impl Generator {
             return;
         }
         let collection = self.value(&lp.collection);
-        let (visit, known) = self.visit(lp, slot);
+        let (visit, known) = match (&lp.collection, lp.join) {
+            // The first loop over a top-level collection visits the part's run of it.
+            (Node::Collection(_), None) if slot == 0 => {
+                ("for s0 in cx.part(&items0).iter() {".to_string(), None)
+            }
+            _ => self.visit(lp, slot),
+        };
         let _ = writeln!(
             out,
             "{pad}if let Value::List(items{slot}) = {collection} {{\n{pad}{visit}"
@@ -275,10 +291,13 @@ impl Generator {
                 let items: Vec<String> = items.iter().map(|item| self.value(item)).collect();
                 format!("Value::list(vec![{}])", items.join(", "))
             }
-            Node::VarField(slot, field) => format!("cx.field(s{slot}, FieldName::{field:?})"),
-            Node::Field(base, field) => {
-                format!("cx.field(&{}, FieldName::{field:?})", self.value(base))
+            Node::VarField(slot, field) => {
+                format!("cx.field::<{{ FieldName::{field:?} as u16 }}>(s{slot})")
             }
+            Node::Field(base, field) => format!(
+                "cx.field::<{{ FieldName::{field:?} as u16 }}>(&{})",
+                self.value(base)
+            ),
             Node::Call(name, arguments) => {
                 let arguments: Vec<String> = arguments.iter().map(|a| self.value(a)).collect();
                 format!("cx.call({name:?}, &[{}])", arguments.join(", "))

@@ -25,8 +25,13 @@ use crate::lang::ast::BinaryOp;
 use crate::lang::schema::FieldName;
 use crate::source::{FileId, Span};
 
-/// One query of a compiled rule.
-pub type NativeQuery = for<'w, 'm> fn(&mut Cx<'w, 'm>) -> Result<(), Diagnostic>;
+/// One query of a compiled rule: its function, and the top-level collection its first loop
+/// is over, whose elements it can be given in runs (as the evaluator splits a query), when
+/// that loop has no join.
+pub struct NativeQuery {
+    pub run: for<'w, 'm> fn(&mut Cx<'w, 'm>) -> Result<(), Diagnostic>,
+    pub splits_on: Option<&'static str>,
+}
 
 /// A bundled rule compiled to Rust: its ID, the hash of the text it was compiled from, and a
 /// function for each of its queries.
@@ -56,6 +61,9 @@ pub struct Cx<'w, 'm> {
     indexes: Indexes<'m>,
     /// How many keys the query has made that name no field path.
     other_keys: usize,
+    /// The run of the elements of the first loop's collection this part visits (all of them
+    /// when `None`).
+    range: Option<Range<usize>>,
     pub findings: Vec<Finding>,
 }
 
@@ -65,6 +73,7 @@ impl<'w, 'm> Cx<'w, 'm> {
         patterns: &'w Patterns,
         file: FileId,
         rule: &'w RuleIdentity,
+        range: Option<Range<usize>>,
     ) -> Cx<'w, 'm> {
         Cx {
             world,
@@ -73,6 +82,7 @@ impl<'w, 'm> Cx<'w, 'm> {
             rule,
             indexes: Indexes::default(),
             other_keys: 0,
+            range,
             findings: Vec::new(),
         }
     }
@@ -131,15 +141,23 @@ impl<'w, 'm> Cx<'w, 'm> {
         }
     }
 
-    /// Field `field` of `value` (null unless it is an entity).
+    /// Field number `F` (`FieldName::X as u16`) of `value` (null unless it is an entity).
     #[inline(always)]
-    pub fn field(&self, value: &Value<'m>, field: FieldName) -> Value<'m> {
+    pub fn field<const F: u16>(&self, value: &Value<'m>) -> Value<'m> {
         match value {
             Value::Entity(entity) => self
                 .world
-                .field_inline(*entity, field)
+                .numbered_field::<F>(*entity)
                 .unwrap_or(Value::Null),
             _ => Value::Null,
+        }
+    }
+
+    /// The elements of the first loop's collection that this part visits.
+    pub fn part<'i>(&self, items: &'i [Value<'m>]) -> &'i [Value<'m>] {
+        match &self.range {
+            Some(range) => items.get(range.clone()).unwrap_or_default(),
+            None => items,
         }
     }
 

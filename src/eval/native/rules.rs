@@ -5,7 +5,7 @@
 
 use crate::diag::Diagnostic;
 use crate::eval::join::Candidates;
-use crate::eval::native::{visit, Cx, NativeRule};
+use crate::eval::native::{visit, Cx, NativeQuery, NativeRule};
 use crate::eval::value::Value;
 use crate::lang::ast::BinaryOp;
 use crate::lang::schema::FieldName;
@@ -18,36 +18,44 @@ fn dp5001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k1 = Value::Null;
     let k2 = Value::Null;
     if let Value::List(items0) = cx.collection("services") {
-        for s0 in items0.iter() {
-            if !(cx.matches(&k0, &cx.field(s0, FieldName::BuildContext))?) {
+        for s0 in cx.part(&items0).iter() {
+            if !(cx.matches(&k0, &cx.field::<{ FieldName::BuildContext as u16 }>(s0))?) {
                 for s1 in [
-                    cx.field(s0, FieldName::BuildContext),
-                    cx.field(s0, FieldName::BuildDockerfile),
+                    cx.field::<{ FieldName::BuildContext as u16 }>(s0),
+                    cx.field::<{ FieldName::BuildDockerfile as u16 }>(s0),
                 ]
                 .iter()
                 {
                     if cx.compare(BinaryOp::Ne, s1, &k1)
-                        && ((!(cx.field(s0, FieldName::ContextExists).is_true())
+                        && ((!(cx
+                            .field::<{ FieldName::ContextExists as u16 }>(s0)
+                            .is_true())
                             && cx.compare(
                                 BinaryOp::Eq,
                                 s1,
-                                &cx.field(s0, FieldName::BuildContext),
+                                &cx.field::<{ FieldName::BuildContext as u16 }>(s0),
                             ))
-                            || (((cx.field(s0, FieldName::ContextExists).is_true()
-                                && !(cx.field(s0, FieldName::DockerfileExists).is_true()))
-                                && !(cx.field(s0, FieldName::DockerfileInline).is_true()))
+                            || (((cx
+                                .field::<{ FieldName::ContextExists as u16 }>(s0)
+                                .is_true()
+                                && !(cx
+                                    .field::<{ FieldName::DockerfileExists as u16 }>(s0)
+                                    .is_true()))
+                                && !(cx
+                                    .field::<{ FieldName::DockerfileInline as u16 }>(s0)
+                                    .is_true()))
                                 && (cx.compare(
                                     BinaryOp::Eq,
                                     s1,
-                                    &cx.field(s0, FieldName::BuildDockerfile),
+                                    &cx.field::<{ FieldName::BuildDockerfile as u16 }>(s0),
                                 ) || (cx.compare(
                                     BinaryOp::Eq,
-                                    &cx.field(s0, FieldName::BuildDockerfile),
+                                    &cx.field::<{ FieldName::BuildDockerfile as u16 }>(s0),
                                     &k2,
                                 ) && cx.compare(
                                     BinaryOp::Eq,
                                     s1,
-                                    &cx.field(s0, FieldName::BuildContext),
+                                    &cx.field::<{ FieldName::BuildContext as u16 }>(s0),
                                 )))))
                     {
                         cx.report(
@@ -56,7 +64,7 @@ fn dp5001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             {
                                 let mut m = String::new();
                                 m.push_str("service `");
-                                cx.display(&cx.field(s0, FieldName::Name), &mut m);
+                                cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m);
                                 m.push_str("` cannot be built: `");
                                 cx.display(&s1.clone(), &mut m);
                                 m.push_str(
@@ -79,51 +87,62 @@ fn dp2001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k1 = Value::Null;
     let k2 = Value::str("unresolved", None);
     if let Value::List(items0) = cx.collection("dockerfiles") {
-        for s0 in items0.iter() {
+        for s0 in cx.part(&items0).iter() {
             if cx.compare(
                 BinaryOp::Eq,
-                &cx.field(&cx.field(s0, FieldName::Context), FieldName::Dockerignore),
+                &cx.field::<{ FieldName::Dockerignore as u16 }>(
+                    &cx.field::<{ FieldName::Context as u16 }>(s0),
+                ),
                 &k0,
-            ) && cx.compare(BinaryOp::Ne, &cx.field(s0, FieldName::Context), &k1)
-                && {
-                    let mut answer = false;
-                    if let Value::List(items1) = cx.field(s0, FieldName::Copies) {
-                        for s1 in items1.iter() {
-                            if {
-                                let mut answer = false;
-                                if let Value::List(items2) = cx.field(s1, FieldName::Sources) {
-                                    for s2 in items2.iter() {
-                                        if cx.compare(
-                                            BinaryOp::Ne,
-                                            &cx.field(s2, FieldName::Outcome),
-                                            &k2,
-                                        ) {
-                                            answer = true;
-                                            break;
-                                        }
+            ) && cx.compare(
+                BinaryOp::Ne,
+                &cx.field::<{ FieldName::Context as u16 }>(s0),
+                &k1,
+            ) && {
+                let mut answer = false;
+                if let Value::List(items1) = cx.field::<{ FieldName::Copies as u16 }>(s0) {
+                    for s1 in items1.iter() {
+                        if {
+                            let mut answer = false;
+                            if let Value::List(items2) =
+                                cx.field::<{ FieldName::Sources as u16 }>(s1)
+                            {
+                                for s2 in items2.iter() {
+                                    if cx.compare(
+                                        BinaryOp::Ne,
+                                        &cx.field::<{ FieldName::Outcome as u16 }>(s2),
+                                        &k2,
+                                    ) {
+                                        answer = true;
+                                        break;
                                     }
                                 }
-                                Value::Bool(answer)
                             }
-                            .is_true()
-                            {
-                                answer = true;
-                                break;
-                            }
+                            Value::Bool(answer)
+                        }
+                        .is_true()
+                        {
+                            answer = true;
+                            break;
                         }
                     }
-                    Value::Bool(answer)
                 }
-                .is_true()
+                Value::Bool(answer)
+            }
+            .is_true()
             {
                 cx.report(
-                    cx.field(s0, FieldName::Context),
+                    cx.field::<{ FieldName::Context as u16 }>(s0),
                     &[s0],
                     {
                         let mut m = String::new();
                         m.push_str("the build context `");
                         cx.display(
-                            &cx.field(&cx.field(s0, FieldName::Context), FieldName::Path),
+                            &cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{
+                                FieldName::Context as u16
+                            }>(
+                                s0
+                            )),
                             &mut m,
                         );
                         m.push_str(
@@ -150,15 +169,23 @@ fn dp2002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k2 = Value::str("found", None);
     let k3 = Value::Integer(0);
     if let Value::List(items0) = cx.collection("copies") {
-        for s0 in items0.iter() {
-            if cx.compare(BinaryOp::Eq, &cx.field(s0, FieldName::From), &k0) {
-                if let Value::List(items1) = cx.field(s0, FieldName::Sources) {
+        for s0 in cx.part(&items0).iter() {
+            if cx.compare(
+                BinaryOp::Eq,
+                &cx.field::<{ FieldName::From as u16 }>(s0),
+                &k0,
+            ) {
+                if let Value::List(items1) = cx.field::<{ FieldName::Sources as u16 }>(s0) {
                     for s1 in items1.iter() {
-                        if k1.contains(&cx.field(s1, FieldName::Text))
-                            && cx.compare(BinaryOp::Eq, &cx.field(s1, FieldName::Outcome), &k2)
+                        if k1.contains(&cx.field::<{ FieldName::Text as u16 }>(s1))
                             && cx.compare(
                                 BinaryOp::Eq,
-                                &cx.call("len", &[cx.field(s1, FieldName::Excluded)]),
+                                &cx.field::<{ FieldName::Outcome as u16 }>(s1),
+                                &k2,
+                            )
+                            && cx.compare(
+                                BinaryOp::Eq,
+                                &cx.call("len", &[cx.field::<{ FieldName::Excluded as u16 }>(s1)]),
                                 &k3,
                             )
                         {
@@ -167,15 +194,12 @@ fn dp2002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                 &[
                                     cx.call(
                                         "exists",
-                                        &[cx.field(
-                                            &cx.field(
-                                                &cx.field(
-                                                    &cx.field(s0, FieldName::Stage),
-                                                    FieldName::Dockerfile,
+                                        &[cx.field::<{ FieldName::Dockerignore as u16 }>(
+                                            &cx.field::<{ FieldName::Context as u16 }>(
+                                                &cx.field::<{ FieldName::Dockerfile as u16 }>(
+                                                    &cx.field::<{ FieldName::Stage as u16 }>(s0),
                                                 ),
-                                                FieldName::Context,
                                             ),
-                                            FieldName::Dockerignore,
                                         )],
                                     ),
                                     Value::str(
@@ -188,35 +212,7 @@ fn dp2002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             .iter()
                             {
                                 if true {
-                                    cx.report(
-                                        s1.clone(),
-                                        &[s0, s1, s2],
-                                        {
-                                            let mut m = String::new();
-                                            m.push_str("`");
-                                            cx.display(&cx.field(s0, FieldName::Keyword), &mut m);
-                                            m.push_str(" ");
-                                            cx.display(&cx.field(s1, FieldName::Text), &mut m);
-                                            m.push_str("` copies the whole build context `");
-                                            cx.display(
-                                                &cx.field(
-                                                    &cx.field(
-                                                        &cx.field(
-                                                            &cx.field(s0, FieldName::Stage),
-                                                            FieldName::Dockerfile,
-                                                        ),
-                                                        FieldName::Context,
-                                                    ),
-                                                    FieldName::Path,
-                                                ),
-                                                &mut m,
-                                            );
-                                            m.push_str("`, and ");
-                                            cx.display(&s2.clone(), &mut m);
-                                            m
-                                        },
-                                        vec![],
-                                    );
+                                    cx.report(s1.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Keyword as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` copies the whole build context `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::Context as u16 }>(&cx.field::<{ FieldName::Dockerfile as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)))), &mut m); m.push_str("`, and "); cx.display(&s2.clone(), &mut m); m }, vec![]);
                                 }
                             }
                         }
@@ -237,16 +233,16 @@ fn dp2003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k2 = Value::Integer(0);
     let k3 = Value::str("no_match", None);
     if let Value::List(items0) = cx.collection("copies") {
-        for s0 in items0.iter() {
+        for s0 in cx.part(&items0).iter() {
             if true {
-                if let Value::List(items1) = cx.field(s0, FieldName::Sources) {
+                if let Value::List(items1) = cx.field::<{ FieldName::Sources as u16 }>(s0) {
                     for s1 in items1.iter() {
-                        if k0.contains(&cx.field(s1, FieldName::Outcome)) {
-                            for s2 in [cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Eq, &cx.field(s1, FieldName::Outcome), &k1)), Value::str("matches no file of the build context", None), cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Gt, &cx.call("len", &[cx.field(s1, FieldName::Excluded)]), &k2)), Value::str("is excluded by the `.dockerignore` of the build context", None), Value::str("is not in the build context", None)])])].iter() {
+                        if k0.contains(&cx.field::<{ FieldName::Outcome as u16 }>(s1)) {
+                            for s2 in [cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Outcome as u16 }>(s1), &k1)), Value::str("matches no file of the build context", None), cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Gt, &cx.call("len", &[cx.field::<{ FieldName::Excluded as u16 }>(s1)]), &k2)), Value::str("is excluded by the `.dockerignore` of the build context", None), Value::str("is not in the build context", None)])])].iter() {
                         if true {
-                            for s3 in [cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Eq, &cx.field(s1, FieldName::Outcome), &k3)), Value::str("nothing is copied (BuildKit goes on; the legacy builder fails)", None), Value::str("the build fails", None)])].iter() {
+                            for s3 in [cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Outcome as u16 }>(s1), &k3)), Value::str("nothing is copied (BuildKit goes on; the legacy builder fails)", None), Value::str("the build fails", None)])].iter() {
                                 if true {
-                                    cx.report(s1.clone(), &[s0, s1, s2, s3], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s1, FieldName::Text), &mut m); m.push_str("` "); cx.display(&s2.clone(), &mut m); m.push_str(" `"); cx.display(&cx.field(&cx.field(&cx.field(&cx.field(s0, FieldName::Stage), FieldName::Dockerfile), FieldName::Context), FieldName::Path), &mut m); m.push_str("`: "); cx.display(&s3.clone(), &mut m); m }, vec![]);
+                                    cx.report(s1.clone(), &[s0, s1, s2, s3], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` "); cx.display(&s2.clone(), &mut m); m.push_str(" `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::Context as u16 }>(&cx.field::<{ FieldName::Dockerfile as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)))), &mut m); m.push_str("`: "); cx.display(&s3.clone(), &mut m); m }, vec![]);
                                 }
                             }
                         }
@@ -270,32 +266,38 @@ fn dp2003_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k3 = Value::str("found", None);
     let k4 = Value::str("found", None);
     if let Value::List(items0) = cx.collection("installs") {
-        for s0 in items0.iter() {
-            if k0.contains(&cx.field(s0, FieldName::Manager))
+        for s0 in cx.part(&items0).iter() {
+            if k0.contains(&cx.field::<{ FieldName::Manager as u16 }>(s0))
                 && cx.compare(
                     BinaryOp::Ne,
-                    &cx.field(
-                        &cx.field(&cx.field(s0, FieldName::Stage), FieldName::Dockerfile),
-                        FieldName::Context,
+                    &cx.field::<{ FieldName::Context as u16 }>(
+                        &cx.field::<{ FieldName::Dockerfile as u16 }>(&cx.field::<{
+                            FieldName::Stage as u16
+                        }>(
+                            s0
+                        )),
                     ),
                     &k1,
                 )
                 && !({
                     let mut answer = false;
-                    if let Value::List(items1) =
-                        cx.field(&cx.field(s0, FieldName::Instruction), FieldName::Flags)
-                    {
+                    if let Value::List(items1) = cx.field::<{ FieldName::Flags as u16 }>(
+                        &cx.field::<{ FieldName::Instruction as u16 }>(s0),
+                    ) {
                         for s1 in items1.iter() {
-                            if cx.compare(BinaryOp::Eq, &cx.field(s1, FieldName::Name), &k2)
-                                && cx
-                                    .call(
-                                        "contains",
-                                        &[
-                                            cx.field(s1, FieldName::Value),
-                                            Value::str("type=bind", None),
-                                        ],
-                                    )
-                                    .is_true()
+                            if cx.compare(
+                                BinaryOp::Eq,
+                                &cx.field::<{ FieldName::Name as u16 }>(s1),
+                                &k2,
+                            ) && cx
+                                .call(
+                                    "contains",
+                                    &[
+                                        cx.field::<{ FieldName::Value as u16 }>(s1),
+                                        Value::str("type=bind", None),
+                                    ],
+                                )
+                                .is_true()
                             {
                                 answer = true;
                                 break;
@@ -306,129 +308,12 @@ fn dp2003_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                 }
                 .is_true())
             {
-                if let Value::List(items1) = cx.field(s0, FieldName::RequirementFiles) {
+                if let Value::List(items1) = cx.field::<{ FieldName::RequirementFiles as u16 }>(s0)
+                {
                     for s1 in items1.iter() {
-                        if !(cx.field(s1, FieldName::Copied).is_true())
-                            && !({
-                                let mut answer = false;
-                                if let Value::List(items2) =
-                                    cx.field(&cx.field(s0, FieldName::Stage), FieldName::Copies)
-                                {
-                                    for s2 in items2.iter() {
-                                        if cx.compare(
-                                            BinaryOp::Lt,
-                                            &cx.field(
-                                                &cx.field(s2, FieldName::Instruction),
-                                                FieldName::Line,
-                                            ),
-                                            &cx.field(
-                                                &cx.field(s0, FieldName::Instruction),
-                                                FieldName::Line,
-                                            ),
-                                        ) && cx
-                                            .call(
-                                                "starts_with",
-                                                &[
-                                                    cx.field(s1, FieldName::ImagePath),
-                                                    cx.field(s2, FieldName::DestinationPath),
-                                                ],
-                                            )
-                                            .is_true()
-                                            && {
-                                                let mut answer = false;
-                                                if let Value::List(items3) =
-                                                    cx.field(s2, FieldName::Sources)
-                                                {
-                                                    for s3 in items3.iter() {
-                                                        if cx.compare(
-                                                            BinaryOp::Ne,
-                                                            &cx.field(s3, FieldName::Outcome),
-                                                            &k3,
-                                                        ) {
-                                                            answer = true;
-                                                            break;
-                                                        }
-                                                    }
-                                                }
-                                                Value::Bool(answer)
-                                            }
-                                            .is_true()
-                                        {
-                                            answer = true;
-                                            break;
-                                        }
-                                    }
-                                }
-                                Value::Bool(answer)
-                            }
-                            .is_true())
-                            && !({
-                                let mut answer = false;
-                                if let Value::List(items2) =
-                                    cx.field(&cx.field(s0, FieldName::Stage), FieldName::Lineage)
-                                {
-                                    for s2 in items2.iter() {
-                                        if {
-                                            let mut answer = false;
-                                            if let Value::List(items3) =
-                                                cx.field(s2, FieldName::Copies)
-                                            {
-                                                for s3 in items3.iter() {
-                                                    if cx
-                                                        .call(
-                                                            "starts_with",
-                                                            &[
-                                                                cx.field(s1, FieldName::ImagePath),
-                                                                cx.field(
-                                                                    s3,
-                                                                    FieldName::DestinationPath,
-                                                                ),
-                                                            ],
-                                                        )
-                                                        .is_true()
-                                                        && {
-                                                            let mut answer = false;
-                                                            if let Value::List(items4) =
-                                                                cx.field(s3, FieldName::Sources)
-                                                            {
-                                                                for s4 in items4.iter() {
-                                                                    if cx.compare(
-                                                                        BinaryOp::Ne,
-                                                                        &cx.field(
-                                                                            s4,
-                                                                            FieldName::Outcome,
-                                                                        ),
-                                                                        &k4,
-                                                                    ) {
-                                                                        answer = true;
-                                                                        break;
-                                                                    }
-                                                                }
-                                                            }
-                                                            Value::Bool(answer)
-                                                        }
-                                                        .is_true()
-                                                    {
-                                                        answer = true;
-                                                        break;
-                                                    }
-                                                }
-                                            }
-                                            Value::Bool(answer)
-                                        }
-                                        .is_true()
-                                        {
-                                            answer = true;
-                                            break;
-                                        }
-                                    }
-                                }
-                                Value::Bool(answer)
-                            }
-                            .is_true())
-                        {
-                            cx.report(s1.clone(), &[s0, s1], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s1, FieldName::Path), &mut m); m.push_str("` is not in the image: no `COPY` from the build context put it at `"); cx.display(&cx.field(s1, FieldName::ImagePath), &mut m); m.push_str("` before this `RUN`, so `"); cx.display(&cx.field(s0, FieldName::Program), &mut m); m.push_str(" "); cx.display(&cx.field(s0, FieldName::Subcommand), &mut m); m.push_str("` fails"); m }, vec![]);
-                        }
+                        if !(cx.field::<{ FieldName::Copied as u16 }>(s1).is_true()) && !({ let mut answer = false; if let Value::List(items2) = cx.field::<{ FieldName::Copies as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)) { for s2 in items2.iter() { if cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s2)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s0))) && cx.call("starts_with", &[cx.field::<{ FieldName::ImagePath as u16 }>(s1), cx.field::<{ FieldName::DestinationPath as u16 }>(s2)]).is_true() && { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Sources as u16 }>(s2) { for s3 in items3.iter() { if cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Outcome as u16 }>(s3), &k3) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()) && !({ let mut answer = false; if let Value::List(items2) = cx.field::<{ FieldName::Lineage as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)) { for s2 in items2.iter() { if { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Copies as u16 }>(s2) { for s3 in items3.iter() { if cx.call("starts_with", &[cx.field::<{ FieldName::ImagePath as u16 }>(s1), cx.field::<{ FieldName::DestinationPath as u16 }>(s3)]).is_true() && { let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Sources as u16 }>(s3) { for s4 in items4.iter() { if cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Outcome as u16 }>(s4), &k4) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
+                    cx.report(s1.clone(), &[s0, s1], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(s1), &mut m); m.push_str("` is not in the image: no `COPY` from the build context put it at `"); cx.display(&cx.field::<{ FieldName::ImagePath as u16 }>(s1), &mut m); m.push_str("` before this `RUN`, so `"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s0), &mut m); m.push_str("` fails"); m }, vec![]);
+                }
                     }
                 }
             }
@@ -455,9 +340,9 @@ fn dp2004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
         Value::str("node_modules", None),
     ]);
     if let Value::List(items0) = cx.collection("contexts") {
-        for s0 in items0.iter() {
+        for s0 in cx.part(&items0).iter() {
             if true {
-                for s1 in [cx.field(s0, FieldName::Dockerignore)].iter() {
+                for s1 in [cx.field::<{ FieldName::Dockerignore as u16 }>(s0)].iter() {
                     if cx.compare(BinaryOp::Ne, s1, &k0)
                         && cx.compare(
                             BinaryOp::Gt,
@@ -471,7 +356,7 @@ fn dp2004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             {
                                 let mut m = String::new();
                                 m.push_str("`");
-                                cx.display(&cx.field(s1, FieldName::Path), &mut m);
+                                cx.display(&cx.field::<{ FieldName::Path as u16 }>(s1), &mut m);
                                 m.push_str("` does not exclude ");
                                 cx.display(
                                     &cx.call("not_excluded", &[s1.clone(), k3.clone()]),
@@ -521,28 +406,42 @@ fn dp2005_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
         Value::str("*.md", None),
     ]);
     if let Value::List(items0) = cx.collection("copies") {
-        for s0 in items0.iter() {
-            if cx.compare(BinaryOp::Eq, &cx.field(s0, FieldName::From), &k0) {
-                if let Value::List(items1) = cx.field(s0, FieldName::Sources) {
+        for s0 in cx.part(&items0).iter() {
+            if cx.compare(
+                BinaryOp::Eq,
+                &cx.field::<{ FieldName::From as u16 }>(s0),
+                &k0,
+            ) {
+                if let Value::List(items1) = cx.field::<{ FieldName::Sources as u16 }>(s0) {
                     for s1 in items1.iter() {
                         if true {
-                            if let Value::List(items2) = cx.field(s1, FieldName::Files) {
+                            if let Value::List(items2) = cx.field::<{ FieldName::Files as u16 }>(s1)
+                            {
                                 for s2 in items2.iter() {
-                                    if cx.compare(BinaryOp::Eq, &cx.field(s2, FieldName::Kind), &k1)
-                                        && cx
-                                            .call(
-                                                "path_matches",
-                                                &[cx.field(s2, FieldName::Path), k2.clone()],
-                                            )
-                                            .is_true()
+                                    if cx.compare(
+                                        BinaryOp::Eq,
+                                        &cx.field::<{ FieldName::Kind as u16 }>(s2),
+                                        &k1,
+                                    ) && cx
+                                        .call(
+                                            "path_matches",
+                                            &[
+                                                cx.field::<{ FieldName::Path as u16 }>(s2),
+                                                k2.clone(),
+                                            ],
+                                        )
+                                        .is_true()
                                         && !(cx
                                             .call(
                                                 "path_matches",
-                                                &[cx.field(s2, FieldName::Path), k3.clone()],
+                                                &[
+                                                    cx.field::<{ FieldName::Path as u16 }>(s2),
+                                                    k3.clone(),
+                                                ],
                                             )
                                             .is_true())
                                     {
-                                        cx.report(s1.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s0, FieldName::Keyword), &mut m); m.push_str(" "); cx.display(&cx.field(s1, FieldName::Text), &mut m); m.push_str("` sends `"); cx.display(&cx.field(s2, FieldName::Path), &mut m); m.push_str("` into the image; leave it out with `.dockerignore` and pass secrets with `RUN --mount=type=secret`"); m }, vec![]);
+                                        cx.report(s1.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Keyword as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` sends `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(s2), &mut m); m.push_str("` into the image; leave it out with `.dockerignore` and pass secrets with `RUN --mount=type=secret`"); m }, vec![]);
                                     }
                                 }
                             }
@@ -558,21 +457,25 @@ fn dp2005_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
 fn dp2006_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k0 = Value::Size(500000000);
     if let Value::List(items0) = cx.collection("contexts") {
-        for s0 in items0.iter() {
-            if cx.compare(BinaryOp::Gt, &cx.field(s0, FieldName::SentSize), &k0) {
+        for s0 in cx.part(&items0).iter() {
+            if cx.compare(
+                BinaryOp::Gt,
+                &cx.field::<{ FieldName::SentSize as u16 }>(s0),
+                &k0,
+            ) {
                 cx.report(
                     s0.clone(),
                     &[s0],
                     {
                         let mut m = String::new();
                         m.push_str("the build context `");
-                        cx.display(&cx.field(s0, FieldName::Path), &mut m);
+                        cx.display(&cx.field::<{ FieldName::Path as u16 }>(s0), &mut m);
                         m.push_str("` sends ");
-                        cx.display(&cx.field(s0, FieldName::SentSize), &mut m);
+                        cx.display(&cx.field::<{ FieldName::SentSize as u16 }>(s0), &mut m);
                         m.push_str(" to the builder, over the budget of ");
                         cx.display(&Value::Size(500000000), &mut m);
                         m.push_str(" (all its files: ");
-                        cx.display(&cx.field(s0, FieldName::TotalSize), &mut m);
+                        cx.display(&cx.field::<{ FieldName::TotalSize as u16 }>(s0), &mut m);
                         m.push_str(")");
                         m
                     },
@@ -638,12 +541,12 @@ fn dp1001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k6 = cx.key(&[FieldName::Instruction]);
     let k7 = Value::str("--virtual", None);
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter() {
+        for s0 in cx.part(&items0).iter() {
             if true {
-                if let Value::List(items1) = cx.field(s0, FieldName::Packages) {
+                if let Value::List(items1) = cx.field::<{ FieldName::Packages as u16 }>(s0) {
                     for s1 in items1.iter() {
-                        if k0.contains(&cx.field(s1, FieldName::Manager)) && (k1.contains(&cx.field(s1, FieldName::NormalizedName)) || cx.matches(&k2, &cx.field(s1, FieldName::NormalizedName))?) && !({ let mut answer = false; if let Value::List(items2) = cx.field(&cx.field(s1, FieldName::Stage), FieldName::Commands) { let index2 = cx.lookup(&items2, k3, false, |cx, s2| cx.field(s2, FieldName::Instruction)); let candidates2 = match index2 { Some(index) => Some(Candidates::new(index, cx.field(s1, FieldName::Instruction))), None => None }; let known2 = candidates2.is_some(); for position in visit(items2.len(), candidates2.as_ref()) { let Some(s2) = items2.get(position) else { continue; }; if (known2 || cx.compare(BinaryOp::Eq, &cx.field(s2, FieldName::Instruction), &cx.field(s1, FieldName::Instruction))) && cx.compare(BinaryOp::Ne, s2, &cx.field(&cx.field(s1, FieldName::Install), FieldName::Command)) && k4.contains(&cx.field(s2, FieldName::Program)) && { let mut answer = false; if let Value::List(items3) = cx.field(s2, FieldName::Arguments) { for s3 in items3.iter() { if k5.contains(s3) { answer = true; break; } } } Value::Bool(answer) }.is_true() && { let mut answer = false; if let Value::List(items3) = cx.field(s2, FieldName::Arguments) { for s3 in items3.iter() { if (cx.compare(BinaryOp::Eq, s3, &cx.field(s1, FieldName::Name)) || (cx.call("starts_with", &[s3.clone(), Value::str(".", None)]).is_true() && { let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(s1, FieldName::Stage), FieldName::Commands) { let index4 = cx.lookup(&items4, k6, true, |cx, s4| cx.field(s4, FieldName::Instruction)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(s1, FieldName::Instruction))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Instruction), &cx.field(s1, FieldName::Instruction))) && cx.compare(BinaryOp::In, &k7, &cx.field(s4, FieldName::Words)) && cx.compare(BinaryOp::In, s3, &cx.field(s4, FieldName::Words)) && cx.compare(BinaryOp::In, &cx.field(s1, FieldName::Name), &cx.field(s4, FieldName::Words)) { answer = true; break; } } } Value::Bool(answer) }.is_true())) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
-                    cx.report(cx.field(s1, FieldName::Name), &[s0, s1], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s1, FieldName::Name), &mut m); m.push_str("` is a compiler toolchain package, installed in stage `"); cx.display(&cx.field(&cx.field(s1, FieldName::Stage), FieldName::Label), &mut m); m.push_str("` of a shipped image; build in a separate stage and copy only the results"); m }, vec![]);
+                        if k0.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1)) && (k1.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s1)) || cx.matches(&k2, &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))?) && !({ let mut answer = false; if let Value::List(items2) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)) { let index2 = cx.lookup(&items2, k3, false, |cx, s2| cx.field::<{ FieldName::Instruction as u16 }>(s2)); let candidates2 = match index2 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s1))), None => None }; let known2 = candidates2.is_some(); for position in visit(items2.len(), candidates2.as_ref()) { let Some(s2) = items2.get(position) else { continue; }; if (known2 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s2), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::Ne, s2, &cx.field::<{ FieldName::Command as u16 }>(&cx.field::<{ FieldName::Install as u16 }>(s1))) && k4.contains(&cx.field::<{ FieldName::Program as u16 }>(s2)) && { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Arguments as u16 }>(s2) { for s3 in items3.iter() { if k5.contains(s3) { answer = true; break; } } } Value::Bool(answer) }.is_true() && { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Arguments as u16 }>(s2) { for s3 in items3.iter() { if (cx.compare(BinaryOp::Eq, s3, &cx.field::<{ FieldName::Name as u16 }>(s1)) || (cx.call("starts_with", &[s3.clone(), Value::str(".", None)]).is_true() && { let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)) { let index4 = cx.lookup(&items4, k6, true, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s1))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::In, &k7, &cx.field::<{ FieldName::Words as u16 }>(s4)) && cx.compare(BinaryOp::In, s3, &cx.field::<{ FieldName::Words as u16 }>(s4)) && cx.compare(BinaryOp::In, &cx.field::<{ FieldName::Name as u16 }>(s1), &cx.field::<{ FieldName::Words as u16 }>(s4)) { answer = true; break; } } } Value::Bool(answer) }.is_true())) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
+                    cx.report(cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("` is a compiler toolchain package, installed in stage `"); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("` of a shipped image; build in a separate stage and copy only the results"); m }, vec![]);
                 }
                     }
                 }
@@ -657,14 +560,14 @@ fn dp1002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k0 = cx.members(Value::list(vec![Value::str("nvidia/cuda", None)]));
     let k1 = cx.pattern("(^|-)devel(-|$)", cx.span(1714, 1723));
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter() {
-            if k0.contains(&cx.field(&cx.field(s0, FieldName::Base), FieldName::Repository))
-                && cx.matches(
-                    &k1,
-                    &cx.field(&cx.field(s0, FieldName::Base), FieldName::Tag),
-                )?
-            {
-                cx.report(cx.field(&cx.field(s0, FieldName::Base), FieldName::Tag), &[s0], { let mut m = String::new(); m.push_str("the image is built on `"); cx.display(&cx.field(&cx.field(s0, FieldName::Base), FieldName::Expanded), &mut m); m.push_str("`, a CUDA development image; use a `-runtime` tag and compile in a builder stage"); m }, vec![]);
+        for s0 in cx.part(&items0).iter() {
+            if k0.contains(&cx.field::<{ FieldName::Repository as u16 }>(
+                &cx.field::<{ FieldName::Base as u16 }>(s0),
+            )) && cx.matches(
+                &k1,
+                &cx.field::<{ FieldName::Tag as u16 }>(&cx.field::<{ FieldName::Base as u16 }>(s0)),
+            )? {
+                cx.report(cx.field::<{ FieldName::Tag as u16 }>(&cx.field::<{ FieldName::Base as u16 }>(s0)), &[s0], { let mut m = String::new(); m.push_str("the image is built on `"); cx.display(&cx.field::<{ FieldName::Expanded as u16 }>(&cx.field::<{ FieldName::Base as u16 }>(s0)), &mut m); m.push_str("`, a CUDA development image; use a `-runtime` tag and compile in a builder stage"); m }, vec![]);
             }
         }
     }
@@ -725,25 +628,33 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k40 = Value::str("uv", None);
     let k41 = cx.pattern("(^|/)\\.cache/uv(/|/\\*)?$", cx.span(3775, 3803));
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter() {
+        for s0 in cx.part(&items0).iter() {
             if true {
-                if let Value::List(items1) = cx.field(s0, FieldName::Installs) {
+                if let Value::List(items1) = cx.field::<{ FieldName::Installs as u16 }>(s0) {
                     for s1 in items1.iter() {
-                        if (cx.compare(BinaryOp::Eq, &cx.field(s1, FieldName::Manager), &k0)
-                            || cx.compare(BinaryOp::Eq, &cx.field(s1, FieldName::Manager), &k1))
-                            && k2.contains(&cx.field(s1, FieldName::Subcommand))
+                        if (cx.compare(
+                            BinaryOp::Eq,
+                            &cx.field::<{ FieldName::Manager as u16 }>(s1),
+                            &k0,
+                        ) || cx.compare(
+                            BinaryOp::Eq,
+                            &cx.field::<{ FieldName::Manager as u16 }>(s1),
+                            &k1,
+                        )) && k2.contains(&cx.field::<{ FieldName::Subcommand as u16 }>(s1))
                             && !({
                                 let mut answer = false;
-                                if let Value::List(items2) = cx.field(s1, FieldName::Flags) {
+                                if let Value::List(items2) =
+                                    cx.field::<{ FieldName::Flags as u16 }>(s1)
+                                {
                                     for s2 in items2.iter() {
                                         if ((cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(s1, FieldName::Manager),
+                                            &cx.field::<{ FieldName::Manager as u16 }>(s1),
                                             &k3,
                                         ) && k4.contains(s2))
                                             || (cx.compare(
                                                 BinaryOp::Eq,
-                                                &cx.field(s1, FieldName::Manager),
+                                                &cx.field::<{ FieldName::Manager as u16 }>(s1),
                                                 &k5,
                                             ) && k6.contains(s2)))
                                         {
@@ -757,31 +668,33 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             .is_true())
                             && !({
                                 let mut answer = false;
-                                if let Value::List(items2) = cx.field(s1, FieldName::Settings) {
+                                if let Value::List(items2) =
+                                    cx.field::<{ FieldName::Settings as u16 }>(s1)
+                                {
                                     for s2 in items2.iter() {
                                         if ((cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(s1, FieldName::Manager),
+                                            &cx.field::<{ FieldName::Manager as u16 }>(s1),
                                             &k7,
                                         ) && cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(s2, FieldName::Name),
+                                            &cx.field::<{ FieldName::Name as u16 }>(s2),
                                             &k8,
                                         )) || (cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(s1, FieldName::Manager),
+                                            &cx.field::<{ FieldName::Manager as u16 }>(s1),
                                             &k9,
                                         ) && cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(s2, FieldName::Name),
+                                            &cx.field::<{ FieldName::Name as u16 }>(s2),
                                             &k10,
                                         ))) && cx.compare(
                                             BinaryOp::Ne,
-                                            &cx.field(s2, FieldName::Value),
+                                            &cx.field::<{ FieldName::Value as u16 }>(s2),
                                             &k11,
                                         ) && cx.compare(
                                             BinaryOp::Ne,
-                                            &cx.field(s2, FieldName::Value),
+                                            &cx.field::<{ FieldName::Value as u16 }>(s2),
                                             &k12,
                                         ) {
                                             answer = true;
@@ -794,44 +707,50 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             .is_true())
                             && !({
                                 let mut answer = false;
-                                if let Value::List(items2) =
-                                    cx.field(&cx.field(s1, FieldName::Stage), FieldName::Settings)
+                                if let Value::List(items2) = cx
+                                    .field::<{ FieldName::Settings as u16 }>(&cx.field::<{
+                                        FieldName::Stage as u16
+                                    }>(
+                                        s1
+                                    ))
                                 {
                                     for s2 in items2.iter() {
                                         if ((cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(s1, FieldName::Manager),
+                                            &cx.field::<{ FieldName::Manager as u16 }>(s1),
                                             &k13,
                                         ) && cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(s2, FieldName::Name),
+                                            &cx.field::<{ FieldName::Name as u16 }>(s2),
                                             &k14,
                                         )) || (cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(s1, FieldName::Manager),
+                                            &cx.field::<{ FieldName::Manager as u16 }>(s1),
                                             &k15,
                                         ) && cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(s2, FieldName::Name),
+                                            &cx.field::<{ FieldName::Name as u16 }>(s2),
                                             &k16,
                                         ))) && cx.compare(
                                             BinaryOp::Ne,
-                                            &cx.field(s2, FieldName::Value),
+                                            &cx.field::<{ FieldName::Value as u16 }>(s2),
                                             &k17,
                                         ) && cx.compare(
                                             BinaryOp::Ne,
-                                            &cx.field(s2, FieldName::Value),
+                                            &cx.field::<{ FieldName::Value as u16 }>(s2),
                                             &k18,
                                         ) && cx.compare(
                                             BinaryOp::Lt,
-                                            &cx.field(
-                                                &cx.field(s2, FieldName::Instruction),
-                                                FieldName::Line,
-                                            ),
-                                            &cx.field(
-                                                &cx.field(s1, FieldName::Instruction),
-                                                FieldName::Line,
-                                            ),
+                                            &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{
+                                                FieldName::Instruction as u16
+                                            }>(
+                                                s2
+                                            )),
+                                            &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{
+                                                FieldName::Instruction as u16
+                                            }>(
+                                                s1
+                                            )),
                                         ) {
                                             answer = true;
                                             break;
@@ -843,43 +762,57 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             .is_true())
                             && !({
                                 let mut answer = false;
-                                if let Value::List(items2) =
-                                    cx.field(&cx.field(s1, FieldName::Stage), FieldName::Lineage)
+                                if let Value::List(items2) = cx
+                                    .field::<{ FieldName::Lineage as u16 }>(&cx.field::<{
+                                        FieldName::Stage as u16
+                                    }>(
+                                        s1
+                                    ))
                                 {
                                     for s2 in items2.iter() {
                                         if {
                                             let mut answer = false;
                                             if let Value::List(items3) =
-                                                cx.field(s2, FieldName::Settings)
+                                                cx.field::<{ FieldName::Settings as u16 }>(s2)
                                             {
                                                 for s3 in items3.iter() {
                                                     if ((cx.compare(
                                                         BinaryOp::Eq,
-                                                        &cx.field(s1, FieldName::Manager),
+                                                        &cx.field::<{ FieldName::Manager as u16 }>(
+                                                            s1,
+                                                        ),
                                                         &k19,
                                                     ) && cx.compare(
                                                         BinaryOp::Eq,
-                                                        &cx.field(s3, FieldName::Name),
+                                                        &cx.field::<{ FieldName::Name as u16 }>(s3),
                                                         &k20,
                                                     )) || (cx.compare(
                                                         BinaryOp::Eq,
-                                                        &cx.field(s1, FieldName::Manager),
+                                                        &cx.field::<{ FieldName::Manager as u16 }>(
+                                                            s1,
+                                                        ),
                                                         &k21,
                                                     ) && cx.compare(
                                                         BinaryOp::Eq,
-                                                        &cx.field(s3, FieldName::Name),
+                                                        &cx.field::<{ FieldName::Name as u16 }>(s3),
                                                         &k22,
                                                     ))) && cx.compare(
                                                         BinaryOp::Eq,
-                                                        &cx.field(s3, FieldName::Keyword),
+                                                        &cx.field::<{ FieldName::Keyword as u16 }>(
+                                                            s3,
+                                                        ),
                                                         &k23,
                                                     ) && cx.compare(
                                                         BinaryOp::Ne,
-                                                        &cx.field(s3, FieldName::Value),
+                                                        &cx.field::<{ FieldName::Value as u16 }>(
+                                                            s3,
+                                                        ),
                                                         &k24,
                                                     ) && cx.compare(
                                                         BinaryOp::Ne,
-                                                        &cx.field(s3, FieldName::Value),
+                                                        &cx.field::<{ FieldName::Value as u16 }>(
+                                                            s3,
+                                                        ),
                                                         &k25,
                                                     ) {
                                                         answer = true;
@@ -901,11 +834,13 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             .is_true())
                             && !({
                                 let mut answer = false;
-                                if let Value::List(items2) = cx.field(s1, FieldName::CacheMounts) {
+                                if let Value::List(items2) =
+                                    cx.field::<{ FieldName::CacheMounts as u16 }>(s1)
+                                {
                                     for s2 in items2.iter() {
                                         if ((cx.compare(
                                             BinaryOp::Eq,
-                                            &cx.field(s1, FieldName::Manager),
+                                            &cx.field::<{ FieldName::Manager as u16 }>(s1),
                                             &k26,
                                         ) && cx
                                             .call(
@@ -915,7 +850,7 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                             .is_true())
                                             || (cx.compare(
                                                 BinaryOp::Eq,
-                                                &cx.field(s1, FieldName::Manager),
+                                                &cx.field::<{ FieldName::Manager as u16 }>(s1),
                                                 &k27,
                                             ) && cx
                                                 .call(
@@ -934,16 +869,20 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             .is_true())
                             && !({
                                 let mut answer = false;
-                                if let Value::List(items2) =
-                                    cx.field(&cx.field(s1, FieldName::Stage), FieldName::Commands)
+                                if let Value::List(items2) = cx
+                                    .field::<{ FieldName::Commands as u16 }>(&cx.field::<{
+                                        FieldName::Stage as u16
+                                    }>(
+                                        s1
+                                    ))
                                 {
                                     let index2 = cx.lookup(&items2, k28, false, |cx, s2| {
-                                        cx.field(s2, FieldName::Instruction)
+                                        cx.field::<{ FieldName::Instruction as u16 }>(s2)
                                     });
                                     let candidates2 = match index2 {
                                         Some(index) => Some(Candidates::new(
                                             index,
-                                            cx.field(s1, FieldName::Instruction),
+                                            cx.field::<{ FieldName::Instruction as u16 }>(s1),
                                         )),
                                         None => None,
                                     };
@@ -955,61 +894,69 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                         if (known2
                                             || cx.compare(
                                                 BinaryOp::Eq,
-                                                &cx.field(s2, FieldName::Instruction),
-                                                &cx.field(s1, FieldName::Instruction),
+                                                &cx.field::<{ FieldName::Instruction as u16 }>(s2),
+                                                &cx.field::<{ FieldName::Instruction as u16 }>(s1),
                                             ))
                                             && ((((cx.matches(
                                                 &k29,
-                                                &cx.field(s2, FieldName::Program),
+                                                &cx.field::<{ FieldName::Program as u16 }>(s2),
                                             )? && cx.compare(
                                                 BinaryOp::In,
                                                 &k30,
-                                                &cx.field(s2, FieldName::Arguments),
+                                                &cx.field::<{ FieldName::Arguments as u16 }>(s2),
                                             )) && cx.compare(
                                                 BinaryOp::In,
                                                 &k31,
-                                                &cx.field(s2, FieldName::Arguments),
+                                                &cx.field::<{ FieldName::Arguments as u16 }>(s2),
                                             )) || ((cx.compare(
                                                 BinaryOp::Eq,
-                                                &cx.field(s2, FieldName::Program),
+                                                &cx.field::<{ FieldName::Program as u16 }>(s2),
                                                 &k32,
                                             ) && cx.compare(
                                                 BinaryOp::In,
                                                 &k33,
-                                                &cx.field(s2, FieldName::Arguments),
+                                                &cx.field::<{ FieldName::Arguments as u16 }>(s2),
                                             )) && (cx.compare(
                                                 BinaryOp::In,
                                                 &k34,
-                                                &cx.field(s2, FieldName::Arguments),
+                                                &cx.field::<{ FieldName::Arguments as u16 }>(s2),
                                             ) || cx.compare(
                                                 BinaryOp::In,
                                                 &k35,
-                                                &cx.field(s2, FieldName::Arguments),
+                                                &cx.field::<{ FieldName::Arguments as u16 }>(s2),
                                             )))) || (cx.compare(
                                                 BinaryOp::Eq,
-                                                &cx.field(s2, FieldName::Program),
+                                                &cx.field::<{ FieldName::Program as u16 }>(s2),
                                                 &k36,
                                             ) && {
                                                 let mut answer = false;
                                                 if let Value::List(items3) =
-                                                    cx.field(s2, FieldName::Arguments)
+                                                    cx.field::<{ FieldName::Arguments as u16 }>(s2)
                                                 {
                                                     for s3 in items3.iter() {
                                                         if ((cx.matches(&k37, s3)?
-                                                            || (cx.compare(
-                                                                BinaryOp::Eq,
-                                                                &cx.field(s1, FieldName::Manager),
-                                                                &k38,
-                                                            ) && cx.matches(&k39, s3)?))
-                                                            || (cx.compare(
-                                                                BinaryOp::Eq,
-                                                                &cx.field(s1, FieldName::Manager),
-                                                                &k40,
-                                                            ) && cx.matches(&k41, s3)?))
-                                                        {
-                                                            answer = true;
-                                                            break;
-                                                        }
+                                                                || (cx.compare(
+                                                                    BinaryOp::Eq,
+                                                                    &cx.field::<{
+                                                                        FieldName::Manager as u16
+                                                                    }>(
+                                                                        s1
+                                                                    ),
+                                                                    &k38,
+                                                                ) && cx.matches(&k39, s3)?))
+                                                                || (cx.compare(
+                                                                    BinaryOp::Eq,
+                                                                    &cx.field::<{
+                                                                        FieldName::Manager as u16
+                                                                    }>(
+                                                                        s1
+                                                                    ),
+                                                                    &k40,
+                                                                ) && cx.matches(&k41, s3)?))
+                                                            {
+                                                                answer = true;
+                                                                break;
+                                                            }
                                                     }
                                                 }
                                                 Value::Bool(answer)
@@ -1025,7 +972,7 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             }
                             .is_true())
                         {
-                            cx.report(cx.field(s1, FieldName::Program), &[s0, s1], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s1, FieldName::Program), &mut m); m.push_str(" "); cx.display(&cx.field(s1, FieldName::Subcommand), &mut m); m.push_str("` keeps its download cache in the layer; add `--no-cache-dir` or use a cache mount"); m }, vec![]);
+                            cx.report(cx.field::<{ FieldName::Program as u16 }>(s1), &[s0, s1], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s1), &mut m); m.push_str("` keeps its download cache in the layer; add `--no-cache-dir` or use a cache mount"); m }, vec![]);
                         }
                     }
                 }
@@ -1041,42 +988,51 @@ fn dp1004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k2 = Value::str("rm", None);
     let k3 = cx.pattern("^/var/lib/apt(/lists)?(/|/\\*)?$", cx.span(1948, 1961));
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter() {
+        for s0 in cx.part(&items0).iter() {
             if true {
-                if let Value::List(items1) = cx.field(s0, FieldName::Installs) {
+                if let Value::List(items1) = cx.field::<{ FieldName::Installs as u16 }>(s0) {
                     for s1 in items1.iter() {
-                        if cx.compare(BinaryOp::Eq, &cx.field(s1, FieldName::Manager), &k0)
-                            && !({
-                                let mut answer = false;
-                                if let Value::List(items2) = cx.field(s1, FieldName::CacheMounts) {
-                                    for s2 in items2.iter() {
-                                        if cx
-                                            .call(
-                                                "contains",
-                                                &[s2.clone(), Value::str("/var/lib/apt", None)],
-                                            )
-                                            .is_true()
-                                        {
-                                            answer = true;
-                                            break;
-                                        }
+                        if cx.compare(
+                            BinaryOp::Eq,
+                            &cx.field::<{ FieldName::Manager as u16 }>(s1),
+                            &k0,
+                        ) && !({
+                            let mut answer = false;
+                            if let Value::List(items2) =
+                                cx.field::<{ FieldName::CacheMounts as u16 }>(s1)
+                            {
+                                for s2 in items2.iter() {
+                                    if cx
+                                        .call(
+                                            "contains",
+                                            &[s2.clone(), Value::str("/var/lib/apt", None)],
+                                        )
+                                        .is_true()
+                                    {
+                                        answer = true;
+                                        break;
                                     }
                                 }
-                                Value::Bool(answer)
                             }
-                            .is_true())
+                            Value::Bool(answer)
+                        }
+                        .is_true())
                             && !({
                                 let mut answer = false;
-                                if let Value::List(items2) =
-                                    cx.field(&cx.field(s1, FieldName::Stage), FieldName::Commands)
+                                if let Value::List(items2) = cx
+                                    .field::<{ FieldName::Commands as u16 }>(&cx.field::<{
+                                        FieldName::Stage as u16
+                                    }>(
+                                        s1
+                                    ))
                                 {
                                     let index2 = cx.lookup(&items2, k1, false, |cx, s2| {
-                                        cx.field(s2, FieldName::Instruction)
+                                        cx.field::<{ FieldName::Instruction as u16 }>(s2)
                                     });
                                     let candidates2 = match index2 {
                                         Some(index) => Some(Candidates::new(
                                             index,
-                                            cx.field(s1, FieldName::Instruction),
+                                            cx.field::<{ FieldName::Instruction as u16 }>(s1),
                                         )),
                                         None => None,
                                     };
@@ -1088,18 +1044,18 @@ fn dp1004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                         if (known2
                                             || cx.compare(
                                                 BinaryOp::Eq,
-                                                &cx.field(s2, FieldName::Instruction),
-                                                &cx.field(s1, FieldName::Instruction),
+                                                &cx.field::<{ FieldName::Instruction as u16 }>(s2),
+                                                &cx.field::<{ FieldName::Instruction as u16 }>(s1),
                                             ))
                                             && cx.compare(
                                                 BinaryOp::Eq,
-                                                &cx.field(s2, FieldName::Program),
+                                                &cx.field::<{ FieldName::Program as u16 }>(s2),
                                                 &k2,
                                             )
                                             && {
                                                 let mut answer = false;
                                                 if let Value::List(items3) =
-                                                    cx.field(s2, FieldName::Arguments)
+                                                    cx.field::<{ FieldName::Arguments as u16 }>(s2)
                                                 {
                                                     for s3 in items3.iter() {
                                                         if cx.matches(&k3, s3)? {
@@ -1121,7 +1077,7 @@ fn dp1004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             }
                             .is_true())
                         {
-                            cx.report(cx.field(s1, FieldName::Program), &[s0, s1], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s1, FieldName::Program), &mut m); m.push_str(" "); cx.display(&cx.field(s1, FieldName::Subcommand), &mut m); m.push_str("` leaves the package lists of `apt-get update` in the layer; end the `RUN` with `rm -rf /var/lib/apt/lists/*`"); m }, vec![]);
+                            cx.report(cx.field::<{ FieldName::Program as u16 }>(s1), &[s0, s1], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s1), &mut m); m.push_str("` leaves the package lists of `apt-get update` in the layer; end the `RUN` with `rm -rf /var/lib/apt/lists/*`"); m }, vec![]);
                         }
                     }
                 }
@@ -1135,19 +1091,25 @@ fn dp1005_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k0 = Value::str("apt", None);
     let k1 = Value::str("--no-install-recommends", None);
     if let Value::List(items0) = cx.collection("installs") {
-        for s0 in items0.iter() {
-            if cx.compare(BinaryOp::Eq, &cx.field(s0, FieldName::Manager), &k0)
-                && cx.compare(BinaryOp::NotIn, &k1, &cx.field(s0, FieldName::Flags))
-            {
+        for s0 in cx.part(&items0).iter() {
+            if cx.compare(
+                BinaryOp::Eq,
+                &cx.field::<{ FieldName::Manager as u16 }>(s0),
+                &k0,
+            ) && cx.compare(
+                BinaryOp::NotIn,
+                &k1,
+                &cx.field::<{ FieldName::Flags as u16 }>(s0),
+            ) {
                 cx.report(
-                    cx.field(s0, FieldName::Program),
+                    cx.field::<{ FieldName::Program as u16 }>(s0),
                     &[s0],
                     {
                         let mut m = String::new();
                         m.push_str("`");
-                        cx.display(&cx.field(s0, FieldName::Program), &mut m);
+                        cx.display(&cx.field::<{ FieldName::Program as u16 }>(s0), &mut m);
                         m.push_str(" ");
-                        cx.display(&cx.field(s0, FieldName::Subcommand), &mut m);
+                        cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s0), &mut m);
                         m.push_str(
                             "` installs recommended packages too; add `--no-install-recommends`",
                         );
@@ -1167,40 +1129,47 @@ fn dp1006_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k2 = cx.key(&[FieldName::Instruction]);
     let k3 = Value::str("rm", None);
     if let Value::List(items0) = cx.collection("installs") {
-        for s0 in items0.iter() {
-            if cx.compare(BinaryOp::Eq, &cx.field(s0, FieldName::Manager), &k0)
-                && cx.compare(BinaryOp::NotIn, &k1, &cx.field(s0, FieldName::Flags))
-                && !({
-                    let mut answer = false;
-                    if let Value::List(items1) = cx.field(s0, FieldName::CacheMounts) {
-                        for s1 in items1.iter() {
-                            if cx
-                                .call(
-                                    "contains",
-                                    &[s1.clone(), Value::str("/var/cache/apk", None)],
-                                )
-                                .is_true()
-                            {
-                                answer = true;
-                                break;
-                            }
+        for s0 in cx.part(&items0).iter() {
+            if cx.compare(
+                BinaryOp::Eq,
+                &cx.field::<{ FieldName::Manager as u16 }>(s0),
+                &k0,
+            ) && cx.compare(
+                BinaryOp::NotIn,
+                &k1,
+                &cx.field::<{ FieldName::Flags as u16 }>(s0),
+            ) && !({
+                let mut answer = false;
+                if let Value::List(items1) = cx.field::<{ FieldName::CacheMounts as u16 }>(s0) {
+                    for s1 in items1.iter() {
+                        if cx
+                            .call(
+                                "contains",
+                                &[s1.clone(), Value::str("/var/cache/apk", None)],
+                            )
+                            .is_true()
+                        {
+                            answer = true;
+                            break;
                         }
                     }
-                    Value::Bool(answer)
                 }
-                .is_true())
+                Value::Bool(answer)
+            }
+            .is_true())
                 && !({
                     let mut answer = false;
-                    if let Value::List(items1) =
-                        cx.field(&cx.field(s0, FieldName::Stage), FieldName::Commands)
-                    {
+                    if let Value::List(items1) = cx.field::<{ FieldName::Commands as u16 }>(
+                        &cx.field::<{ FieldName::Stage as u16 }>(s0),
+                    ) {
                         let index1 = cx.lookup(&items1, k2, false, |cx, s1| {
-                            cx.field(s1, FieldName::Instruction)
+                            cx.field::<{ FieldName::Instruction as u16 }>(s1)
                         });
                         let candidates1 = match index1 {
-                            Some(index) => {
-                                Some(Candidates::new(index, cx.field(s0, FieldName::Instruction)))
-                            }
+                            Some(index) => Some(Candidates::new(
+                                index,
+                                cx.field::<{ FieldName::Instruction as u16 }>(s0),
+                            )),
                             None => None,
                         };
                         let known1 = candidates1.is_some();
@@ -1211,13 +1180,18 @@ fn dp1006_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             if (known1
                                 || cx.compare(
                                     BinaryOp::Eq,
-                                    &cx.field(s1, FieldName::Instruction),
-                                    &cx.field(s0, FieldName::Instruction),
+                                    &cx.field::<{ FieldName::Instruction as u16 }>(s1),
+                                    &cx.field::<{ FieldName::Instruction as u16 }>(s0),
                                 ))
-                                && cx.compare(BinaryOp::Eq, &cx.field(s1, FieldName::Program), &k3)
+                                && cx.compare(
+                                    BinaryOp::Eq,
+                                    &cx.field::<{ FieldName::Program as u16 }>(s1),
+                                    &k3,
+                                )
                                 && {
                                     let mut answer = false;
-                                    if let Value::List(items2) = cx.field(s1, FieldName::Arguments)
+                                    if let Value::List(items2) =
+                                        cx.field::<{ FieldName::Arguments as u16 }>(s1)
                                     {
                                         for s2 in items2.iter() {
                                             if cx
@@ -1249,7 +1223,7 @@ fn dp1006_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                 .is_true())
             {
                 cx.report(
-                    cx.field(s0, FieldName::Program),
+                    cx.field::<{ FieldName::Program as u16 }>(s0),
                     &[s0],
                     {
                         let mut m = String::new();
@@ -1286,19 +1260,21 @@ fn dp1007_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
         Value::str("uv", None),
     ]));
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter() {
+        for s0 in cx.part(&items0).iter() {
             if true {
-                if let Value::List(items1) = cx.field(s0, FieldName::Packages) {
+                if let Value::List(items1) = cx.field::<{ FieldName::Packages as u16 }>(s0) {
                     for s1 in items1.iter() {
                         if true {
-                            if let Value::List(items2) = cx.field(s0, FieldName::Packages) {
+                            if let Value::List(items2) =
+                                cx.field::<{ FieldName::Packages as u16 }>(s0)
+                            {
                                 let index2 = cx.lookup(&items2, k0, true, |cx, s2| {
-                                    cx.field(s2, FieldName::NormalizedName)
+                                    cx.field::<{ FieldName::NormalizedName as u16 }>(s2)
                                 });
                                 let candidates2 = match index2 {
                                     Some(index) => Some(Candidates::new(
                                         index,
-                                        cx.field(s1, FieldName::NormalizedName),
+                                        cx.field::<{ FieldName::NormalizedName as u16 }>(s1),
                                     )),
                                     None => None,
                                 };
@@ -1307,107 +1283,13 @@ fn dp1007_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                     let Some(s2) = items2.get(position) else {
                                         continue;
                                     };
-                                    if (known2
-                                        || cx.compare(
-                                            BinaryOp::Eq,
-                                            &cx.field(s2, FieldName::NormalizedName),
-                                            &cx.field(s1, FieldName::NormalizedName),
-                                        ))
-                                        && cx.compare(BinaryOp::Ne, s2, s1)
-                                        && cx.compare(
-                                            BinaryOp::Lt,
-                                            &cx.field(
-                                                &cx.field(s2, FieldName::Instruction),
-                                                FieldName::Line,
-                                            ),
-                                            &cx.field(
-                                                &cx.field(s1, FieldName::Instruction),
-                                                FieldName::Line,
-                                            ),
-                                        )
-                                        && (cx.compare(
-                                            BinaryOp::Eq,
-                                            &cx.field(s2, FieldName::Manager),
-                                            &cx.field(s1, FieldName::Manager),
-                                        ) || (k1.contains(&cx.field(s2, FieldName::Manager))
-                                            && k2.contains(&cx.field(s1, FieldName::Manager))))
-                                        && !({
-                                            let mut answer = false;
-                                            if let Value::List(items3) =
-                                                cx.field(s0, FieldName::Packages)
-                                            {
-                                                let index3 =
-                                                    cx.lookup(&items3, k3, true, |cx, s3| {
-                                                        cx.field(s3, FieldName::NormalizedName)
-                                                    });
-                                                let candidates3 = match index3 {
-                                                    Some(index) => Some(Candidates::new(
-                                                        index,
-                                                        cx.field(s1, FieldName::NormalizedName),
-                                                    )),
-                                                    None => None,
-                                                };
-                                                let known3 = candidates3.is_some();
-                                                for position in
-                                                    visit(items3.len(), candidates3.as_ref())
-                                                {
-                                                    let Some(s3) = items3.get(position) else {
-                                                        continue;
-                                                    };
-                                                    if (known3
-                                                        || cx.compare(
-                                                            BinaryOp::Eq,
-                                                            &cx.field(
-                                                                s3,
-                                                                FieldName::NormalizedName,
-                                                            ),
-                                                            &cx.field(
-                                                                s1,
-                                                                FieldName::NormalizedName,
-                                                            ),
-                                                        ))
-                                                        && cx.compare(
-                                                            BinaryOp::Lt,
-                                                            &cx.field(
-                                                                &cx.field(
-                                                                    s3,
-                                                                    FieldName::Instruction,
-                                                                ),
-                                                                FieldName::Line,
-                                                            ),
-                                                            &cx.field(
-                                                                &cx.field(
-                                                                    s2,
-                                                                    FieldName::Instruction,
-                                                                ),
-                                                                FieldName::Line,
-                                                            ),
-                                                        )
-                                                        && (cx.compare(
-                                                            BinaryOp::Eq,
-                                                            &cx.field(s3, FieldName::Manager),
-                                                            &cx.field(s1, FieldName::Manager),
-                                                        ) || (k4.contains(
-                                                            &cx.field(s3, FieldName::Manager),
-                                                        ) && k5.contains(
-                                                            &cx.field(s1, FieldName::Manager),
-                                                        )))
-                                                    {
-                                                        answer = true;
-                                                        break;
-                                                    }
-                                                }
-                                            }
-                                            Value::Bool(answer)
-                                        }
-                                        .is_true())
-                                    {
-                                        for s3 in [cx.field(s2, FieldName::Install)].iter() {
-                                            if true {
-                                                cx.report(cx.field(s1, FieldName::Name), &[s0, s1, s2, s3], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s1, FieldName::Name), &mut m); m.push_str("` is installed twice in this image: also by `"); cx.display(&cx.field(s3, FieldName::Program), &mut m); m.push_str(" "); cx.display(&cx.field(s3, FieldName::Subcommand), &mut m); m.push_str("` on line "); cx.display(&cx.field(&cx.field(s3, FieldName::Instruction), FieldName::Line), &mut m); m }, vec![(s3.clone(), { let mut m = String::new(); m.push_str("the other install of `"); cx.display(&cx.field(s1, FieldName::Name), &mut m); m.push_str("`"); m })]);
-                                            }
-                                        }
-                                    }
+                                    if (known2 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s2), &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))) && cx.compare(BinaryOp::Ne, s2, s1) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s2)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s1))) && (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s2), &cx.field::<{ FieldName::Manager as u16 }>(s1)) || (k1.contains(&cx.field::<{ FieldName::Manager as u16 }>(s2)) && k2.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1)))) && !({ let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Packages as u16 }>(s0) { let index3 = cx.lookup(&items3, k3, true, |cx, s3| cx.field::<{ FieldName::NormalizedName as u16 }>(s3)); let candidates3 = match index3 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::NormalizedName as u16 }>(s1))), None => None }; let known3 = candidates3.is_some(); for position in visit(items3.len(), candidates3.as_ref()) { let Some(s3) = items3.get(position) else { continue; }; if (known3 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s3), &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s2))) && (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &cx.field::<{ FieldName::Manager as u16 }>(s1)) || (k4.contains(&cx.field::<{ FieldName::Manager as u16 }>(s3)) && k5.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
+                            for s3 in [cx.field::<{ FieldName::Install as u16 }>(s2)].iter() {
+                                if true {
+                                    cx.report(cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1, s2, s3], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("` is installed twice in this image: also by `"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s3), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s3), &mut m); m.push_str("` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &mut m); m }, vec![(s3.clone(), { let mut m = String::new(); m.push_str("the other install of `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("`"); m })]);
+                                }
+                            }
+                        }
                                 }
                             }
                         }
@@ -1427,27 +1309,38 @@ fn dp1007_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     ]));
     let k2 = cx.key(&[FieldName::Instruction]);
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter() {
+        for s0 in cx.part(&items0).iter() {
             if true {
-                if let Value::List(items1) = cx.field(s0, FieldName::PipRequirements) {
+                if let Value::List(items1) = cx.field::<{ FieldName::PipRequirements as u16 }>(s0) {
                     for s1 in items1.iter() {
-                        if !(cx.field(s1, FieldName::Constraint).is_true()) {
-                            if let Value::List(items2) = cx.field(s1, FieldName::Requirements) {
+                        if !(cx.field::<{ FieldName::Constraint as u16 }>(s1).is_true()) {
+                            if let Value::List(items2) =
+                                cx.field::<{ FieldName::Requirements as u16 }>(s1)
+                            {
                                 for s2 in items2.iter() {
                                     if true {
                                         if let Value::List(items3) =
-                                            cx.field(s0, FieldName::Packages)
+                                            cx.field::<{ FieldName::Packages as u16 }>(s0)
                                         {
                                             let index3 = cx.lookup(&items3, k0, true, |cx, s3| {
-                                                cx.field(s3, FieldName::NormalizedName)
+                                                cx.field::<{ FieldName::NormalizedName as u16 }>(s3)
                                             });
-                                            let candidates3 = match index3 {
-                                                Some(index) => Some(Candidates::new(
-                                                    index,
-                                                    cx.field(s2, FieldName::NormalizedName),
-                                                )),
-                                                None => None,
-                                            };
+                                            let candidates3 =
+                                                match index3 {
+                                                    Some(index) => {
+                                                        Some(
+                                                            Candidates::new(
+                                                                index,
+                                                                cx.field::<{
+                                                                    FieldName::NormalizedName as u16
+                                                                }>(
+                                                                    s2
+                                                                ),
+                                                            ),
+                                                        )
+                                                    }
+                                                    None => None,
+                                                };
                                             let known3 = candidates3.is_some();
                                             for position in
                                                 visit(items3.len(), candidates3.as_ref())
@@ -1455,71 +1348,15 @@ fn dp1007_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                                 let Some(s3) = items3.get(position) else {
                                                     continue;
                                                 };
-                                                if (known3
-                                                    || cx.compare(
-                                                        BinaryOp::Eq,
-                                                        &cx.field(s3, FieldName::NormalizedName),
-                                                        &cx.field(s2, FieldName::NormalizedName),
-                                                    ))
-                                                    && k1
-                                                        .contains(&cx.field(s3, FieldName::Manager))
-                                                {
-                                                    if let Value::List(items4) =
-                                                        cx.field(s0, FieldName::Installs)
-                                                    {
-                                                        let index4 = cx.lookup(
-                                                            &items4,
-                                                            k2,
-                                                            true,
-                                                            |cx, s4| {
-                                                                cx.field(s4, FieldName::Instruction)
-                                                            },
-                                                        );
-                                                        let candidates4 = match index4 {
-                                                            Some(index) => Some(Candidates::new(
-                                                                index,
-                                                                cx.field(
-                                                                    s1,
-                                                                    FieldName::Instruction,
-                                                                ),
-                                                            )),
-                                                            None => None,
-                                                        };
-                                                        let known4 = candidates4.is_some();
-                                                        for position in visit(
-                                                            items4.len(),
-                                                            candidates4.as_ref(),
-                                                        ) {
-                                                            let Some(s4) = items4.get(position)
-                                                            else {
-                                                                continue;
-                                                            };
-                                                            if (known4
-                                                                || cx.compare(
-                                                                    BinaryOp::Eq,
-                                                                    &cx.field(
-                                                                        s4,
-                                                                        FieldName::Instruction,
-                                                                    ),
-                                                                    &cx.field(
-                                                                        s1,
-                                                                        FieldName::Instruction,
-                                                                    ),
-                                                                ))
-                                                                && cx.compare(
-                                                                    BinaryOp::In,
-                                                                    s1,
-                                                                    &cx.field(
-                                                                        s4,
-                                                                        FieldName::RequirementFiles,
-                                                                    ),
-                                                                )
-                                                            {
-                                                                cx.report(cx.field(s3, FieldName::Name), &[s0, s1, s2, s3, s4], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s3, FieldName::Name), &mut m); m.push_str("` is installed twice in this image: also by `"); cx.display(&cx.field(s4, FieldName::Program), &mut m); m.push_str(" "); cx.display(&cx.field(s4, FieldName::Subcommand), &mut m); m.push_str("` on line "); cx.display(&cx.field(&cx.field(s4, FieldName::Instruction), FieldName::Line), &mut m); m }, vec![(s4.clone(), { let mut m = String::new(); m.push_str("the other install of `"); cx.display(&cx.field(s3, FieldName::Name), &mut m); m.push_str("`"); m })]);
-                                                            }
-                                                        }
-                                                    }
-                                                }
+                                                if (known3 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s3), &cx.field::<{ FieldName::NormalizedName as u16 }>(s2))) && k1.contains(&cx.field::<{ FieldName::Manager as u16 }>(s3)) {
+                                    if let Value::List(items4) = cx.field::<{ FieldName::Installs as u16 }>(s0) {
+                                    let index4 = cx.lookup(&items4, k2, true, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s1))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; };
+                                        if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::In, s1, &cx.field::<{ FieldName::RequirementFiles as u16 }>(s4)) {
+                                            cx.report(cx.field::<{ FieldName::Name as u16 }>(s3), &[s0, s1, s2, s3, s4], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("` is installed twice in this image: also by `"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s4), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s4), &mut m); m.push_str("` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &mut m); m }, vec![(s4.clone(), { let mut m = String::new(); m.push_str("the other install of `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("`"); m })]);
+                                        }
+                                    }
+                                    }
+                                }
                                             }
                                         }
                                     }
@@ -1648,12 +1485,18 @@ fn dp1008_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     ]));
     let k71 = Value::str("clean", None);
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter() {
+        for s0 in cx.part(&items0).iter() {
             if true {
-                if let Value::List(items1) = cx.field(s0, FieldName::Commands) {
+                if let Value::List(items1) = cx.field::<{ FieldName::Commands as u16 }>(s0) {
                     for s1 in items1.iter() {
-                        if cx.compare(BinaryOp::Eq, &cx.field(s1, FieldName::Program), &k0) {
-                            if let Value::List(items2) = cx.field(s1, FieldName::Arguments) {
+                        if cx.compare(
+                            BinaryOp::Eq,
+                            &cx.field::<{ FieldName::Program as u16 }>(s1),
+                            &k0,
+                        ) {
+                            if let Value::List(items2) =
+                                cx.field::<{ FieldName::Arguments as u16 }>(s1)
+                            {
                                 for s2 in items2.iter() {
                                     if ((((cx.matches(&k1, s2)? || cx.matches(&k2, s2)?)
                                         || cx.matches(&k3, s2)?)
@@ -1661,11 +1504,11 @@ fn dp1008_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                         || cx.matches(&k5, s2)?)
                                     {
                                         if let Value::List(items3) =
-                                            cx.field(s0, FieldName::Installs)
+                                            cx.field::<{ FieldName::Installs as u16 }>(s0)
                                         {
                                             for s3 in items3.iter() {
-                                                if cx.compare(BinaryOp::Lt, &cx.field(&cx.field(s3, FieldName::Instruction), FieldName::Line), &cx.field(&cx.field(s1, FieldName::Instruction), FieldName::Line)) && (((((cx.compare(BinaryOp::Eq, &cx.field(s3, FieldName::Manager), &k6) && cx.matches(&k7, s2)?) || (cx.compare(BinaryOp::Eq, &cx.field(s3, FieldName::Manager), &k8) && cx.matches(&k9, s2)?)) || (cx.compare(BinaryOp::Eq, &cx.field(s3, FieldName::Manager), &k10) && cx.matches(&k11, s2)?)) || (cx.compare(BinaryOp::Eq, &cx.field(s3, FieldName::Manager), &k12) && cx.matches(&k13, s2)?)) || (k14.contains(&cx.field(s3, FieldName::Manager)) && cx.matches(&k15, s2)?)) && !({ let mut answer = false; if let Value::List(items4) = cx.field(s0, FieldName::Installs) { let index4 = cx.lookup(&items4, k16, true, |cx, s4| cx.field(s4, FieldName::Instruction)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(s1, FieldName::Instruction))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Instruction), &cx.field(s1, FieldName::Instruction))) && cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Manager), &cx.field(s3, FieldName::Manager)) { answer = true; break; } } } Value::Bool(answer) }.is_true()) && !({ let mut answer = false; if let Value::List(items4) = cx.field(s0, FieldName::Installs) { let index4 = cx.lookup(&items4, k17, true, |cx, s4| cx.field(s4, FieldName::Manager)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(s3, FieldName::Manager))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Manager), &cx.field(s3, FieldName::Manager))) && cx.compare(BinaryOp::Gt, &cx.field(&cx.field(s4, FieldName::Instruction), FieldName::Line), &cx.field(&cx.field(s3, FieldName::Instruction), FieldName::Line)) && cx.compare(BinaryOp::Lt, &cx.field(&cx.field(s4, FieldName::Instruction), FieldName::Line), &cx.field(&cx.field(s1, FieldName::Instruction), FieldName::Line)) { answer = true; break; } } } Value::Bool(answer) }.is_true()) && (((((((cx.compare(BinaryOp::Eq, &cx.field(s3, FieldName::Manager), &k18) && cx.matches(&k19, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field(s3, FieldName::CacheMounts) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str("/var/lib/apt", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(s3, FieldName::Stage), FieldName::Commands) { let index4 = cx.lookup(&items4, k20, false, |cx, s4| cx.field(s4, FieldName::Instruction)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(s3, FieldName::Instruction))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Instruction), &cx.field(s3, FieldName::Instruction))) && cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Program), &k21) && { let mut answer = false; if let Value::List(items5) = cx.field(s4, FieldName::Arguments) { for s5 in items5.iter() { if cx.matches(&k22, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) || ((((cx.compare(BinaryOp::Eq, &cx.field(s3, FieldName::Manager), &k23) && cx.matches(&k24, s2)?) && cx.compare(BinaryOp::NotIn, &k25, &cx.field(s3, FieldName::Flags))) && !({ let mut answer = false; if let Value::List(items4) = cx.field(s3, FieldName::CacheMounts) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str("/var/cache/apk", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(s3, FieldName::Stage), FieldName::Commands) { let index4 = cx.lookup(&items4, k26, false, |cx, s4| cx.field(s4, FieldName::Instruction)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(s3, FieldName::Instruction))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Instruction), &cx.field(s3, FieldName::Instruction))) && cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Program), &k27) && { let mut answer = false; if let Value::List(items5) = cx.field(s4, FieldName::Arguments) { for s5 in items5.iter() { if cx.matches(&k28, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((((((cx.compare(BinaryOp::Eq, &cx.field(s3, FieldName::Manager), &k29) && cx.matches(&k30, s2)?) && cx.compare(BinaryOp::NotIn, &k31, &cx.field(s3, FieldName::Flags))) && !({ let mut answer = false; if let Value::List(items4) = cx.field(s3, FieldName::Settings) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Name), &k32) && cx.compare(BinaryOp::Ne, &cx.field(s4, FieldName::Value), &k33) && cx.compare(BinaryOp::Ne, &cx.field(s4, FieldName::Value), &k34) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(s3, FieldName::Stage), FieldName::Settings) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Name), &k35) && cx.compare(BinaryOp::Ne, &cx.field(s4, FieldName::Value), &k36) && cx.compare(BinaryOp::Ne, &cx.field(s4, FieldName::Value), &k37) && cx.compare(BinaryOp::Lt, &cx.field(&cx.field(s4, FieldName::Instruction), FieldName::Line), &cx.field(&cx.field(s3, FieldName::Instruction), FieldName::Line)) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(s3, FieldName::Stage), FieldName::Lineage) { for s4 in items4.iter() { if { let mut answer = false; if let Value::List(items5) = cx.field(s4, FieldName::Settings) { for s5 in items5.iter() { if cx.compare(BinaryOp::Eq, &cx.field(s5, FieldName::Keyword), &k38) && cx.compare(BinaryOp::Eq, &cx.field(s5, FieldName::Name), &k39) && cx.compare(BinaryOp::Ne, &cx.field(s5, FieldName::Value), &k40) && cx.compare(BinaryOp::Ne, &cx.field(s5, FieldName::Value), &k41) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(s3, FieldName::CacheMounts) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str(".cache/pip", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(s3, FieldName::Stage), FieldName::Commands) { let index4 = cx.lookup(&items4, k42, false, |cx, s4| cx.field(s4, FieldName::Instruction)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(s3, FieldName::Instruction))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Instruction), &cx.field(s3, FieldName::Instruction))) && ((cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Program), &k43) && { let mut answer = false; if let Value::List(items5) = cx.field(s4, FieldName::Arguments) { for s5 in items5.iter() { if cx.matches(&k44, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (cx.compare(BinaryOp::In, &k45, &cx.field(s4, FieldName::Arguments)) && cx.compare(BinaryOp::In, &k46, &cx.field(s4, FieldName::Arguments)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((((((cx.compare(BinaryOp::Eq, &cx.field(s3, FieldName::Manager), &k47) && cx.matches(&k48, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field(s3, FieldName::Flags) { for s4 in items4.iter() { if k49.contains(s4) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(s3, FieldName::Settings) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Name), &k50) && cx.compare(BinaryOp::Ne, &cx.field(s4, FieldName::Value), &k51) && cx.compare(BinaryOp::Ne, &cx.field(s4, FieldName::Value), &k52) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(s3, FieldName::Stage), FieldName::Settings) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Name), &k53) && cx.compare(BinaryOp::Ne, &cx.field(s4, FieldName::Value), &k54) && cx.compare(BinaryOp::Ne, &cx.field(s4, FieldName::Value), &k55) && cx.compare(BinaryOp::Lt, &cx.field(&cx.field(s4, FieldName::Instruction), FieldName::Line), &cx.field(&cx.field(s3, FieldName::Instruction), FieldName::Line)) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(s3, FieldName::Stage), FieldName::Lineage) { for s4 in items4.iter() { if { let mut answer = false; if let Value::List(items5) = cx.field(s4, FieldName::Settings) { for s5 in items5.iter() { if cx.compare(BinaryOp::Eq, &cx.field(s5, FieldName::Keyword), &k56) && cx.compare(BinaryOp::Eq, &cx.field(s5, FieldName::Name), &k57) && cx.compare(BinaryOp::Ne, &cx.field(s5, FieldName::Value), &k58) && cx.compare(BinaryOp::Ne, &cx.field(s5, FieldName::Value), &k59) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(s3, FieldName::CacheMounts) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str(".cache/uv", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(s3, FieldName::Stage), FieldName::Commands) { let index4 = cx.lookup(&items4, k60, false, |cx, s4| cx.field(s4, FieldName::Instruction)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(s3, FieldName::Instruction))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Instruction), &cx.field(s3, FieldName::Instruction))) && ((cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Program), &k61) && { let mut answer = false; if let Value::List(items5) = cx.field(s4, FieldName::Arguments) { for s5 in items5.iter() { if cx.matches(&k62, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Program), &k63) && cx.compare(BinaryOp::In, &k64, &cx.field(s4, FieldName::Arguments)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((k65.contains(&cx.field(s3, FieldName::Manager)) && cx.matches(&k66, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field(s3, FieldName::CacheMounts) { for s4 in items4.iter() { if (cx.call("contains", &[s4.clone(), Value::str("/var/cache/dnf", None)]).is_true() || cx.call("contains", &[s4.clone(), Value::str("/var/cache/yum", None)]).is_true()) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field(&cx.field(s3, FieldName::Stage), FieldName::Commands) { let index4 = cx.lookup(&items4, k67, false, |cx, s4| cx.field(s4, FieldName::Instruction)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field(s3, FieldName::Instruction))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Instruction), &cx.field(s3, FieldName::Instruction))) && ((cx.compare(BinaryOp::Eq, &cx.field(s4, FieldName::Program), &k68) && { let mut answer = false; if let Value::List(items5) = cx.field(s4, FieldName::Arguments) { for s5 in items5.iter() { if cx.matches(&k69, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (k70.contains(&cx.field(s4, FieldName::Program)) && cx.compare(BinaryOp::In, &k71, &cx.field(s4, FieldName::Arguments)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) {
-                                    cx.report(s2.clone(), &[s0, s1, s2, s3], { let mut m = String::new(); m.push_str("`"); cx.display(&s2.clone(), &mut m); m.push_str("` is deleted in a later layer than the `RUN` on line "); cx.display(&cx.field(&cx.field(s3, FieldName::Instruction), FieldName::Line), &mut m); m.push_str(" that left it there: that layer keeps the files and the image does not shrink; delete them in the same `RUN`"); m }, vec![(cx.field(s3, FieldName::Instruction), { let mut m = String::new(); m.push_str("the files were left in this layer"); m })]);
+                                                if cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s1))) && (((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k6) && cx.matches(&k7, s2)?) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k8) && cx.matches(&k9, s2)?)) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k10) && cx.matches(&k11, s2)?)) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k12) && cx.matches(&k13, s2)?)) || (k14.contains(&cx.field::<{ FieldName::Manager as u16 }>(s3)) && cx.matches(&k15, s2)?)) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Installs as u16 }>(s0) { let index4 = cx.lookup(&items4, k16, true, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s1))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s4), &cx.field::<{ FieldName::Manager as u16 }>(s3)) { answer = true; break; } } } Value::Bool(answer) }.is_true()) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Installs as u16 }>(s0) { let index4 = cx.lookup(&items4, k17, true, |cx, s4| cx.field::<{ FieldName::Manager as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Manager as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s4), &cx.field::<{ FieldName::Manager as u16 }>(s3))) && cx.compare(BinaryOp::Gt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3))) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s1))) { answer = true; break; } } } Value::Bool(answer) }.is_true()) && (((((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k18) && cx.matches(&k19, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str("/var/lib/apt", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let index4 = cx.lookup(&items4, k20, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k21) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k22, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) || ((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k23) && cx.matches(&k24, s2)?) && cx.compare(BinaryOp::NotIn, &k25, &cx.field::<{ FieldName::Flags as u16 }>(s3))) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str("/var/cache/apk", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let index4 = cx.lookup(&items4, k26, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k27) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k28, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k29) && cx.matches(&k30, s2)?) && cx.compare(BinaryOp::NotIn, &k31, &cx.field::<{ FieldName::Flags as u16 }>(s3))) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(s3) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k32) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k33) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k34) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k35) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k36) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k37) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3))) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Lineage as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { if { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Settings as u16 }>(s4) { for s5 in items5.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Keyword as u16 }>(s5), &k38) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s5), &k39) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k40) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k41) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str(".cache/pip", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let index4 = cx.lookup(&items4, k42, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k43) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k44, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (cx.compare(BinaryOp::In, &k45, &cx.field::<{ FieldName::Arguments as u16 }>(s4)) && cx.compare(BinaryOp::In, &k46, &cx.field::<{ FieldName::Arguments as u16 }>(s4)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k47) && cx.matches(&k48, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Flags as u16 }>(s3) { for s4 in items4.iter() { if k49.contains(s4) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(s3) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k50) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k51) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k52) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k53) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k54) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k55) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3))) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Lineage as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { if { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Settings as u16 }>(s4) { for s5 in items5.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Keyword as u16 }>(s5), &k56) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s5), &k57) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k58) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k59) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str(".cache/uv", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let index4 = cx.lookup(&items4, k60, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k61) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k62, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k63) && cx.compare(BinaryOp::In, &k64, &cx.field::<{ FieldName::Arguments as u16 }>(s4)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((k65.contains(&cx.field::<{ FieldName::Manager as u16 }>(s3)) && cx.matches(&k66, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if (cx.call("contains", &[s4.clone(), Value::str("/var/cache/dnf", None)]).is_true() || cx.call("contains", &[s4.clone(), Value::str("/var/cache/yum", None)]).is_true()) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let index4 = cx.lookup(&items4, k67, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k68) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k69, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (k70.contains(&cx.field::<{ FieldName::Program as u16 }>(s4)) && cx.compare(BinaryOp::In, &k71, &cx.field::<{ FieldName::Arguments as u16 }>(s4)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) {
+                                    cx.report(s2.clone(), &[s0, s1, s2, s3], { let mut m = String::new(); m.push_str("`"); cx.display(&s2.clone(), &mut m); m.push_str("` is deleted in a later layer than the `RUN` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &mut m); m.push_str(" that left it there: that layer keeps the files and the image does not shrink; delete them in the same `RUN`"); m }, vec![(cx.field::<{ FieldName::Instruction as u16 }>(s3), { let mut m = String::new(); m.push_str("the files were left in this layer"); m })]);
                                 }
                                             }
                                         }
@@ -1697,30 +1540,45 @@ fn dp1009_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k2 = cx.pattern("^library/[^/]+$", cx.span(1512, 1529));
     let k3 = Value::list(vec![Value::str("slim", None), Value::str("alpine", None)]);
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter() {
+        for s0 in cx.part(&items0).iter() {
             if !(cx
-                .field(&cx.field(s0, FieldName::Base), FieldName::Unresolved)
+                .field::<{ FieldName::Unresolved as u16 }>(
+                    &cx.field::<{ FieldName::Base as u16 }>(s0),
+                )
                 .is_true())
-                && k0.contains(&cx.field(&cx.field(s0, FieldName::Base), FieldName::Registry))
+                && k0.contains(&cx.field::<{ FieldName::Registry as u16 }>(&cx.field::<{
+                    FieldName::Base as u16
+                }>(
+                    s0
+                )))
                 && {
                     let mut answer = false;
                     if let Value::List(items1) = k1.clone() {
                         for s1 in items1.iter() {
                             if (cx.compare(
                                 BinaryOp::Eq,
-                                &cx.field(&cx.field(s0, FieldName::Base), FieldName::Repository),
+                                &cx.field::<{ FieldName::Repository as u16 }>(&cx.field::<{
+                                    FieldName::Base as u16
+                                }>(
+                                    s0
+                                )),
                                 s1,
                             ) || (cx.matches(
                                 &k2,
-                                &cx.field(&cx.field(s0, FieldName::Base), FieldName::Repository),
+                                &cx.field::<{ FieldName::Repository as u16 }>(&cx.field::<{
+                                    FieldName::Base as u16
+                                }>(
+                                    s0
+                                )),
                             )? && cx
                                 .call(
                                     "ends_with",
                                     &[
-                                        cx.field(
-                                            &cx.field(s0, FieldName::Base),
-                                            FieldName::Repository,
-                                        ),
+                                        cx.field::<{ FieldName::Repository as u16 }>(&cx.field::<{
+                                            FieldName::Base as u16
+                                        }>(
+                                            s0
+                                        )),
                                         s1.clone(),
                                     ],
                                 )
@@ -1744,10 +1602,11 @@ fn dp1009_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                     &[
                                         cx.call(
                                             "lower",
-                                            &[cx.field(
-                                                &cx.field(s0, FieldName::Base),
-                                                FieldName::Tag,
-                                            )],
+                                            &[cx.field::<{ FieldName::Tag as u16 }>(&cx.field::<{
+                                                FieldName::Base as u16
+                                            }>(
+                                                s0
+                                            ))],
                                         ),
                                         s1.clone(),
                                     ],
@@ -1763,7 +1622,7 @@ fn dp1009_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                 }
                 .is_true())
             {
-                cx.report(cx.field(s0, FieldName::Base), &[s0], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(&cx.field(s0, FieldName::Base), FieldName::Expanded), &mut m); m.push_str("` is a full OS image; a `-slim` (or `-alpine`) variant makes the image much smaller"); m }, vec![]);
+                cx.report(cx.field::<{ FieldName::Base as u16 }>(s0), &[s0], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Expanded as u16 }>(&cx.field::<{ FieldName::Base as u16 }>(s0)), &mut m); m.push_str("` is a full OS image; a `-slim` (or `-alpine`) variant makes the image much smaller"); m }, vec![]);
             }
         }
     }
@@ -1777,24 +1636,30 @@ fn dp1010_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k3 = Value::str("download", None);
     let k4 = Value::str("nltk.downloader", None);
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter() {
+        for s0 in cx.part(&items0).iter() {
             if true {
-                if let Value::List(items1) = cx.field(s0, FieldName::Commands) {
+                if let Value::List(items1) = cx.field::<{ FieldName::Commands as u16 }>(s0) {
                     for s1 in items1.iter() {
-                        if cx.matches(&k0, &cx.field(s1, FieldName::Program))?
-                            && cx.compare(BinaryOp::In, &k1, &cx.field(s1, FieldName::Arguments))
+                        if cx.matches(&k0, &cx.field::<{ FieldName::Program as u16 }>(s1))?
+                            && cx.compare(
+                                BinaryOp::In,
+                                &k1,
+                                &cx.field::<{ FieldName::Arguments as u16 }>(s1),
+                            )
                         {
-                            if let Value::List(items2) = cx.field(s1, FieldName::Arguments) {
+                            if let Value::List(items2) =
+                                cx.field::<{ FieldName::Arguments as u16 }>(s1)
+                            {
                                 for s2 in items2.iter() {
                                     if ((cx.compare(BinaryOp::Eq, s2, &k2)
                                         && cx.compare(
                                             BinaryOp::In,
                                             &k3,
-                                            &cx.field(s1, FieldName::Arguments),
+                                            &cx.field::<{ FieldName::Arguments as u16 }>(s1),
                                         ))
                                         || cx.compare(BinaryOp::Eq, s2, &k4))
                                     {
-                                        cx.report(s2.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s1, FieldName::Program), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field(s0, FieldName::Name), &mut m); m.push_str("` (stage "); cx.display(&cx.field(&cx.field(s1, FieldName::Stage), FieldName::Label), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
+                                        cx.report(s2.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
                                     }
                                 }
                             }
@@ -1811,21 +1676,26 @@ fn dp1010_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k0 = cx.pattern("(^|/)(spacy|huggingface-cli|hf)$", cx.span(3066, 3100));
     let k1 = Value::str("download", None);
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter() {
+        for s0 in cx.part(&items0).iter() {
             if true {
-                if let Value::List(items1) = cx.field(s0, FieldName::Commands) {
+                if let Value::List(items1) = cx.field::<{ FieldName::Commands as u16 }>(s0) {
                     for s1 in items1.iter() {
-                        if cx.matches(&k0, &cx.field(s1, FieldName::Program))?
-                            && cx.compare(BinaryOp::In, &k1, &cx.field(s1, FieldName::Arguments))
+                        if cx.matches(&k0, &cx.field::<{ FieldName::Program as u16 }>(s1))?
+                            && cx.compare(
+                                BinaryOp::In,
+                                &k1,
+                                &cx.field::<{ FieldName::Arguments as u16 }>(s1),
+                            )
                         {
-                            if let Value::List(items2) = cx.field(s1, FieldName::Words) {
+                            if let Value::List(items2) = cx.field::<{ FieldName::Words as u16 }>(s1)
+                            {
                                 for s2 in items2.iter() {
                                     if cx.compare(
                                         BinaryOp::Eq,
                                         s2,
-                                        &cx.field(s1, FieldName::Program),
+                                        &cx.field::<{ FieldName::Program as u16 }>(s1),
                                     ) {
-                                        cx.report(s2.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s1, FieldName::Program), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field(s0, FieldName::Name), &mut m); m.push_str("` (stage "); cx.display(&cx.field(&cx.field(s1, FieldName::Stage), FieldName::Label), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
+                                        cx.report(s2.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
                                     }
                                 }
                             }
@@ -1843,17 +1713,23 @@ fn dp1010_2(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k1 = Value::str("-c", None);
     let k2 = cx.pattern("nltk\\.download\\(|from_pretrained\\(|snapshot_download\\(|hf_hub_download\\(|spacy\\.cli\\.download\\(|torch\\.hub\\.load\\(", cx.span(3604, 3616));
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter() {
+        for s0 in cx.part(&items0).iter() {
             if true {
-                if let Value::List(items1) = cx.field(s0, FieldName::Commands) {
+                if let Value::List(items1) = cx.field::<{ FieldName::Commands as u16 }>(s0) {
                     for s1 in items1.iter() {
-                        if cx.matches(&k0, &cx.field(s1, FieldName::Program))?
-                            && cx.compare(BinaryOp::In, &k1, &cx.field(s1, FieldName::Arguments))
+                        if cx.matches(&k0, &cx.field::<{ FieldName::Program as u16 }>(s1))?
+                            && cx.compare(
+                                BinaryOp::In,
+                                &k1,
+                                &cx.field::<{ FieldName::Arguments as u16 }>(s1),
+                            )
                         {
-                            if let Value::List(items2) = cx.field(s1, FieldName::Arguments) {
+                            if let Value::List(items2) =
+                                cx.field::<{ FieldName::Arguments as u16 }>(s1)
+                            {
                                 for s2 in items2.iter() {
                                     if cx.matches(&k2, s2)? {
-                                        cx.report(s2.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s1, FieldName::Program), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field(s0, FieldName::Name), &mut m); m.push_str("` (stage "); cx.display(&cx.field(&cx.field(s1, FieldName::Stage), FieldName::Label), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
+                                        cx.report(s2.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
                                     }
                                 }
                             }
@@ -1873,15 +1749,17 @@ fn dp1010_3(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     );
     let k1 = cx.pattern("^(https?://)?([a-z0-9-]+\\.)*(huggingface\\.co|hf\\.co)/|github\\.com/explosion/spacy-models/|raw\\.githubusercontent\\.com/nltk/nltk_data/|github\\.com/nltk/nltk_data/", cx.span(4055, 4065));
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter() {
+        for s0 in cx.part(&items0).iter() {
             if true {
-                if let Value::List(items1) = cx.field(s0, FieldName::Commands) {
+                if let Value::List(items1) = cx.field::<{ FieldName::Commands as u16 }>(s0) {
                     for s1 in items1.iter() {
-                        if cx.matches(&k0, &cx.field(s1, FieldName::Program))? {
-                            if let Value::List(items2) = cx.field(s1, FieldName::Arguments) {
+                        if cx.matches(&k0, &cx.field::<{ FieldName::Program as u16 }>(s1))? {
+                            if let Value::List(items2) =
+                                cx.field::<{ FieldName::Arguments as u16 }>(s1)
+                            {
                                 for s2 in items2.iter() {
                                     if cx.matches(&k1, s2)? {
-                                        cx.report(s2.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s1, FieldName::Program), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field(s0, FieldName::Name), &mut m); m.push_str("` (stage "); cx.display(&cx.field(&cx.field(s1, FieldName::Stage), FieldName::Label), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
+                                        cx.report(s2.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
                                     }
                                 }
                             }
@@ -1919,14 +1797,16 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k10 = Value::Null;
     let k11 = cx.pattern("(?i)\\.whl(#.*)?$", cx.span(3281, 3300));
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter() {
+        for s0 in cx.part(&items0).iter() {
             if true {
-                if let Value::List(items1) = cx.field(s0, FieldName::Installs) {
+                if let Value::List(items1) = cx.field::<{ FieldName::Installs as u16 }>(s0) {
                     for s1 in items1.iter() {
-                        if k0.contains(&cx.field(s1, FieldName::Manager))
+                        if k0.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1))
                             && ((({
                                 let mut answer = false;
-                                if let Value::List(items2) = cx.field(s1, FieldName::Sources) {
+                                if let Value::List(items2) =
+                                    cx.field::<{ FieldName::Sources as u16 }>(s1)
+                                {
                                     for s2 in items2.iter() {
                                         if !(cx.matches(&k1, s2)?) {
                                             answer = true;
@@ -1940,7 +1820,11 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                 || {
                                     let mut answer = false;
                                     if let Value::List(items2) = cx
-                                        .field(&cx.field(s1, FieldName::Command), FieldName::Words)
+                                        .field::<{ FieldName::Words as u16 }>(&cx.field::<{
+                                            FieldName::Command as u16
+                                        }>(
+                                            s1
+                                        ))
                                     {
                                         for s2 in items2.iter() {
                                             if cx
@@ -1960,10 +1844,15 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                 .is_true())
                                 || {
                                     let mut answer = false;
-                                    if let Value::List(items2) = cx.field(s1, FieldName::Packages) {
+                                    if let Value::List(items2) =
+                                        cx.field::<{ FieldName::Packages as u16 }>(s1)
+                                    {
                                         for s2 in items2.iter() {
-                                            if k2.contains(&cx.field(s2, FieldName::NormalizedName))
-                                            {
+                                            if k2.contains(
+                                                &cx.field::<{ FieldName::NormalizedName as u16 }>(
+                                                    s2,
+                                                ),
+                                            ) {
                                                 answer = true;
                                                 break;
                                             }
@@ -1975,22 +1864,28 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                 || {
                                     let mut answer = false;
                                     if let Value::List(items2) =
-                                        cx.field(s1, FieldName::RequirementFiles)
+                                        cx.field::<{ FieldName::RequirementFiles as u16 }>(s1)
                                     {
                                         for s2 in items2.iter() {
                                             if {
                                                 let mut answer = false;
                                                 if let Value::List(items3) =
-                                                    cx.field(s2, FieldName::Requirements)
+                                                    cx.field::<{ FieldName::Requirements as u16 }>(
+                                                        s2,
+                                                    )
                                                 {
                                                     for s3 in items3.iter() {
                                                         if cx.compare(
                                                             BinaryOp::Ne,
-                                                            &cx.field(s3, FieldName::Url),
+                                                            &cx.field::<{ FieldName::Url as u16 }>(
+                                                                s3,
+                                                            ),
                                                             &k3,
                                                         ) && !(cx.matches(
                                                             &k4,
-                                                            &cx.field(s3, FieldName::Url),
+                                                            &cx.field::<{ FieldName::Url as u16 }>(
+                                                                s3,
+                                                            ),
                                                         )?) {
                                                             answer = true;
                                                             break;
@@ -2011,128 +1906,16 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                 .is_true())
                         {
                             if let Value::List(items2) =
-                                cx.field(&cx.field(s1, FieldName::Command), FieldName::Words)
+                                cx.field::<{ FieldName::Words as u16 }>(&cx.field::<{
+                                    FieldName::Command as u16
+                                }>(
+                                    s1
+                                ))
                             {
                                 for s2 in items2.iter() {
-                                    if ((({
-                                        let mut answer = false;
-                                        if let Value::List(items3) =
-                                            cx.field(s1, FieldName::Sources)
-                                        {
-                                            for s3 in items3.iter() {
-                                                if cx
-                                                    .call("contains", &[s2.clone(), s3.clone()])
-                                                    .is_true()
-                                                    && !(cx.matches(&k5, s3)?)
-                                                {
-                                                    answer = true;
-                                                    break;
-                                                }
-                                            }
-                                        }
-                                        Value::Bool(answer)
-                                    }
-                                    .is_true()
-                                        || ((cx
-                                            .call(
-                                                "starts_with",
-                                                &[s2.clone(), Value::str("--no-binary", None)],
-                                            )
-                                            .is_true()
-                                            && !(cx
-                                                .call(
-                                                    "contains",
-                                                    &[s2.clone(), Value::str(":none:", None)],
-                                                )
-                                                .is_true()))
-                                            && cx.compare(
-                                                BinaryOp::NotIn,
-                                                &k6,
-                                                &cx.field(
-                                                    &cx.field(s1, FieldName::Command),
-                                                    FieldName::Arguments,
-                                                ),
-                                            )))
-                                        || (({
-                                            let mut answer = false;
-                                            if let Value::List(items3) =
-                                                cx.field(s1, FieldName::Packages)
-                                            {
-                                                for s3 in items3.iter() {
-                                                    if k7.contains(
-                                                        &cx.field(s3, FieldName::NormalizedName),
-                                                    ) && cx
-                                                        .call(
-                                                            "starts_with",
-                                                            &[
-                                                                s2.clone(),
-                                                                cx.field(s3, FieldName::Name),
-                                                            ],
-                                                        )
-                                                        .is_true()
-                                                    {
-                                                        answer = true;
-                                                        break;
-                                                    }
-                                                }
-                                            }
-                                            Value::Bool(answer)
-                                        }
-                                        .is_true()
-                                            && cx.compare(
-                                                BinaryOp::NotIn,
-                                                &k8,
-                                                &cx.field(s1, FieldName::Flags),
-                                            ))
-                                            && cx.compare(
-                                                BinaryOp::NotIn,
-                                                &k9,
-                                                &cx.field(s1, FieldName::Flags),
-                                            )))
-                                        || {
-                                            let mut answer = false;
-                                            if let Value::List(items3) =
-                                                cx.field(s1, FieldName::RequirementFiles)
-                                            {
-                                                for s3 in items3.iter() {
-                                                    if cx.compare(
-                                                        BinaryOp::Eq,
-                                                        &cx.field(s3, FieldName::Path),
-                                                        s2,
-                                                    ) && {
-                                                        let mut answer = false;
-                                                        if let Value::List(items4) =
-                                                            cx.field(s3, FieldName::Requirements)
-                                                        {
-                                                            for s4 in items4.iter() {
-                                                                if cx.compare(
-                                                                    BinaryOp::Ne,
-                                                                    &cx.field(s4, FieldName::Url),
-                                                                    &k10,
-                                                                ) && !(cx.matches(
-                                                                    &k11,
-                                                                    &cx.field(s4, FieldName::Url),
-                                                                )?) {
-                                                                    answer = true;
-                                                                    break;
-                                                                }
-                                                            }
-                                                        }
-                                                        Value::Bool(answer)
-                                                    }
-                                                    .is_true()
-                                                    {
-                                                        answer = true;
-                                                        break;
-                                                    }
-                                                }
-                                            }
-                                            Value::Bool(answer)
-                                        }
-                                        .is_true())
-                                    {
-                                        cx.report(s2.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&s2.clone(), &mut m); m.push_str("` makes "); cx.display(&cx.field(s1, FieldName::Manager), &mut m); m.push_str(" build from source in the final image `"); cx.display(&cx.field(s0, FieldName::Name), &mut m); m.push_str("` (stage "); cx.display(&cx.field(&cx.field(s1, FieldName::Stage), FieldName::Label), &mut m); m.push_str("); build wheels in a builder stage and install only the wheels"); m }, vec![]);
-                                    }
+                                    if ((({ let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Sources as u16 }>(s1) { for s3 in items3.iter() { if cx.call("contains", &[s2.clone(), s3.clone()]).is_true() && !(cx.matches(&k5, s3)?) { answer = true; break; } } } Value::Bool(answer) }.is_true() || ((cx.call("starts_with", &[s2.clone(), Value::str("--no-binary", None)]).is_true() && !(cx.call("contains", &[s2.clone(), Value::str(":none:", None)]).is_true())) && cx.compare(BinaryOp::NotIn, &k6, &cx.field::<{ FieldName::Arguments as u16 }>(&cx.field::<{ FieldName::Command as u16 }>(s1))))) || (({ let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Packages as u16 }>(s1) { for s3 in items3.iter() { if k7.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s3)) && cx.call("starts_with", &[s2.clone(), cx.field::<{ FieldName::Name as u16 }>(s3)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true() && cx.compare(BinaryOp::NotIn, &k8, &cx.field::<{ FieldName::Flags as u16 }>(s1))) && cx.compare(BinaryOp::NotIn, &k9, &cx.field::<{ FieldName::Flags as u16 }>(s1)))) || { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::RequirementFiles as u16 }>(s1) { for s3 in items3.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Path as u16 }>(s3), s2) && { let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Requirements as u16 }>(s3) { for s4 in items4.iter() { if cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Url as u16 }>(s4), &k10) && !(cx.matches(&k11, &cx.field::<{ FieldName::Url as u16 }>(s4))?) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
+                            cx.report(s2.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&s2.clone(), &mut m); m.push_str("` makes "); cx.display(&cx.field::<{ FieldName::Manager as u16 }>(s1), &mut m); m.push_str(" build from source in the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); build wheels in a builder stage and install only the wheels"); m }, vec![]);
+                        }
                                 }
                             }
                         }
@@ -2180,24 +1963,24 @@ fn dp1012_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
         Value::str("debugpy", None),
     ]));
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter() {
+        for s0 in cx.part(&items0).iter() {
             if true {
-                if let Value::List(items1) = cx.field(s0, FieldName::Packages) {
+                if let Value::List(items1) = cx.field::<{ FieldName::Packages as u16 }>(s0) {
                     for s1 in items1.iter() {
-                        if k0.contains(&cx.field(s1, FieldName::Manager))
-                            && k1.contains(&cx.field(s1, FieldName::NormalizedName))
+                        if k0.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1))
+                            && k1.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s1))
                         {
                             cx.report(
-                                cx.field(s1, FieldName::Name),
+                                cx.field::<{ FieldName::Name as u16 }>(s1),
                                 &[s0, s1],
                                 {
                                     let mut m = String::new();
                                     m.push_str("`");
-                                    cx.display(&cx.field(s1, FieldName::Name), &mut m);
+                                    cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m);
                                     m.push_str(
                                         "` is a development tool installed in the final image `",
                                     );
-                                    cx.display(&cx.field(s0, FieldName::Name), &mut m);
+                                    cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m);
                                     m.push_str("`; install it in a separate test or dev stage");
                                     m
                                 },
@@ -2242,22 +2025,22 @@ fn dp1012_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
         Value::str("debugpy", None),
     ]));
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter() {
+        for s0 in cx.part(&items0).iter() {
             if true {
-                if let Value::List(items1) = cx.field(s0, FieldName::Requirements) {
+                if let Value::List(items1) = cx.field::<{ FieldName::Requirements as u16 }>(s0) {
                     for s1 in items1.iter() {
-                        if k0.contains(&cx.field(s1, FieldName::NormalizedName)) {
+                        if k0.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s1)) {
                             cx.report(
-                                cx.field(s1, FieldName::Name),
+                                cx.field::<{ FieldName::Name as u16 }>(s1),
                                 &[s0, s1],
                                 {
                                     let mut m = String::new();
                                     m.push_str("`");
-                                    cx.display(&cx.field(s1, FieldName::Name), &mut m);
+                                    cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m);
                                     m.push_str(
                                         "` is a development tool installed in the final image `",
                                     );
-                                    cx.display(&cx.field(s0, FieldName::Name), &mut m);
+                                    cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m);
                                     m.push_str("`; install it in a separate test or dev stage");
                                     m
                                 },
@@ -2280,39 +2063,48 @@ fn dp3001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k4 = Value::Null;
     let k5 = Value::Bool(true);
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter() {
-            if ((cx.compare(BinaryOp::Eq, &cx.field(s0, FieldName::Healthcheck), &k0)
-                || cx.compare(
-                    BinaryOp::Eq,
-                    &cx.call(
-                        "upper",
-                        &[cx.field(&cx.field(s0, FieldName::Healthcheck), FieldName::Text)],
+        for s0 in cx.part(&items0).iter() {
+            if ((cx.compare(
+                BinaryOp::Eq,
+                &cx.field::<{ FieldName::Healthcheck as u16 }>(s0),
+                &k0,
+            ) || cx.compare(
+                BinaryOp::Eq,
+                &cx.call(
+                    "upper",
+                    &[cx.field::<{ FieldName::Text as u16 }>(
+                        &cx.field::<{ FieldName::Healthcheck as u16 }>(s0),
+                    )],
+                ),
+                &k1,
+            )) || (cx.compare(
+                BinaryOp::Ne,
+                &cx.field::<{ FieldName::Service as u16 }>(s0),
+                &k2,
+            ) && cx.compare(
+                BinaryOp::Eq,
+                &cx.field::<{ FieldName::Disabled as u16 }>(
+                    &cx.field::<{ FieldName::Healthcheck as u16 }>(
+                        &cx.field::<{ FieldName::Service as u16 }>(s0),
                     ),
-                    &k1,
-                ))
-                || (cx.compare(BinaryOp::Ne, &cx.field(s0, FieldName::Service), &k2)
-                    && cx.compare(
-                        BinaryOp::Eq,
-                        &cx.field(
-                            &cx.field(&cx.field(s0, FieldName::Service), FieldName::Healthcheck),
-                            FieldName::Disabled,
-                        ),
-                        &k3,
-                    )))
-                && !(cx.compare(
-                    BinaryOp::Ne,
-                    &cx.field(&cx.field(s0, FieldName::Service), FieldName::Healthcheck),
-                    &k4,
-                ) && cx.compare(
-                    BinaryOp::Ne,
-                    &cx.field(
-                        &cx.field(&cx.field(s0, FieldName::Service), FieldName::Healthcheck),
-                        FieldName::Disabled,
+                ),
+                &k3,
+            ))) && !(cx.compare(
+                BinaryOp::Ne,
+                &cx.field::<{ FieldName::Healthcheck as u16 }>(
+                    &cx.field::<{ FieldName::Service as u16 }>(s0),
+                ),
+                &k4,
+            ) && cx.compare(
+                BinaryOp::Ne,
+                &cx.field::<{ FieldName::Disabled as u16 }>(
+                    &cx.field::<{ FieldName::Healthcheck as u16 }>(
+                        &cx.field::<{ FieldName::Service as u16 }>(s0),
                     ),
-                    &k5,
-                ))
-            {
-                cx.report(cx.field(s0, FieldName::Name), &[s0], { let mut m = String::new(); m.push_str("the image `"); cx.display(&cx.field(s0, FieldName::Name), &mut m); m.push_str("` runs without a health check; add a `HEALTHCHECK` to the Dockerfile or a `healthcheck` to its compose service"); m }, vec![]);
+                ),
+                &k5,
+            )) {
+                cx.report(cx.field::<{ FieldName::Name as u16 }>(s0), &[s0], { let mut m = String::new(); m.push_str("the image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` runs without a health check; add a `HEALTHCHECK` to the Dockerfile or a `healthcheck` to its compose service"); m }, vec![]);
             }
         }
     }
@@ -2323,11 +2115,14 @@ fn dp3002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k0 = Value::Null;
     let k1 = cx.pattern("^(root|0)(:.*)?$", cx.span(1405, 1423));
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter() {
-            if (cx.compare(BinaryOp::Eq, &cx.field(s0, FieldName::User), &k0)
-                || cx.matches(&k1, &cx.field(s0, FieldName::User))?)
+        for s0 in cx.part(&items0).iter() {
+            if (cx.compare(
+                BinaryOp::Eq,
+                &cx.field::<{ FieldName::User as u16 }>(s0),
+                &k0,
+            ) || cx.matches(&k1, &cx.field::<{ FieldName::User as u16 }>(s0))?)
             {
-                cx.report(cx.call("coalesce", &[cx.field(s0, FieldName::User), cx.field(&cx.field(&cx.field(s0, FieldName::Stage), FieldName::Base), FieldName::Text)]), &[s0], { let mut m = String::new(); m.push_str("the image `"); cx.display(&cx.field(s0, FieldName::Name), &mut m); m.push_str("` runs as root; add a non-root `USER` after the last step that needs root"); m }, vec![]);
+                cx.report(cx.call("coalesce", &[cx.field::<{ FieldName::User as u16 }>(s0), cx.field::<{ FieldName::Text as u16 }>(&cx.field::<{ FieldName::Base as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)))]), &[s0], { let mut m = String::new(); m.push_str("the image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` runs as root; add a non-root `USER` after the last step that needs root"); m }, vec![]);
             }
         }
     }
@@ -2340,37 +2135,54 @@ fn dp3003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k2 = Value::Null;
     let k3 = Value::str("latest", None);
     if let Value::List(items0) = cx.collection("stages") {
-        for s0 in items0.iter() {
-            if cx.compare(BinaryOp::Eq, &cx.field(s0, FieldName::BaseStage), &k0)
+        for s0 in cx.part(&items0).iter() {
+            if cx.compare(
+                BinaryOp::Eq,
+                &cx.field::<{ FieldName::BaseStage as u16 }>(s0),
+                &k0,
+            ) && !(cx
+                .field::<{ FieldName::IsScratch as u16 }>(
+                    &cx.field::<{ FieldName::Base as u16 }>(s0),
+                )
+                .is_true())
                 && !(cx
-                    .field(&cx.field(s0, FieldName::Base), FieldName::IsScratch)
-                    .is_true())
-                && !(cx
-                    .field(&cx.field(s0, FieldName::Base), FieldName::Unresolved)
+                    .field::<{ FieldName::Unresolved as u16 }>(
+                        &cx.field::<{ FieldName::Base as u16 }>(s0),
+                    )
                     .is_true())
                 && cx.compare(
                     BinaryOp::Eq,
-                    &cx.field(&cx.field(s0, FieldName::Base), FieldName::Digest),
+                    &cx.field::<{ FieldName::Digest as u16 }>(
+                        &cx.field::<{ FieldName::Base as u16 }>(s0),
+                    ),
                     &k1,
                 )
                 && (cx.compare(
                     BinaryOp::Eq,
-                    &cx.field(&cx.field(s0, FieldName::Base), FieldName::Tag),
+                    &cx.field::<{ FieldName::Tag as u16 }>(
+                        &cx.field::<{ FieldName::Base as u16 }>(s0),
+                    ),
                     &k2,
                 ) || cx.compare(
                     BinaryOp::Eq,
-                    &cx.field(&cx.field(s0, FieldName::Base), FieldName::Tag),
+                    &cx.field::<{ FieldName::Tag as u16 }>(
+                        &cx.field::<{ FieldName::Base as u16 }>(s0),
+                    ),
                     &k3,
                 ))
             {
                 cx.report(
-                    cx.field(s0, FieldName::Base),
+                    cx.field::<{ FieldName::Base as u16 }>(s0),
                     &[s0],
                     {
                         let mut m = String::new();
                         m.push_str("`");
                         cx.display(
-                            &cx.field(&cx.field(s0, FieldName::Base), FieldName::Expanded),
+                            &cx.field::<{ FieldName::Expanded as u16 }>(&cx.field::<{
+                                FieldName::Base as u16
+                            }>(
+                                s0
+                            )),
                             &mut m,
                         );
                         m.push_str("` is not pinned to a version; name a tag (and a digest)");
@@ -2391,27 +2203,41 @@ fn dp3004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k3 = cx.members(Value::list(vec![]));
     let k4 = Value::list(vec![]);
     if let Value::List(items0) = cx.collection("images") {
-        for s0 in items0.iter() {
+        for s0 in cx.part(&items0).iter() {
             if cx.compare(BinaryOp::Gt, &cx.call("len", &[k0.clone()]), &k1)
                 && !(cx
-                    .field(&cx.field(s0, FieldName::Base), FieldName::IsScratch)
+                    .field::<{ FieldName::IsScratch as u16 }>(
+                        &cx.field::<{ FieldName::Base as u16 }>(s0),
+                    )
                     .is_true())
                 && !(cx
-                    .field(&cx.field(s0, FieldName::Base), FieldName::Unresolved)
+                    .field::<{ FieldName::Unresolved as u16 }>(
+                        &cx.field::<{ FieldName::Base as u16 }>(s0),
+                    )
                     .is_true())
-                && !k2.contains(&cx.field(&cx.field(s0, FieldName::Base), FieldName::Name))
-                && !k3.contains(&cx.field(&cx.field(s0, FieldName::Base), FieldName::Expanded))
+                && !k2.contains(&cx.field::<{ FieldName::Name as u16 }>(
+                    &cx.field::<{ FieldName::Base as u16 }>(s0),
+                ))
+                && !k3.contains(&cx.field::<{ FieldName::Expanded as u16 }>(&cx.field::<{
+                    FieldName::Base as u16
+                }>(
+                    s0
+                )))
             {
                 cx.report(
-                    cx.field(&cx.field(s0, FieldName::Base), FieldName::Text),
+                    cx.field::<{ FieldName::Text as u16 }>(
+                        &cx.field::<{ FieldName::Base as u16 }>(s0),
+                    ),
                     &[s0],
                     {
                         let mut m = String::new();
                         m.push_str("the image `");
-                        cx.display(&cx.field(s0, FieldName::Name), &mut m);
+                        cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m);
                         m.push_str("` is built on `");
                         cx.display(
-                            &cx.field(&cx.field(s0, FieldName::Base), FieldName::Name),
+                            &cx.field::<{ FieldName::Name as u16 }>(
+                                &cx.field::<{ FieldName::Base as u16 }>(s0),
+                            ),
                             &mut m,
                         );
                         m.push_str("`, which is not an approved base (");
@@ -2434,25 +2260,27 @@ fn dp4001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k3 = Value::Null;
     let k4 = cx.key(&[FieldName::NormalizedName]);
     if let Value::List(items0) = cx.collection("requirements_files") {
-        for s0 in items0.iter() {
+        for s0 in cx.part(&items0).iter() {
             if true {
-                if let Value::List(items1) = cx.field(s0, FieldName::Requirements) {
+                if let Value::List(items1) = cx.field::<{ FieldName::Requirements as u16 }>(s0) {
                     for s1 in items1.iter() {
-                        if !(cx.field(s1, FieldName::Constraint).is_true())
+                        if !(cx.field::<{ FieldName::Constraint as u16 }>(s1).is_true())
                             && cx.compare(
                                 BinaryOp::Ne,
-                                &cx.field(s1, FieldName::NormalizedName),
+                                &cx.field::<{ FieldName::NormalizedName as u16 }>(s1),
                                 &k0,
                             )
                         {
-                            if let Value::List(items2) = cx.field(s0, FieldName::AllRequirements) {
+                            if let Value::List(items2) =
+                                cx.field::<{ FieldName::AllRequirements as u16 }>(s0)
+                            {
                                 let index2 = cx.lookup(&items2, k1, true, |cx, s2| {
-                                    cx.field(s2, FieldName::NormalizedName)
+                                    cx.field::<{ FieldName::NormalizedName as u16 }>(s2)
                                 });
                                 let candidates2 = match index2 {
                                     Some(index) => Some(Candidates::new(
                                         index,
-                                        cx.field(s1, FieldName::NormalizedName),
+                                        cx.field::<{ FieldName::NormalizedName as u16 }>(s1),
                                     )),
                                     None => None,
                                 };
@@ -2461,123 +2289,9 @@ fn dp4001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                     let Some(s2) = items2.get(position) else {
                                         continue;
                                     };
-                                    if (known2
-                                        || cx.compare(
-                                            BinaryOp::Eq,
-                                            &cx.field(s2, FieldName::NormalizedName),
-                                            &cx.field(s1, FieldName::NormalizedName),
-                                        ))
-                                        && cx.compare(BinaryOp::Ne, s2, s1)
-                                        && !(cx.field(s2, FieldName::Constraint).is_true())
-                                        && (cx.compare(
-                                            BinaryOp::Ne,
-                                            &cx.field(s2, FieldName::File),
-                                            s0,
-                                        ) || cx.compare(
-                                            BinaryOp::Lt,
-                                            &cx.field(s2, FieldName::Line),
-                                            &cx.field(s1, FieldName::Line),
-                                        ))
-                                        && ((cx.compare(
-                                            BinaryOp::Eq,
-                                            &cx.field(s2, FieldName::Marker),
-                                            &k2,
-                                        ) || cx.compare(
-                                            BinaryOp::Eq,
-                                            &cx.field(s1, FieldName::Marker),
-                                            &k3,
-                                        )) || cx.compare(
-                                            BinaryOp::Eq,
-                                            &cx.field(s2, FieldName::Marker),
-                                            &cx.field(s1, FieldName::Marker),
-                                        ))
-                                        && !({
-                                            let mut answer = false;
-                                            if let Value::List(items3) =
-                                                cx.field(s0, FieldName::AllRequirements)
-                                            {
-                                                let index3 =
-                                                    cx.lookup(&items3, k4, true, |cx, s3| {
-                                                        cx.field(s3, FieldName::NormalizedName)
-                                                    });
-                                                let candidates3 = match index3 {
-                                                    Some(index) => Some(Candidates::new(
-                                                        index,
-                                                        cx.field(s2, FieldName::NormalizedName),
-                                                    )),
-                                                    None => None,
-                                                };
-                                                let known3 = candidates3.is_some();
-                                                for position in
-                                                    visit(items3.len(), candidates3.as_ref())
-                                                {
-                                                    let Some(s3) = items3.get(position) else {
-                                                        continue;
-                                                    };
-                                                    if (known3
-                                                        || cx.compare(
-                                                            BinaryOp::Eq,
-                                                            &cx.field(
-                                                                s3,
-                                                                FieldName::NormalizedName,
-                                                            ),
-                                                            &cx.field(
-                                                                s2,
-                                                                FieldName::NormalizedName,
-                                                            ),
-                                                        ))
-                                                        && cx.compare(
-                                                            BinaryOp::Eq,
-                                                            &cx.field(s3, FieldName::File),
-                                                            &cx.field(s2, FieldName::File),
-                                                        )
-                                                        && cx.compare(
-                                                            BinaryOp::Lt,
-                                                            &cx.field(s3, FieldName::Line),
-                                                            &cx.field(s2, FieldName::Line),
-                                                        )
-                                                        && !(cx
-                                                            .field(s3, FieldName::Constraint)
-                                                            .is_true())
-                                                    {
-                                                        answer = true;
-                                                        break;
-                                                    }
-                                                }
-                                            }
-                                            Value::Bool(answer)
-                                        }
-                                        .is_true())
-                                    {
-                                        cx.report(
-                                            cx.field(s1, FieldName::Name),
-                                            &[s0, s1, s2],
-                                            {
-                                                let mut m = String::new();
-                                                m.push_str("`");
-                                                cx.display(&cx.field(s1, FieldName::Text), &mut m);
-                                                m.push_str("` repeats `");
-                                                cx.display(&cx.field(s2, FieldName::Text), &mut m);
-                                                m.push_str("` (");
-                                                cx.display(
-                                                    &cx.field(
-                                                        &cx.field(s2, FieldName::File),
-                                                        FieldName::Path,
-                                                    ),
-                                                    &mut m,
-                                                );
-                                                m.push_str(", line ");
-                                                cx.display(&cx.field(s2, FieldName::Line), &mut m);
-                                                m.push_str("); keep one line per package");
-                                                m
-                                            },
-                                            vec![(cx.field(s2, FieldName::Name), {
-                                                let mut m = String::new();
-                                                m.push_str("first required here");
-                                                m
-                                            })],
-                                        );
-                                    }
+                                    if (known2 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s2), &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))) && cx.compare(BinaryOp::Ne, s2, s1) && !(cx.field::<{ FieldName::Constraint as u16 }>(s2).is_true()) && (cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::File as u16 }>(s2), s0) || cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(s2), &cx.field::<{ FieldName::Line as u16 }>(s1))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Marker as u16 }>(s2), &k2) || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Marker as u16 }>(s1), &k3)) || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Marker as u16 }>(s2), &cx.field::<{ FieldName::Marker as u16 }>(s1))) && !({ let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::AllRequirements as u16 }>(s0) { let index3 = cx.lookup(&items3, k4, true, |cx, s3| cx.field::<{ FieldName::NormalizedName as u16 }>(s3)); let candidates3 = match index3 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::NormalizedName as u16 }>(s2))), None => None }; let known3 = candidates3.is_some(); for position in visit(items3.len(), candidates3.as_ref()) { let Some(s3) = items3.get(position) else { continue; }; if (known3 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s3), &cx.field::<{ FieldName::NormalizedName as u16 }>(s2))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::File as u16 }>(s3), &cx.field::<{ FieldName::File as u16 }>(s2)) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(s3), &cx.field::<{ FieldName::Line as u16 }>(s2)) && !(cx.field::<{ FieldName::Constraint as u16 }>(s3).is_true()) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
+                            cx.report(cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` repeats `"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s2), &mut m); m.push_str("` ("); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::File as u16 }>(s2)), &mut m); m.push_str(", line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(s2), &mut m); m.push_str("); keep one line per package"); m }, vec![(cx.field::<{ FieldName::Name as u16 }>(s2), { let mut m = String::new(); m.push_str("first required here"); m })]);
+                        }
                                 }
                             }
                         }
@@ -2619,100 +2333,49 @@ fn dp4002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     ]));
     let k6 = Value::list(vec![]);
     if let Value::List(items0) = cx.collection("installs") {
-        for s0 in items0.iter() {
-            if k0.contains(&cx.field(s0, FieldName::Manager)) {
-                for s1 in [cx.field(
-                    &cx.field(&cx.field(s0, FieldName::Stage), FieldName::Dockerfile),
-                    FieldName::Context,
-                )]
-                .iter()
+        for s0 in cx.part(&items0).iter() {
+            if k0.contains(&cx.field::<{ FieldName::Manager as u16 }>(s0)) {
+                for s1 in
+                    [cx.field::<{ FieldName::Context as u16 }>(
+                        &cx.field::<{ FieldName::Dockerfile as u16 }>(&cx.field::<{
+                            FieldName::Stage as u16
+                        }>(
+                            s0
+                        )),
+                    )]
+                    .iter()
                 {
                     if cx.compare(BinaryOp::Ne, s1, &k1)
                         && cx.compare(
                             BinaryOp::Gt,
-                            &cx.call("len", &[cx.field(s1, FieldName::PythonFiles)]),
+                            &cx.call("len", &[cx.field::<{ FieldName::PythonFiles as u16 }>(s1)]),
                             &k2,
                         )
                     {
-                        for s2 in [cx.field(
-                            &cx.field(&cx.field(s0, FieldName::Stage), FieldName::Dockerfile),
-                            FieldName::Image,
-                        )]
+                        for s2 in [cx.field::<{ FieldName::Image as u16 }>(&cx.field::<{
+                            FieldName::Dockerfile as u16
+                        }>(
+                            &cx.field::<{ FieldName::Stage as u16 }>(s0),
+                        ))]
                         .iter()
                         {
                             if true {
                                 if let Value::List(items3) =
-                                    cx.field(s0, FieldName::RequirementFiles)
+                                    cx.field::<{ FieldName::RequirementFiles as u16 }>(s0)
                                 {
                                     for s3 in items3.iter() {
                                         if true {
                                             if let Value::List(items4) =
-                                                cx.field(s3, FieldName::Requirements)
+                                                cx.field::<{ FieldName::Requirements as u16 }>(s3)
                                             {
                                                 for s4 in items4.iter() {
-                                                    if cx.compare(
-                                                        BinaryOp::Ne,
-                                                        &cx.field(s4, FieldName::NormalizedName),
-                                                        &k3,
-                                                    ) && !(cx
-                                                        .field(s4, FieldName::Constraint)
-                                                        .is_true())
-                                                        && !k4.contains(
-                                                            &cx.field(
-                                                                s4,
-                                                                FieldName::NormalizedName,
-                                                            ),
-                                                        )
-                                                        && !(k5.contains(
-                                                            &cx.field(
-                                                                s4,
-                                                                FieldName::NormalizedName,
-                                                            ),
-                                                        ) && (cx.compare(
-                                                            BinaryOp::In,
-                                                            &cx.field(
-                                                                s4,
-                                                                FieldName::NormalizedName,
-                                                            ),
-                                                            &cx.call(
-                                                                "lower",
-                                                                &[cx.field(
-                                                                    &cx.field(s2, FieldName::Cmd),
-                                                                    FieldName::Text,
-                                                                )],
-                                                            ),
-                                                        ) || cx.compare(
-                                                            BinaryOp::In,
-                                                            &cx.field(
-                                                                s4,
-                                                                FieldName::NormalizedName,
-                                                            ),
-                                                            &cx.call(
-                                                                "lower",
-                                                                &[cx.field(
-                                                                    &cx.field(
-                                                                        s2,
-                                                                        FieldName::Entrypoint,
-                                                                    ),
-                                                                    FieldName::Text,
-                                                                )],
-                                                            ),
-                                                        )))
-                                                    {
-                                                        for s5 in [cx.call(
-                                                            "import_names",
-                                                            &[
-                                                                cx.field(s4, FieldName::Name),
-                                                                k6.clone(),
-                                                            ],
-                                                        )]
-                                                        .iter()
-                                                        {
-                                                            if !({ let mut answer = false; if let Value::List(items6) = s5.clone() { for s6 in items6.iter() { if cx.compare(BinaryOp::In, s6, &cx.field(s1, FieldName::ImportedModules)) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
-                                                    cx.report(cx.field(s4, FieldName::Name), &[s0, s1, s2, s3, s4, s5], { let mut m = String::new(); m.push_str("no Python file of the build context `"); cx.display(&cx.field(s1, FieldName::Path), &mut m); m.push_str("` imports `"); cx.display(&cx.field(s4, FieldName::Name), &mut m); m.push_str("` (looked for the modules "); cx.display(&s5.clone(), &mut m); m.push_str(")"); m }, vec![]);
+                                                    if cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::NormalizedName as u16 }>(s4), &k3) && !(cx.field::<{ FieldName::Constraint as u16 }>(s4).is_true()) && !k4.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s4)) && !((k5.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s4)) && (cx.compare(BinaryOp::In, &cx.field::<{ FieldName::NormalizedName as u16 }>(s4), &cx.call("lower", &[cx.field::<{ FieldName::Text as u16 }>(&cx.field::<{ FieldName::Cmd as u16 }>(s2))])) || cx.compare(BinaryOp::In, &cx.field::<{ FieldName::NormalizedName as u16 }>(s4), &cx.call("lower", &[cx.field::<{ FieldName::Text as u16 }>(&cx.field::<{ FieldName::Entrypoint as u16 }>(s2))]))))) {
+                                            for s5 in [cx.call("import_names", &[cx.field::<{ FieldName::Name as u16 }>(s4), k6.clone()])].iter() {
+                                                if !({ let mut answer = false; if let Value::List(items6) = s5.clone() { for s6 in items6.iter() { if cx.compare(BinaryOp::In, s6, &cx.field::<{ FieldName::ImportedModules as u16 }>(s1)) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
+                                                    cx.report(cx.field::<{ FieldName::Name as u16 }>(s4), &[s0, s1, s2, s3, s4, s5], { let mut m = String::new(); m.push_str("no Python file of the build context `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(s1), &mut m); m.push_str("` imports `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s4), &mut m); m.push_str("` (looked for the modules "); cx.display(&s5.clone(), &mut m); m.push_str(")"); m }, vec![]);
                                                 }
-                                                        }
-                                                    }
+                                            }
+                                        }
                                                 }
                                             }
                                         }
@@ -2739,32 +2402,39 @@ fn dp4003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k4 = Value::list(vec![]);
     let k5 = Value::list(vec![]);
     if let Value::List(items0) = cx.collection("installs") {
-        for s0 in items0.iter() {
+        for s0 in cx.part(&items0).iter() {
             if cx.compare(BinaryOp::Gt, &cx.call("len", &[k0.clone()]), &k1)
-                && k2.contains(&cx.field(s0, FieldName::Manager))
+                && k2.contains(&cx.field::<{ FieldName::Manager as u16 }>(s0))
             {
-                for s1 in [cx.field(
-                    &cx.field(
-                        &cx.field(&cx.field(s0, FieldName::Stage), FieldName::Dockerfile),
-                        FieldName::Image,
-                    ),
-                    FieldName::Service,
-                )]
-                .iter()
+                for s1 in
+                    [cx.field::<{ FieldName::Service as u16 }>(
+                        &cx.field::<{ FieldName::Image as u16 }>(&cx.field::<{
+                            FieldName::Dockerfile as u16
+                        }>(
+                            &cx.field::<{ FieldName::Stage as u16 }>(s0),
+                        )),
+                    )]
+                    .iter()
                 {
                     if true {
-                        if let Value::List(items2) = cx.field(s0, FieldName::RequirementFiles) {
+                        if let Value::List(items2) =
+                            cx.field::<{ FieldName::RequirementFiles as u16 }>(s0)
+                        {
                             for s2 in items2.iter() {
                                 if true {
                                     if let Value::List(items3) =
-                                        cx.field(s2, FieldName::Requirements)
+                                        cx.field::<{ FieldName::Requirements as u16 }>(s2)
                                     {
                                         for s3 in items3.iter() {
                                             if cx.compare(
                                                 BinaryOp::Ne,
-                                                &cx.field(s3, FieldName::NormalizedName),
+                                                &cx.field::<{ FieldName::NormalizedName as u16 }>(
+                                                    s3,
+                                                ),
                                                 &k3,
-                                            ) && !(cx.field(s3, FieldName::Constraint).is_true())
+                                            ) && !(cx
+                                                .field::<{ FieldName::Constraint as u16 }>(s3)
+                                                .is_true())
                                             {
                                                 for s4 in [{
                                                     let mut answer = false;
@@ -2776,9 +2446,10 @@ fn dp4003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                                                     "normalize_name",
                                                                     &[s4.clone()],
                                                                 ),
-                                                                &cx.field(
-                                                                    s3,
-                                                                    FieldName::NormalizedName,
+                                                                &cx.field::<{
+                                                                    FieldName::NormalizedName as u16
+                                                                }>(
+                                                                    s3
                                                                 ),
                                                             ) {
                                                                 answer = true;
@@ -2791,11 +2462,11 @@ fn dp4003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                                 .iter()
                                                 {
                                                     if true {
-                                                        for s5 in [{ let mut answer = false; if let Value::List(items5) = cx.call("values_for", &[k5.clone(), cx.field(s1, FieldName::Name)]) { for s5 in items5.iter() { if cx.compare(BinaryOp::Eq, &cx.call("normalize_name", &[s5.clone()]), &cx.field(s3, FieldName::NormalizedName)) { answer = true; break; } } } Value::Bool(answer) }].iter() {
+                                                        for s5 in [{ let mut answer = false; if let Value::List(items5) = cx.call("values_for", &[k5.clone(), cx.field::<{ FieldName::Name as u16 }>(s1)]) { for s5 in items5.iter() { if cx.compare(BinaryOp::Eq, &cx.call("normalize_name", &[s5.clone()]), &cx.field::<{ FieldName::NormalizedName as u16 }>(s3)) { answer = true; break; } } } Value::Bool(answer) }].iter() {
                                                 if (s4.clone().is_true() || s5.clone().is_true()) {
                                                     for s6 in [cx.call("choose", &[s4.clone(), Value::str("in every image", None), Value::str("in the image of this service", None)])].iter() {
                                                         if true {
-                                                            cx.report(cx.field(s3, FieldName::Name), &[s0, s1, s2, s3, s4, s5, s6], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field(s3, FieldName::Name), &mut m); m.push_str("` is forbidden "); cx.display(&s6.clone(), &mut m); m.push_str(" (`forbidden` of DP4003; service: "); cx.display(&s1.clone(), &mut m); m.push_str(")"); m }, vec![]);
+                                                            cx.report(cx.field::<{ FieldName::Name as u16 }>(s3), &[s0, s1, s2, s3, s4, s5, s6], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("` is forbidden "); cx.display(&s6.clone(), &mut m); m.push_str(" (`forbidden` of DP4003; service: "); cx.display(&s1.clone(), &mut m); m.push_str(")"); m }, vec![]);
                                                         }
                                                     }
                                                 }
@@ -2819,28 +2490,34 @@ fn dp4003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
 fn dp3005_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k0 = Value::Size(1000000000);
     if let Value::List(items0) = cx.collection("services") {
-        for s0 in items0.iter() {
-            if cx.compare(BinaryOp::Gt, &cx.field(s0, FieldName::Size), &k0) {
+        for s0 in cx.part(&items0).iter() {
+            if cx.compare(
+                BinaryOp::Gt,
+                &cx.field::<{ FieldName::Size as u16 }>(s0),
+                &k0,
+            ) {
                 cx.report(
                     s0.clone(),
                     &[s0],
                     {
                         let mut m = String::new();
                         m.push_str("`");
-                        cx.display(&cx.field(s0, FieldName::Name), &mut m);
+                        cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m);
                         m.push_str("` is ");
-                        cx.display(&cx.field(s0, FieldName::Size), &mut m);
+                        cx.display(&cx.field::<{ FieldName::Size as u16 }>(s0), &mut m);
                         m.push_str(" (");
-                        cx.display(&cx.field(s0, FieldName::SizeKind), &mut m);
+                        cx.display(&cx.field::<{ FieldName::SizeKind as u16 }>(s0), &mut m);
                         m.push_str("), over its budget of ");
                         cx.display(&Value::Size(1000000000), &mut m);
                         m
                     },
-                    vec![(cx.field(s0, FieldName::LargestContributors), {
-                        let mut m = String::new();
-                        m.push_str("one of the largest parts");
-                        m
-                    })],
+                    vec![
+                        (cx.field::<{ FieldName::LargestContributors as u16 }>(s0), {
+                            let mut m = String::new();
+                            m.push_str("one of the largest parts");
+                            m
+                        }),
+                    ],
                 );
             }
         }
@@ -2853,136 +2530,249 @@ pub static RULES: &[NativeRule] = &[
     NativeRule {
         id: "DP5001",
         source_hash: 0x4621563bd489d518,
-        queries: &[dp5001_0],
+        queries: &[NativeQuery {
+            run: dp5001_0,
+            splits_on: Some("services"),
+        }],
     },
     NativeRule {
         id: "DP2001",
         source_hash: 0x99d1f187dd96b942,
-        queries: &[dp2001_0],
+        queries: &[NativeQuery {
+            run: dp2001_0,
+            splits_on: Some("dockerfiles"),
+        }],
     },
     NativeRule {
         id: "DP2002",
         source_hash: 0x9f0f0341888fccc7,
-        queries: &[dp2002_0],
+        queries: &[NativeQuery {
+            run: dp2002_0,
+            splits_on: Some("copies"),
+        }],
     },
     NativeRule {
         id: "DP2003",
         source_hash: 0x7554c78b6a2aaee0,
-        queries: &[dp2003_0, dp2003_1],
+        queries: &[
+            NativeQuery {
+                run: dp2003_0,
+                splits_on: Some("copies"),
+            },
+            NativeQuery {
+                run: dp2003_1,
+                splits_on: Some("installs"),
+            },
+        ],
     },
     NativeRule {
         id: "DP2004",
         source_hash: 0x679828cea2da661a,
-        queries: &[dp2004_0],
+        queries: &[NativeQuery {
+            run: dp2004_0,
+            splits_on: Some("contexts"),
+        }],
     },
     NativeRule {
         id: "DP2005",
         source_hash: 0xff347daea8b52912,
-        queries: &[dp2005_0],
+        queries: &[NativeQuery {
+            run: dp2005_0,
+            splits_on: Some("copies"),
+        }],
     },
     NativeRule {
         id: "DP2006",
         source_hash: 0xb0d7e45f272856ad,
-        queries: &[dp2006_0],
+        queries: &[NativeQuery {
+            run: dp2006_0,
+            splits_on: Some("contexts"),
+        }],
     },
     NativeRule {
         id: "DP1001",
         source_hash: 0x51c0ffb6236f9270,
-        queries: &[dp1001_0],
+        queries: &[NativeQuery {
+            run: dp1001_0,
+            splits_on: Some("images"),
+        }],
     },
     NativeRule {
         id: "DP1002",
         source_hash: 0x067c8ec52640afa6,
-        queries: &[dp1002_0],
+        queries: &[NativeQuery {
+            run: dp1002_0,
+            splits_on: Some("images"),
+        }],
     },
     NativeRule {
         id: "DP1003",
         source_hash: 0x8e0287073c1bc599,
-        queries: &[dp1003_0],
+        queries: &[NativeQuery {
+            run: dp1003_0,
+            splits_on: Some("images"),
+        }],
     },
     NativeRule {
         id: "DP1004",
         source_hash: 0x9428c07d5e35727b,
-        queries: &[dp1004_0],
+        queries: &[NativeQuery {
+            run: dp1004_0,
+            splits_on: Some("images"),
+        }],
     },
     NativeRule {
         id: "DP1005",
         source_hash: 0x7d8b931071386b79,
-        queries: &[dp1005_0],
+        queries: &[NativeQuery {
+            run: dp1005_0,
+            splits_on: Some("installs"),
+        }],
     },
     NativeRule {
         id: "DP1006",
         source_hash: 0xc2b16128c660e915,
-        queries: &[dp1006_0],
+        queries: &[NativeQuery {
+            run: dp1006_0,
+            splits_on: Some("installs"),
+        }],
     },
     NativeRule {
         id: "DP1007",
         source_hash: 0x489210e97b060010,
-        queries: &[dp1007_0, dp1007_1],
+        queries: &[
+            NativeQuery {
+                run: dp1007_0,
+                splits_on: Some("images"),
+            },
+            NativeQuery {
+                run: dp1007_1,
+                splits_on: Some("images"),
+            },
+        ],
     },
     NativeRule {
         id: "DP1008",
         source_hash: 0xb4a4248fd3a9e6fd,
-        queries: &[dp1008_0],
+        queries: &[NativeQuery {
+            run: dp1008_0,
+            splits_on: Some("images"),
+        }],
     },
     NativeRule {
         id: "DP1009",
         source_hash: 0x52ef2401f2a18011,
-        queries: &[dp1009_0],
+        queries: &[NativeQuery {
+            run: dp1009_0,
+            splits_on: Some("images"),
+        }],
     },
     NativeRule {
         id: "DP1010",
         source_hash: 0x0725da2993803f95,
-        queries: &[dp1010_0, dp1010_1, dp1010_2, dp1010_3],
+        queries: &[
+            NativeQuery {
+                run: dp1010_0,
+                splits_on: Some("images"),
+            },
+            NativeQuery {
+                run: dp1010_1,
+                splits_on: Some("images"),
+            },
+            NativeQuery {
+                run: dp1010_2,
+                splits_on: Some("images"),
+            },
+            NativeQuery {
+                run: dp1010_3,
+                splits_on: Some("images"),
+            },
+        ],
     },
     NativeRule {
         id: "DP1011",
         source_hash: 0xb0a17534361ca0f8,
-        queries: &[dp1011_0],
+        queries: &[NativeQuery {
+            run: dp1011_0,
+            splits_on: Some("images"),
+        }],
     },
     NativeRule {
         id: "DP1012",
         source_hash: 0x5e90068ce33e84aa,
-        queries: &[dp1012_0, dp1012_1],
+        queries: &[
+            NativeQuery {
+                run: dp1012_0,
+                splits_on: Some("images"),
+            },
+            NativeQuery {
+                run: dp1012_1,
+                splits_on: Some("images"),
+            },
+        ],
     },
     NativeRule {
         id: "DP3001",
         source_hash: 0x3e144dc9b2a2ac7d,
-        queries: &[dp3001_0],
+        queries: &[NativeQuery {
+            run: dp3001_0,
+            splits_on: Some("images"),
+        }],
     },
     NativeRule {
         id: "DP3002",
         source_hash: 0x286962da9471d2df,
-        queries: &[dp3002_0],
+        queries: &[NativeQuery {
+            run: dp3002_0,
+            splits_on: Some("images"),
+        }],
     },
     NativeRule {
         id: "DP3003",
         source_hash: 0xa8df8df8d651dd1c,
-        queries: &[dp3003_0],
+        queries: &[NativeQuery {
+            run: dp3003_0,
+            splits_on: Some("stages"),
+        }],
     },
     NativeRule {
         id: "DP3004",
         source_hash: 0xd0f6f33f5008255c,
-        queries: &[dp3004_0],
+        queries: &[NativeQuery {
+            run: dp3004_0,
+            splits_on: Some("images"),
+        }],
     },
     NativeRule {
         id: "DP4001",
         source_hash: 0x59d90a4e10332f83,
-        queries: &[dp4001_0],
+        queries: &[NativeQuery {
+            run: dp4001_0,
+            splits_on: Some("requirements_files"),
+        }],
     },
     NativeRule {
         id: "DP4002",
         source_hash: 0xc74ff67e44d2a3a9,
-        queries: &[dp4002_0],
+        queries: &[NativeQuery {
+            run: dp4002_0,
+            splits_on: Some("installs"),
+        }],
     },
     NativeRule {
         id: "DP4003",
         source_hash: 0x20372efc996b4e60,
-        queries: &[dp4003_0],
+        queries: &[NativeQuery {
+            run: dp4003_0,
+            splits_on: Some("installs"),
+        }],
     },
     NativeRule {
         id: "DP3005",
         source_hash: 0x9f4c9f452e4ccf49,
-        queries: &[dp3005_0],
+        queries: &[NativeQuery {
+            run: dp3005_0,
+            splits_on: Some("services"),
+        }],
     },
 ];
