@@ -137,20 +137,26 @@ pub struct FindingOf<'a, 'm> {
 }
 
 impl FindingOf<'_, '_> {
-    /// The finding a `report` makes: at `target`, or else at the first of the `bound`
-    /// variables that has a location (none: no finding), with its message, and a related
-    /// location for each related value that has one (a list gives one per located element,
-    /// the message followed by the element's label).
-    pub fn finding<'v, 'x: 'v>(
+    /// Where the finding of a `report` of `target` is: at `target`, or else at the first of
+    /// the `bound` variables that has a location; `None` (no finding) when none has one.
+    pub fn locate<'v, 'x: 'v>(
         &self,
         target: &Value<'_>,
         mut bound: impl Iterator<Item = &'v Value<'x>>,
+    ) -> Option<Span> {
+        self.location(target)
+            .or_else(|| bound.find_map(|value| self.location(value)))
+    }
+
+    /// The finding at `span` with its message, and a related location for each related
+    /// value that has one (a list gives one per located element, the message followed by the
+    /// element's label).
+    pub fn finding(
+        &self,
+        span: Span,
         message: String,
         related_values: Vec<(Value<'_>, String)>,
-    ) -> Option<Finding> {
-        let span = self
-            .location(target)
-            .or_else(|| bound.find_map(|value| self.location(value)))?;
+    ) -> Finding {
         let mut related = Vec::new();
         for (value, message) in related_values {
             match &value {
@@ -175,7 +181,7 @@ impl FindingOf<'_, '_> {
                 }
             }
         }
-        Some(Finding {
+        Finding {
             rule_id: Arc::clone(&self.rule.id),
             rule_name: Arc::clone(&self.rule.name),
             severity: self.rule.severity,
@@ -183,7 +189,7 @@ impl FindingOf<'_, '_> {
             span,
             related,
             suppression: None,
-        })
+        }
     }
 
     /// Where a reported value is: its own span (an entity's, or a string's from a file).
@@ -812,19 +818,22 @@ impl<'w, 'm: 'r, 'r> Evaluator<'w, 'm, 'r> {
     }
 
     fn report(&mut self, report: &Report<'r>) {
+        let rule: &'w PreparedRule<'r> = self.rule;
+        let findings = FindingOf {
+            world: self.world,
+            rule: &rule.identity,
+        };
         let target = self.eval(&report.target);
+        let Some(span) = findings.locate(&target, self.scopes.iter()) else {
+            return;
+        };
         let message = self.template(&report.message);
         let related = report
             .related
             .iter()
             .map(|(target, template)| (self.eval(target), self.template(template)))
             .collect();
-        let finding = FindingOf {
-            world: self.world,
-            rule: &self.rule.identity,
-        }
-        .finding(&target, self.scopes.iter(), message, related);
-        self.findings.extend(finding);
+        self.findings.push(findings.finding(span, message, related));
     }
 
     fn template(&mut self, pieces: &[Piece<'r>]) -> String {

@@ -194,6 +194,7 @@ impl Generator {
         parts.join(" && ")
     }
 
+    /// The report: where it is, then (when it is somewhere) its message and related values.
     fn report(&mut self, report: &Report<'_>, indent: usize, out: &mut String) {
         let pad = "    ".repeat(indent);
         let target = self.value(&report.target);
@@ -208,7 +209,7 @@ impl Generator {
         let bound: Vec<String> = (0..self.depth).map(|slot| format!("s{slot}")).collect();
         let _ = writeln!(
             out,
-            "{pad}cx.report({target}, &[{}], {message}, vec![{}]);",
+            "{pad}if let Some(span) = cx.locate(&{target}, &[{}]) {{ cx.report(span, {message}, vec![{}]); }}",
             bound.join(", "),
             related.join(", ")
         );

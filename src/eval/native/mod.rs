@@ -220,21 +220,23 @@ impl<'w, 'm> Cx<'w, 'm> {
         self.world.write_display(value, out);
     }
 
-    /// Reports `target` (or the first located of the `bound` variables) with `message` and
-    /// the `related` values.
-    pub fn report(
-        &mut self,
-        target: Value<'m>,
-        bound: &[&Value<'m>],
-        message: String,
-        related: Vec<(Value<'m>, String)>,
-    ) {
-        let finding = FindingOf {
+    /// Where the finding of a report of `target` is ([`FindingOf::locate`]): `None` for no
+    /// finding.
+    pub fn locate(&self, target: &Value<'m>, bound: &[&Value<'m>]) -> Option<Span> {
+        self.findings_of().locate(target, bound.iter().copied())
+    }
+
+    /// Reports a finding at `span` with `message` and the `related` values.
+    pub fn report(&mut self, span: Span, message: String, related: Vec<(Value<'m>, String)>) {
+        let finding = self.findings_of().finding(span, message, related);
+        self.findings.push(finding);
+    }
+
+    fn findings_of(&self) -> FindingOf<'w, 'm> {
+        FindingOf {
             world: self.world,
             rule: self.rule,
         }
-        .finding(&target, bound.iter().copied(), message, related);
-        self.findings.extend(finding);
     }
 }
 

@@ -58,22 +58,23 @@ fn dp5001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                     &cx.field::<{ FieldName::BuildContext as u16 }>(s0),
                                 )))))
                     {
-                        cx.report(
-                            s1.clone(),
-                            &[s0, s1],
-                            {
-                                let mut m = String::new();
-                                m.push_str("service `");
-                                cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m);
-                                m.push_str("` cannot be built: `");
-                                cx.display(&s1.clone(), &mut m);
-                                m.push_str(
-                                    "` names a build context or Dockerfile that does not exist",
-                                );
-                                m
-                            },
-                            vec![],
-                        );
+                        if let Some(span) = cx.locate(&s1.clone(), &[s0, s1]) {
+                            cx.report(
+                                span,
+                                {
+                                    let mut m = String::new();
+                                    m.push_str("service `");
+                                    cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m);
+                                    m.push_str("` cannot be built: `");
+                                    cx.display(&s1.clone(), &mut m);
+                                    m.push_str(
+                                        "` names a build context or Dockerfile that does not exist",
+                                    );
+                                    m
+                                },
+                                vec![],
+                            );
+                        }
                     }
                 }
             }
@@ -131,27 +132,29 @@ fn dp2001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
             }
             .is_true()
             {
-                cx.report(
-                    cx.field::<{ FieldName::Context as u16 }>(s0),
-                    &[s0],
-                    {
-                        let mut m = String::new();
-                        m.push_str("the build context `");
-                        cx.display(
-                            &cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{
-                                FieldName::Context as u16
-                            }>(
-                                s0
-                            )),
-                            &mut m,
-                        );
-                        m.push_str(
-                            "` has no `.dockerignore`: every file in it is sent to the builder",
-                        );
-                        m
-                    },
-                    vec![],
-                );
+                if let Some(span) = cx.locate(&cx.field::<{ FieldName::Context as u16 }>(s0), &[s0])
+                {
+                    cx.report(
+                        span,
+                        {
+                            let mut m = String::new();
+                            m.push_str("the build context `");
+                            cx.display(
+                                &cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{
+                                    FieldName::Context as u16
+                                }>(
+                                    s0
+                                )),
+                                &mut m,
+                            );
+                            m.push_str(
+                                "` has no `.dockerignore`: every file in it is sent to the builder",
+                            );
+                            m
+                        },
+                        vec![],
+                    );
+                }
             }
         }
     }
@@ -212,7 +215,9 @@ fn dp2002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             .iter()
                             {
                                 if true {
-                                    cx.report(s1.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Keyword as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` copies the whole build context `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::Context as u16 }>(&cx.field::<{ FieldName::Dockerfile as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)))), &mut m); m.push_str("`, and "); cx.display(&s2.clone(), &mut m); m }, vec![]);
+                                    if let Some(span) = cx.locate(&s1.clone(), &[s0, s1, s2]) {
+                                        cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Keyword as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` copies the whole build context `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::Context as u16 }>(&cx.field::<{ FieldName::Dockerfile as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)))), &mut m); m.push_str("`, and "); cx.display(&s2.clone(), &mut m); m }, vec![]);
+                                    }
                                 }
                             }
                         }
@@ -242,7 +247,7 @@ fn dp2003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                         if true {
                             for s3 in [cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Outcome as u16 }>(s1), &k3)), Value::str("nothing is copied (BuildKit goes on; the legacy builder fails)", None), Value::str("the build fails", None)])].iter() {
                                 if true {
-                                    cx.report(s1.clone(), &[s0, s1, s2, s3], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` "); cx.display(&s2.clone(), &mut m); m.push_str(" `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::Context as u16 }>(&cx.field::<{ FieldName::Dockerfile as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)))), &mut m); m.push_str("`: "); cx.display(&s3.clone(), &mut m); m }, vec![]);
+                                    if let Some(span) = cx.locate(&s1.clone(), &[s0, s1, s2, s3]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` "); cx.display(&s2.clone(), &mut m); m.push_str(" `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::Context as u16 }>(&cx.field::<{ FieldName::Dockerfile as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)))), &mut m); m.push_str("`: "); cx.display(&s3.clone(), &mut m); m }, vec![]); }
                                 }
                             }
                         }
@@ -312,7 +317,7 @@ fn dp2003_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                 {
                     for s1 in items1.iter() {
                         if !(cx.field::<{ FieldName::Copied as u16 }>(s1).is_true()) && !({ let mut answer = false; if let Value::List(items2) = cx.field::<{ FieldName::Copies as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)) { for s2 in items2.iter() { if cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s2)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s0))) && cx.call("starts_with", &[cx.field::<{ FieldName::ImagePath as u16 }>(s1), cx.field::<{ FieldName::DestinationPath as u16 }>(s2)]).is_true() && { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Sources as u16 }>(s2) { for s3 in items3.iter() { if cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Outcome as u16 }>(s3), &k3) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()) && !({ let mut answer = false; if let Value::List(items2) = cx.field::<{ FieldName::Lineage as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)) { for s2 in items2.iter() { if { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Copies as u16 }>(s2) { for s3 in items3.iter() { if cx.call("starts_with", &[cx.field::<{ FieldName::ImagePath as u16 }>(s1), cx.field::<{ FieldName::DestinationPath as u16 }>(s3)]).is_true() && { let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Sources as u16 }>(s3) { for s4 in items4.iter() { if cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Outcome as u16 }>(s4), &k4) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
-                    cx.report(s1.clone(), &[s0, s1], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(s1), &mut m); m.push_str("` is not in the image: no `COPY` from the build context put it at `"); cx.display(&cx.field::<{ FieldName::ImagePath as u16 }>(s1), &mut m); m.push_str("` before this `RUN`, so `"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s0), &mut m); m.push_str("` fails"); m }, vec![]);
+                    if let Some(span) = cx.locate(&s1.clone(), &[s0, s1]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(s1), &mut m); m.push_str("` is not in the image: no `COPY` from the build context put it at `"); cx.display(&cx.field::<{ FieldName::ImagePath as u16 }>(s1), &mut m); m.push_str("` before this `RUN`, so `"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s0), &mut m); m.push_str("` fails"); m }, vec![]); }
                 }
                     }
                 }
@@ -350,22 +355,23 @@ fn dp2004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             &k2,
                         )
                     {
-                        cx.report(
-                            s1.clone(),
-                            &[s0, s1],
-                            {
-                                let mut m = String::new();
-                                m.push_str("`");
-                                cx.display(&cx.field::<{ FieldName::Path as u16 }>(s1), &mut m);
-                                m.push_str("` does not exclude ");
-                                cx.display(
-                                    &cx.call("not_excluded", &[s1.clone(), k3.clone()]),
-                                    &mut m,
-                                );
-                                m
-                            },
-                            vec![],
-                        );
+                        if let Some(span) = cx.locate(&s1.clone(), &[s0, s1]) {
+                            cx.report(
+                                span,
+                                {
+                                    let mut m = String::new();
+                                    m.push_str("`");
+                                    cx.display(&cx.field::<{ FieldName::Path as u16 }>(s1), &mut m);
+                                    m.push_str("` does not exclude ");
+                                    cx.display(
+                                        &cx.call("not_excluded", &[s1.clone(), k3.clone()]),
+                                        &mut m,
+                                    );
+                                    m
+                                },
+                                vec![],
+                            );
+                        }
                     }
                 }
             }
@@ -441,7 +447,9 @@ fn dp2005_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                             )
                                             .is_true())
                                     {
-                                        cx.report(s1.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Keyword as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` sends `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(s2), &mut m); m.push_str("` into the image; leave it out with `.dockerignore` and pass secrets with `RUN --mount=type=secret`"); m }, vec![]);
+                                        if let Some(span) = cx.locate(&s1.clone(), &[s0, s1, s2]) {
+                                            cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Keyword as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` sends `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(s2), &mut m); m.push_str("` into the image; leave it out with `.dockerignore` and pass secrets with `RUN --mount=type=secret`"); m }, vec![]);
+                                        }
                                     }
                                 }
                             }
@@ -463,24 +471,25 @@ fn dp2006_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                 &cx.field::<{ FieldName::SentSize as u16 }>(s0),
                 &k0,
             ) {
-                cx.report(
-                    s0.clone(),
-                    &[s0],
-                    {
-                        let mut m = String::new();
-                        m.push_str("the build context `");
-                        cx.display(&cx.field::<{ FieldName::Path as u16 }>(s0), &mut m);
-                        m.push_str("` sends ");
-                        cx.display(&cx.field::<{ FieldName::SentSize as u16 }>(s0), &mut m);
-                        m.push_str(" to the builder, over the budget of ");
-                        cx.display(&Value::Size(500000000), &mut m);
-                        m.push_str(" (all its files: ");
-                        cx.display(&cx.field::<{ FieldName::TotalSize as u16 }>(s0), &mut m);
-                        m.push_str(")");
-                        m
-                    },
-                    vec![],
-                );
+                if let Some(span) = cx.locate(&s0.clone(), &[s0]) {
+                    cx.report(
+                        span,
+                        {
+                            let mut m = String::new();
+                            m.push_str("the build context `");
+                            cx.display(&cx.field::<{ FieldName::Path as u16 }>(s0), &mut m);
+                            m.push_str("` sends ");
+                            cx.display(&cx.field::<{ FieldName::SentSize as u16 }>(s0), &mut m);
+                            m.push_str(" to the builder, over the budget of ");
+                            cx.display(&Value::Size(500000000), &mut m);
+                            m.push_str(" (all its files: ");
+                            cx.display(&cx.field::<{ FieldName::TotalSize as u16 }>(s0), &mut m);
+                            m.push_str(")");
+                            m
+                        },
+                        vec![],
+                    );
+                }
             }
         }
     }
@@ -546,7 +555,7 @@ fn dp1001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                 if let Value::List(items1) = cx.field::<{ FieldName::Packages as u16 }>(s0) {
                     for s1 in items1.iter() {
                         if k0.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1)) && (k1.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s1)) || cx.matches(&k2, &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))?) && !({ let mut answer = false; if let Value::List(items2) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)) { let index2 = cx.lookup(&items2, k3, false, |cx, s2| cx.field::<{ FieldName::Instruction as u16 }>(s2)); let candidates2 = match index2 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s1))), None => None }; let known2 = candidates2.is_some(); for position in visit(items2.len(), candidates2.as_ref()) { let Some(s2) = items2.get(position) else { continue; }; if (known2 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s2), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::Ne, s2, &cx.field::<{ FieldName::Command as u16 }>(&cx.field::<{ FieldName::Install as u16 }>(s1))) && k4.contains(&cx.field::<{ FieldName::Program as u16 }>(s2)) && { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Arguments as u16 }>(s2) { for s3 in items3.iter() { if k5.contains(s3) { answer = true; break; } } } Value::Bool(answer) }.is_true() && { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Arguments as u16 }>(s2) { for s3 in items3.iter() { if (cx.compare(BinaryOp::Eq, s3, &cx.field::<{ FieldName::Name as u16 }>(s1)) || (cx.call("starts_with", &[s3.clone(), Value::str(".", None)]).is_true() && { let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)) { let index4 = cx.lookup(&items4, k6, true, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s1))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::In, &k7, &cx.field::<{ FieldName::Words as u16 }>(s4)) && cx.compare(BinaryOp::In, s3, &cx.field::<{ FieldName::Words as u16 }>(s4)) && cx.compare(BinaryOp::In, &cx.field::<{ FieldName::Name as u16 }>(s1), &cx.field::<{ FieldName::Words as u16 }>(s4)) { answer = true; break; } } } Value::Bool(answer) }.is_true())) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
-                    cx.report(cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("` is a compiler toolchain package, installed in stage `"); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("` of a shipped image; build in a separate stage and copy only the results"); m }, vec![]);
+                    if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("` is a compiler toolchain package, installed in stage `"); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("` of a shipped image; build in a separate stage and copy only the results"); m }, vec![]); }
                 }
                     }
                 }
@@ -567,7 +576,14 @@ fn dp1002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                 &k1,
                 &cx.field::<{ FieldName::Tag as u16 }>(&cx.field::<{ FieldName::Base as u16 }>(s0)),
             )? {
-                cx.report(cx.field::<{ FieldName::Tag as u16 }>(&cx.field::<{ FieldName::Base as u16 }>(s0)), &[s0], { let mut m = String::new(); m.push_str("the image is built on `"); cx.display(&cx.field::<{ FieldName::Expanded as u16 }>(&cx.field::<{ FieldName::Base as u16 }>(s0)), &mut m); m.push_str("`, a CUDA development image; use a `-runtime` tag and compile in a builder stage"); m }, vec![]);
+                if let Some(span) = cx.locate(
+                    &cx.field::<{ FieldName::Tag as u16 }>(
+                        &cx.field::<{ FieldName::Base as u16 }>(s0),
+                    ),
+                    &[s0],
+                ) {
+                    cx.report(span, { let mut m = String::new(); m.push_str("the image is built on `"); cx.display(&cx.field::<{ FieldName::Expanded as u16 }>(&cx.field::<{ FieldName::Base as u16 }>(s0)), &mut m); m.push_str("`, a CUDA development image; use a `-runtime` tag and compile in a builder stage"); m }, vec![]);
+                }
             }
         }
     }
@@ -972,7 +988,11 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             }
                             .is_true())
                         {
-                            cx.report(cx.field::<{ FieldName::Program as u16 }>(s1), &[s0, s1], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s1), &mut m); m.push_str("` keeps its download cache in the layer; add `--no-cache-dir` or use a cache mount"); m }, vec![]);
+                            if let Some(span) =
+                                cx.locate(&cx.field::<{ FieldName::Program as u16 }>(s1), &[s0, s1])
+                            {
+                                cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s1), &mut m); m.push_str("` keeps its download cache in the layer; add `--no-cache-dir` or use a cache mount"); m }, vec![]);
+                            }
                         }
                     }
                 }
@@ -1077,7 +1097,11 @@ fn dp1004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             }
                             .is_true())
                         {
-                            cx.report(cx.field::<{ FieldName::Program as u16 }>(s1), &[s0, s1], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s1), &mut m); m.push_str("` leaves the package lists of `apt-get update` in the layer; end the `RUN` with `rm -rf /var/lib/apt/lists/*`"); m }, vec![]);
+                            if let Some(span) =
+                                cx.locate(&cx.field::<{ FieldName::Program as u16 }>(s1), &[s0, s1])
+                            {
+                                cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s1), &mut m); m.push_str("` leaves the package lists of `apt-get update` in the layer; end the `RUN` with `rm -rf /var/lib/apt/lists/*`"); m }, vec![]);
+                            }
                         }
                     }
                 }
@@ -1101,22 +1125,10 @@ fn dp1005_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                 &k1,
                 &cx.field::<{ FieldName::Flags as u16 }>(s0),
             ) {
-                cx.report(
-                    cx.field::<{ FieldName::Program as u16 }>(s0),
-                    &[s0],
-                    {
-                        let mut m = String::new();
-                        m.push_str("`");
-                        cx.display(&cx.field::<{ FieldName::Program as u16 }>(s0), &mut m);
-                        m.push_str(" ");
-                        cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s0), &mut m);
-                        m.push_str(
-                            "` installs recommended packages too; add `--no-install-recommends`",
-                        );
-                        m
-                    },
-                    vec![],
-                );
+                if let Some(span) = cx.locate(&cx.field::<{ FieldName::Program as u16 }>(s0), &[s0])
+                {
+                    cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s0), &mut m); m.push_str("` installs recommended packages too; add `--no-install-recommends`"); m }, vec![]);
+                }
             }
         }
     }
@@ -1222,18 +1234,10 @@ fn dp1006_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                 }
                 .is_true())
             {
-                cx.report(
-                    cx.field::<{ FieldName::Program as u16 }>(s0),
-                    &[s0],
-                    {
-                        let mut m = String::new();
-                        m.push_str(
-                            "`apk add` without `--no-cache` keeps the package index in the layer",
-                        );
-                        m
-                    },
-                    vec![],
-                );
+                if let Some(span) = cx.locate(&cx.field::<{ FieldName::Program as u16 }>(s0), &[s0])
+                {
+                    cx.report(span, { let mut m = String::new(); m.push_str("`apk add` without `--no-cache` keeps the package index in the layer"); m }, vec![]);
+                }
             }
         }
     }
@@ -1286,7 +1290,7 @@ fn dp1007_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                     if (known2 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s2), &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))) && cx.compare(BinaryOp::Ne, s2, s1) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s2)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s1))) && (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s2), &cx.field::<{ FieldName::Manager as u16 }>(s1)) || (k1.contains(&cx.field::<{ FieldName::Manager as u16 }>(s2)) && k2.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1)))) && !({ let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Packages as u16 }>(s0) { let index3 = cx.lookup(&items3, k3, true, |cx, s3| cx.field::<{ FieldName::NormalizedName as u16 }>(s3)); let candidates3 = match index3 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::NormalizedName as u16 }>(s1))), None => None }; let known3 = candidates3.is_some(); for position in visit(items3.len(), candidates3.as_ref()) { let Some(s3) = items3.get(position) else { continue; }; if (known3 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s3), &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s2))) && (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &cx.field::<{ FieldName::Manager as u16 }>(s1)) || (k4.contains(&cx.field::<{ FieldName::Manager as u16 }>(s3)) && k5.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
                             for s3 in [cx.field::<{ FieldName::Install as u16 }>(s2)].iter() {
                                 if true {
-                                    cx.report(cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1, s2, s3], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("` is installed twice in this image: also by `"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s3), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s3), &mut m); m.push_str("` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &mut m); m }, vec![(s3.clone(), { let mut m = String::new(); m.push_str("the other install of `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("`"); m })]);
+                                    if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1, s2, s3]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("` is installed twice in this image: also by `"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s3), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s3), &mut m); m.push_str("` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &mut m); m }, vec![(s3.clone(), { let mut m = String::new(); m.push_str("the other install of `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("`"); m })]); }
                                 }
                             }
                         }
@@ -1352,7 +1356,7 @@ fn dp1007_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                     if let Value::List(items4) = cx.field::<{ FieldName::Installs as u16 }>(s0) {
                                     let index4 = cx.lookup(&items4, k2, true, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s1))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; };
                                         if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::In, s1, &cx.field::<{ FieldName::RequirementFiles as u16 }>(s4)) {
-                                            cx.report(cx.field::<{ FieldName::Name as u16 }>(s3), &[s0, s1, s2, s3, s4], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("` is installed twice in this image: also by `"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s4), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s4), &mut m); m.push_str("` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &mut m); m }, vec![(s4.clone(), { let mut m = String::new(); m.push_str("the other install of `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("`"); m })]);
+                                            if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s3), &[s0, s1, s2, s3, s4]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("` is installed twice in this image: also by `"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s4), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s4), &mut m); m.push_str("` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &mut m); m }, vec![(s4.clone(), { let mut m = String::new(); m.push_str("the other install of `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("`"); m })]); }
                                         }
                                     }
                                     }
@@ -1508,7 +1512,7 @@ fn dp1008_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                         {
                                             for s3 in items3.iter() {
                                                 if cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s1))) && (((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k6) && cx.matches(&k7, s2)?) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k8) && cx.matches(&k9, s2)?)) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k10) && cx.matches(&k11, s2)?)) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k12) && cx.matches(&k13, s2)?)) || (k14.contains(&cx.field::<{ FieldName::Manager as u16 }>(s3)) && cx.matches(&k15, s2)?)) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Installs as u16 }>(s0) { let index4 = cx.lookup(&items4, k16, true, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s1))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s4), &cx.field::<{ FieldName::Manager as u16 }>(s3)) { answer = true; break; } } } Value::Bool(answer) }.is_true()) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Installs as u16 }>(s0) { let index4 = cx.lookup(&items4, k17, true, |cx, s4| cx.field::<{ FieldName::Manager as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Manager as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s4), &cx.field::<{ FieldName::Manager as u16 }>(s3))) && cx.compare(BinaryOp::Gt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3))) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s1))) { answer = true; break; } } } Value::Bool(answer) }.is_true()) && (((((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k18) && cx.matches(&k19, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str("/var/lib/apt", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let index4 = cx.lookup(&items4, k20, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k21) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k22, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) || ((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k23) && cx.matches(&k24, s2)?) && cx.compare(BinaryOp::NotIn, &k25, &cx.field::<{ FieldName::Flags as u16 }>(s3))) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str("/var/cache/apk", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let index4 = cx.lookup(&items4, k26, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k27) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k28, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k29) && cx.matches(&k30, s2)?) && cx.compare(BinaryOp::NotIn, &k31, &cx.field::<{ FieldName::Flags as u16 }>(s3))) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(s3) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k32) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k33) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k34) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k35) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k36) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k37) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3))) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Lineage as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { if { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Settings as u16 }>(s4) { for s5 in items5.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Keyword as u16 }>(s5), &k38) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s5), &k39) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k40) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k41) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str(".cache/pip", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let index4 = cx.lookup(&items4, k42, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k43) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k44, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (cx.compare(BinaryOp::In, &k45, &cx.field::<{ FieldName::Arguments as u16 }>(s4)) && cx.compare(BinaryOp::In, &k46, &cx.field::<{ FieldName::Arguments as u16 }>(s4)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k47) && cx.matches(&k48, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Flags as u16 }>(s3) { for s4 in items4.iter() { if k49.contains(s4) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(s3) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k50) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k51) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k52) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k53) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k54) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k55) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3))) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Lineage as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { if { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Settings as u16 }>(s4) { for s5 in items5.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Keyword as u16 }>(s5), &k56) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s5), &k57) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k58) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k59) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str(".cache/uv", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let index4 = cx.lookup(&items4, k60, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k61) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k62, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k63) && cx.compare(BinaryOp::In, &k64, &cx.field::<{ FieldName::Arguments as u16 }>(s4)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((k65.contains(&cx.field::<{ FieldName::Manager as u16 }>(s3)) && cx.matches(&k66, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if (cx.call("contains", &[s4.clone(), Value::str("/var/cache/dnf", None)]).is_true() || cx.call("contains", &[s4.clone(), Value::str("/var/cache/yum", None)]).is_true()) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let index4 = cx.lookup(&items4, k67, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k68) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k69, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (k70.contains(&cx.field::<{ FieldName::Program as u16 }>(s4)) && cx.compare(BinaryOp::In, &k71, &cx.field::<{ FieldName::Arguments as u16 }>(s4)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) {
-                                    cx.report(s2.clone(), &[s0, s1, s2, s3], { let mut m = String::new(); m.push_str("`"); cx.display(&s2.clone(), &mut m); m.push_str("` is deleted in a later layer than the `RUN` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &mut m); m.push_str(" that left it there: that layer keeps the files and the image does not shrink; delete them in the same `RUN`"); m }, vec![(cx.field::<{ FieldName::Instruction as u16 }>(s3), { let mut m = String::new(); m.push_str("the files were left in this layer"); m })]);
+                                    if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2, s3]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&s2.clone(), &mut m); m.push_str("` is deleted in a later layer than the `RUN` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &mut m); m.push_str(" that left it there: that layer keeps the files and the image does not shrink; delete them in the same `RUN`"); m }, vec![(cx.field::<{ FieldName::Instruction as u16 }>(s3), { let mut m = String::new(); m.push_str("the files were left in this layer"); m })]); }
                                 }
                                             }
                                         }
@@ -1622,7 +1626,9 @@ fn dp1009_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                 }
                 .is_true())
             {
-                cx.report(cx.field::<{ FieldName::Base as u16 }>(s0), &[s0], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Expanded as u16 }>(&cx.field::<{ FieldName::Base as u16 }>(s0)), &mut m); m.push_str("` is a full OS image; a `-slim` (or `-alpine`) variant makes the image much smaller"); m }, vec![]);
+                if let Some(span) = cx.locate(&cx.field::<{ FieldName::Base as u16 }>(s0), &[s0]) {
+                    cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Expanded as u16 }>(&cx.field::<{ FieldName::Base as u16 }>(s0)), &mut m); m.push_str("` is a full OS image; a `-slim` (or `-alpine`) variant makes the image much smaller"); m }, vec![]);
+                }
             }
         }
     }
@@ -1659,7 +1665,9 @@ fn dp1010_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                         ))
                                         || cx.compare(BinaryOp::Eq, s2, &k4))
                                     {
-                                        cx.report(s2.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
+                                        if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2]) {
+                                            cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
+                                        }
                                     }
                                 }
                             }
@@ -1695,7 +1703,9 @@ fn dp1010_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                         s2,
                                         &cx.field::<{ FieldName::Program as u16 }>(s1),
                                     ) {
-                                        cx.report(s2.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
+                                        if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2]) {
+                                            cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
+                                        }
                                     }
                                 }
                             }
@@ -1729,7 +1739,9 @@ fn dp1010_2(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             {
                                 for s2 in items2.iter() {
                                     if cx.matches(&k2, s2)? {
-                                        cx.report(s2.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
+                                        if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2]) {
+                                            cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
+                                        }
                                     }
                                 }
                             }
@@ -1759,7 +1771,9 @@ fn dp1010_3(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             {
                                 for s2 in items2.iter() {
                                     if cx.matches(&k1, s2)? {
-                                        cx.report(s2.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
+                                        if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2]) {
+                                            cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
+                                        }
                                     }
                                 }
                             }
@@ -1914,7 +1928,7 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             {
                                 for s2 in items2.iter() {
                                     if ((({ let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Sources as u16 }>(s1) { for s3 in items3.iter() { if cx.call("contains", &[s2.clone(), s3.clone()]).is_true() && !(cx.matches(&k5, s3)?) { answer = true; break; } } } Value::Bool(answer) }.is_true() || ((cx.call("starts_with", &[s2.clone(), Value::str("--no-binary", None)]).is_true() && !(cx.call("contains", &[s2.clone(), Value::str(":none:", None)]).is_true())) && cx.compare(BinaryOp::NotIn, &k6, &cx.field::<{ FieldName::Arguments as u16 }>(&cx.field::<{ FieldName::Command as u16 }>(s1))))) || (({ let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Packages as u16 }>(s1) { for s3 in items3.iter() { if k7.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s3)) && cx.call("starts_with", &[s2.clone(), cx.field::<{ FieldName::Name as u16 }>(s3)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true() && cx.compare(BinaryOp::NotIn, &k8, &cx.field::<{ FieldName::Flags as u16 }>(s1))) && cx.compare(BinaryOp::NotIn, &k9, &cx.field::<{ FieldName::Flags as u16 }>(s1)))) || { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::RequirementFiles as u16 }>(s1) { for s3 in items3.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Path as u16 }>(s3), s2) && { let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Requirements as u16 }>(s3) { for s4 in items4.iter() { if cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Url as u16 }>(s4), &k10) && !(cx.matches(&k11, &cx.field::<{ FieldName::Url as u16 }>(s4))?) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
-                            cx.report(s2.clone(), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&s2.clone(), &mut m); m.push_str("` makes "); cx.display(&cx.field::<{ FieldName::Manager as u16 }>(s1), &mut m); m.push_str(" build from source in the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); build wheels in a builder stage and install only the wheels"); m }, vec![]);
+                            if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&s2.clone(), &mut m); m.push_str("` makes "); cx.display(&cx.field::<{ FieldName::Manager as u16 }>(s1), &mut m); m.push_str(" build from source in the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); build wheels in a builder stage and install only the wheels"); m }, vec![]); }
                         }
                                 }
                             }
@@ -1970,22 +1984,11 @@ fn dp1012_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                         if k0.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1))
                             && k1.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s1))
                         {
-                            cx.report(
-                                cx.field::<{ FieldName::Name as u16 }>(s1),
-                                &[s0, s1],
-                                {
-                                    let mut m = String::new();
-                                    m.push_str("`");
-                                    cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m);
-                                    m.push_str(
-                                        "` is a development tool installed in the final image `",
-                                    );
-                                    cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m);
-                                    m.push_str("`; install it in a separate test or dev stage");
-                                    m
-                                },
-                                vec![],
-                            );
+                            if let Some(span) =
+                                cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1])
+                            {
+                                cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("` is a development tool installed in the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("`; install it in a separate test or dev stage"); m }, vec![]);
+                            }
                         }
                     }
                 }
@@ -2030,22 +2033,11 @@ fn dp1012_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                 if let Value::List(items1) = cx.field::<{ FieldName::Requirements as u16 }>(s0) {
                     for s1 in items1.iter() {
                         if k0.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s1)) {
-                            cx.report(
-                                cx.field::<{ FieldName::Name as u16 }>(s1),
-                                &[s0, s1],
-                                {
-                                    let mut m = String::new();
-                                    m.push_str("`");
-                                    cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m);
-                                    m.push_str(
-                                        "` is a development tool installed in the final image `",
-                                    );
-                                    cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m);
-                                    m.push_str("`; install it in a separate test or dev stage");
-                                    m
-                                },
-                                vec![],
-                            );
+                            if let Some(span) =
+                                cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1])
+                            {
+                                cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("` is a development tool installed in the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("`; install it in a separate test or dev stage"); m }, vec![]);
+                            }
                         }
                     }
                 }
@@ -2104,7 +2096,9 @@ fn dp3001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                 ),
                 &k5,
             )) {
-                cx.report(cx.field::<{ FieldName::Name as u16 }>(s0), &[s0], { let mut m = String::new(); m.push_str("the image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` runs without a health check; add a `HEALTHCHECK` to the Dockerfile or a `healthcheck` to its compose service"); m }, vec![]);
+                if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s0), &[s0]) {
+                    cx.report(span, { let mut m = String::new(); m.push_str("the image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` runs without a health check; add a `HEALTHCHECK` to the Dockerfile or a `healthcheck` to its compose service"); m }, vec![]);
+                }
             }
         }
     }
@@ -2122,7 +2116,24 @@ fn dp3002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                 &k0,
             ) || cx.matches(&k1, &cx.field::<{ FieldName::User as u16 }>(s0))?)
             {
-                cx.report(cx.call("coalesce", &[cx.field::<{ FieldName::User as u16 }>(s0), cx.field::<{ FieldName::Text as u16 }>(&cx.field::<{ FieldName::Base as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)))]), &[s0], { let mut m = String::new(); m.push_str("the image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` runs as root; add a non-root `USER` after the last step that needs root"); m }, vec![]);
+                if let Some(span) =
+                    cx.locate(
+                        &cx.call(
+                            "coalesce",
+                            &[
+                                cx.field::<{ FieldName::User as u16 }>(s0),
+                                cx.field::<{ FieldName::Text as u16 }>(&cx.field::<{
+                                    FieldName::Base as u16
+                                }>(
+                                    &cx.field::<{ FieldName::Stage as u16 }>(s0),
+                                )),
+                            ],
+                        ),
+                        &[s0],
+                    )
+                {
+                    cx.report(span, { let mut m = String::new(); m.push_str("the image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` runs as root; add a non-root `USER` after the last step that needs root"); m }, vec![]);
+                }
             }
         }
     }
@@ -2171,25 +2182,26 @@ fn dp3003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                     &k3,
                 ))
             {
-                cx.report(
-                    cx.field::<{ FieldName::Base as u16 }>(s0),
-                    &[s0],
-                    {
-                        let mut m = String::new();
-                        m.push_str("`");
-                        cx.display(
-                            &cx.field::<{ FieldName::Expanded as u16 }>(&cx.field::<{
-                                FieldName::Base as u16
-                            }>(
-                                s0
-                            )),
-                            &mut m,
-                        );
-                        m.push_str("` is not pinned to a version; name a tag (and a digest)");
-                        m
-                    },
-                    vec![],
-                );
+                if let Some(span) = cx.locate(&cx.field::<{ FieldName::Base as u16 }>(s0), &[s0]) {
+                    cx.report(
+                        span,
+                        {
+                            let mut m = String::new();
+                            m.push_str("`");
+                            cx.display(
+                                &cx.field::<{ FieldName::Expanded as u16 }>(&cx.field::<{
+                                    FieldName::Base as u16
+                                }>(
+                                    s0
+                                )),
+                                &mut m,
+                            );
+                            m.push_str("` is not pinned to a version; name a tag (and a digest)");
+                            m
+                        },
+                        vec![],
+                    );
+                }
             }
         }
     }
@@ -2224,29 +2236,35 @@ fn dp3004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                     s0
                 )))
             {
-                cx.report(
-                    cx.field::<{ FieldName::Text as u16 }>(
+                if let Some(span) = cx.locate(
+                    &cx.field::<{ FieldName::Text as u16 }>(
                         &cx.field::<{ FieldName::Base as u16 }>(s0),
                     ),
                     &[s0],
-                    {
-                        let mut m = String::new();
-                        m.push_str("the image `");
-                        cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m);
-                        m.push_str("` is built on `");
-                        cx.display(
-                            &cx.field::<{ FieldName::Name as u16 }>(
-                                &cx.field::<{ FieldName::Base as u16 }>(s0),
-                            ),
-                            &mut m,
-                        );
-                        m.push_str("`, which is not an approved base (");
-                        cx.display(&k4.clone(), &mut m);
-                        m.push_str(")");
-                        m
-                    },
-                    vec![],
-                );
+                ) {
+                    cx.report(
+                        span,
+                        {
+                            let mut m = String::new();
+                            m.push_str("the image `");
+                            cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m);
+                            m.push_str("` is built on `");
+                            cx.display(
+                                &cx.field::<{ FieldName::Name as u16 }>(&cx.field::<{
+                                    FieldName::Base as u16
+                                }>(
+                                    s0
+                                )),
+                                &mut m,
+                            );
+                            m.push_str("`, which is not an approved base (");
+                            cx.display(&k4.clone(), &mut m);
+                            m.push_str(")");
+                            m
+                        },
+                        vec![],
+                    );
+                }
             }
         }
     }
@@ -2290,7 +2308,7 @@ fn dp4001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                         continue;
                                     };
                                     if (known2 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s2), &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))) && cx.compare(BinaryOp::Ne, s2, s1) && !(cx.field::<{ FieldName::Constraint as u16 }>(s2).is_true()) && (cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::File as u16 }>(s2), s0) || cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(s2), &cx.field::<{ FieldName::Line as u16 }>(s1))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Marker as u16 }>(s2), &k2) || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Marker as u16 }>(s1), &k3)) || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Marker as u16 }>(s2), &cx.field::<{ FieldName::Marker as u16 }>(s1))) && !({ let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::AllRequirements as u16 }>(s0) { let index3 = cx.lookup(&items3, k4, true, |cx, s3| cx.field::<{ FieldName::NormalizedName as u16 }>(s3)); let candidates3 = match index3 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::NormalizedName as u16 }>(s2))), None => None }; let known3 = candidates3.is_some(); for position in visit(items3.len(), candidates3.as_ref()) { let Some(s3) = items3.get(position) else { continue; }; if (known3 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s3), &cx.field::<{ FieldName::NormalizedName as u16 }>(s2))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::File as u16 }>(s3), &cx.field::<{ FieldName::File as u16 }>(s2)) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(s3), &cx.field::<{ FieldName::Line as u16 }>(s2)) && !(cx.field::<{ FieldName::Constraint as u16 }>(s3).is_true()) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
-                            cx.report(cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1, s2], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` repeats `"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s2), &mut m); m.push_str("` ("); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::File as u16 }>(s2)), &mut m); m.push_str(", line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(s2), &mut m); m.push_str("); keep one line per package"); m }, vec![(cx.field::<{ FieldName::Name as u16 }>(s2), { let mut m = String::new(); m.push_str("first required here"); m })]);
+                            if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1, s2]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` repeats `"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s2), &mut m); m.push_str("` ("); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::File as u16 }>(s2)), &mut m); m.push_str(", line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(s2), &mut m); m.push_str("); keep one line per package"); m }, vec![(cx.field::<{ FieldName::Name as u16 }>(s2), { let mut m = String::new(); m.push_str("first required here"); m })]); }
                         }
                                 }
                             }
@@ -2372,7 +2390,7 @@ fn dp4002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                                     if cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::NormalizedName as u16 }>(s4), &k3) && !(cx.field::<{ FieldName::Constraint as u16 }>(s4).is_true()) && !k4.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s4)) && !((k5.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s4)) && (cx.compare(BinaryOp::In, &cx.field::<{ FieldName::NormalizedName as u16 }>(s4), &cx.call("lower", &[cx.field::<{ FieldName::Text as u16 }>(&cx.field::<{ FieldName::Cmd as u16 }>(s2))])) || cx.compare(BinaryOp::In, &cx.field::<{ FieldName::NormalizedName as u16 }>(s4), &cx.call("lower", &[cx.field::<{ FieldName::Text as u16 }>(&cx.field::<{ FieldName::Entrypoint as u16 }>(s2))]))))) {
                                             for s5 in [cx.call("import_names", &[cx.field::<{ FieldName::Name as u16 }>(s4), k6.clone()])].iter() {
                                                 if !({ let mut answer = false; if let Value::List(items6) = s5.clone() { for s6 in items6.iter() { if cx.compare(BinaryOp::In, s6, &cx.field::<{ FieldName::ImportedModules as u16 }>(s1)) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
-                                                    cx.report(cx.field::<{ FieldName::Name as u16 }>(s4), &[s0, s1, s2, s3, s4, s5], { let mut m = String::new(); m.push_str("no Python file of the build context `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(s1), &mut m); m.push_str("` imports `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s4), &mut m); m.push_str("` (looked for the modules "); cx.display(&s5.clone(), &mut m); m.push_str(")"); m }, vec![]);
+                                                    if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s4), &[s0, s1, s2, s3, s4, s5]) { cx.report(span, { let mut m = String::new(); m.push_str("no Python file of the build context `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(s1), &mut m); m.push_str("` imports `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s4), &mut m); m.push_str("` (looked for the modules "); cx.display(&s5.clone(), &mut m); m.push_str(")"); m }, vec![]); }
                                                 }
                                             }
                                         }
@@ -2466,7 +2484,7 @@ fn dp4003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                                 if (s4.clone().is_true() || s5.clone().is_true()) {
                                                     for s6 in [cx.call("choose", &[s4.clone(), Value::str("in every image", None), Value::str("in the image of this service", None)])].iter() {
                                                         if true {
-                                                            cx.report(cx.field::<{ FieldName::Name as u16 }>(s3), &[s0, s1, s2, s3, s4, s5, s6], { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("` is forbidden "); cx.display(&s6.clone(), &mut m); m.push_str(" (`forbidden` of DP4003; service: "); cx.display(&s1.clone(), &mut m); m.push_str(")"); m }, vec![]);
+                                                            if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s3), &[s0, s1, s2, s3, s4, s5, s6]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("` is forbidden "); cx.display(&s6.clone(), &mut m); m.push_str(" (`forbidden` of DP4003; service: "); cx.display(&s1.clone(), &mut m); m.push_str(")"); m }, vec![]); }
                                                         }
                                                     }
                                                 }
@@ -2496,29 +2514,30 @@ fn dp3005_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                 &cx.field::<{ FieldName::Size as u16 }>(s0),
                 &k0,
             ) {
-                cx.report(
-                    s0.clone(),
-                    &[s0],
-                    {
-                        let mut m = String::new();
-                        m.push_str("`");
-                        cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m);
-                        m.push_str("` is ");
-                        cx.display(&cx.field::<{ FieldName::Size as u16 }>(s0), &mut m);
-                        m.push_str(" (");
-                        cx.display(&cx.field::<{ FieldName::SizeKind as u16 }>(s0), &mut m);
-                        m.push_str("), over its budget of ");
-                        cx.display(&Value::Size(1000000000), &mut m);
-                        m
-                    },
-                    vec![
-                        (cx.field::<{ FieldName::LargestContributors as u16 }>(s0), {
+                if let Some(span) = cx.locate(&s0.clone(), &[s0]) {
+                    cx.report(
+                        span,
+                        {
                             let mut m = String::new();
-                            m.push_str("one of the largest parts");
+                            m.push_str("`");
+                            cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m);
+                            m.push_str("` is ");
+                            cx.display(&cx.field::<{ FieldName::Size as u16 }>(s0), &mut m);
+                            m.push_str(" (");
+                            cx.display(&cx.field::<{ FieldName::SizeKind as u16 }>(s0), &mut m);
+                            m.push_str("), over its budget of ");
+                            cx.display(&Value::Size(1000000000), &mut m);
                             m
-                        }),
-                    ],
-                );
+                        },
+                        vec![
+                            (cx.field::<{ FieldName::LargestContributors as u16 }>(s0), {
+                                let mut m = String::new();
+                                m.push_str("one of the largest parts");
+                                m
+                            }),
+                        ],
+                    );
+                }
             }
         }
     }
