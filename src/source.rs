@@ -24,16 +24,10 @@ const BINARY_SNIFF_BYTES: usize = 8192;
 
 /// The 64-bit FNV-1a hash of `text`: the same in every build and on every platform, so that
 /// generated code can name the text it was generated from.
-pub const fn text_hash(text: &str) -> u64 {
-    let bytes = text.as_bytes();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut i = 0;
-    while i < bytes.len() {
-        hash ^= bytes[i] as u64;
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        i += 1;
-    }
-    hash
+pub fn text_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// Identifies one loaded file within [`Sources`].
@@ -489,6 +483,14 @@ fn clamp_u32(value: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_hash_is_fnv_1a() {
+        // The reference values of 64-bit FNV-1a.
+        assert_eq!(text_hash(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(text_hash("a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(text_hash("foobar"), 0x8594_4171_f739_67e8);
+    }
 
     #[test]
     fn line_column_counts_chars() {

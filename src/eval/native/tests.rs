@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::eval::engine::{evaluate, evaluate_with_budget, RuleRun, MAX_STEPS};
+use crate::eval::engine::{evaluate, evaluate_with_budget, ParamValue, RuleRun, MAX_STEPS};
 use crate::eval::native::generate::{generate, Source};
 use crate::eval::native::rules::RULES;
 use crate::eval::world::World;
@@ -120,4 +120,47 @@ fn every_generated_rule_is_a_bundled_rule() {
             native.id
         );
     }
+}
+
+/// A changed copy of a bundled rule, or one run with params the configuration gives, is left
+/// to the evaluator.
+#[test]
+fn only_a_bundled_rule_of_the_generated_text_with_its_defaults_runs_compiled() {
+    let (sources, rules, _) = bundled();
+    let rule = rules
+        .iter()
+        .find(|rule| rule.id.value == "DP1001")
+        .expect("DP1001 is bundled");
+    assert!(crate::eval::native::find("DP1001", rule.text_hash).is_some());
+    let changed = sources
+        .text(rule.file)
+        .replace("build-essential", "build-essentials");
+    let (copy, diagnostics) = crate::lang::parser::parse_rule_file(rule.file, &changed);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let copy = copy.expect("the changed copy parses");
+    assert!(crate::eval::native::find("DP1001", copy.text_hash).is_none());
+
+    // Configured params: the evaluator runs the rule, and finds what the compiled rule finds
+    // when the values are the defaults.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pc2");
+    let loaded = load(&root, &LoadOptions::default());
+    let world = World::new(&loaded.repository, &loaded.sources);
+    let defaults = RuleRun {
+        rule,
+        params: HashMap::new(),
+    };
+    let configured = RuleRun {
+        rule,
+        params: HashMap::from([(
+            "system_managers".to_string(),
+            ParamValue::List(
+                ["apt", "apk", "dnf", "yum", "microdnf"]
+                    .map(|m| ParamValue::String(m.to_string()))
+                    .to_vec(),
+            ),
+        )]),
+    };
+    let compiled = evaluate(&[defaults], &world);
+    assert!(!compiled.0.is_empty(), "DP1001 fires on pc2");
+    assert_eq!(evaluate(&[configured], &world), compiled);
 }
