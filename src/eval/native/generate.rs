@@ -111,37 +111,38 @@ impl Generator {
             return;
         };
         let slot = self.depth;
-        if let Node::List(items) = &lp.collection {
+        // The loop's head, the braces that close it, and the test that stands for its join
+        // part.
+        let (head, close, known) = if let Node::List(items) = &lp.collection {
             // `for x in [a, b]`: each element in turn (no join).
             let items: Vec<String> = items.iter().map(|item| self.value(item)).collect();
-            let _ = writeln!(out, "{pad}for s{slot} in [{}].iter() {{", items.join(", "));
-            self.depth += 1;
-            let parts = self.all(&lp.parts, None);
-            let _ = writeln!(out, "{pad}    if {parts} {{");
-            self.loops(rest, report, indent + 2, out);
-            let _ = writeln!(out, "{pad}    }}\n{pad}}}");
-            self.depth -= 1;
-            return;
-        }
-        let collection = self.value(&lp.collection);
-        let (visit, known) = match (&lp.collection, lp.join) {
-            // The first loop over a top-level collection visits the part's run of it.
-            (Node::Collection(_), None) if slot == 0 => {
-                ("for s0 in cx.part(&items0).iter() {".to_string(), None)
-            }
-            _ => self.visit(lp, slot),
+            let head = format!("for s{slot} in [{}].iter() {{", items.join(", "));
+            (head, "}", None)
+        } else {
+            let collection = self.value(&lp.collection);
+            let (visit, known) = match (&lp.collection, lp.join) {
+                // The first loop over a top-level collection visits the part's run of it.
+                (Node::Collection(_), None) if slot == 0 => {
+                    ("for s0 in cx.part(&items0).iter() {".to_string(), None)
+                }
+                _ => self.visit(lp, slot),
+            };
+            let head = format!("if let Value::List(items{slot}) = {collection} {{ {visit}");
+            (head, "} }", known)
         };
-        let _ = writeln!(
-            out,
-            "{pad}if let Value::List(items{slot}) = {collection} {{\n{pad}{visit}"
-        );
+        let _ = writeln!(out, "{pad}{head}");
         self.depth += 1;
         let known = known.as_ref().map(|(part, test)| (*part, test.as_str()));
-        let parts = self.all(&lp.parts, known);
-        let _ = writeln!(out, "{pad}    if {parts} {{");
-        self.loops(rest, report, indent + 2, out);
-        let _ = writeln!(out, "{pad}    }}\n{pad}}}\n{pad}}}");
+        if lp.parts.is_empty() {
+            self.loops(rest, report, indent + 1, out);
+        } else {
+            let parts = self.all(&lp.parts, known);
+            let _ = writeln!(out, "{pad}    if {parts} {{");
+            self.loops(rest, report, indent + 2, out);
+            let _ = writeln!(out, "{pad}    }}");
+        }
         self.depth -= 1;
+        let _ = writeln!(out, "{pad}{close}");
     }
 
     /// The head of a loop binding slot `slot` over `items{slot}`, up to the element bound:

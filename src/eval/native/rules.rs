@@ -214,10 +214,8 @@ fn dp2002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             )]
                             .iter()
                             {
-                                if true {
-                                    if let Some(span) = cx.locate(&s1.clone(), &[s0, s1, s2]) {
-                                        cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Keyword as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` copies the whole build context `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::Context as u16 }>(&cx.field::<{ FieldName::Dockerfile as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)))), &mut m); m.push_str("`, and "); cx.display(&s2.clone(), &mut m); m }, vec![]);
-                                    }
+                                if let Some(span) = cx.locate(&s1.clone(), &[s0, s1, s2]) {
+                                    cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Keyword as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` copies the whole build context `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::Context as u16 }>(&cx.field::<{ FieldName::Dockerfile as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)))), &mut m); m.push_str("`, and "); cx.display(&s2.clone(), &mut m); m }, vec![]);
                                 }
                             }
                         }
@@ -239,20 +237,14 @@ fn dp2003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k3 = Value::str("no_match", None);
     if let Value::List(items0) = cx.collection("copies") {
         for s0 in cx.part(&items0).iter() {
-            if true {
-                if let Value::List(items1) = cx.field::<{ FieldName::Sources as u16 }>(s0) {
-                    for s1 in items1.iter() {
-                        if k0.contains(&cx.field::<{ FieldName::Outcome as u16 }>(s1)) {
-                            for s2 in [cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Outcome as u16 }>(s1), &k1)), Value::str("matches no file of the build context", None), cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Gt, &cx.call("len", &[cx.field::<{ FieldName::Excluded as u16 }>(s1)]), &k2)), Value::str("is excluded by the `.dockerignore` of the build context", None), Value::str("is not in the build context", None)])])].iter() {
-                        if true {
-                            for s3 in [cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Outcome as u16 }>(s1), &k3)), Value::str("nothing is copied (BuildKit goes on; the legacy builder fails)", None), Value::str("the build fails", None)])].iter() {
-                                if true {
-                                    if let Some(span) = cx.locate(&s1.clone(), &[s0, s1, s2, s3]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` "); cx.display(&s2.clone(), &mut m); m.push_str(" `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::Context as u16 }>(&cx.field::<{ FieldName::Dockerfile as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)))), &mut m); m.push_str("`: "); cx.display(&s3.clone(), &mut m); m }, vec![]); }
-                                }
-                            }
-                        }
+            if let Value::List(items1) = cx.field::<{ FieldName::Sources as u16 }>(s0) {
+                for s1 in items1.iter() {
+                    if k0.contains(&cx.field::<{ FieldName::Outcome as u16 }>(s1)) {
+                        for s2 in [cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Outcome as u16 }>(s1), &k1)), Value::str("matches no file of the build context", None), cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Gt, &cx.call("len", &[cx.field::<{ FieldName::Excluded as u16 }>(s1)]), &k2)), Value::str("is excluded by the `.dockerignore` of the build context", None), Value::str("is not in the build context", None)])])].iter() {
+                    for s3 in [cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Outcome as u16 }>(s1), &k3)), Value::str("nothing is copied (BuildKit goes on; the legacy builder fails)", None), Value::str("the build fails", None)])].iter() {
+                        if let Some(span) = cx.locate(&s1.clone(), &[s0, s1, s2, s3]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` "); cx.display(&s2.clone(), &mut m); m.push_str(" `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::Context as u16 }>(&cx.field::<{ FieldName::Dockerfile as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)))), &mut m); m.push_str("`: "); cx.display(&s3.clone(), &mut m); m }, vec![]); }
                     }
-                        }
+                }
                     }
                 }
             }
@@ -346,32 +338,30 @@ fn dp2004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     ]);
     if let Value::List(items0) = cx.collection("contexts") {
         for s0 in cx.part(&items0).iter() {
-            if true {
-                for s1 in [cx.field::<{ FieldName::Dockerignore as u16 }>(s0)].iter() {
-                    if cx.compare(BinaryOp::Ne, s1, &k0)
-                        && cx.compare(
-                            BinaryOp::Gt,
-                            &cx.call("len", &[cx.call("not_excluded", &[s1.clone(), k1.clone()])]),
-                            &k2,
-                        )
-                    {
-                        if let Some(span) = cx.locate(&s1.clone(), &[s0, s1]) {
-                            cx.report(
-                                span,
-                                {
-                                    let mut m = String::new();
-                                    m.push_str("`");
-                                    cx.display(&cx.field::<{ FieldName::Path as u16 }>(s1), &mut m);
-                                    m.push_str("` does not exclude ");
-                                    cx.display(
-                                        &cx.call("not_excluded", &[s1.clone(), k3.clone()]),
-                                        &mut m,
-                                    );
-                                    m
-                                },
-                                vec![],
-                            );
-                        }
+            for s1 in [cx.field::<{ FieldName::Dockerignore as u16 }>(s0)].iter() {
+                if cx.compare(BinaryOp::Ne, s1, &k0)
+                    && cx.compare(
+                        BinaryOp::Gt,
+                        &cx.call("len", &[cx.call("not_excluded", &[s1.clone(), k1.clone()])]),
+                        &k2,
+                    )
+                {
+                    if let Some(span) = cx.locate(&s1.clone(), &[s0, s1]) {
+                        cx.report(
+                            span,
+                            {
+                                let mut m = String::new();
+                                m.push_str("`");
+                                cx.display(&cx.field::<{ FieldName::Path as u16 }>(s1), &mut m);
+                                m.push_str("` does not exclude ");
+                                cx.display(
+                                    &cx.call("not_excluded", &[s1.clone(), k3.clone()]),
+                                    &mut m,
+                                );
+                                m
+                            },
+                            vec![],
+                        );
                     }
                 }
             }
@@ -420,36 +410,30 @@ fn dp2005_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
             ) {
                 if let Value::List(items1) = cx.field::<{ FieldName::Sources as u16 }>(s0) {
                     for s1 in items1.iter() {
-                        if true {
-                            if let Value::List(items2) = cx.field::<{ FieldName::Files as u16 }>(s1)
-                            {
-                                for s2 in items2.iter() {
-                                    if cx.compare(
-                                        BinaryOp::Eq,
-                                        &cx.field::<{ FieldName::Kind as u16 }>(s2),
-                                        &k1,
-                                    ) && cx
+                        if let Value::List(items2) = cx.field::<{ FieldName::Files as u16 }>(s1) {
+                            for s2 in items2.iter() {
+                                if cx.compare(
+                                    BinaryOp::Eq,
+                                    &cx.field::<{ FieldName::Kind as u16 }>(s2),
+                                    &k1,
+                                ) && cx
+                                    .call(
+                                        "path_matches",
+                                        &[cx.field::<{ FieldName::Path as u16 }>(s2), k2.clone()],
+                                    )
+                                    .is_true()
+                                    && !(cx
                                         .call(
                                             "path_matches",
                                             &[
                                                 cx.field::<{ FieldName::Path as u16 }>(s2),
-                                                k2.clone(),
+                                                k3.clone(),
                                             ],
                                         )
-                                        .is_true()
-                                        && !(cx
-                                            .call(
-                                                "path_matches",
-                                                &[
-                                                    cx.field::<{ FieldName::Path as u16 }>(s2),
-                                                    k3.clone(),
-                                                ],
-                                            )
-                                            .is_true())
-                                    {
-                                        if let Some(span) = cx.locate(&s1.clone(), &[s0, s1, s2]) {
-                                            cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Keyword as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` sends `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(s2), &mut m); m.push_str("` into the image; leave it out with `.dockerignore` and pass secrets with `RUN --mount=type=secret`"); m }, vec![]);
-                                        }
+                                        .is_true())
+                                {
+                                    if let Some(span) = cx.locate(&s1.clone(), &[s0, s1, s2]) {
+                                        cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Keyword as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` sends `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(s2), &mut m); m.push_str("` into the image; leave it out with `.dockerignore` and pass secrets with `RUN --mount=type=secret`"); m }, vec![]);
                                     }
                                 }
                             }
@@ -551,13 +535,11 @@ fn dp1001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k7 = Value::str("--virtual", None);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
-            if true {
-                if let Value::List(items1) = cx.field::<{ FieldName::Packages as u16 }>(s0) {
-                    for s1 in items1.iter() {
-                        if k0.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1)) && (k1.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s1)) || cx.matches(&k2, &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))?) && !({ let mut answer = false; if let Value::List(items2) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)) { let index2 = cx.lookup(&items2, k3, false, |cx, s2| cx.field::<{ FieldName::Instruction as u16 }>(s2)); let candidates2 = match index2 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s1))), None => None }; let known2 = candidates2.is_some(); for position in visit(items2.len(), candidates2.as_ref()) { let Some(s2) = items2.get(position) else { continue; }; if (known2 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s2), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::Ne, s2, &cx.field::<{ FieldName::Command as u16 }>(&cx.field::<{ FieldName::Install as u16 }>(s1))) && k4.contains(&cx.field::<{ FieldName::Program as u16 }>(s2)) && { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Arguments as u16 }>(s2) { for s3 in items3.iter() { if k5.contains(s3) { answer = true; break; } } } Value::Bool(answer) }.is_true() && { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Arguments as u16 }>(s2) { for s3 in items3.iter() { if (cx.compare(BinaryOp::Eq, s3, &cx.field::<{ FieldName::Name as u16 }>(s1)) || (cx.call("starts_with", &[s3.clone(), Value::str(".", None)]).is_true() && { let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)) { let index4 = cx.lookup(&items4, k6, true, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s1))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::In, &k7, &cx.field::<{ FieldName::Words as u16 }>(s4)) && cx.compare(BinaryOp::In, s3, &cx.field::<{ FieldName::Words as u16 }>(s4)) && cx.compare(BinaryOp::In, &cx.field::<{ FieldName::Name as u16 }>(s1), &cx.field::<{ FieldName::Words as u16 }>(s4)) { answer = true; break; } } } Value::Bool(answer) }.is_true())) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
-                    if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("` is a compiler toolchain package, installed in stage `"); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("` of a shipped image; build in a separate stage and copy only the results"); m }, vec![]); }
-                }
-                    }
+            if let Value::List(items1) = cx.field::<{ FieldName::Packages as u16 }>(s0) {
+                for s1 in items1.iter() {
+                    if k0.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1)) && (k1.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s1)) || cx.matches(&k2, &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))?) && !({ let mut answer = false; if let Value::List(items2) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)) { let index2 = cx.lookup(&items2, k3, false, |cx, s2| cx.field::<{ FieldName::Instruction as u16 }>(s2)); let candidates2 = match index2 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s1))), None => None }; let known2 = candidates2.is_some(); for position in visit(items2.len(), candidates2.as_ref()) { let Some(s2) = items2.get(position) else { continue; }; if (known2 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s2), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::Ne, s2, &cx.field::<{ FieldName::Command as u16 }>(&cx.field::<{ FieldName::Install as u16 }>(s1))) && k4.contains(&cx.field::<{ FieldName::Program as u16 }>(s2)) && { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Arguments as u16 }>(s2) { for s3 in items3.iter() { if k5.contains(s3) { answer = true; break; } } } Value::Bool(answer) }.is_true() && { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Arguments as u16 }>(s2) { for s3 in items3.iter() { if (cx.compare(BinaryOp::Eq, s3, &cx.field::<{ FieldName::Name as u16 }>(s1)) || (cx.call("starts_with", &[s3.clone(), Value::str(".", None)]).is_true() && { let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)) { let index4 = cx.lookup(&items4, k6, true, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s1))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::In, &k7, &cx.field::<{ FieldName::Words as u16 }>(s4)) && cx.compare(BinaryOp::In, s3, &cx.field::<{ FieldName::Words as u16 }>(s4)) && cx.compare(BinaryOp::In, &cx.field::<{ FieldName::Name as u16 }>(s1), &cx.field::<{ FieldName::Words as u16 }>(s4)) { answer = true; break; } } } Value::Bool(answer) }.is_true())) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
+                if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("` is a compiler toolchain package, installed in stage `"); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("` of a shipped image; build in a separate stage and copy only the results"); m }, vec![]); }
+            }
                 }
             }
         }
@@ -645,312 +627,300 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k41 = cx.pattern("(^|/)\\.cache/uv(/|/\\*)?$", cx.span(3775, 3803));
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
-            if true {
-                if let Value::List(items1) = cx.field::<{ FieldName::Installs as u16 }>(s0) {
-                    for s1 in items1.iter() {
-                        if (cx.compare(
-                            BinaryOp::Eq,
-                            &cx.field::<{ FieldName::Manager as u16 }>(s1),
-                            &k0,
-                        ) || cx.compare(
-                            BinaryOp::Eq,
-                            &cx.field::<{ FieldName::Manager as u16 }>(s1),
-                            &k1,
-                        )) && k2.contains(&cx.field::<{ FieldName::Subcommand as u16 }>(s1))
-                            && !({
-                                let mut answer = false;
-                                if let Value::List(items2) =
-                                    cx.field::<{ FieldName::Flags as u16 }>(s1)
-                                {
-                                    for s2 in items2.iter() {
-                                        if ((cx.compare(
+            if let Value::List(items1) = cx.field::<{ FieldName::Installs as u16 }>(s0) {
+                for s1 in items1.iter() {
+                    if (cx.compare(
+                        BinaryOp::Eq,
+                        &cx.field::<{ FieldName::Manager as u16 }>(s1),
+                        &k0,
+                    ) || cx.compare(
+                        BinaryOp::Eq,
+                        &cx.field::<{ FieldName::Manager as u16 }>(s1),
+                        &k1,
+                    )) && k2.contains(&cx.field::<{ FieldName::Subcommand as u16 }>(s1))
+                        && !({
+                            let mut answer = false;
+                            if let Value::List(items2) = cx.field::<{ FieldName::Flags as u16 }>(s1)
+                            {
+                                for s2 in items2.iter() {
+                                    if ((cx.compare(
+                                        BinaryOp::Eq,
+                                        &cx.field::<{ FieldName::Manager as u16 }>(s1),
+                                        &k3,
+                                    ) && k4.contains(s2))
+                                        || (cx.compare(
                                             BinaryOp::Eq,
                                             &cx.field::<{ FieldName::Manager as u16 }>(s1),
-                                            &k3,
-                                        ) && k4.contains(s2))
-                                            || (cx.compare(
-                                                BinaryOp::Eq,
-                                                &cx.field::<{ FieldName::Manager as u16 }>(s1),
-                                                &k5,
-                                            ) && k6.contains(s2)))
+                                            &k5,
+                                        ) && k6.contains(s2)))
+                                    {
+                                        answer = true;
+                                        break;
+                                    }
+                                }
+                            }
+                            Value::Bool(answer)
+                        }
+                        .is_true())
+                        && !({
+                            let mut answer = false;
+                            if let Value::List(items2) =
+                                cx.field::<{ FieldName::Settings as u16 }>(s1)
+                            {
+                                for s2 in items2.iter() {
+                                    if ((cx.compare(
+                                        BinaryOp::Eq,
+                                        &cx.field::<{ FieldName::Manager as u16 }>(s1),
+                                        &k7,
+                                    ) && cx.compare(
+                                        BinaryOp::Eq,
+                                        &cx.field::<{ FieldName::Name as u16 }>(s2),
+                                        &k8,
+                                    )) || (cx.compare(
+                                        BinaryOp::Eq,
+                                        &cx.field::<{ FieldName::Manager as u16 }>(s1),
+                                        &k9,
+                                    ) && cx.compare(
+                                        BinaryOp::Eq,
+                                        &cx.field::<{ FieldName::Name as u16 }>(s2),
+                                        &k10,
+                                    ))) && cx.compare(
+                                        BinaryOp::Ne,
+                                        &cx.field::<{ FieldName::Value as u16 }>(s2),
+                                        &k11,
+                                    ) && cx.compare(
+                                        BinaryOp::Ne,
+                                        &cx.field::<{ FieldName::Value as u16 }>(s2),
+                                        &k12,
+                                    ) {
+                                        answer = true;
+                                        break;
+                                    }
+                                }
+                            }
+                            Value::Bool(answer)
+                        }
+                        .is_true())
+                        && !({
+                            let mut answer = false;
+                            if let Value::List(items2) =
+                                cx.field::<{ FieldName::Settings as u16 }>(&cx.field::<{
+                                    FieldName::Stage as u16
+                                }>(
+                                    s1
+                                ))
+                            {
+                                for s2 in items2.iter() {
+                                    if ((cx.compare(
+                                        BinaryOp::Eq,
+                                        &cx.field::<{ FieldName::Manager as u16 }>(s1),
+                                        &k13,
+                                    ) && cx.compare(
+                                        BinaryOp::Eq,
+                                        &cx.field::<{ FieldName::Name as u16 }>(s2),
+                                        &k14,
+                                    )) || (cx.compare(
+                                        BinaryOp::Eq,
+                                        &cx.field::<{ FieldName::Manager as u16 }>(s1),
+                                        &k15,
+                                    ) && cx.compare(
+                                        BinaryOp::Eq,
+                                        &cx.field::<{ FieldName::Name as u16 }>(s2),
+                                        &k16,
+                                    ))) && cx.compare(
+                                        BinaryOp::Ne,
+                                        &cx.field::<{ FieldName::Value as u16 }>(s2),
+                                        &k17,
+                                    ) && cx.compare(
+                                        BinaryOp::Ne,
+                                        &cx.field::<{ FieldName::Value as u16 }>(s2),
+                                        &k18,
+                                    ) && cx.compare(
+                                        BinaryOp::Lt,
+                                        &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{
+                                            FieldName::Instruction as u16
+                                        }>(
+                                            s2
+                                        )),
+                                        &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{
+                                            FieldName::Instruction as u16
+                                        }>(
+                                            s1
+                                        )),
+                                    ) {
+                                        answer = true;
+                                        break;
+                                    }
+                                }
+                            }
+                            Value::Bool(answer)
+                        }
+                        .is_true())
+                        && !({
+                            let mut answer = false;
+                            if let Value::List(items2) =
+                                cx.field::<{ FieldName::Lineage as u16 }>(&cx.field::<{
+                                    FieldName::Stage as u16
+                                }>(
+                                    s1
+                                ))
+                            {
+                                for s2 in items2.iter() {
+                                    if {
+                                        let mut answer = false;
+                                        if let Value::List(items3) =
+                                            cx.field::<{ FieldName::Settings as u16 }>(s2)
                                         {
-                                            answer = true;
-                                            break;
-                                        }
-                                    }
-                                }
-                                Value::Bool(answer)
-                            }
-                            .is_true())
-                            && !({
-                                let mut answer = false;
-                                if let Value::List(items2) =
-                                    cx.field::<{ FieldName::Settings as u16 }>(s1)
-                                {
-                                    for s2 in items2.iter() {
-                                        if ((cx.compare(
-                                            BinaryOp::Eq,
-                                            &cx.field::<{ FieldName::Manager as u16 }>(s1),
-                                            &k7,
-                                        ) && cx.compare(
-                                            BinaryOp::Eq,
-                                            &cx.field::<{ FieldName::Name as u16 }>(s2),
-                                            &k8,
-                                        )) || (cx.compare(
-                                            BinaryOp::Eq,
-                                            &cx.field::<{ FieldName::Manager as u16 }>(s1),
-                                            &k9,
-                                        ) && cx.compare(
-                                            BinaryOp::Eq,
-                                            &cx.field::<{ FieldName::Name as u16 }>(s2),
-                                            &k10,
-                                        ))) && cx.compare(
-                                            BinaryOp::Ne,
-                                            &cx.field::<{ FieldName::Value as u16 }>(s2),
-                                            &k11,
-                                        ) && cx.compare(
-                                            BinaryOp::Ne,
-                                            &cx.field::<{ FieldName::Value as u16 }>(s2),
-                                            &k12,
-                                        ) {
-                                            answer = true;
-                                            break;
-                                        }
-                                    }
-                                }
-                                Value::Bool(answer)
-                            }
-                            .is_true())
-                            && !({
-                                let mut answer = false;
-                                if let Value::List(items2) = cx
-                                    .field::<{ FieldName::Settings as u16 }>(&cx.field::<{
-                                        FieldName::Stage as u16
-                                    }>(
-                                        s1
-                                    ))
-                                {
-                                    for s2 in items2.iter() {
-                                        if ((cx.compare(
-                                            BinaryOp::Eq,
-                                            &cx.field::<{ FieldName::Manager as u16 }>(s1),
-                                            &k13,
-                                        ) && cx.compare(
-                                            BinaryOp::Eq,
-                                            &cx.field::<{ FieldName::Name as u16 }>(s2),
-                                            &k14,
-                                        )) || (cx.compare(
-                                            BinaryOp::Eq,
-                                            &cx.field::<{ FieldName::Manager as u16 }>(s1),
-                                            &k15,
-                                        ) && cx.compare(
-                                            BinaryOp::Eq,
-                                            &cx.field::<{ FieldName::Name as u16 }>(s2),
-                                            &k16,
-                                        ))) && cx.compare(
-                                            BinaryOp::Ne,
-                                            &cx.field::<{ FieldName::Value as u16 }>(s2),
-                                            &k17,
-                                        ) && cx.compare(
-                                            BinaryOp::Ne,
-                                            &cx.field::<{ FieldName::Value as u16 }>(s2),
-                                            &k18,
-                                        ) && cx.compare(
-                                            BinaryOp::Lt,
-                                            &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{
-                                                FieldName::Instruction as u16
-                                            }>(
-                                                s2
-                                            )),
-                                            &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{
-                                                FieldName::Instruction as u16
-                                            }>(
-                                                s1
-                                            )),
-                                        ) {
-                                            answer = true;
-                                            break;
-                                        }
-                                    }
-                                }
-                                Value::Bool(answer)
-                            }
-                            .is_true())
-                            && !({
-                                let mut answer = false;
-                                if let Value::List(items2) = cx
-                                    .field::<{ FieldName::Lineage as u16 }>(&cx.field::<{
-                                        FieldName::Stage as u16
-                                    }>(
-                                        s1
-                                    ))
-                                {
-                                    for s2 in items2.iter() {
-                                        if {
-                                            let mut answer = false;
-                                            if let Value::List(items3) =
-                                                cx.field::<{ FieldName::Settings as u16 }>(s2)
-                                            {
-                                                for s3 in items3.iter() {
-                                                    if ((cx.compare(
-                                                        BinaryOp::Eq,
-                                                        &cx.field::<{ FieldName::Manager as u16 }>(
-                                                            s1,
-                                                        ),
-                                                        &k19,
-                                                    ) && cx.compare(
-                                                        BinaryOp::Eq,
-                                                        &cx.field::<{ FieldName::Name as u16 }>(s3),
-                                                        &k20,
-                                                    )) || (cx.compare(
-                                                        BinaryOp::Eq,
-                                                        &cx.field::<{ FieldName::Manager as u16 }>(
-                                                            s1,
-                                                        ),
-                                                        &k21,
-                                                    ) && cx.compare(
-                                                        BinaryOp::Eq,
-                                                        &cx.field::<{ FieldName::Name as u16 }>(s3),
-                                                        &k22,
-                                                    ))) && cx.compare(
-                                                        BinaryOp::Eq,
-                                                        &cx.field::<{ FieldName::Keyword as u16 }>(
-                                                            s3,
-                                                        ),
-                                                        &k23,
-                                                    ) && cx.compare(
-                                                        BinaryOp::Ne,
-                                                        &cx.field::<{ FieldName::Value as u16 }>(
-                                                            s3,
-                                                        ),
-                                                        &k24,
-                                                    ) && cx.compare(
-                                                        BinaryOp::Ne,
-                                                        &cx.field::<{ FieldName::Value as u16 }>(
-                                                            s3,
-                                                        ),
-                                                        &k25,
-                                                    ) {
-                                                        answer = true;
-                                                        break;
-                                                    }
+                                            for s3 in items3.iter() {
+                                                if ((cx.compare(
+                                                    BinaryOp::Eq,
+                                                    &cx.field::<{ FieldName::Manager as u16 }>(s1),
+                                                    &k19,
+                                                ) && cx.compare(
+                                                    BinaryOp::Eq,
+                                                    &cx.field::<{ FieldName::Name as u16 }>(s3),
+                                                    &k20,
+                                                )) || (cx.compare(
+                                                    BinaryOp::Eq,
+                                                    &cx.field::<{ FieldName::Manager as u16 }>(s1),
+                                                    &k21,
+                                                ) && cx.compare(
+                                                    BinaryOp::Eq,
+                                                    &cx.field::<{ FieldName::Name as u16 }>(s3),
+                                                    &k22,
+                                                ))) && cx.compare(
+                                                    BinaryOp::Eq,
+                                                    &cx.field::<{ FieldName::Keyword as u16 }>(s3),
+                                                    &k23,
+                                                ) && cx.compare(
+                                                    BinaryOp::Ne,
+                                                    &cx.field::<{ FieldName::Value as u16 }>(s3),
+                                                    &k24,
+                                                ) && cx.compare(
+                                                    BinaryOp::Ne,
+                                                    &cx.field::<{ FieldName::Value as u16 }>(s3),
+                                                    &k25,
+                                                ) {
+                                                    answer = true;
+                                                    break;
                                                 }
                                             }
-                                            Value::Bool(answer)
                                         }
-                                        .is_true()
-                                        {
-                                            answer = true;
-                                            break;
-                                        }
+                                        Value::Bool(answer)
+                                    }
+                                    .is_true()
+                                    {
+                                        answer = true;
+                                        break;
                                     }
                                 }
-                                Value::Bool(answer)
                             }
-                            .is_true())
-                            && !({
-                                let mut answer = false;
-                                if let Value::List(items2) =
-                                    cx.field::<{ FieldName::CacheMounts as u16 }>(s1)
-                                {
-                                    for s2 in items2.iter() {
-                                        if ((cx.compare(
+                            Value::Bool(answer)
+                        }
+                        .is_true())
+                        && !({
+                            let mut answer = false;
+                            if let Value::List(items2) =
+                                cx.field::<{ FieldName::CacheMounts as u16 }>(s1)
+                            {
+                                for s2 in items2.iter() {
+                                    if ((cx.compare(
+                                        BinaryOp::Eq,
+                                        &cx.field::<{ FieldName::Manager as u16 }>(s1),
+                                        &k26,
+                                    ) && cx
+                                        .call(
+                                            "contains",
+                                            &[s2.clone(), Value::str(".cache/pip", None)],
+                                        )
+                                        .is_true())
+                                        || (cx.compare(
                                             BinaryOp::Eq,
                                             &cx.field::<{ FieldName::Manager as u16 }>(s1),
-                                            &k26,
+                                            &k27,
                                         ) && cx
                                             .call(
                                                 "contains",
-                                                &[s2.clone(), Value::str(".cache/pip", None)],
+                                                &[s2.clone(), Value::str(".cache/uv", None)],
                                             )
-                                            .is_true())
-                                            || (cx.compare(
-                                                BinaryOp::Eq,
-                                                &cx.field::<{ FieldName::Manager as u16 }>(s1),
-                                                &k27,
-                                            ) && cx
-                                                .call(
-                                                    "contains",
-                                                    &[s2.clone(), Value::str(".cache/uv", None)],
-                                                )
-                                                .is_true()))
-                                        {
-                                            answer = true;
-                                            break;
-                                        }
+                                            .is_true()))
+                                    {
+                                        answer = true;
+                                        break;
                                     }
                                 }
-                                Value::Bool(answer)
                             }
-                            .is_true())
-                            && !({
-                                let mut answer = false;
-                                if let Value::List(items2) = cx
-                                    .field::<{ FieldName::Commands as u16 }>(&cx.field::<{
-                                        FieldName::Stage as u16
-                                    }>(
-                                        s1
-                                    ))
-                                {
-                                    let index2 = cx.lookup(&items2, k28, false, |cx, s2| {
-                                        cx.field::<{ FieldName::Instruction as u16 }>(s2)
-                                    });
-                                    let candidates2 = match index2 {
-                                        Some(index) => Some(Candidates::new(
-                                            index,
-                                            cx.field::<{ FieldName::Instruction as u16 }>(s1),
-                                        )),
-                                        None => None,
+                            Value::Bool(answer)
+                        }
+                        .is_true())
+                        && !({
+                            let mut answer = false;
+                            if let Value::List(items2) =
+                                cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{
+                                    FieldName::Stage as u16
+                                }>(
+                                    s1
+                                ))
+                            {
+                                let index2 = cx.lookup(&items2, k28, false, |cx, s2| {
+                                    cx.field::<{ FieldName::Instruction as u16 }>(s2)
+                                });
+                                let candidates2 = match index2 {
+                                    Some(index) => Some(Candidates::new(
+                                        index,
+                                        cx.field::<{ FieldName::Instruction as u16 }>(s1),
+                                    )),
+                                    None => None,
+                                };
+                                let known2 = candidates2.is_some();
+                                for position in visit(items2.len(), candidates2.as_ref()) {
+                                    let Some(s2) = items2.get(position) else {
+                                        continue;
                                     };
-                                    let known2 = candidates2.is_some();
-                                    for position in visit(items2.len(), candidates2.as_ref()) {
-                                        let Some(s2) = items2.get(position) else {
-                                            continue;
-                                        };
-                                        if (known2
-                                            || cx.compare(
-                                                BinaryOp::Eq,
-                                                &cx.field::<{ FieldName::Instruction as u16 }>(s2),
-                                                &cx.field::<{ FieldName::Instruction as u16 }>(s1),
-                                            ))
-                                            && ((((cx.matches(
-                                                &k29,
-                                                &cx.field::<{ FieldName::Program as u16 }>(s2),
-                                            )? && cx.compare(
-                                                BinaryOp::In,
-                                                &k30,
-                                                &cx.field::<{ FieldName::Arguments as u16 }>(s2),
-                                            )) && cx.compare(
-                                                BinaryOp::In,
-                                                &k31,
-                                                &cx.field::<{ FieldName::Arguments as u16 }>(s2),
-                                            )) || ((cx.compare(
-                                                BinaryOp::Eq,
-                                                &cx.field::<{ FieldName::Program as u16 }>(s2),
-                                                &k32,
-                                            ) && cx.compare(
-                                                BinaryOp::In,
-                                                &k33,
-                                                &cx.field::<{ FieldName::Arguments as u16 }>(s2),
-                                            )) && (cx.compare(
-                                                BinaryOp::In,
-                                                &k34,
-                                                &cx.field::<{ FieldName::Arguments as u16 }>(s2),
-                                            ) || cx.compare(
-                                                BinaryOp::In,
-                                                &k35,
-                                                &cx.field::<{ FieldName::Arguments as u16 }>(s2),
-                                            )))) || (cx.compare(
-                                                BinaryOp::Eq,
-                                                &cx.field::<{ FieldName::Program as u16 }>(s2),
-                                                &k36,
-                                            ) && {
-                                                let mut answer = false;
-                                                if let Value::List(items3) =
-                                                    cx.field::<{ FieldName::Arguments as u16 }>(s2)
-                                                {
-                                                    for s3 in items3.iter() {
-                                                        if ((cx.matches(&k37, s3)?
+                                    if (known2
+                                        || cx.compare(
+                                            BinaryOp::Eq,
+                                            &cx.field::<{ FieldName::Instruction as u16 }>(s2),
+                                            &cx.field::<{ FieldName::Instruction as u16 }>(s1),
+                                        ))
+                                        && ((((cx.matches(
+                                            &k29,
+                                            &cx.field::<{ FieldName::Program as u16 }>(s2),
+                                        )? && cx.compare(
+                                            BinaryOp::In,
+                                            &k30,
+                                            &cx.field::<{ FieldName::Arguments as u16 }>(s2),
+                                        )) && cx.compare(
+                                            BinaryOp::In,
+                                            &k31,
+                                            &cx.field::<{ FieldName::Arguments as u16 }>(s2),
+                                        )) || ((cx.compare(
+                                            BinaryOp::Eq,
+                                            &cx.field::<{ FieldName::Program as u16 }>(s2),
+                                            &k32,
+                                        ) && cx.compare(
+                                            BinaryOp::In,
+                                            &k33,
+                                            &cx.field::<{ FieldName::Arguments as u16 }>(s2),
+                                        )) && (cx.compare(
+                                            BinaryOp::In,
+                                            &k34,
+                                            &cx.field::<{ FieldName::Arguments as u16 }>(s2),
+                                        ) || cx.compare(
+                                            BinaryOp::In,
+                                            &k35,
+                                            &cx.field::<{ FieldName::Arguments as u16 }>(s2),
+                                        )))) || (cx.compare(
+                                            BinaryOp::Eq,
+                                            &cx.field::<{ FieldName::Program as u16 }>(s2),
+                                            &k36,
+                                        ) && {
+                                            let mut answer = false;
+                                            if let Value::List(items3) =
+                                                cx.field::<{ FieldName::Arguments as u16 }>(s2)
+                                            {
+                                                for s3 in items3.iter() {
+                                                    if ((cx.matches(&k37, s3)?
                                                                 || (cx.compare(
                                                                     BinaryOp::Eq,
                                                                     &cx.field::<{
@@ -973,26 +943,25 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                                                 answer = true;
                                                                 break;
                                                             }
-                                                    }
                                                 }
-                                                Value::Bool(answer)
                                             }
-                                            .is_true()))
-                                        {
-                                            answer = true;
-                                            break;
+                                            Value::Bool(answer)
                                         }
+                                        .is_true()))
+                                    {
+                                        answer = true;
+                                        break;
                                     }
                                 }
-                                Value::Bool(answer)
                             }
-                            .is_true())
+                            Value::Bool(answer)
+                        }
+                        .is_true())
+                    {
+                        if let Some(span) =
+                            cx.locate(&cx.field::<{ FieldName::Program as u16 }>(s1), &[s0, s1])
                         {
-                            if let Some(span) =
-                                cx.locate(&cx.field::<{ FieldName::Program as u16 }>(s1), &[s0, s1])
-                            {
-                                cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s1), &mut m); m.push_str("` keeps its download cache in the layer; add `--no-cache-dir` or use a cache mount"); m }, vec![]);
-                            }
+                            cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s1), &mut m); m.push_str("` keeps its download cache in the layer; add `--no-cache-dir` or use a cache mount"); m }, vec![]);
                         }
                     }
                 }
@@ -1009,24 +978,82 @@ fn dp1004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k3 = cx.pattern("^/var/lib/apt(/lists)?(/|/\\*)?$", cx.span(1948, 1961));
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
-            if true {
-                if let Value::List(items1) = cx.field::<{ FieldName::Installs as u16 }>(s0) {
-                    for s1 in items1.iter() {
-                        if cx.compare(
-                            BinaryOp::Eq,
-                            &cx.field::<{ FieldName::Manager as u16 }>(s1),
-                            &k0,
-                        ) && !({
+            if let Value::List(items1) = cx.field::<{ FieldName::Installs as u16 }>(s0) {
+                for s1 in items1.iter() {
+                    if cx.compare(
+                        BinaryOp::Eq,
+                        &cx.field::<{ FieldName::Manager as u16 }>(s1),
+                        &k0,
+                    ) && !({
+                        let mut answer = false;
+                        if let Value::List(items2) =
+                            cx.field::<{ FieldName::CacheMounts as u16 }>(s1)
+                        {
+                            for s2 in items2.iter() {
+                                if cx
+                                    .call(
+                                        "contains",
+                                        &[s2.clone(), Value::str("/var/lib/apt", None)],
+                                    )
+                                    .is_true()
+                                {
+                                    answer = true;
+                                    break;
+                                }
+                            }
+                        }
+                        Value::Bool(answer)
+                    }
+                    .is_true())
+                        && !({
                             let mut answer = false;
                             if let Value::List(items2) =
-                                cx.field::<{ FieldName::CacheMounts as u16 }>(s1)
+                                cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{
+                                    FieldName::Stage as u16
+                                }>(
+                                    s1
+                                ))
                             {
-                                for s2 in items2.iter() {
-                                    if cx
-                                        .call(
-                                            "contains",
-                                            &[s2.clone(), Value::str("/var/lib/apt", None)],
+                                let index2 = cx.lookup(&items2, k1, false, |cx, s2| {
+                                    cx.field::<{ FieldName::Instruction as u16 }>(s2)
+                                });
+                                let candidates2 = match index2 {
+                                    Some(index) => Some(Candidates::new(
+                                        index,
+                                        cx.field::<{ FieldName::Instruction as u16 }>(s1),
+                                    )),
+                                    None => None,
+                                };
+                                let known2 = candidates2.is_some();
+                                for position in visit(items2.len(), candidates2.as_ref()) {
+                                    let Some(s2) = items2.get(position) else {
+                                        continue;
+                                    };
+                                    if (known2
+                                        || cx.compare(
+                                            BinaryOp::Eq,
+                                            &cx.field::<{ FieldName::Instruction as u16 }>(s2),
+                                            &cx.field::<{ FieldName::Instruction as u16 }>(s1),
+                                        ))
+                                        && cx.compare(
+                                            BinaryOp::Eq,
+                                            &cx.field::<{ FieldName::Program as u16 }>(s2),
+                                            &k2,
                                         )
+                                        && {
+                                            let mut answer = false;
+                                            if let Value::List(items3) =
+                                                cx.field::<{ FieldName::Arguments as u16 }>(s2)
+                                            {
+                                                for s3 in items3.iter() {
+                                                    if cx.matches(&k3, s3)? {
+                                                        answer = true;
+                                                        break;
+                                                    }
+                                                }
+                                            }
+                                            Value::Bool(answer)
+                                        }
                                         .is_true()
                                     {
                                         answer = true;
@@ -1037,71 +1064,11 @@ fn dp1004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             Value::Bool(answer)
                         }
                         .is_true())
-                            && !({
-                                let mut answer = false;
-                                if let Value::List(items2) = cx
-                                    .field::<{ FieldName::Commands as u16 }>(&cx.field::<{
-                                        FieldName::Stage as u16
-                                    }>(
-                                        s1
-                                    ))
-                                {
-                                    let index2 = cx.lookup(&items2, k1, false, |cx, s2| {
-                                        cx.field::<{ FieldName::Instruction as u16 }>(s2)
-                                    });
-                                    let candidates2 = match index2 {
-                                        Some(index) => Some(Candidates::new(
-                                            index,
-                                            cx.field::<{ FieldName::Instruction as u16 }>(s1),
-                                        )),
-                                        None => None,
-                                    };
-                                    let known2 = candidates2.is_some();
-                                    for position in visit(items2.len(), candidates2.as_ref()) {
-                                        let Some(s2) = items2.get(position) else {
-                                            continue;
-                                        };
-                                        if (known2
-                                            || cx.compare(
-                                                BinaryOp::Eq,
-                                                &cx.field::<{ FieldName::Instruction as u16 }>(s2),
-                                                &cx.field::<{ FieldName::Instruction as u16 }>(s1),
-                                            ))
-                                            && cx.compare(
-                                                BinaryOp::Eq,
-                                                &cx.field::<{ FieldName::Program as u16 }>(s2),
-                                                &k2,
-                                            )
-                                            && {
-                                                let mut answer = false;
-                                                if let Value::List(items3) =
-                                                    cx.field::<{ FieldName::Arguments as u16 }>(s2)
-                                                {
-                                                    for s3 in items3.iter() {
-                                                        if cx.matches(&k3, s3)? {
-                                                            answer = true;
-                                                            break;
-                                                        }
-                                                    }
-                                                }
-                                                Value::Bool(answer)
-                                            }
-                                            .is_true()
-                                        {
-                                            answer = true;
-                                            break;
-                                        }
-                                    }
-                                }
-                                Value::Bool(answer)
-                            }
-                            .is_true())
+                    {
+                        if let Some(span) =
+                            cx.locate(&cx.field::<{ FieldName::Program as u16 }>(s1), &[s0, s1])
                         {
-                            if let Some(span) =
-                                cx.locate(&cx.field::<{ FieldName::Program as u16 }>(s1), &[s0, s1])
-                            {
-                                cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s1), &mut m); m.push_str("` leaves the package lists of `apt-get update` in the layer; end the `RUN` with `rm -rf /var/lib/apt/lists/*`"); m }, vec![]);
-                            }
+                            cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s1), &mut m); m.push_str("` leaves the package lists of `apt-get update` in the layer; end the `RUN` with `rm -rf /var/lib/apt/lists/*`"); m }, vec![]);
                         }
                     }
                 }
@@ -1265,37 +1232,29 @@ fn dp1007_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     ]));
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
-            if true {
-                if let Value::List(items1) = cx.field::<{ FieldName::Packages as u16 }>(s0) {
-                    for s1 in items1.iter() {
-                        if true {
-                            if let Value::List(items2) =
-                                cx.field::<{ FieldName::Packages as u16 }>(s0)
-                            {
-                                let index2 = cx.lookup(&items2, k0, true, |cx, s2| {
-                                    cx.field::<{ FieldName::NormalizedName as u16 }>(s2)
-                                });
-                                let candidates2 = match index2 {
-                                    Some(index) => Some(Candidates::new(
-                                        index,
-                                        cx.field::<{ FieldName::NormalizedName as u16 }>(s1),
-                                    )),
-                                    None => None,
-                                };
-                                let known2 = candidates2.is_some();
-                                for position in visit(items2.len(), candidates2.as_ref()) {
-                                    let Some(s2) = items2.get(position) else {
-                                        continue;
-                                    };
-                                    if (known2 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s2), &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))) && cx.compare(BinaryOp::Ne, s2, s1) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s2)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s1))) && (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s2), &cx.field::<{ FieldName::Manager as u16 }>(s1)) || (k1.contains(&cx.field::<{ FieldName::Manager as u16 }>(s2)) && k2.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1)))) && !({ let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Packages as u16 }>(s0) { let index3 = cx.lookup(&items3, k3, true, |cx, s3| cx.field::<{ FieldName::NormalizedName as u16 }>(s3)); let candidates3 = match index3 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::NormalizedName as u16 }>(s1))), None => None }; let known3 = candidates3.is_some(); for position in visit(items3.len(), candidates3.as_ref()) { let Some(s3) = items3.get(position) else { continue; }; if (known3 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s3), &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s2))) && (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &cx.field::<{ FieldName::Manager as u16 }>(s1)) || (k4.contains(&cx.field::<{ FieldName::Manager as u16 }>(s3)) && k5.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
-                            for s3 in [cx.field::<{ FieldName::Install as u16 }>(s2)].iter() {
-                                if true {
-                                    if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1, s2, s3]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("` is installed twice in this image: also by `"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s3), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s3), &mut m); m.push_str("` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &mut m); m }, vec![(s3.clone(), { let mut m = String::new(); m.push_str("the other install of `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("`"); m })]); }
-                                }
-                            }
-                        }
-                                }
-                            }
+            if let Value::List(items1) = cx.field::<{ FieldName::Packages as u16 }>(s0) {
+                for s1 in items1.iter() {
+                    if let Value::List(items2) = cx.field::<{ FieldName::Packages as u16 }>(s0) {
+                        let index2 = cx.lookup(&items2, k0, true, |cx, s2| {
+                            cx.field::<{ FieldName::NormalizedName as u16 }>(s2)
+                        });
+                        let candidates2 = match index2 {
+                            Some(index) => Some(Candidates::new(
+                                index,
+                                cx.field::<{ FieldName::NormalizedName as u16 }>(s1),
+                            )),
+                            None => None,
+                        };
+                        let known2 = candidates2.is_some();
+                        for position in visit(items2.len(), candidates2.as_ref()) {
+                            let Some(s2) = items2.get(position) else {
+                                continue;
+                            };
+                            if (known2 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s2), &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))) && cx.compare(BinaryOp::Ne, s2, s1) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s2)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s1))) && (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s2), &cx.field::<{ FieldName::Manager as u16 }>(s1)) || (k1.contains(&cx.field::<{ FieldName::Manager as u16 }>(s2)) && k2.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1)))) && !({ let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Packages as u16 }>(s0) { let index3 = cx.lookup(&items3, k3, true, |cx, s3| cx.field::<{ FieldName::NormalizedName as u16 }>(s3)); let candidates3 = match index3 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::NormalizedName as u16 }>(s1))), None => None }; let known3 = candidates3.is_some(); for position in visit(items3.len(), candidates3.as_ref()) { let Some(s3) = items3.get(position) else { continue; }; if (known3 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s3), &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s2))) && (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &cx.field::<{ FieldName::Manager as u16 }>(s1)) || (k4.contains(&cx.field::<{ FieldName::Manager as u16 }>(s3)) && k5.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
+                    for s3 in [cx.field::<{ FieldName::Install as u16 }>(s2)].iter() {
+                        if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1, s2, s3]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("` is installed twice in this image: also by `"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s3), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s3), &mut m); m.push_str("` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &mut m); m }, vec![(s3.clone(), { let mut m = String::new(); m.push_str("the other install of `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("`"); m })]); }
+                    }
+                }
                         }
                     }
                 }
@@ -1314,53 +1273,77 @@ fn dp1007_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k2 = cx.key(&[FieldName::Instruction]);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
-            if true {
-                if let Value::List(items1) = cx.field::<{ FieldName::PipRequirements as u16 }>(s0) {
-                    for s1 in items1.iter() {
-                        if !(cx.field::<{ FieldName::Constraint as u16 }>(s1).is_true()) {
-                            if let Value::List(items2) =
-                                cx.field::<{ FieldName::Requirements as u16 }>(s1)
-                            {
-                                for s2 in items2.iter() {
-                                    if true {
-                                        if let Value::List(items3) =
-                                            cx.field::<{ FieldName::Packages as u16 }>(s0)
+            if let Value::List(items1) = cx.field::<{ FieldName::PipRequirements as u16 }>(s0) {
+                for s1 in items1.iter() {
+                    if !(cx.field::<{ FieldName::Constraint as u16 }>(s1).is_true()) {
+                        if let Value::List(items2) =
+                            cx.field::<{ FieldName::Requirements as u16 }>(s1)
+                        {
+                            for s2 in items2.iter() {
+                                if let Value::List(items3) =
+                                    cx.field::<{ FieldName::Packages as u16 }>(s0)
+                                {
+                                    let index3 = cx.lookup(&items3, k0, true, |cx, s3| {
+                                        cx.field::<{ FieldName::NormalizedName as u16 }>(s3)
+                                    });
+                                    let candidates3 = match index3 {
+                                        Some(index) => Some(Candidates::new(
+                                            index,
+                                            cx.field::<{ FieldName::NormalizedName as u16 }>(s2),
+                                        )),
+                                        None => None,
+                                    };
+                                    let known3 = candidates3.is_some();
+                                    for position in visit(items3.len(), candidates3.as_ref()) {
+                                        let Some(s3) = items3.get(position) else {
+                                            continue;
+                                        };
+                                        if (known3
+                                            || cx.compare(
+                                                BinaryOp::Eq,
+                                                &cx.field::<{ FieldName::NormalizedName as u16 }>(
+                                                    s3,
+                                                ),
+                                                &cx.field::<{ FieldName::NormalizedName as u16 }>(
+                                                    s2,
+                                                ),
+                                            ))
+                                            && k1.contains(
+                                                &cx.field::<{ FieldName::Manager as u16 }>(s3),
+                                            )
                                         {
-                                            let index3 = cx.lookup(&items3, k0, true, |cx, s3| {
-                                                cx.field::<{ FieldName::NormalizedName as u16 }>(s3)
-                                            });
-                                            let candidates3 =
-                                                match index3 {
-                                                    Some(index) => {
-                                                        Some(
-                                                            Candidates::new(
-                                                                index,
-                                                                cx.field::<{
-                                                                    FieldName::NormalizedName as u16
-                                                                }>(
-                                                                    s2
-                                                                ),
-                                                            ),
-                                                        )
-                                                    }
-                                                    None => None,
-                                                };
-                                            let known3 = candidates3.is_some();
-                                            for position in
-                                                visit(items3.len(), candidates3.as_ref())
+                                            if let Value::List(items4) =
+                                                cx.field::<{ FieldName::Installs as u16 }>(s0)
                                             {
-                                                let Some(s3) = items3.get(position) else {
-                                                    continue;
-                                                };
-                                                if (known3 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s3), &cx.field::<{ FieldName::NormalizedName as u16 }>(s2))) && k1.contains(&cx.field::<{ FieldName::Manager as u16 }>(s3)) {
-                                    if let Value::List(items4) = cx.field::<{ FieldName::Installs as u16 }>(s0) {
-                                    let index4 = cx.lookup(&items4, k2, true, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s1))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; };
-                                        if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::In, s1, &cx.field::<{ FieldName::RequirementFiles as u16 }>(s4)) {
-                                            if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s3), &[s0, s1, s2, s3, s4]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("` is installed twice in this image: also by `"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s4), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s4), &mut m); m.push_str("` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &mut m); m }, vec![(s4.clone(), { let mut m = String::new(); m.push_str("the other install of `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("`"); m })]); }
-                                        }
-                                    }
-                                    }
+                                                let index4 = cx.lookup(&items4, k2, true, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4));
+                                                let candidates4 =
+                                                    match index4 {
+                                                        Some(index) => {
+                                                            Some(
+                                                                Candidates::new(
+                                                                    index,
+                                                                    cx.field::<{
+                                                                        FieldName::Instruction
+                                                                            as u16
+                                                                    }>(
+                                                                        s1
+                                                                    ),
+                                                                ),
+                                                            )
+                                                        }
+                                                        None => None,
+                                                    };
+                                                let known4 = candidates4.is_some();
+                                                for position in
+                                                    visit(items4.len(), candidates4.as_ref())
+                                                {
+                                                    let Some(s4) = items4.get(position) else {
+                                                        continue;
+                                                    };
+                                                    if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::In, s1, &cx.field::<{ FieldName::RequirementFiles as u16 }>(s4)) {
+                                    if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s3), &[s0, s1, s2, s3, s4]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("` is installed twice in this image: also by `"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s4), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s4), &mut m); m.push_str("` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &mut m); m }, vec![(s4.clone(), { let mut m = String::new(); m.push_str("the other install of `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("`"); m })]); }
                                 }
+                                                }
                                             }
                                         }
                                     }
@@ -1490,31 +1473,28 @@ fn dp1008_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k71 = Value::str("clean", None);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
-            if true {
-                if let Value::List(items1) = cx.field::<{ FieldName::Commands as u16 }>(s0) {
-                    for s1 in items1.iter() {
-                        if cx.compare(
-                            BinaryOp::Eq,
-                            &cx.field::<{ FieldName::Program as u16 }>(s1),
-                            &k0,
-                        ) {
-                            if let Value::List(items2) =
-                                cx.field::<{ FieldName::Arguments as u16 }>(s1)
-                            {
-                                for s2 in items2.iter() {
-                                    if ((((cx.matches(&k1, s2)? || cx.matches(&k2, s2)?)
-                                        || cx.matches(&k3, s2)?)
-                                        || cx.matches(&k4, s2)?)
-                                        || cx.matches(&k5, s2)?)
+            if let Value::List(items1) = cx.field::<{ FieldName::Commands as u16 }>(s0) {
+                for s1 in items1.iter() {
+                    if cx.compare(
+                        BinaryOp::Eq,
+                        &cx.field::<{ FieldName::Program as u16 }>(s1),
+                        &k0,
+                    ) {
+                        if let Value::List(items2) = cx.field::<{ FieldName::Arguments as u16 }>(s1)
+                        {
+                            for s2 in items2.iter() {
+                                if ((((cx.matches(&k1, s2)? || cx.matches(&k2, s2)?)
+                                    || cx.matches(&k3, s2)?)
+                                    || cx.matches(&k4, s2)?)
+                                    || cx.matches(&k5, s2)?)
+                                {
+                                    if let Value::List(items3) =
+                                        cx.field::<{ FieldName::Installs as u16 }>(s0)
                                     {
-                                        if let Value::List(items3) =
-                                            cx.field::<{ FieldName::Installs as u16 }>(s0)
-                                        {
-                                            for s3 in items3.iter() {
-                                                if cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s1))) && (((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k6) && cx.matches(&k7, s2)?) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k8) && cx.matches(&k9, s2)?)) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k10) && cx.matches(&k11, s2)?)) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k12) && cx.matches(&k13, s2)?)) || (k14.contains(&cx.field::<{ FieldName::Manager as u16 }>(s3)) && cx.matches(&k15, s2)?)) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Installs as u16 }>(s0) { let index4 = cx.lookup(&items4, k16, true, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s1))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s4), &cx.field::<{ FieldName::Manager as u16 }>(s3)) { answer = true; break; } } } Value::Bool(answer) }.is_true()) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Installs as u16 }>(s0) { let index4 = cx.lookup(&items4, k17, true, |cx, s4| cx.field::<{ FieldName::Manager as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Manager as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s4), &cx.field::<{ FieldName::Manager as u16 }>(s3))) && cx.compare(BinaryOp::Gt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3))) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s1))) { answer = true; break; } } } Value::Bool(answer) }.is_true()) && (((((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k18) && cx.matches(&k19, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str("/var/lib/apt", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let index4 = cx.lookup(&items4, k20, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k21) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k22, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) || ((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k23) && cx.matches(&k24, s2)?) && cx.compare(BinaryOp::NotIn, &k25, &cx.field::<{ FieldName::Flags as u16 }>(s3))) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str("/var/cache/apk", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let index4 = cx.lookup(&items4, k26, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k27) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k28, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k29) && cx.matches(&k30, s2)?) && cx.compare(BinaryOp::NotIn, &k31, &cx.field::<{ FieldName::Flags as u16 }>(s3))) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(s3) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k32) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k33) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k34) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k35) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k36) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k37) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3))) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Lineage as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { if { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Settings as u16 }>(s4) { for s5 in items5.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Keyword as u16 }>(s5), &k38) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s5), &k39) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k40) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k41) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str(".cache/pip", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let index4 = cx.lookup(&items4, k42, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k43) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k44, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (cx.compare(BinaryOp::In, &k45, &cx.field::<{ FieldName::Arguments as u16 }>(s4)) && cx.compare(BinaryOp::In, &k46, &cx.field::<{ FieldName::Arguments as u16 }>(s4)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k47) && cx.matches(&k48, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Flags as u16 }>(s3) { for s4 in items4.iter() { if k49.contains(s4) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(s3) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k50) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k51) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k52) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k53) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k54) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k55) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3))) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Lineage as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { if { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Settings as u16 }>(s4) { for s5 in items5.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Keyword as u16 }>(s5), &k56) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s5), &k57) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k58) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k59) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str(".cache/uv", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let index4 = cx.lookup(&items4, k60, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k61) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k62, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k63) && cx.compare(BinaryOp::In, &k64, &cx.field::<{ FieldName::Arguments as u16 }>(s4)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((k65.contains(&cx.field::<{ FieldName::Manager as u16 }>(s3)) && cx.matches(&k66, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if (cx.call("contains", &[s4.clone(), Value::str("/var/cache/dnf", None)]).is_true() || cx.call("contains", &[s4.clone(), Value::str("/var/cache/yum", None)]).is_true()) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let index4 = cx.lookup(&items4, k67, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k68) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k69, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (k70.contains(&cx.field::<{ FieldName::Program as u16 }>(s4)) && cx.compare(BinaryOp::In, &k71, &cx.field::<{ FieldName::Arguments as u16 }>(s4)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) {
-                                    if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2, s3]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&s2.clone(), &mut m); m.push_str("` is deleted in a later layer than the `RUN` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &mut m); m.push_str(" that left it there: that layer keeps the files and the image does not shrink; delete them in the same `RUN`"); m }, vec![(cx.field::<{ FieldName::Instruction as u16 }>(s3), { let mut m = String::new(); m.push_str("the files were left in this layer"); m })]); }
-                                }
-                                            }
+                                        for s3 in items3.iter() {
+                                            if cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s1))) && (((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k6) && cx.matches(&k7, s2)?) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k8) && cx.matches(&k9, s2)?)) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k10) && cx.matches(&k11, s2)?)) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k12) && cx.matches(&k13, s2)?)) || (k14.contains(&cx.field::<{ FieldName::Manager as u16 }>(s3)) && cx.matches(&k15, s2)?)) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Installs as u16 }>(s0) { let index4 = cx.lookup(&items4, k16, true, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s1))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s4), &cx.field::<{ FieldName::Manager as u16 }>(s3)) { answer = true; break; } } } Value::Bool(answer) }.is_true()) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Installs as u16 }>(s0) { let index4 = cx.lookup(&items4, k17, true, |cx, s4| cx.field::<{ FieldName::Manager as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Manager as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s4), &cx.field::<{ FieldName::Manager as u16 }>(s3))) && cx.compare(BinaryOp::Gt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3))) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s1))) { answer = true; break; } } } Value::Bool(answer) }.is_true()) && (((((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k18) && cx.matches(&k19, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str("/var/lib/apt", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let index4 = cx.lookup(&items4, k20, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k21) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k22, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) || ((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k23) && cx.matches(&k24, s2)?) && cx.compare(BinaryOp::NotIn, &k25, &cx.field::<{ FieldName::Flags as u16 }>(s3))) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str("/var/cache/apk", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let index4 = cx.lookup(&items4, k26, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k27) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k28, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k29) && cx.matches(&k30, s2)?) && cx.compare(BinaryOp::NotIn, &k31, &cx.field::<{ FieldName::Flags as u16 }>(s3))) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(s3) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k32) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k33) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k34) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k35) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k36) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k37) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3))) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Lineage as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { if { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Settings as u16 }>(s4) { for s5 in items5.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Keyword as u16 }>(s5), &k38) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s5), &k39) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k40) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k41) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str(".cache/pip", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let index4 = cx.lookup(&items4, k42, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k43) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k44, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (cx.compare(BinaryOp::In, &k45, &cx.field::<{ FieldName::Arguments as u16 }>(s4)) && cx.compare(BinaryOp::In, &k46, &cx.field::<{ FieldName::Arguments as u16 }>(s4)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k47) && cx.matches(&k48, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Flags as u16 }>(s3) { for s4 in items4.iter() { if k49.contains(s4) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(s3) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k50) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k51) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k52) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k53) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k54) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k55) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3))) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Lineage as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { if { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Settings as u16 }>(s4) { for s5 in items5.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Keyword as u16 }>(s5), &k56) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s5), &k57) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k58) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k59) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str(".cache/uv", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let index4 = cx.lookup(&items4, k60, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k61) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k62, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k63) && cx.compare(BinaryOp::In, &k64, &cx.field::<{ FieldName::Arguments as u16 }>(s4)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((k65.contains(&cx.field::<{ FieldName::Manager as u16 }>(s3)) && cx.matches(&k66, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if (cx.call("contains", &[s4.clone(), Value::str("/var/cache/dnf", None)]).is_true() || cx.call("contains", &[s4.clone(), Value::str("/var/cache/yum", None)]).is_true()) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let index4 = cx.lookup(&items4, k67, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4)); let candidates4 = match index4 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::Instruction as u16 }>(s3))), None => None }; let known4 = candidates4.is_some(); for position in visit(items4.len(), candidates4.as_ref()) { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k68) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k69, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (k70.contains(&cx.field::<{ FieldName::Program as u16 }>(s4)) && cx.compare(BinaryOp::In, &k71, &cx.field::<{ FieldName::Arguments as u16 }>(s4)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) {
+                                if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2, s3]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&s2.clone(), &mut m); m.push_str("` is deleted in a later layer than the `RUN` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &mut m); m.push_str(" that left it there: that layer keeps the files and the image does not shrink; delete them in the same `RUN`"); m }, vec![(cx.field::<{ FieldName::Instruction as u16 }>(s3), { let mut m = String::new(); m.push_str("the files were left in this layer"); m })]); }
+                            }
                                         }
                                     }
                                 }
@@ -1643,31 +1623,28 @@ fn dp1010_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k4 = Value::str("nltk.downloader", None);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
-            if true {
-                if let Value::List(items1) = cx.field::<{ FieldName::Commands as u16 }>(s0) {
-                    for s1 in items1.iter() {
-                        if cx.matches(&k0, &cx.field::<{ FieldName::Program as u16 }>(s1))?
-                            && cx.compare(
-                                BinaryOp::In,
-                                &k1,
-                                &cx.field::<{ FieldName::Arguments as u16 }>(s1),
-                            )
+            if let Value::List(items1) = cx.field::<{ FieldName::Commands as u16 }>(s0) {
+                for s1 in items1.iter() {
+                    if cx.matches(&k0, &cx.field::<{ FieldName::Program as u16 }>(s1))?
+                        && cx.compare(
+                            BinaryOp::In,
+                            &k1,
+                            &cx.field::<{ FieldName::Arguments as u16 }>(s1),
+                        )
+                    {
+                        if let Value::List(items2) = cx.field::<{ FieldName::Arguments as u16 }>(s1)
                         {
-                            if let Value::List(items2) =
-                                cx.field::<{ FieldName::Arguments as u16 }>(s1)
-                            {
-                                for s2 in items2.iter() {
-                                    if ((cx.compare(BinaryOp::Eq, s2, &k2)
-                                        && cx.compare(
-                                            BinaryOp::In,
-                                            &k3,
-                                            &cx.field::<{ FieldName::Arguments as u16 }>(s1),
-                                        ))
-                                        || cx.compare(BinaryOp::Eq, s2, &k4))
-                                    {
-                                        if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2]) {
-                                            cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
-                                        }
+                            for s2 in items2.iter() {
+                                if ((cx.compare(BinaryOp::Eq, s2, &k2)
+                                    && cx.compare(
+                                        BinaryOp::In,
+                                        &k3,
+                                        &cx.field::<{ FieldName::Arguments as u16 }>(s1),
+                                    ))
+                                    || cx.compare(BinaryOp::Eq, s2, &k4))
+                                {
+                                    if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2]) {
+                                        cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
                                     }
                                 }
                             }
@@ -1685,27 +1662,24 @@ fn dp1010_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k1 = Value::str("download", None);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
-            if true {
-                if let Value::List(items1) = cx.field::<{ FieldName::Commands as u16 }>(s0) {
-                    for s1 in items1.iter() {
-                        if cx.matches(&k0, &cx.field::<{ FieldName::Program as u16 }>(s1))?
-                            && cx.compare(
-                                BinaryOp::In,
-                                &k1,
-                                &cx.field::<{ FieldName::Arguments as u16 }>(s1),
-                            )
-                        {
-                            if let Value::List(items2) = cx.field::<{ FieldName::Words as u16 }>(s1)
-                            {
-                                for s2 in items2.iter() {
-                                    if cx.compare(
-                                        BinaryOp::Eq,
-                                        s2,
-                                        &cx.field::<{ FieldName::Program as u16 }>(s1),
-                                    ) {
-                                        if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2]) {
-                                            cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
-                                        }
+            if let Value::List(items1) = cx.field::<{ FieldName::Commands as u16 }>(s0) {
+                for s1 in items1.iter() {
+                    if cx.matches(&k0, &cx.field::<{ FieldName::Program as u16 }>(s1))?
+                        && cx.compare(
+                            BinaryOp::In,
+                            &k1,
+                            &cx.field::<{ FieldName::Arguments as u16 }>(s1),
+                        )
+                    {
+                        if let Value::List(items2) = cx.field::<{ FieldName::Words as u16 }>(s1) {
+                            for s2 in items2.iter() {
+                                if cx.compare(
+                                    BinaryOp::Eq,
+                                    s2,
+                                    &cx.field::<{ FieldName::Program as u16 }>(s1),
+                                ) {
+                                    if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2]) {
+                                        cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
                                     }
                                 }
                             }
@@ -1724,24 +1698,21 @@ fn dp1010_2(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k2 = cx.pattern("nltk\\.download\\(|from_pretrained\\(|snapshot_download\\(|hf_hub_download\\(|spacy\\.cli\\.download\\(|torch\\.hub\\.load\\(", cx.span(3604, 3616));
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
-            if true {
-                if let Value::List(items1) = cx.field::<{ FieldName::Commands as u16 }>(s0) {
-                    for s1 in items1.iter() {
-                        if cx.matches(&k0, &cx.field::<{ FieldName::Program as u16 }>(s1))?
-                            && cx.compare(
-                                BinaryOp::In,
-                                &k1,
-                                &cx.field::<{ FieldName::Arguments as u16 }>(s1),
-                            )
+            if let Value::List(items1) = cx.field::<{ FieldName::Commands as u16 }>(s0) {
+                for s1 in items1.iter() {
+                    if cx.matches(&k0, &cx.field::<{ FieldName::Program as u16 }>(s1))?
+                        && cx.compare(
+                            BinaryOp::In,
+                            &k1,
+                            &cx.field::<{ FieldName::Arguments as u16 }>(s1),
+                        )
+                    {
+                        if let Value::List(items2) = cx.field::<{ FieldName::Arguments as u16 }>(s1)
                         {
-                            if let Value::List(items2) =
-                                cx.field::<{ FieldName::Arguments as u16 }>(s1)
-                            {
-                                for s2 in items2.iter() {
-                                    if cx.matches(&k2, s2)? {
-                                        if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2]) {
-                                            cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
-                                        }
+                            for s2 in items2.iter() {
+                                if cx.matches(&k2, s2)? {
+                                    if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2]) {
+                                        cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
                                     }
                                 }
                             }
@@ -1762,18 +1733,15 @@ fn dp1010_3(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k1 = cx.pattern("^(https?://)?([a-z0-9-]+\\.)*(huggingface\\.co|hf\\.co)/|github\\.com/explosion/spacy-models/|raw\\.githubusercontent\\.com/nltk/nltk_data/|github\\.com/nltk/nltk_data/", cx.span(4055, 4065));
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
-            if true {
-                if let Value::List(items1) = cx.field::<{ FieldName::Commands as u16 }>(s0) {
-                    for s1 in items1.iter() {
-                        if cx.matches(&k0, &cx.field::<{ FieldName::Program as u16 }>(s1))? {
-                            if let Value::List(items2) =
-                                cx.field::<{ FieldName::Arguments as u16 }>(s1)
-                            {
-                                for s2 in items2.iter() {
-                                    if cx.matches(&k1, s2)? {
-                                        if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2]) {
-                                            cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
-                                        }
+            if let Value::List(items1) = cx.field::<{ FieldName::Commands as u16 }>(s0) {
+                for s1 in items1.iter() {
+                    if cx.matches(&k0, &cx.field::<{ FieldName::Program as u16 }>(s1))? {
+                        if let Value::List(items2) = cx.field::<{ FieldName::Arguments as u16 }>(s1)
+                        {
+                            for s2 in items2.iter() {
+                                if cx.matches(&k1, s2)? {
+                                    if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2]) {
+                                        cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
                                     }
                                 }
                             }
@@ -1812,17 +1780,41 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k11 = cx.pattern("(?i)\\.whl(#.*)?$", cx.span(3281, 3300));
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
-            if true {
-                if let Value::List(items1) = cx.field::<{ FieldName::Installs as u16 }>(s0) {
-                    for s1 in items1.iter() {
-                        if k0.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1))
-                            && ((({
+            if let Value::List(items1) = cx.field::<{ FieldName::Installs as u16 }>(s0) {
+                for s1 in items1.iter() {
+                    if k0.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1))
+                        && ((({
+                            let mut answer = false;
+                            if let Value::List(items2) =
+                                cx.field::<{ FieldName::Sources as u16 }>(s1)
+                            {
+                                for s2 in items2.iter() {
+                                    if !(cx.matches(&k1, s2)?) {
+                                        answer = true;
+                                        break;
+                                    }
+                                }
+                            }
+                            Value::Bool(answer)
+                        }
+                        .is_true()
+                            || {
                                 let mut answer = false;
-                                if let Value::List(items2) =
-                                    cx.field::<{ FieldName::Sources as u16 }>(s1)
+                                if let Value::List(items2) = cx
+                                    .field::<{ FieldName::Words as u16 }>(&cx.field::<{
+                                        FieldName::Command as u16
+                                    }>(
+                                        s1
+                                    ))
                                 {
                                     for s2 in items2.iter() {
-                                        if !(cx.matches(&k1, s2)?) {
+                                        if cx
+                                            .call(
+                                                "starts_with",
+                                                &[s2.clone(), Value::str("--no-binary", None)],
+                                            )
+                                            .is_true()
+                                        {
                                             answer = true;
                                             break;
                                         }
@@ -1830,23 +1822,80 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                 }
                                 Value::Bool(answer)
                             }
-                            .is_true()
-                                || {
+                            .is_true())
+                            || {
+                                let mut answer = false;
+                                if let Value::List(items2) =
+                                    cx.field::<{ FieldName::Packages as u16 }>(s1)
+                                {
+                                    for s2 in items2.iter() {
+                                        if k2.contains(
+                                            &cx.field::<{ FieldName::NormalizedName as u16 }>(s2),
+                                        ) {
+                                            answer = true;
+                                            break;
+                                        }
+                                    }
+                                }
+                                Value::Bool(answer)
+                            }
+                            .is_true())
+                            || {
+                                let mut answer = false;
+                                if let Value::List(items2) =
+                                    cx.field::<{ FieldName::RequirementFiles as u16 }>(s1)
+                                {
+                                    for s2 in items2.iter() {
+                                        if {
+                                            let mut answer = false;
+                                            if let Value::List(items3) =
+                                                cx.field::<{ FieldName::Requirements as u16 }>(s2)
+                                            {
+                                                for s3 in items3.iter() {
+                                                    if cx.compare(
+                                                        BinaryOp::Ne,
+                                                        &cx.field::<{ FieldName::Url as u16 }>(s3),
+                                                        &k3,
+                                                    ) && !(cx.matches(
+                                                        &k4,
+                                                        &cx.field::<{ FieldName::Url as u16 }>(s3),
+                                                    )?) {
+                                                        answer = true;
+                                                        break;
+                                                    }
+                                                }
+                                            }
+                                            Value::Bool(answer)
+                                        }
+                                        .is_true()
+                                        {
+                                            answer = true;
+                                            break;
+                                        }
+                                    }
+                                }
+                                Value::Bool(answer)
+                            }
+                            .is_true())
+                    {
+                        if let Value::List(items2) =
+                            cx.field::<{ FieldName::Words as u16 }>(&cx.field::<{
+                                FieldName::Command as u16
+                            }>(
+                                s1
+                            ))
+                        {
+                            for s2 in items2.iter() {
+                                if ((({
                                     let mut answer = false;
-                                    if let Value::List(items2) = cx
-                                        .field::<{ FieldName::Words as u16 }>(&cx.field::<{
-                                            FieldName::Command as u16
-                                        }>(
-                                            s1
-                                        ))
+                                    if let Value::List(items3) =
+                                        cx.field::<{ FieldName::Sources as u16 }>(s1)
                                     {
-                                        for s2 in items2.iter() {
+                                        for s3 in items3.iter() {
                                             if cx
-                                                .call(
-                                                    "starts_with",
-                                                    &[s2.clone(), Value::str("--no-binary", None)],
-                                                )
+                                                .call("contains", &[s2.clone(), s3.clone()])
                                                 .is_true()
+                                                && !(cx.matches(&k5, s3)?)
                                             {
                                                 answer = true;
                                                 break;
@@ -1855,81 +1904,117 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                     }
                                     Value::Bool(answer)
                                 }
-                                .is_true())
-                                || {
-                                    let mut answer = false;
-                                    if let Value::List(items2) =
-                                        cx.field::<{ FieldName::Packages as u16 }>(s1)
-                                    {
-                                        for s2 in items2.iter() {
-                                            if k2.contains(
-                                                &cx.field::<{ FieldName::NormalizedName as u16 }>(
-                                                    s2,
-                                                ),
-                                            ) {
-                                                answer = true;
-                                                break;
-                                            }
-                                        }
-                                    }
-                                    Value::Bool(answer)
-                                }
-                                .is_true())
-                                || {
-                                    let mut answer = false;
-                                    if let Value::List(items2) =
-                                        cx.field::<{ FieldName::RequirementFiles as u16 }>(s1)
-                                    {
-                                        for s2 in items2.iter() {
-                                            if {
-                                                let mut answer = false;
-                                                if let Value::List(items3) =
-                                                    cx.field::<{ FieldName::Requirements as u16 }>(
-                                                        s2,
-                                                    )
-                                                {
-                                                    for s3 in items3.iter() {
-                                                        if cx.compare(
-                                                            BinaryOp::Ne,
-                                                            &cx.field::<{ FieldName::Url as u16 }>(
+                                .is_true()
+                                    || ((cx
+                                        .call(
+                                            "starts_with",
+                                            &[s2.clone(), Value::str("--no-binary", None)],
+                                        )
+                                        .is_true()
+                                        && !(cx
+                                            .call(
+                                                "contains",
+                                                &[s2.clone(), Value::str(":none:", None)],
+                                            )
+                                            .is_true()))
+                                        && cx.compare(
+                                            BinaryOp::NotIn,
+                                            &k6,
+                                            &cx.field::<{ FieldName::Arguments as u16 }>(
+                                                &cx.field::<{ FieldName::Command as u16 }>(s1),
+                                            ),
+                                        )))
+                                    || (({
+                                        let mut answer = false;
+                                        if let Value::List(items3) =
+                                            cx.field::<{ FieldName::Packages as u16 }>(s1)
+                                        {
+                                            for s3 in items3.iter() {
+                                                if k7.contains(&cx.field::<{
+                                                    FieldName::NormalizedName as u16
+                                                }>(
+                                                    s3
+                                                )) && cx
+                                                    .call(
+                                                        "starts_with",
+                                                        &[
+                                                            s2.clone(),
+                                                            cx.field::<{ FieldName::Name as u16 }>(
                                                                 s3,
                                                             ),
-                                                            &k3,
-                                                        ) && !(cx.matches(
-                                                            &k4,
+                                                        ],
+                                                    )
+                                                    .is_true()
+                                                {
+                                                    answer = true;
+                                                    break;
+                                                }
+                                            }
+                                        }
+                                        Value::Bool(answer)
+                                    }
+                                    .is_true()
+                                        && cx.compare(
+                                            BinaryOp::NotIn,
+                                            &k8,
+                                            &cx.field::<{ FieldName::Flags as u16 }>(s1),
+                                        ))
+                                        && cx.compare(
+                                            BinaryOp::NotIn,
+                                            &k9,
+                                            &cx.field::<{ FieldName::Flags as u16 }>(s1),
+                                        )))
+                                    || {
+                                        let mut answer = false;
+                                        if let Value::List(items3) =
+                                            cx.field::<{ FieldName::RequirementFiles as u16 }>(s1)
+                                        {
+                                            for s3 in items3.iter() {
+                                                if cx.compare(
+                                                    BinaryOp::Eq,
+                                                    &cx.field::<{ FieldName::Path as u16 }>(s3),
+                                                    s2,
+                                                ) && {
+                                                    let mut answer = false;
+                                                    if let Value::List(items4) = cx.field::<{
+                                                        FieldName::Requirements as u16
+                                                    }>(
+                                                        s3
+                                                    ) {
+                                                        for s4 in items4.iter() {
+                                                            if cx.compare(
+                                                            BinaryOp::Ne,
                                                             &cx.field::<{ FieldName::Url as u16 }>(
-                                                                s3,
+                                                                s4,
+                                                            ),
+                                                            &k10,
+                                                        ) && !(cx.matches(
+                                                            &k11,
+                                                            &cx.field::<{ FieldName::Url as u16 }>(
+                                                                s4,
                                                             ),
                                                         )?) {
                                                             answer = true;
                                                             break;
                                                         }
+                                                        }
                                                     }
+                                                    Value::Bool(answer)
                                                 }
-                                                Value::Bool(answer)
-                                            }
-                                            .is_true()
-                                            {
-                                                answer = true;
-                                                break;
+                                                .is_true()
+                                                {
+                                                    answer = true;
+                                                    break;
+                                                }
                                             }
                                         }
+                                        Value::Bool(answer)
                                     }
-                                    Value::Bool(answer)
-                                }
-                                .is_true())
-                        {
-                            if let Value::List(items2) =
-                                cx.field::<{ FieldName::Words as u16 }>(&cx.field::<{
-                                    FieldName::Command as u16
-                                }>(
-                                    s1
-                                ))
-                            {
-                                for s2 in items2.iter() {
-                                    if ((({ let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Sources as u16 }>(s1) { for s3 in items3.iter() { if cx.call("contains", &[s2.clone(), s3.clone()]).is_true() && !(cx.matches(&k5, s3)?) { answer = true; break; } } } Value::Bool(answer) }.is_true() || ((cx.call("starts_with", &[s2.clone(), Value::str("--no-binary", None)]).is_true() && !(cx.call("contains", &[s2.clone(), Value::str(":none:", None)]).is_true())) && cx.compare(BinaryOp::NotIn, &k6, &cx.field::<{ FieldName::Arguments as u16 }>(&cx.field::<{ FieldName::Command as u16 }>(s1))))) || (({ let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Packages as u16 }>(s1) { for s3 in items3.iter() { if k7.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s3)) && cx.call("starts_with", &[s2.clone(), cx.field::<{ FieldName::Name as u16 }>(s3)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true() && cx.compare(BinaryOp::NotIn, &k8, &cx.field::<{ FieldName::Flags as u16 }>(s1))) && cx.compare(BinaryOp::NotIn, &k9, &cx.field::<{ FieldName::Flags as u16 }>(s1)))) || { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::RequirementFiles as u16 }>(s1) { for s3 in items3.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Path as u16 }>(s3), s2) && { let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Requirements as u16 }>(s3) { for s4 in items4.iter() { if cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Url as u16 }>(s4), &k10) && !(cx.matches(&k11, &cx.field::<{ FieldName::Url as u16 }>(s4))?) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
-                            if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&s2.clone(), &mut m); m.push_str("` makes "); cx.display(&cx.field::<{ FieldName::Manager as u16 }>(s1), &mut m); m.push_str(" build from source in the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); build wheels in a builder stage and install only the wheels"); m }, vec![]); }
-                        }
+                                    .is_true())
+                                {
+                                    if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2]) {
+                                        cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&s2.clone(), &mut m); m.push_str("` makes "); cx.display(&cx.field::<{ FieldName::Manager as u16 }>(s1), &mut m); m.push_str(" build from source in the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); build wheels in a builder stage and install only the wheels"); m }, vec![]);
+                                    }
                                 }
                             }
                         }
@@ -1978,17 +2063,29 @@ fn dp1012_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     ]));
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
-            if true {
-                if let Value::List(items1) = cx.field::<{ FieldName::Packages as u16 }>(s0) {
-                    for s1 in items1.iter() {
-                        if k0.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1))
-                            && k1.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s1))
+            if let Value::List(items1) = cx.field::<{ FieldName::Packages as u16 }>(s0) {
+                for s1 in items1.iter() {
+                    if k0.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1))
+                        && k1.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s1))
+                    {
+                        if let Some(span) =
+                            cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1])
                         {
-                            if let Some(span) =
-                                cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1])
-                            {
-                                cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("` is a development tool installed in the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("`; install it in a separate test or dev stage"); m }, vec![]);
-                            }
+                            cx.report(
+                                span,
+                                {
+                                    let mut m = String::new();
+                                    m.push_str("`");
+                                    cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m);
+                                    m.push_str(
+                                        "` is a development tool installed in the final image `",
+                                    );
+                                    cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m);
+                                    m.push_str("`; install it in a separate test or dev stage");
+                                    m
+                                },
+                                vec![],
+                            );
                         }
                     }
                 }
@@ -2029,15 +2126,27 @@ fn dp1012_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     ]));
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
-            if true {
-                if let Value::List(items1) = cx.field::<{ FieldName::Requirements as u16 }>(s0) {
-                    for s1 in items1.iter() {
-                        if k0.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s1)) {
-                            if let Some(span) =
-                                cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1])
-                            {
-                                cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("` is a development tool installed in the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("`; install it in a separate test or dev stage"); m }, vec![]);
-                            }
+            if let Value::List(items1) = cx.field::<{ FieldName::Requirements as u16 }>(s0) {
+                for s1 in items1.iter() {
+                    if k0.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s1)) {
+                        if let Some(span) =
+                            cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1])
+                        {
+                            cx.report(
+                                span,
+                                {
+                                    let mut m = String::new();
+                                    m.push_str("`");
+                                    cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m);
+                                    m.push_str(
+                                        "` is a development tool installed in the final image `",
+                                    );
+                                    cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m);
+                                    m.push_str("`; install it in a separate test or dev stage");
+                                    m
+                                },
+                                vec![],
+                            );
                         }
                     }
                 }
@@ -2279,38 +2388,36 @@ fn dp4001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k4 = cx.key(&[FieldName::NormalizedName]);
     if let Value::List(items0) = cx.collection("requirements_files") {
         for s0 in cx.part(&items0).iter() {
-            if true {
-                if let Value::List(items1) = cx.field::<{ FieldName::Requirements as u16 }>(s0) {
-                    for s1 in items1.iter() {
-                        if !(cx.field::<{ FieldName::Constraint as u16 }>(s1).is_true())
-                            && cx.compare(
-                                BinaryOp::Ne,
-                                &cx.field::<{ FieldName::NormalizedName as u16 }>(s1),
-                                &k0,
-                            )
+            if let Value::List(items1) = cx.field::<{ FieldName::Requirements as u16 }>(s0) {
+                for s1 in items1.iter() {
+                    if !(cx.field::<{ FieldName::Constraint as u16 }>(s1).is_true())
+                        && cx.compare(
+                            BinaryOp::Ne,
+                            &cx.field::<{ FieldName::NormalizedName as u16 }>(s1),
+                            &k0,
+                        )
+                    {
+                        if let Value::List(items2) =
+                            cx.field::<{ FieldName::AllRequirements as u16 }>(s0)
                         {
-                            if let Value::List(items2) =
-                                cx.field::<{ FieldName::AllRequirements as u16 }>(s0)
-                            {
-                                let index2 = cx.lookup(&items2, k1, true, |cx, s2| {
-                                    cx.field::<{ FieldName::NormalizedName as u16 }>(s2)
-                                });
-                                let candidates2 = match index2 {
-                                    Some(index) => Some(Candidates::new(
-                                        index,
-                                        cx.field::<{ FieldName::NormalizedName as u16 }>(s1),
-                                    )),
-                                    None => None,
+                            let index2 = cx.lookup(&items2, k1, true, |cx, s2| {
+                                cx.field::<{ FieldName::NormalizedName as u16 }>(s2)
+                            });
+                            let candidates2 = match index2 {
+                                Some(index) => Some(Candidates::new(
+                                    index,
+                                    cx.field::<{ FieldName::NormalizedName as u16 }>(s1),
+                                )),
+                                None => None,
+                            };
+                            let known2 = candidates2.is_some();
+                            for position in visit(items2.len(), candidates2.as_ref()) {
+                                let Some(s2) = items2.get(position) else {
+                                    continue;
                                 };
-                                let known2 = candidates2.is_some();
-                                for position in visit(items2.len(), candidates2.as_ref()) {
-                                    let Some(s2) = items2.get(position) else {
-                                        continue;
-                                    };
-                                    if (known2 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s2), &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))) && cx.compare(BinaryOp::Ne, s2, s1) && !(cx.field::<{ FieldName::Constraint as u16 }>(s2).is_true()) && (cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::File as u16 }>(s2), s0) || cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(s2), &cx.field::<{ FieldName::Line as u16 }>(s1))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Marker as u16 }>(s2), &k2) || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Marker as u16 }>(s1), &k3)) || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Marker as u16 }>(s2), &cx.field::<{ FieldName::Marker as u16 }>(s1))) && !({ let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::AllRequirements as u16 }>(s0) { let index3 = cx.lookup(&items3, k4, true, |cx, s3| cx.field::<{ FieldName::NormalizedName as u16 }>(s3)); let candidates3 = match index3 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::NormalizedName as u16 }>(s2))), None => None }; let known3 = candidates3.is_some(); for position in visit(items3.len(), candidates3.as_ref()) { let Some(s3) = items3.get(position) else { continue; }; if (known3 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s3), &cx.field::<{ FieldName::NormalizedName as u16 }>(s2))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::File as u16 }>(s3), &cx.field::<{ FieldName::File as u16 }>(s2)) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(s3), &cx.field::<{ FieldName::Line as u16 }>(s2)) && !(cx.field::<{ FieldName::Constraint as u16 }>(s3).is_true()) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
-                            if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1, s2]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` repeats `"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s2), &mut m); m.push_str("` ("); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::File as u16 }>(s2)), &mut m); m.push_str(", line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(s2), &mut m); m.push_str("); keep one line per package"); m }, vec![(cx.field::<{ FieldName::Name as u16 }>(s2), { let mut m = String::new(); m.push_str("first required here"); m })]); }
-                        }
-                                }
+                                if (known2 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s2), &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))) && cx.compare(BinaryOp::Ne, s2, s1) && !(cx.field::<{ FieldName::Constraint as u16 }>(s2).is_true()) && (cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::File as u16 }>(s2), s0) || cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(s2), &cx.field::<{ FieldName::Line as u16 }>(s1))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Marker as u16 }>(s2), &k2) || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Marker as u16 }>(s1), &k3)) || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Marker as u16 }>(s2), &cx.field::<{ FieldName::Marker as u16 }>(s1))) && !({ let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::AllRequirements as u16 }>(s0) { let index3 = cx.lookup(&items3, k4, true, |cx, s3| cx.field::<{ FieldName::NormalizedName as u16 }>(s3)); let candidates3 = match index3 { Some(index) => Some(Candidates::new(index, cx.field::<{ FieldName::NormalizedName as u16 }>(s2))), None => None }; let known3 = candidates3.is_some(); for position in visit(items3.len(), candidates3.as_ref()) { let Some(s3) = items3.get(position) else { continue; }; if (known3 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s3), &cx.field::<{ FieldName::NormalizedName as u16 }>(s2))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::File as u16 }>(s3), &cx.field::<{ FieldName::File as u16 }>(s2)) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(s3), &cx.field::<{ FieldName::Line as u16 }>(s2)) && !(cx.field::<{ FieldName::Constraint as u16 }>(s3).is_true()) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
+                        if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1, s2]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` repeats `"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s2), &mut m); m.push_str("` ("); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::File as u16 }>(s2)), &mut m); m.push_str(", line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(s2), &mut m); m.push_str("); keep one line per package"); m }, vec![(cx.field::<{ FieldName::Name as u16 }>(s2), { let mut m = String::new(); m.push_str("first required here"); m })]); }
+                    }
                             }
                         }
                     }
@@ -2377,25 +2484,21 @@ fn dp4002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                         ))]
                         .iter()
                         {
-                            if true {
-                                if let Value::List(items3) =
-                                    cx.field::<{ FieldName::RequirementFiles as u16 }>(s0)
-                                {
-                                    for s3 in items3.iter() {
-                                        if true {
-                                            if let Value::List(items4) =
-                                                cx.field::<{ FieldName::Requirements as u16 }>(s3)
-                                            {
-                                                for s4 in items4.iter() {
-                                                    if cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::NormalizedName as u16 }>(s4), &k3) && !(cx.field::<{ FieldName::Constraint as u16 }>(s4).is_true()) && !k4.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s4)) && !((k5.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s4)) && (cx.compare(BinaryOp::In, &cx.field::<{ FieldName::NormalizedName as u16 }>(s4), &cx.call("lower", &[cx.field::<{ FieldName::Text as u16 }>(&cx.field::<{ FieldName::Cmd as u16 }>(s2))])) || cx.compare(BinaryOp::In, &cx.field::<{ FieldName::NormalizedName as u16 }>(s4), &cx.call("lower", &[cx.field::<{ FieldName::Text as u16 }>(&cx.field::<{ FieldName::Entrypoint as u16 }>(s2))]))))) {
-                                            for s5 in [cx.call("import_names", &[cx.field::<{ FieldName::Name as u16 }>(s4), k6.clone()])].iter() {
-                                                if !({ let mut answer = false; if let Value::List(items6) = s5.clone() { for s6 in items6.iter() { if cx.compare(BinaryOp::In, s6, &cx.field::<{ FieldName::ImportedModules as u16 }>(s1)) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
-                                                    if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s4), &[s0, s1, s2, s3, s4, s5]) { cx.report(span, { let mut m = String::new(); m.push_str("no Python file of the build context `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(s1), &mut m); m.push_str("` imports `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s4), &mut m); m.push_str("` (looked for the modules "); cx.display(&s5.clone(), &mut m); m.push_str(")"); m }, vec![]); }
-                                                }
-                                            }
+                            if let Value::List(items3) =
+                                cx.field::<{ FieldName::RequirementFiles as u16 }>(s0)
+                            {
+                                for s3 in items3.iter() {
+                                    if let Value::List(items4) =
+                                        cx.field::<{ FieldName::Requirements as u16 }>(s3)
+                                    {
+                                        for s4 in items4.iter() {
+                                            if cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::NormalizedName as u16 }>(s4), &k3) && !(cx.field::<{ FieldName::Constraint as u16 }>(s4).is_true()) && !k4.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s4)) && !((k5.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s4)) && (cx.compare(BinaryOp::In, &cx.field::<{ FieldName::NormalizedName as u16 }>(s4), &cx.call("lower", &[cx.field::<{ FieldName::Text as u16 }>(&cx.field::<{ FieldName::Cmd as u16 }>(s2))])) || cx.compare(BinaryOp::In, &cx.field::<{ FieldName::NormalizedName as u16 }>(s4), &cx.call("lower", &[cx.field::<{ FieldName::Text as u16 }>(&cx.field::<{ FieldName::Entrypoint as u16 }>(s2))]))))) {
+                                    for s5 in [cx.call("import_names", &[cx.field::<{ FieldName::Name as u16 }>(s4), k6.clone()])].iter() {
+                                        if !({ let mut answer = false; if let Value::List(items6) = s5.clone() { for s6 in items6.iter() { if cx.compare(BinaryOp::In, s6, &cx.field::<{ FieldName::ImportedModules as u16 }>(s1)) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
+                                            if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s4), &[s0, s1, s2, s3, s4, s5]) { cx.report(span, { let mut m = String::new(); m.push_str("no Python file of the build context `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(s1), &mut m); m.push_str("` imports `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s4), &mut m); m.push_str("` (looked for the modules "); cx.display(&s5.clone(), &mut m); m.push_str(")"); m }, vec![]); }
                                         }
-                                                }
-                                            }
+                                    }
+                                }
                                         }
                                     }
                                 }
@@ -2434,65 +2537,31 @@ fn dp4003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                     )]
                     .iter()
                 {
-                    if true {
-                        if let Value::List(items2) =
-                            cx.field::<{ FieldName::RequirementFiles as u16 }>(s0)
-                        {
-                            for s2 in items2.iter() {
-                                if true {
-                                    if let Value::List(items3) =
-                                        cx.field::<{ FieldName::Requirements as u16 }>(s2)
+                    if let Value::List(items2) =
+                        cx.field::<{ FieldName::RequirementFiles as u16 }>(s0)
+                    {
+                        for s2 in items2.iter() {
+                            if let Value::List(items3) =
+                                cx.field::<{ FieldName::Requirements as u16 }>(s2)
+                            {
+                                for s3 in items3.iter() {
+                                    if cx.compare(
+                                        BinaryOp::Ne,
+                                        &cx.field::<{ FieldName::NormalizedName as u16 }>(s3),
+                                        &k3,
+                                    ) && !(cx
+                                        .field::<{ FieldName::Constraint as u16 }>(s3)
+                                        .is_true())
                                     {
-                                        for s3 in items3.iter() {
-                                            if cx.compare(
-                                                BinaryOp::Ne,
-                                                &cx.field::<{ FieldName::NormalizedName as u16 }>(
-                                                    s3,
-                                                ),
-                                                &k3,
-                                            ) && !(cx
-                                                .field::<{ FieldName::Constraint as u16 }>(s3)
-                                                .is_true())
-                                            {
-                                                for s4 in [{
-                                                    let mut answer = false;
-                                                    if let Value::List(items4) = k4.clone() {
-                                                        for s4 in items4.iter() {
-                                                            if cx.compare(
-                                                                BinaryOp::Eq,
-                                                                &cx.call(
-                                                                    "normalize_name",
-                                                                    &[s4.clone()],
-                                                                ),
-                                                                &cx.field::<{
-                                                                    FieldName::NormalizedName as u16
-                                                                }>(
-                                                                    s3
-                                                                ),
-                                                            ) {
-                                                                answer = true;
-                                                                break;
-                                                            }
-                                                        }
-                                                    }
-                                                    Value::Bool(answer)
-                                                }]
-                                                .iter()
-                                                {
-                                                    if true {
-                                                        for s5 in [{ let mut answer = false; if let Value::List(items5) = cx.call("values_for", &[k5.clone(), cx.field::<{ FieldName::Name as u16 }>(s1)]) { for s5 in items5.iter() { if cx.compare(BinaryOp::Eq, &cx.call("normalize_name", &[s5.clone()]), &cx.field::<{ FieldName::NormalizedName as u16 }>(s3)) { answer = true; break; } } } Value::Bool(answer) }].iter() {
-                                                if (s4.clone().is_true() || s5.clone().is_true()) {
-                                                    for s6 in [cx.call("choose", &[s4.clone(), Value::str("in every image", None), Value::str("in the image of this service", None)])].iter() {
-                                                        if true {
-                                                            if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s3), &[s0, s1, s2, s3, s4, s5, s6]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("` is forbidden "); cx.display(&s6.clone(), &mut m); m.push_str(" (`forbidden` of DP4003; service: "); cx.display(&s1.clone(), &mut m); m.push_str(")"); m }, vec![]); }
-                                                        }
-                                                    }
-                                                }
-                                            }
-                                                    }
-                                                }
-                                            }
+                                        for s4 in [{ let mut answer = false; if let Value::List(items4) = k4.clone() { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.call("normalize_name", &[s4.clone()]), &cx.field::<{ FieldName::NormalizedName as u16 }>(s3)) { answer = true; break; } } } Value::Bool(answer) }].iter() {
+                                for s5 in [{ let mut answer = false; if let Value::List(items5) = cx.call("values_for", &[k5.clone(), cx.field::<{ FieldName::Name as u16 }>(s1)]) { for s5 in items5.iter() { if cx.compare(BinaryOp::Eq, &cx.call("normalize_name", &[s5.clone()]), &cx.field::<{ FieldName::NormalizedName as u16 }>(s3)) { answer = true; break; } } } Value::Bool(answer) }].iter() {
+                                    if (s4.clone().is_true() || s5.clone().is_true()) {
+                                        for s6 in [cx.call("choose", &[s4.clone(), Value::str("in every image", None), Value::str("in the image of this service", None)])].iter() {
+                                            if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s3), &[s0, s1, s2, s3, s4, s5, s6]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("` is forbidden "); cx.display(&s6.clone(), &mut m); m.push_str(" (`forbidden` of DP4003; service: "); cx.display(&s1.clone(), &mut m); m.push_str(")"); m }, vec![]); }
                                         }
+                                    }
+                                }
+                            }
                                     }
                                 }
                             }
