@@ -162,12 +162,40 @@ impl<'v> Candidates<'v> {
         }
     }
 
+    /// The positions to visit, in list order, holding the index.
+    pub fn into_positions(self) -> OwnedPositions<'v> {
+        let at = match &self.probe {
+            Some(key) => self.index.ends.get(key).map_or(END, |&(first, _)| first),
+            None => END,
+        };
+        OwnedPositions {
+            index: self.index,
+            at,
+        }
+    }
+
     /// The positions to visit, in list order.
     pub fn positions(&self) -> Positions<'_> {
         match &self.probe {
             Some(key) => self.index.positions(key),
             None => Positions { next: &[], at: END },
         }
+    }
+}
+
+/// [`Positions`] that hold their index.
+pub struct OwnedPositions<'v> {
+    index: Arc<Index<'v>>,
+    at: usize,
+}
+
+impl Iterator for OwnedPositions<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        let position = self.at;
+        self.at = *self.index.next.get(position)?;
+        Some(position)
     }
 }
 

@@ -29,8 +29,7 @@ pub fn generate(sources: &[Source<'_>]) -> String {
          //! `rules/`; do not edit (run `DOCKPOLICY_GENERATE=1 cargo test native` to regenerate).\n\n\
          #![allow(clippy::all, clippy::pedantic, unused_parens)]\n\n\
          use crate::diag::Diagnostic;\n\
-         use crate::eval::join::Candidates;\n\
-         use crate::eval::native::{visit, Cx, NativeQuery, NativeRule};\n\
+         use crate::eval::native::{Cx, NativeQuery, NativeRule};\n\
          use crate::eval::value::Value;\n\
          use crate::lang::ast::BinaryOp;\n\
          use crate::lang::schema::FieldName;\n\n",
@@ -166,10 +165,8 @@ impl Generator {
         self.depth -= 1;
         let probe = self.value(probe);
         let head = format!(
-            "let index{slot} = cx.lookup(&items{slot}, {key}, {repeated}, |cx, s{slot}| {element_key}); \
-             let candidates{slot} = match index{slot} {{ Some(index) => Some(Candidates::new(index, {probe})), None => None }}; \
-             let known{slot} = candidates{slot}.is_some(); \
-             for position in visit(items{slot}.len(), candidates{slot}.as_ref()) {{ \
+            "let (positions{slot}, known{slot}) = cx.join(&items{slot}, {key}, {repeated}, |cx, s{slot}| {element_key}, |cx| {probe}); \
+             for position in positions{slot} {{ \
              let Some(s{slot}) = items{slot}.get(position) else {{ continue; }};",
             repeated = lp.repeated
         );

@@ -17,7 +17,9 @@ use std::sync::Arc;
 use crate::diag::Diagnostic;
 use crate::eval::compile::{matcher, ConstantPattern, Patterns};
 use crate::eval::engine::{self, Finding, FindingOf, RuleIdentity};
-use crate::eval::join::{Candidates, Index, IndexKey, Indexes, KeyId, KeyPath, Plan, Positions};
+use crate::eval::join::{
+    Candidates, Index, IndexKey, Indexes, KeyId, KeyPath, OwnedPositions, Plan,
+};
 use crate::eval::members::Members;
 use crate::eval::value::Value;
 use crate::eval::world::World;
@@ -98,18 +100,20 @@ impl<'w, 'm> Cx<'w, 'm> {
         )
     }
 
-    /// The index of `items` by `element_key` that a loop with a join looks its elements up
-    /// in, or `None` when it scans them: when and how the evaluator would index the list
-    /// ([`Indexes::plan`]; `repeated`: the loop's collection does not read the variable of
-    /// the loop around it).
-    pub fn lookup(
+    /// The positions of `items` that a loop with a join visits, and whether they are those
+    /// an index found (which pass the join part): when and how the evaluator would index the
+    /// list ([`Indexes::plan`]; `repeated`: the loop's collection does not read the variable
+    /// of the loop around it), the index keyed by `element_key` of each element and looked
+    /// up with the `probe`; else all of them.
+    pub fn join(
         &mut self,
         items: &Arc<Vec<Value<'m>>>,
         key: KeyId,
         repeated: bool,
         element_key: impl Fn(&Self, &Value<'m>) -> Value<'m>,
-    ) -> Option<Arc<Index<'m>>> {
-        match self.indexes.plan(items, key, repeated) {
+        probe: impl FnOnce(&Self) -> Value<'m>,
+    ) -> (Visit<'m>, bool) {
+        let index = match self.indexes.plan(items, key, repeated) {
             Plan::Scan => None,
             Plan::Lookup(index) => Some(index),
             Plan::Build => {
@@ -129,6 +133,13 @@ impl<'w, 'm> Cx<'w, 'm> {
                 self.indexes.store(items, key, index.clone());
                 index
             }
+        };
+        match index {
+            Some(index) => {
+                let candidates = Candidates::new(index, probe(self));
+                (Visit::Found(candidates.into_positions()), true)
+            }
+            None => (Visit::All(0..items.len()), false),
         }
     }
 
@@ -240,19 +251,10 @@ impl<'w, 'm> Cx<'w, 'm> {
     }
 }
 
-/// The positions of a list of `len` elements that a loop visits: those the index found
-/// (`candidates`), else all of them.
-pub fn visit<'c>(len: usize, candidates: Option<&'c Candidates<'_>>) -> Visit<'c> {
-    match candidates {
-        Some(candidates) => Visit::Found(candidates.positions()),
-        None => Visit::All(0..len),
-    }
-}
-
-/// The iterator of [`visit`].
-pub enum Visit<'c> {
+/// The positions of a list that a loop with a join visits ([`Cx::join`]).
+pub enum Visit<'m> {
     All(Range<usize>),
-    Found(Positions<'c>),
+    Found(OwnedPositions<'m>),
 }
 
 impl Iterator for Visit<'_> {
