@@ -19,7 +19,7 @@ use crate::eval::compile::{
 };
 use crate::eval::join::{Candidates, Index, IndexKey, Indexes, KeyId, Plan, SharedIndexes};
 use crate::eval::members::Members;
-use crate::eval::native::{self, Cx, NativeRule};
+use crate::eval::native::{self, Cx, NativeRule, Stop};
 use crate::eval::value::Value;
 use crate::eval::world::World;
 use crate::lang::ast::{BinaryOp, Expr, ExprKind, QuantifierKind, Rule};
@@ -206,8 +206,8 @@ impl FindingOf<'_, '_> {
 /// file, position, rule ID and message; problems (a rule that ran out of steps, an invalid
 /// regular expression given by configuration) are diagnostics at the rule. A bundled rule run
 /// with its params' defaults runs as the Rust it is compiled to ([`crate::eval::native`]),
-/// which finds what the evaluator finds and takes no steps; the evaluator runs the others,
-/// each within [`MAX_STEPS`].
+/// which finds what the evaluator finds and counts only the elements its loops visit as
+/// steps; the evaluator runs the others. Each rule has a budget of [`MAX_STEPS`].
 pub fn evaluate(rules: &[RuleRun<'_>], world: &World<'_>) -> (Vec<Finding>, Vec<Diagnostic>) {
     evaluate_with(rules, world, MAX_STEPS, true)
 }
@@ -226,9 +226,8 @@ pub fn evaluate_with_budget(
 /// whose first loop is over a top-level collection into runs of that collection's elements
 /// ([`split_query`]), so that one expensive rule does not leave the other cores idle. The
 /// split depends only on the model, never on the number of threads, and a rule's parts share
-/// its step budget: the result is the same on any number of cores. A compiled rule's query
-/// is one part.
-fn evaluate_with(
+/// its step budget: the result is the same on any number of cores.
+pub(crate) fn evaluate_with(
     rules: &[RuleRun<'_>],
     world: &World<'_>,
     max_steps: u64,
@@ -436,12 +435,19 @@ fn run_part<'m: 'r, 'r>(
             prepared.rule.file,
             &prepared.identity,
             range,
+            (&prepared.spent, max_steps),
         );
         let outcome = native
             .queries
             .get(part.query)
             .map_or(Ok(()), |query| (query.run)(&mut cx));
-        return (cx.findings, outcome.err());
+        // The last steps are added; a rule over its budget is reported as such.
+        let counted = cx.count_steps();
+        let problem = match outcome.and(counted) {
+            Err(Stop::Problem(problem)) => Some(problem),
+            Ok(()) | Err(Stop::OutOfSteps) => None,
+        };
+        return (cx.findings, problem);
     }
     let Some(query) = prepared.queries.get(part.query) else {
         return (Vec::new(), None);

@@ -2,8 +2,9 @@
 //! params' defaults runs as the functions [`rules`] holds for it: its compiled queries
 //! ([`crate::eval::compile`]) printed as Rust by the generator, with the evaluator's own
 //! helpers for every value (field reads, comparisons, `in`, patterns, functions, messages and
-//! findings), so that it finds exactly what the evaluator finds, without walking a tree,
-//! binding a scope stack or counting steps (a bundled rule's work is bounded by its loops).
+//! findings), so that it finds exactly what the evaluator finds, without walking a tree or
+//! binding a scope stack. It counts a step for each element its loops visit, within the
+//! rule's budget, so that no input makes a bundled rule run without end.
 //! A rule whose text differs from the one the code was generated from (a user pack's copy of
 //! a bundled rule), or that configuration gives other params, runs in the evaluator.
 
@@ -12,6 +13,7 @@ mod generate;
 mod rules;
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::diag::Diagnostic;
@@ -31,7 +33,7 @@ use crate::source::{FileId, Span};
 /// is over, whose elements it can be given in runs (as the evaluator splits a query), when
 /// that loop has no join.
 pub struct NativeQuery {
-    pub run: for<'w, 'm> fn(&mut Cx<'w, 'm>) -> Result<(), Diagnostic>,
+    pub run: for<'w, 'm> fn(&mut Cx<'w, 'm>) -> Result<(), Stop>,
     pub splits_on: Option<&'static str>,
 }
 
@@ -50,6 +52,23 @@ pub fn find(id: &str, text_hash: u64) -> Option<&'static NativeRule> {
         .find(|rule| rule.id == id && rule.source_hash == text_hash)
 }
 
+/// Why a compiled query stopped before its end.
+pub enum Stop {
+    /// A problem: an invalid regular expression (the rule's findings are left out).
+    Problem(Diagnostic),
+    /// The rule's budget is spent (the evaluation reports it, and leaves the findings out).
+    OutOfSteps,
+}
+
+impl From<Diagnostic> for Stop {
+    fn from(problem: Diagnostic) -> Stop {
+        Stop::Problem(problem)
+    }
+}
+
+/// The steps a part counts before it adds them to its rule's.
+const STEP_BATCH: u64 = 4096;
+
 /// What a compiled query runs with: the world, the run's patterns, the rule, and the findings
 /// it has made.
 pub struct Cx<'w, 'm> {
@@ -66,6 +85,11 @@ pub struct Cx<'w, 'm> {
     /// The run of the elements of the first loop's collection this part visits (all of them
     /// when `None`).
     range: Option<Range<usize>>,
+    /// The steps of the rule's parts so far, the budget, and the steps this part has taken
+    /// and not yet added.
+    spent: &'w AtomicU64,
+    max_steps: u64,
+    steps: u64,
     pub findings: Vec<Finding>,
 }
 
@@ -76,6 +100,7 @@ impl<'w, 'm> Cx<'w, 'm> {
         file: FileId,
         rule: &'w RuleIdentity,
         range: Option<Range<usize>>,
+        budget: (&'w AtomicU64, u64),
     ) -> Cx<'w, 'm> {
         Cx {
             world,
@@ -85,6 +110,9 @@ impl<'w, 'm> Cx<'w, 'm> {
             indexes: Indexes::default(),
             other_keys: 0,
             range,
+            spent: budget.0,
+            max_steps: budget.1,
+            steps: 0,
             findings: Vec::new(),
         }
     }
@@ -141,6 +169,29 @@ impl<'w, 'm> Cx<'w, 'm> {
             }
             None => (Visit::All(0..items.len()), false),
         }
+    }
+
+    /// Counts a step: one element visited by a loop. Stops the part once the rule's steps
+    /// are over its budget.
+    #[inline]
+    pub fn step(&mut self) -> Result<(), Stop> {
+        self.steps += 1;
+        if self.steps < STEP_BATCH {
+            return Ok(());
+        }
+        self.count_steps()
+    }
+
+    /// Adds the steps taken since the last call to the rule's; `Stop::OutOfSteps` once they
+    /// are over its budget.
+    #[cold]
+    pub fn count_steps(&mut self) -> Result<(), Stop> {
+        let spent = self.spent.fetch_add(self.steps, Ordering::Relaxed) + self.steps;
+        self.steps = 0;
+        if spent > self.max_steps {
+            return Err(Stop::OutOfSteps);
+        }
+        Ok(())
     }
 
     /// The span `start..end` of the rule's file.

@@ -3,13 +3,12 @@
 
 #![allow(clippy::all, clippy::pedantic, unused_parens)]
 
-use crate::diag::Diagnostic;
-use crate::eval::native::{Cx, NativeQuery, NativeRule};
+use crate::eval::native::{Cx, NativeQuery, NativeRule, Stop};
 use crate::eval::value::Value;
 use crate::lang::ast::BinaryOp;
 use crate::lang::schema::FieldName;
 
-fn dp5001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp5001_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = cx.pattern(
         "^(https?://|git@|git://|ssh://)|\\.git(#.*)?$",
         cx.span(1503, 1550),
@@ -18,6 +17,7 @@ fn dp5001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k2 = Value::Null;
     if let Value::List(items0) = cx.collection("services") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if !(cx.matches(&k0, &cx.field::<{ FieldName::BuildContext as u16 }>(s0))?) {
                 for s1 in [
                     cx.field::<{ FieldName::BuildContext as u16 }>(s0),
@@ -25,6 +25,7 @@ fn dp5001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                 ]
                 .iter()
                 {
+                    cx.step()?;
                     if cx.compare(BinaryOp::Ne, s1, &k1)
                         && ((!(cx
                             .field::<{ FieldName::ContextExists as u16 }>(s0)
@@ -82,12 +83,13 @@ fn dp5001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp2001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp2001_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::Null;
     let k1 = Value::Null;
     let k2 = Value::str("unresolved", None);
     if let Value::List(items0) = cx.collection("dockerfiles") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if cx.compare(
                 BinaryOp::Eq,
                 &cx.field::<{ FieldName::Dockerignore as u16 }>(
@@ -102,12 +104,14 @@ fn dp2001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                 let mut answer = false;
                 if let Value::List(items1) = cx.field::<{ FieldName::Copies as u16 }>(s0) {
                     for s1 in items1.iter() {
+                        cx.step()?;
                         if {
                             let mut answer = false;
                             if let Value::List(items2) =
                                 cx.field::<{ FieldName::Sources as u16 }>(s1)
                             {
                                 for s2 in items2.iter() {
+                                    cx.step()?;
                                     if cx.compare(
                                         BinaryOp::Ne,
                                         &cx.field::<{ FieldName::Outcome as u16 }>(s2),
@@ -160,7 +164,7 @@ fn dp2001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp2002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp2002_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::Null;
     let k1 = cx.members(Value::list(vec![
         Value::str(".", None),
@@ -172,6 +176,7 @@ fn dp2002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k3 = Value::Integer(0);
     if let Value::List(items0) = cx.collection("copies") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if cx.compare(
                 BinaryOp::Eq,
                 &cx.field::<{ FieldName::From as u16 }>(s0),
@@ -179,6 +184,7 @@ fn dp2002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
             ) {
                 if let Value::List(items1) = cx.field::<{ FieldName::Sources as u16 }>(s0) {
                     for s1 in items1.iter() {
+                        cx.step()?;
                         if k1.contains(&cx.field::<{ FieldName::Text as u16 }>(s1))
                             && cx.compare(
                                 BinaryOp::Eq,
@@ -213,6 +219,7 @@ fn dp2002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             )]
                             .iter()
                             {
+                                cx.step()?;
                                 if let Some(span) = cx.locate(&s1.clone(), &[s0, s1, s2]) {
                                     cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Keyword as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` copies the whole build context `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::Context as u16 }>(&cx.field::<{ FieldName::Dockerfile as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)))), &mut m); m.push_str("`, and "); cx.display(&s2.clone(), &mut m); m }, vec![]);
                                 }
@@ -226,7 +233,7 @@ fn dp2002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp2003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp2003_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = cx.members(Value::list(vec![
         Value::str("not_found", None),
         Value::str("no_match", None),
@@ -236,11 +243,13 @@ fn dp2003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k3 = Value::str("no_match", None);
     if let Value::List(items0) = cx.collection("copies") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if let Value::List(items1) = cx.field::<{ FieldName::Sources as u16 }>(s0) {
                 for s1 in items1.iter() {
+                    cx.step()?;
                     if k0.contains(&cx.field::<{ FieldName::Outcome as u16 }>(s1)) {
-                        for s2 in [cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Outcome as u16 }>(s1), &k1)), Value::str("matches no file of the build context", None), cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Gt, &cx.call("len", &[cx.field::<{ FieldName::Excluded as u16 }>(s1)]), &k2)), Value::str("is excluded by the `.dockerignore` of the build context", None), Value::str("is not in the build context", None)])])].iter() {
-                    for s3 in [cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Outcome as u16 }>(s1), &k3)), Value::str("nothing is copied (BuildKit goes on; the legacy builder fails)", None), Value::str("the build fails", None)])].iter() {
+                        for s2 in [cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Outcome as u16 }>(s1), &k1)), Value::str("matches no file of the build context", None), cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Gt, &cx.call("len", &[cx.field::<{ FieldName::Excluded as u16 }>(s1)]), &k2)), Value::str("is excluded by the `.dockerignore` of the build context", None), Value::str("is not in the build context", None)])])].iter() { cx.step()?;
+                    for s3 in [cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Outcome as u16 }>(s1), &k3)), Value::str("nothing is copied (BuildKit goes on; the legacy builder fails)", None), Value::str("the build fails", None)])].iter() { cx.step()?;
                         if let Some(span) = cx.locate(&s1.clone(), &[s0, s1, s2, s3]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` "); cx.display(&s2.clone(), &mut m); m.push_str(" `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::Context as u16 }>(&cx.field::<{ FieldName::Dockerfile as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)))), &mut m); m.push_str("`: "); cx.display(&s3.clone(), &mut m); m }, vec![]); }
                     }
                 }
@@ -252,7 +261,7 @@ fn dp2003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp2003_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp2003_1(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = cx.members(Value::list(vec![
         Value::str("pip", None),
         Value::str("uv", None),
@@ -263,6 +272,7 @@ fn dp2003_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k4 = Value::str("found", None);
     if let Value::List(items0) = cx.collection("installs") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if k0.contains(&cx.field::<{ FieldName::Manager as u16 }>(s0))
                 && cx.compare(
                     BinaryOp::Ne,
@@ -281,6 +291,7 @@ fn dp2003_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                         &cx.field::<{ FieldName::Instruction as u16 }>(s0),
                     ) {
                         for s1 in items1.iter() {
+                            cx.step()?;
                             if cx.compare(
                                 BinaryOp::Eq,
                                 &cx.field::<{ FieldName::Name as u16 }>(s1),
@@ -307,7 +318,8 @@ fn dp2003_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                 if let Value::List(items1) = cx.field::<{ FieldName::RequirementFiles as u16 }>(s0)
                 {
                     for s1 in items1.iter() {
-                        if !(cx.field::<{ FieldName::Copied as u16 }>(s1).is_true()) && !({ let mut answer = false; if let Value::List(items2) = cx.field::<{ FieldName::Copies as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)) { for s2 in items2.iter() { if cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s2)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s0))) && cx.call("starts_with", &[cx.field::<{ FieldName::ImagePath as u16 }>(s1), cx.field::<{ FieldName::DestinationPath as u16 }>(s2)]).is_true() && { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Sources as u16 }>(s2) { for s3 in items3.iter() { if cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Outcome as u16 }>(s3), &k3) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()) && !({ let mut answer = false; if let Value::List(items2) = cx.field::<{ FieldName::Lineage as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)) { for s2 in items2.iter() { if { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Copies as u16 }>(s2) { for s3 in items3.iter() { if cx.call("starts_with", &[cx.field::<{ FieldName::ImagePath as u16 }>(s1), cx.field::<{ FieldName::DestinationPath as u16 }>(s3)]).is_true() && { let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Sources as u16 }>(s3) { for s4 in items4.iter() { if cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Outcome as u16 }>(s4), &k4) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
+                        cx.step()?;
+                        if !(cx.field::<{ FieldName::Copied as u16 }>(s1).is_true()) && !({ let mut answer = false; if let Value::List(items2) = cx.field::<{ FieldName::Copies as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)) { for s2 in items2.iter() { cx.step()?; if cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s2)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s0))) && cx.call("starts_with", &[cx.field::<{ FieldName::ImagePath as u16 }>(s1), cx.field::<{ FieldName::DestinationPath as u16 }>(s2)]).is_true() && { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Sources as u16 }>(s2) { for s3 in items3.iter() { cx.step()?; if cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Outcome as u16 }>(s3), &k3) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()) && !({ let mut answer = false; if let Value::List(items2) = cx.field::<{ FieldName::Lineage as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)) { for s2 in items2.iter() { cx.step()?; if { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Copies as u16 }>(s2) { for s3 in items3.iter() { cx.step()?; if cx.call("starts_with", &[cx.field::<{ FieldName::ImagePath as u16 }>(s1), cx.field::<{ FieldName::DestinationPath as u16 }>(s3)]).is_true() && { let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Sources as u16 }>(s3) { for s4 in items4.iter() { cx.step()?; if cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Outcome as u16 }>(s4), &k4) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
                     if let Some(span) = cx.locate(&s1.clone(), &[s0, s1]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(s1), &mut m); m.push_str("` is not in the image: no `COPY` from the build context put it at `"); cx.display(&cx.field::<{ FieldName::ImagePath as u16 }>(s1), &mut m); m.push_str("` before this `RUN`, so `"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s0), &mut m); m.push_str("` fails"); m }, vec![]); }
                 }
                     }
@@ -318,7 +330,7 @@ fn dp2003_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp2004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp2004_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::Null;
     let k1 = Value::list(vec![
         Value::str(".git", None),
@@ -337,7 +349,9 @@ fn dp2004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     ]);
     if let Value::List(items0) = cx.collection("contexts") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             for s1 in [cx.field::<{ FieldName::Dockerignore as u16 }>(s0)].iter() {
+                cx.step()?;
                 if cx.compare(BinaryOp::Ne, s1, &k0)
                     && cx.compare(
                         BinaryOp::Gt,
@@ -369,7 +383,7 @@ fn dp2004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp2005_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp2005_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::Null;
     let k1 = Value::str("file", None);
     let k2 = Value::list(vec![
@@ -402,6 +416,7 @@ fn dp2005_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     ]);
     if let Value::List(items0) = cx.collection("copies") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if cx.compare(
                 BinaryOp::Eq,
                 &cx.field::<{ FieldName::From as u16 }>(s0),
@@ -409,8 +424,10 @@ fn dp2005_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
             ) {
                 if let Value::List(items1) = cx.field::<{ FieldName::Sources as u16 }>(s0) {
                     for s1 in items1.iter() {
+                        cx.step()?;
                         if let Value::List(items2) = cx.field::<{ FieldName::Files as u16 }>(s1) {
                             for s2 in items2.iter() {
+                                cx.step()?;
                                 if cx.compare(
                                     BinaryOp::Eq,
                                     &cx.field::<{ FieldName::Kind as u16 }>(s2),
@@ -445,10 +462,11 @@ fn dp2005_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp2006_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp2006_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::Size(500000000);
     if let Value::List(items0) = cx.collection("contexts") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if cx.compare(
                 BinaryOp::Gt,
                 &cx.field::<{ FieldName::SentSize as u16 }>(s0),
@@ -479,7 +497,7 @@ fn dp2006_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp1001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp1001_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = cx.members(Value::list(vec![
         Value::str("apt", None),
         Value::str("apk", None),
@@ -534,9 +552,11 @@ fn dp1001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k7 = Value::str("--virtual", None);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if let Value::List(items1) = cx.field::<{ FieldName::Packages as u16 }>(s0) {
                 for s1 in items1.iter() {
-                    if k0.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1)) && (k1.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s1)) || cx.matches(&k2, &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))?) && !({ let mut answer = false; if let Value::List(items2) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)) { let (positions2, known2) = cx.join(&items2, k3, false, |cx, s2| cx.field::<{ FieldName::Instruction as u16 }>(s2), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s1)); for position in positions2 { let Some(s2) = items2.get(position) else { continue; }; if (known2 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s2), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::Ne, s2, &cx.field::<{ FieldName::Command as u16 }>(&cx.field::<{ FieldName::Install as u16 }>(s1))) && k4.contains(&cx.field::<{ FieldName::Program as u16 }>(s2)) && { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Arguments as u16 }>(s2) { for s3 in items3.iter() { if k5.contains(s3) { answer = true; break; } } } Value::Bool(answer) }.is_true() && { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Arguments as u16 }>(s2) { for s3 in items3.iter() { if (cx.compare(BinaryOp::Eq, s3, &cx.field::<{ FieldName::Name as u16 }>(s1)) || (cx.call("starts_with", &[s3.clone(), Value::str(".", None)]).is_true() && { let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)) { let (positions4, known4) = cx.join(&items4, k6, true, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s1)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::In, &k7, &cx.field::<{ FieldName::Words as u16 }>(s4)) && cx.compare(BinaryOp::In, s3, &cx.field::<{ FieldName::Words as u16 }>(s4)) && cx.compare(BinaryOp::In, &cx.field::<{ FieldName::Name as u16 }>(s1), &cx.field::<{ FieldName::Words as u16 }>(s4)) { answer = true; break; } } } Value::Bool(answer) }.is_true())) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
+                    cx.step()?;
+                    if k0.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1)) && (k1.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s1)) || cx.matches(&k2, &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))?) && !({ let mut answer = false; if let Value::List(items2) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)) { let (positions2, known2) = cx.join(&items2, k3, false, |cx, s2| cx.field::<{ FieldName::Instruction as u16 }>(s2), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s1)); for position in positions2 { let Some(s2) = items2.get(position) else { continue; }; cx.step()?; if (known2 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s2), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::Ne, s2, &cx.field::<{ FieldName::Command as u16 }>(&cx.field::<{ FieldName::Install as u16 }>(s1))) && k4.contains(&cx.field::<{ FieldName::Program as u16 }>(s2)) && { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Arguments as u16 }>(s2) { for s3 in items3.iter() { cx.step()?; if k5.contains(s3) { answer = true; break; } } } Value::Bool(answer) }.is_true() && { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Arguments as u16 }>(s2) { for s3 in items3.iter() { cx.step()?; if (cx.compare(BinaryOp::Eq, s3, &cx.field::<{ FieldName::Name as u16 }>(s1)) || (cx.call("starts_with", &[s3.clone(), Value::str(".", None)]).is_true() && { let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)) { let (positions4, known4) = cx.join(&items4, k6, true, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s1)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; cx.step()?; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::In, &k7, &cx.field::<{ FieldName::Words as u16 }>(s4)) && cx.compare(BinaryOp::In, s3, &cx.field::<{ FieldName::Words as u16 }>(s4)) && cx.compare(BinaryOp::In, &cx.field::<{ FieldName::Name as u16 }>(s1), &cx.field::<{ FieldName::Words as u16 }>(s4)) { answer = true; break; } } } Value::Bool(answer) }.is_true())) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
                 if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("` is a compiler toolchain package, installed in stage `"); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("` of a shipped image; build in a separate stage and copy only the results"); m }, vec![]); }
             }
                 }
@@ -546,11 +566,12 @@ fn dp1001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp1002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp1002_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = cx.members(Value::list(vec![Value::str("nvidia/cuda", None)]));
     let k1 = cx.pattern("(^|-)devel(-|$)", cx.span(1714, 1723));
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if k0.contains(&cx.field::<{ FieldName::Repository as u16 }>(
                 &cx.field::<{ FieldName::Base as u16 }>(s0),
             )) && cx.matches(
@@ -571,7 +592,7 @@ fn dp1002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::str("pip", None);
     let k1 = Value::str("uv", None);
     let k2 = cx.members(Value::list(vec![
@@ -626,8 +647,10 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k41 = cx.pattern("(^|/)\\.cache/uv(/|/\\*)?$", cx.span(3775, 3803));
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if let Value::List(items1) = cx.field::<{ FieldName::Installs as u16 }>(s0) {
                 for s1 in items1.iter() {
+                    cx.step()?;
                     if (cx.compare(
                         BinaryOp::Eq,
                         &cx.field::<{ FieldName::Manager as u16 }>(s1),
@@ -642,6 +665,7 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             if let Value::List(items2) = cx.field::<{ FieldName::Flags as u16 }>(s1)
                             {
                                 for s2 in items2.iter() {
+                                    cx.step()?;
                                     if ((cx.compare(
                                         BinaryOp::Eq,
                                         &cx.field::<{ FieldName::Manager as u16 }>(s1),
@@ -667,6 +691,7 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                 cx.field::<{ FieldName::Settings as u16 }>(s1)
                             {
                                 for s2 in items2.iter() {
+                                    cx.step()?;
                                     if ((cx.compare(
                                         BinaryOp::Eq,
                                         &cx.field::<{ FieldName::Manager as u16 }>(s1),
@@ -710,6 +735,7 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                 ))
                             {
                                 for s2 in items2.iter() {
+                                    cx.step()?;
                                     if ((cx.compare(
                                         BinaryOp::Eq,
                                         &cx.field::<{ FieldName::Manager as u16 }>(s1),
@@ -765,12 +791,14 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                 ))
                             {
                                 for s2 in items2.iter() {
+                                    cx.step()?;
                                     if {
                                         let mut answer = false;
                                         if let Value::List(items3) =
                                             cx.field::<{ FieldName::Settings as u16 }>(s2)
                                         {
                                             for s3 in items3.iter() {
+                                                cx.step()?;
                                                 if ((cx.compare(
                                                     BinaryOp::Eq,
                                                     &cx.field::<{ FieldName::Manager as u16 }>(s1),
@@ -823,6 +851,7 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                 cx.field::<{ FieldName::CacheMounts as u16 }>(s1)
                             {
                                 for s2 in items2.iter() {
+                                    cx.step()?;
                                     if ((cx.compare(
                                         BinaryOp::Eq,
                                         &cx.field::<{ FieldName::Manager as u16 }>(s1),
@@ -872,6 +901,7 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                     let Some(s2) = items2.get(position) else {
                                         continue;
                                     };
+                                    cx.step()?;
                                     if (known2
                                         || cx.compare(
                                             BinaryOp::Eq,
@@ -915,6 +945,7 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                                 cx.field::<{ FieldName::Arguments as u16 }>(s2)
                                             {
                                                 for s3 in items3.iter() {
+                                                    cx.step()?;
                                                     if ((cx.matches(&k37, s3)?
                                                                 || (cx.compare(
                                                                     BinaryOp::Eq,
@@ -966,15 +997,17 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp1004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp1004_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::str("apt", None);
     let k1 = cx.key(&[FieldName::Instruction]);
     let k2 = Value::str("rm", None);
     let k3 = cx.pattern("^/var/lib/apt(/lists)?(/|/\\*)?$", cx.span(1948, 1961));
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if let Value::List(items1) = cx.field::<{ FieldName::Installs as u16 }>(s0) {
                 for s1 in items1.iter() {
+                    cx.step()?;
                     if cx.compare(
                         BinaryOp::Eq,
                         &cx.field::<{ FieldName::Manager as u16 }>(s1),
@@ -985,6 +1018,7 @@ fn dp1004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             cx.field::<{ FieldName::CacheMounts as u16 }>(s1)
                         {
                             for s2 in items2.iter() {
+                                cx.step()?;
                                 if cx
                                     .call(
                                         "contains",
@@ -1020,6 +1054,7 @@ fn dp1004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                     let Some(s2) = items2.get(position) else {
                                         continue;
                                     };
+                                    cx.step()?;
                                     if (known2
                                         || cx.compare(
                                             BinaryOp::Eq,
@@ -1037,6 +1072,7 @@ fn dp1004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                                 cx.field::<{ FieldName::Arguments as u16 }>(s2)
                                             {
                                                 for s3 in items3.iter() {
+                                                    cx.step()?;
                                                     if cx.matches(&k3, s3)? {
                                                         answer = true;
                                                         break;
@@ -1069,11 +1105,12 @@ fn dp1004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp1005_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp1005_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::str("apt", None);
     let k1 = Value::str("--no-install-recommends", None);
     if let Value::List(items0) = cx.collection("installs") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if cx.compare(
                 BinaryOp::Eq,
                 &cx.field::<{ FieldName::Manager as u16 }>(s0),
@@ -1093,13 +1130,14 @@ fn dp1005_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp1006_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp1006_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::str("apk", None);
     let k1 = Value::str("--no-cache", None);
     let k2 = cx.key(&[FieldName::Instruction]);
     let k3 = Value::str("rm", None);
     if let Value::List(items0) = cx.collection("installs") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if cx.compare(
                 BinaryOp::Eq,
                 &cx.field::<{ FieldName::Manager as u16 }>(s0),
@@ -1112,6 +1150,7 @@ fn dp1006_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                 let mut answer = false;
                 if let Value::List(items1) = cx.field::<{ FieldName::CacheMounts as u16 }>(s0) {
                     for s1 in items1.iter() {
+                        cx.step()?;
                         if cx
                             .call(
                                 "contains",
@@ -1143,6 +1182,7 @@ fn dp1006_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             let Some(s1) = items1.get(position) else {
                                 continue;
                             };
+                            cx.step()?;
                             if (known1
                                 || cx.compare(
                                     BinaryOp::Eq,
@@ -1160,6 +1200,7 @@ fn dp1006_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                         cx.field::<{ FieldName::Arguments as u16 }>(s1)
                                     {
                                         for s2 in items2.iter() {
+                                            cx.step()?;
                                             if cx
                                                 .call(
                                                     "starts_with",
@@ -1198,7 +1239,7 @@ fn dp1006_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp1007_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp1007_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = cx.key(&[FieldName::NormalizedName]);
     let k1 = cx.members(Value::list(vec![
         Value::str("pip", None),
@@ -1219,8 +1260,10 @@ fn dp1007_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     ]));
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if let Value::List(items1) = cx.field::<{ FieldName::Packages as u16 }>(s0) {
                 for s1 in items1.iter() {
+                    cx.step()?;
                     if let Value::List(items2) = cx.field::<{ FieldName::Packages as u16 }>(s0) {
                         let (positions2, known2) = cx.join(
                             &items2,
@@ -1233,8 +1276,9 @@ fn dp1007_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             let Some(s2) = items2.get(position) else {
                                 continue;
                             };
-                            if (known2 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s2), &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))) && cx.compare(BinaryOp::Ne, s2, s1) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s2)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s1))) && (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s2), &cx.field::<{ FieldName::Manager as u16 }>(s1)) || (k1.contains(&cx.field::<{ FieldName::Manager as u16 }>(s2)) && k2.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1)))) && !({ let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Packages as u16 }>(s0) { let (positions3, known3) = cx.join(&items3, k3, true, |cx, s3| cx.field::<{ FieldName::NormalizedName as u16 }>(s3), |cx| cx.field::<{ FieldName::NormalizedName as u16 }>(s1)); for position in positions3 { let Some(s3) = items3.get(position) else { continue; }; if (known3 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s3), &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s2))) && (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &cx.field::<{ FieldName::Manager as u16 }>(s1)) || (k4.contains(&cx.field::<{ FieldName::Manager as u16 }>(s3)) && k5.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
-                    for s3 in [cx.field::<{ FieldName::Install as u16 }>(s2)].iter() {
+                            cx.step()?;
+                            if (known2 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s2), &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))) && cx.compare(BinaryOp::Ne, s2, s1) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s2)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s1))) && (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s2), &cx.field::<{ FieldName::Manager as u16 }>(s1)) || (k1.contains(&cx.field::<{ FieldName::Manager as u16 }>(s2)) && k2.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1)))) && !({ let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Packages as u16 }>(s0) { let (positions3, known3) = cx.join(&items3, k3, true, |cx, s3| cx.field::<{ FieldName::NormalizedName as u16 }>(s3), |cx| cx.field::<{ FieldName::NormalizedName as u16 }>(s1)); for position in positions3 { let Some(s3) = items3.get(position) else { continue; }; cx.step()?; if (known3 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s3), &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s2))) && (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &cx.field::<{ FieldName::Manager as u16 }>(s1)) || (k4.contains(&cx.field::<{ FieldName::Manager as u16 }>(s3)) && k5.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
+                    for s3 in [cx.field::<{ FieldName::Install as u16 }>(s2)].iter() { cx.step()?;
                         if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1, s2, s3]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("` is installed twice in this image: also by `"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s3), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s3), &mut m); m.push_str("` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &mut m); m }, vec![(s3.clone(), { let mut m = String::new(); m.push_str("the other install of `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("`"); m })]); }
                     }
                 }
@@ -1247,7 +1291,7 @@ fn dp1007_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp1007_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp1007_1(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = cx.key(&[FieldName::NormalizedName]);
     let k1 = cx.members(Value::list(vec![
         Value::str("pip", None),
@@ -1256,13 +1300,16 @@ fn dp1007_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k2 = cx.key(&[FieldName::Instruction]);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if let Value::List(items1) = cx.field::<{ FieldName::PipRequirements as u16 }>(s0) {
                 for s1 in items1.iter() {
+                    cx.step()?;
                     if !(cx.field::<{ FieldName::Constraint as u16 }>(s1).is_true()) {
                         if let Value::List(items2) =
                             cx.field::<{ FieldName::Requirements as u16 }>(s1)
                         {
                             for s2 in items2.iter() {
+                                cx.step()?;
                                 if let Value::List(items3) =
                                     cx.field::<{ FieldName::Packages as u16 }>(s0)
                                 {
@@ -1279,6 +1326,7 @@ fn dp1007_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                         let Some(s3) = items3.get(position) else {
                                             continue;
                                         };
+                                        cx.step()?;
                                         if (known3
                                             || cx.compare(
                                                 BinaryOp::Eq,
@@ -1301,6 +1349,7 @@ fn dp1007_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                                     let Some(s4) = items4.get(position) else {
                                                         continue;
                                                     };
+                                                    cx.step()?;
                                                     if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::In, s1, &cx.field::<{ FieldName::RequirementFiles as u16 }>(s4)) {
                                     if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s3), &[s0, s1, s2, s3, s4]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("` is installed twice in this image: also by `"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s4), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s4), &mut m); m.push_str("` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &mut m); m }, vec![(s4.clone(), { let mut m = String::new(); m.push_str("the other install of `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("`"); m })]); }
                                 }
@@ -1319,7 +1368,7 @@ fn dp1007_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp1008_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp1008_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::str("rm", None);
     let k1 = cx.pattern("^/var/lib/apt(/lists)?(/|/\\*)?$", cx.span(2164, 2173));
     let k2 = cx.pattern("^/var/cache/apk(/|/\\*)?$", cx.span(2190, 2199));
@@ -1434,8 +1483,10 @@ fn dp1008_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k71 = Value::str("clean", None);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if let Value::List(items1) = cx.field::<{ FieldName::Commands as u16 }>(s0) {
                 for s1 in items1.iter() {
+                    cx.step()?;
                     if cx.compare(
                         BinaryOp::Eq,
                         &cx.field::<{ FieldName::Program as u16 }>(s1),
@@ -1444,6 +1495,7 @@ fn dp1008_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                         if let Value::List(items2) = cx.field::<{ FieldName::Arguments as u16 }>(s1)
                         {
                             for s2 in items2.iter() {
+                                cx.step()?;
                                 if ((((cx.matches(&k1, s2)? || cx.matches(&k2, s2)?)
                                     || cx.matches(&k3, s2)?)
                                     || cx.matches(&k4, s2)?)
@@ -1453,7 +1505,8 @@ fn dp1008_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                         cx.field::<{ FieldName::Installs as u16 }>(s0)
                                     {
                                         for s3 in items3.iter() {
-                                            if cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s1))) && (((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k6) && cx.matches(&k7, s2)?) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k8) && cx.matches(&k9, s2)?)) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k10) && cx.matches(&k11, s2)?)) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k12) && cx.matches(&k13, s2)?)) || (k14.contains(&cx.field::<{ FieldName::Manager as u16 }>(s3)) && cx.matches(&k15, s2)?)) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Installs as u16 }>(s0) { let (positions4, known4) = cx.join(&items4, k16, true, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s1)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s4), &cx.field::<{ FieldName::Manager as u16 }>(s3)) { answer = true; break; } } } Value::Bool(answer) }.is_true()) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Installs as u16 }>(s0) { let (positions4, known4) = cx.join(&items4, k17, true, |cx, s4| cx.field::<{ FieldName::Manager as u16 }>(s4), |cx| cx.field::<{ FieldName::Manager as u16 }>(s3)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s4), &cx.field::<{ FieldName::Manager as u16 }>(s3))) && cx.compare(BinaryOp::Gt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3))) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s1))) { answer = true; break; } } } Value::Bool(answer) }.is_true()) && (((((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k18) && cx.matches(&k19, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str("/var/lib/apt", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let (positions4, known4) = cx.join(&items4, k20, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s3)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k21) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k22, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) || ((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k23) && cx.matches(&k24, s2)?) && cx.compare(BinaryOp::NotIn, &k25, &cx.field::<{ FieldName::Flags as u16 }>(s3))) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str("/var/cache/apk", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let (positions4, known4) = cx.join(&items4, k26, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s3)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k27) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k28, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k29) && cx.matches(&k30, s2)?) && cx.compare(BinaryOp::NotIn, &k31, &cx.field::<{ FieldName::Flags as u16 }>(s3))) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(s3) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k32) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k33) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k34) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k35) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k36) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k37) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3))) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Lineage as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { if { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Settings as u16 }>(s4) { for s5 in items5.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Keyword as u16 }>(s5), &k38) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s5), &k39) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k40) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k41) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str(".cache/pip", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let (positions4, known4) = cx.join(&items4, k42, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s3)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k43) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k44, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (cx.compare(BinaryOp::In, &k45, &cx.field::<{ FieldName::Arguments as u16 }>(s4)) && cx.compare(BinaryOp::In, &k46, &cx.field::<{ FieldName::Arguments as u16 }>(s4)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k47) && cx.matches(&k48, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Flags as u16 }>(s3) { for s4 in items4.iter() { if k49.contains(s4) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(s3) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k50) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k51) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k52) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k53) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k54) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k55) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3))) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Lineage as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { if { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Settings as u16 }>(s4) { for s5 in items5.iter() { if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Keyword as u16 }>(s5), &k56) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s5), &k57) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k58) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k59) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if cx.call("contains", &[s4.clone(), Value::str(".cache/uv", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let (positions4, known4) = cx.join(&items4, k60, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s3)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k61) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k62, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k63) && cx.compare(BinaryOp::In, &k64, &cx.field::<{ FieldName::Arguments as u16 }>(s4)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((k65.contains(&cx.field::<{ FieldName::Manager as u16 }>(s3)) && cx.matches(&k66, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { if (cx.call("contains", &[s4.clone(), Value::str("/var/cache/dnf", None)]).is_true() || cx.call("contains", &[s4.clone(), Value::str("/var/cache/yum", None)]).is_true()) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let (positions4, known4) = cx.join(&items4, k67, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s3)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k68) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { if cx.matches(&k69, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (k70.contains(&cx.field::<{ FieldName::Program as u16 }>(s4)) && cx.compare(BinaryOp::In, &k71, &cx.field::<{ FieldName::Arguments as u16 }>(s4)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) {
+                                            cx.step()?;
+                                            if cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s1))) && (((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k6) && cx.matches(&k7, s2)?) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k8) && cx.matches(&k9, s2)?)) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k10) && cx.matches(&k11, s2)?)) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k12) && cx.matches(&k13, s2)?)) || (k14.contains(&cx.field::<{ FieldName::Manager as u16 }>(s3)) && cx.matches(&k15, s2)?)) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Installs as u16 }>(s0) { let (positions4, known4) = cx.join(&items4, k16, true, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s1)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; cx.step()?; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s4), &cx.field::<{ FieldName::Manager as u16 }>(s3)) { answer = true; break; } } } Value::Bool(answer) }.is_true()) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Installs as u16 }>(s0) { let (positions4, known4) = cx.join(&items4, k17, true, |cx, s4| cx.field::<{ FieldName::Manager as u16 }>(s4), |cx| cx.field::<{ FieldName::Manager as u16 }>(s3)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; cx.step()?; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s4), &cx.field::<{ FieldName::Manager as u16 }>(s3))) && cx.compare(BinaryOp::Gt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3))) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s1))) { answer = true; break; } } } Value::Bool(answer) }.is_true()) && (((((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k18) && cx.matches(&k19, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { cx.step()?; if cx.call("contains", &[s4.clone(), Value::str("/var/lib/apt", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let (positions4, known4) = cx.join(&items4, k20, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s3)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; cx.step()?; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k21) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { cx.step()?; if cx.matches(&k22, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) || ((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k23) && cx.matches(&k24, s2)?) && cx.compare(BinaryOp::NotIn, &k25, &cx.field::<{ FieldName::Flags as u16 }>(s3))) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { cx.step()?; if cx.call("contains", &[s4.clone(), Value::str("/var/cache/apk", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let (positions4, known4) = cx.join(&items4, k26, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s3)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; cx.step()?; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k27) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { cx.step()?; if cx.matches(&k28, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k29) && cx.matches(&k30, s2)?) && cx.compare(BinaryOp::NotIn, &k31, &cx.field::<{ FieldName::Flags as u16 }>(s3))) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(s3) { for s4 in items4.iter() { cx.step()?; if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k32) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k33) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k34) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { cx.step()?; if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k35) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k36) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k37) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3))) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Lineage as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { cx.step()?; if { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Settings as u16 }>(s4) { for s5 in items5.iter() { cx.step()?; if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Keyword as u16 }>(s5), &k38) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s5), &k39) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k40) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k41) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { cx.step()?; if cx.call("contains", &[s4.clone(), Value::str(".cache/pip", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let (positions4, known4) = cx.join(&items4, k42, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s3)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; cx.step()?; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k43) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { cx.step()?; if cx.matches(&k44, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (cx.compare(BinaryOp::In, &k45, &cx.field::<{ FieldName::Arguments as u16 }>(s4)) && cx.compare(BinaryOp::In, &k46, &cx.field::<{ FieldName::Arguments as u16 }>(s4)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k47) && cx.matches(&k48, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Flags as u16 }>(s3) { for s4 in items4.iter() { cx.step()?; if k49.contains(s4) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(s3) { for s4 in items4.iter() { cx.step()?; if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k50) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k51) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k52) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { cx.step()?; if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k53) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k54) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k55) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3))) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Lineage as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { cx.step()?; if { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Settings as u16 }>(s4) { for s5 in items5.iter() { cx.step()?; if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Keyword as u16 }>(s5), &k56) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s5), &k57) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k58) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k59) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { cx.step()?; if cx.call("contains", &[s4.clone(), Value::str(".cache/uv", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let (positions4, known4) = cx.join(&items4, k60, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s3)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; cx.step()?; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k61) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { cx.step()?; if cx.matches(&k62, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k63) && cx.compare(BinaryOp::In, &k64, &cx.field::<{ FieldName::Arguments as u16 }>(s4)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((k65.contains(&cx.field::<{ FieldName::Manager as u16 }>(s3)) && cx.matches(&k66, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { cx.step()?; if (cx.call("contains", &[s4.clone(), Value::str("/var/cache/dnf", None)]).is_true() || cx.call("contains", &[s4.clone(), Value::str("/var/cache/yum", None)]).is_true()) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let (positions4, known4) = cx.join(&items4, k67, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s3)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; cx.step()?; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k68) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { cx.step()?; if cx.matches(&k69, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (k70.contains(&cx.field::<{ FieldName::Program as u16 }>(s4)) && cx.compare(BinaryOp::In, &k71, &cx.field::<{ FieldName::Arguments as u16 }>(s4)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) {
                                 if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2, s3]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&s2.clone(), &mut m); m.push_str("` is deleted in a later layer than the `RUN` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &mut m); m.push_str(" that left it there: that layer keeps the files and the image does not shrink; delete them in the same `RUN`"); m }, vec![(cx.field::<{ FieldName::Instruction as u16 }>(s3), { let mut m = String::new(); m.push_str("the files were left in this layer"); m })]); }
                             }
                                         }
@@ -1469,7 +1522,7 @@ fn dp1008_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp1009_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp1009_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = cx.members(Value::list(vec![
         Value::Null,
         Value::str("docker.io", None),
@@ -1486,6 +1539,7 @@ fn dp1009_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k3 = Value::list(vec![Value::str("slim", None), Value::str("alpine", None)]);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if !(cx
                 .field::<{ FieldName::Unresolved as u16 }>(
                     &cx.field::<{ FieldName::Base as u16 }>(s0),
@@ -1500,6 +1554,7 @@ fn dp1009_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                     let mut answer = false;
                     if let Value::List(items1) = k1.clone() {
                         for s1 in items1.iter() {
+                            cx.step()?;
                             if (cx.compare(
                                 BinaryOp::Eq,
                                 &cx.field::<{ FieldName::Repository as u16 }>(&cx.field::<{
@@ -1541,6 +1596,7 @@ fn dp1009_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                     let mut answer = false;
                     if let Value::List(items1) = k3.clone() {
                         for s1 in items1.iter() {
+                            cx.step()?;
                             if cx
                                 .call(
                                     "contains",
@@ -1576,7 +1632,7 @@ fn dp1009_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp1010_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp1010_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = cx.pattern("(^|/)python[0-9.]*$", cx.span(2536, 2557));
     let k1 = Value::str("-m", None);
     let k2 = Value::str("spacy", None);
@@ -1584,8 +1640,10 @@ fn dp1010_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k4 = Value::str("nltk.downloader", None);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if let Value::List(items1) = cx.field::<{ FieldName::Commands as u16 }>(s0) {
                 for s1 in items1.iter() {
+                    cx.step()?;
                     if cx.matches(&k0, &cx.field::<{ FieldName::Program as u16 }>(s1))?
                         && cx.compare(
                             BinaryOp::In,
@@ -1596,6 +1654,7 @@ fn dp1010_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                         if let Value::List(items2) = cx.field::<{ FieldName::Arguments as u16 }>(s1)
                         {
                             for s2 in items2.iter() {
+                                cx.step()?;
                                 if ((cx.compare(BinaryOp::Eq, s2, &k2)
                                     && cx.compare(
                                         BinaryOp::In,
@@ -1618,13 +1677,15 @@ fn dp1010_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp1010_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp1010_1(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = cx.pattern("(^|/)(spacy|huggingface-cli|hf)$", cx.span(3066, 3100));
     let k1 = Value::str("download", None);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if let Value::List(items1) = cx.field::<{ FieldName::Commands as u16 }>(s0) {
                 for s1 in items1.iter() {
+                    cx.step()?;
                     if cx.matches(&k0, &cx.field::<{ FieldName::Program as u16 }>(s1))?
                         && cx.compare(
                             BinaryOp::In,
@@ -1634,6 +1695,7 @@ fn dp1010_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                     {
                         if let Value::List(items2) = cx.field::<{ FieldName::Words as u16 }>(s1) {
                             for s2 in items2.iter() {
+                                cx.step()?;
                                 if cx.compare(
                                     BinaryOp::Eq,
                                     s2,
@@ -1653,14 +1715,16 @@ fn dp1010_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp1010_2(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp1010_2(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = cx.pattern("(^|/)python[0-9.]*$", cx.span(3531, 3552));
     let k1 = Value::str("-c", None);
     let k2 = cx.pattern("nltk\\.download\\(|from_pretrained\\(|snapshot_download\\(|hf_hub_download\\(|spacy\\.cli\\.download\\(|torch\\.hub\\.load\\(", cx.span(3604, 3616));
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if let Value::List(items1) = cx.field::<{ FieldName::Commands as u16 }>(s0) {
                 for s1 in items1.iter() {
+                    cx.step()?;
                     if cx.matches(&k0, &cx.field::<{ FieldName::Program as u16 }>(s1))?
                         && cx.compare(
                             BinaryOp::In,
@@ -1671,6 +1735,7 @@ fn dp1010_2(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                         if let Value::List(items2) = cx.field::<{ FieldName::Arguments as u16 }>(s1)
                         {
                             for s2 in items2.iter() {
+                                cx.step()?;
                                 if cx.matches(&k2, s2)? {
                                     if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2]) {
                                         cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
@@ -1686,7 +1751,7 @@ fn dp1010_2(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp1010_3(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp1010_3(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = cx.pattern(
         "(^|/)(wget|curl|git|git-lfs|aria2c|pip[0-9.]*|python[0-9.]*|uv)$",
         cx.span(3967, 4033),
@@ -1694,12 +1759,15 @@ fn dp1010_3(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k1 = cx.pattern("^(https?://)?([a-z0-9-]+\\.)*(huggingface\\.co|hf\\.co)/|github\\.com/explosion/spacy-models/|raw\\.githubusercontent\\.com/nltk/nltk_data/|github\\.com/nltk/nltk_data/", cx.span(4055, 4065));
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if let Value::List(items1) = cx.field::<{ FieldName::Commands as u16 }>(s0) {
                 for s1 in items1.iter() {
+                    cx.step()?;
                     if cx.matches(&k0, &cx.field::<{ FieldName::Program as u16 }>(s1))? {
                         if let Value::List(items2) = cx.field::<{ FieldName::Arguments as u16 }>(s1)
                         {
                             for s2 in items2.iter() {
+                                cx.step()?;
                                 if cx.matches(&k1, s2)? {
                                     if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2]) {
                                         cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
@@ -1715,7 +1783,7 @@ fn dp1010_3(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = cx.members(Value::list(vec![
         Value::str("pip", None),
         Value::str("uv", None),
@@ -1741,8 +1809,10 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k11 = cx.pattern("(?i)\\.whl(#.*)?$", cx.span(3281, 3300));
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if let Value::List(items1) = cx.field::<{ FieldName::Installs as u16 }>(s0) {
                 for s1 in items1.iter() {
+                    cx.step()?;
                     if k0.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1))
                         && ((({
                             let mut answer = false;
@@ -1750,6 +1820,7 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                 cx.field::<{ FieldName::Sources as u16 }>(s1)
                             {
                                 for s2 in items2.iter() {
+                                    cx.step()?;
                                     if !(cx.matches(&k1, s2)?) {
                                         answer = true;
                                         break;
@@ -1769,6 +1840,7 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                     ))
                                 {
                                     for s2 in items2.iter() {
+                                        cx.step()?;
                                         if cx
                                             .call(
                                                 "starts_with",
@@ -1790,6 +1862,7 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                     cx.field::<{ FieldName::Packages as u16 }>(s1)
                                 {
                                     for s2 in items2.iter() {
+                                        cx.step()?;
                                         if k2.contains(
                                             &cx.field::<{ FieldName::NormalizedName as u16 }>(s2),
                                         ) {
@@ -1807,12 +1880,14 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                     cx.field::<{ FieldName::RequirementFiles as u16 }>(s1)
                                 {
                                     for s2 in items2.iter() {
+                                        cx.step()?;
                                         if {
                                             let mut answer = false;
                                             if let Value::List(items3) =
                                                 cx.field::<{ FieldName::Requirements as u16 }>(s2)
                                             {
                                                 for s3 in items3.iter() {
+                                                    cx.step()?;
                                                     if cx.compare(
                                                         BinaryOp::Ne,
                                                         &cx.field::<{ FieldName::Url as u16 }>(s3),
@@ -1847,12 +1922,14 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                             ))
                         {
                             for s2 in items2.iter() {
+                                cx.step()?;
                                 if ((({
                                     let mut answer = false;
                                     if let Value::List(items3) =
                                         cx.field::<{ FieldName::Sources as u16 }>(s1)
                                     {
                                         for s3 in items3.iter() {
+                                            cx.step()?;
                                             if cx
                                                 .call("contains", &[s2.clone(), s3.clone()])
                                                 .is_true()
@@ -1891,6 +1968,7 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                             cx.field::<{ FieldName::Packages as u16 }>(s1)
                                         {
                                             for s3 in items3.iter() {
+                                                cx.step()?;
                                                 if k7.contains(&cx.field::<{
                                                     FieldName::NormalizedName as u16
                                                 }>(
@@ -1931,6 +2009,7 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                             cx.field::<{ FieldName::RequirementFiles as u16 }>(s1)
                                         {
                                             for s3 in items3.iter() {
+                                                cx.step()?;
                                                 if cx.compare(
                                                     BinaryOp::Eq,
                                                     &cx.field::<{ FieldName::Path as u16 }>(s3),
@@ -1943,6 +2022,7 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                                         s3
                                                     ) {
                                                         for s4 in items4.iter() {
+                                                            cx.step()?;
                                                             if cx.compare(
                                                             BinaryOp::Ne,
                                                             &cx.field::<{ FieldName::Url as u16 }>(
@@ -1987,7 +2067,7 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp1012_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp1012_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = cx.members(Value::list(vec![
         Value::str("pip", None),
         Value::str("uv", None),
@@ -2024,8 +2104,10 @@ fn dp1012_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     ]));
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if let Value::List(items1) = cx.field::<{ FieldName::Packages as u16 }>(s0) {
                 for s1 in items1.iter() {
+                    cx.step()?;
                     if k0.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1))
                         && k1.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s1))
                     {
@@ -2056,7 +2138,7 @@ fn dp1012_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp1012_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp1012_1(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = cx.members(Value::list(vec![
         Value::str("jupyter", None),
         Value::str("jupyterlab", None),
@@ -2087,8 +2169,10 @@ fn dp1012_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     ]));
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if let Value::List(items1) = cx.field::<{ FieldName::Requirements as u16 }>(s0) {
                 for s1 in items1.iter() {
+                    cx.step()?;
                     if k0.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s1)) {
                         if let Some(span) =
                             cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1])
@@ -2117,7 +2201,7 @@ fn dp1012_1(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp3001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp3001_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::Null;
     let k1 = Value::str("NONE", None);
     let k2 = Value::Null;
@@ -2126,6 +2210,7 @@ fn dp3001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k5 = Value::Bool(true);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if ((cx.compare(
                 BinaryOp::Eq,
                 &cx.field::<{ FieldName::Healthcheck as u16 }>(s0),
@@ -2175,11 +2260,12 @@ fn dp3001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp3002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp3002_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::Null;
     let k1 = cx.pattern("^(root|0)(:.*)?$", cx.span(1405, 1423));
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if (cx.compare(
                 BinaryOp::Eq,
                 &cx.field::<{ FieldName::User as u16 }>(s0),
@@ -2210,13 +2296,14 @@ fn dp3002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp3003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp3003_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::Null;
     let k1 = Value::Null;
     let k2 = Value::Null;
     let k3 = Value::str("latest", None);
     if let Value::List(items0) = cx.collection("stages") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if cx.compare(
                 BinaryOp::Eq,
                 &cx.field::<{ FieldName::BaseStage as u16 }>(s0),
@@ -2278,7 +2365,7 @@ fn dp3003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp3004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp3004_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::list(vec![]);
     let k1 = Value::Integer(0);
     let k2 = cx.members(Value::list(vec![]));
@@ -2286,6 +2373,7 @@ fn dp3004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k4 = Value::list(vec![]);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if cx.compare(BinaryOp::Gt, &cx.call("len", &[k0.clone()]), &k1)
                 && !(cx
                     .field::<{ FieldName::IsScratch as u16 }>(
@@ -2341,7 +2429,7 @@ fn dp3004_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp4001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp4001_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::Null;
     let k1 = cx.key(&[FieldName::NormalizedName]);
     let k2 = Value::Null;
@@ -2349,8 +2437,10 @@ fn dp4001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k4 = cx.key(&[FieldName::NormalizedName]);
     if let Value::List(items0) = cx.collection("requirements_files") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if let Value::List(items1) = cx.field::<{ FieldName::Requirements as u16 }>(s0) {
                 for s1 in items1.iter() {
+                    cx.step()?;
                     if !(cx.field::<{ FieldName::Constraint as u16 }>(s1).is_true())
                         && cx.compare(
                             BinaryOp::Ne,
@@ -2372,7 +2462,8 @@ fn dp4001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                 let Some(s2) = items2.get(position) else {
                                     continue;
                                 };
-                                if (known2 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s2), &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))) && cx.compare(BinaryOp::Ne, s2, s1) && !(cx.field::<{ FieldName::Constraint as u16 }>(s2).is_true()) && (cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::File as u16 }>(s2), s0) || cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(s2), &cx.field::<{ FieldName::Line as u16 }>(s1))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Marker as u16 }>(s2), &k2) || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Marker as u16 }>(s1), &k3)) || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Marker as u16 }>(s2), &cx.field::<{ FieldName::Marker as u16 }>(s1))) && !({ let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::AllRequirements as u16 }>(s0) { let (positions3, known3) = cx.join(&items3, k4, true, |cx, s3| cx.field::<{ FieldName::NormalizedName as u16 }>(s3), |cx| cx.field::<{ FieldName::NormalizedName as u16 }>(s2)); for position in positions3 { let Some(s3) = items3.get(position) else { continue; }; if (known3 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s3), &cx.field::<{ FieldName::NormalizedName as u16 }>(s2))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::File as u16 }>(s3), &cx.field::<{ FieldName::File as u16 }>(s2)) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(s3), &cx.field::<{ FieldName::Line as u16 }>(s2)) && !(cx.field::<{ FieldName::Constraint as u16 }>(s3).is_true()) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
+                                cx.step()?;
+                                if (known2 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s2), &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))) && cx.compare(BinaryOp::Ne, s2, s1) && !(cx.field::<{ FieldName::Constraint as u16 }>(s2).is_true()) && (cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::File as u16 }>(s2), s0) || cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(s2), &cx.field::<{ FieldName::Line as u16 }>(s1))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Marker as u16 }>(s2), &k2) || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Marker as u16 }>(s1), &k3)) || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Marker as u16 }>(s2), &cx.field::<{ FieldName::Marker as u16 }>(s1))) && !({ let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::AllRequirements as u16 }>(s0) { let (positions3, known3) = cx.join(&items3, k4, true, |cx, s3| cx.field::<{ FieldName::NormalizedName as u16 }>(s3), |cx| cx.field::<{ FieldName::NormalizedName as u16 }>(s2)); for position in positions3 { let Some(s3) = items3.get(position) else { continue; }; cx.step()?; if (known3 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s3), &cx.field::<{ FieldName::NormalizedName as u16 }>(s2))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::File as u16 }>(s3), &cx.field::<{ FieldName::File as u16 }>(s2)) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(s3), &cx.field::<{ FieldName::Line as u16 }>(s2)) && !(cx.field::<{ FieldName::Constraint as u16 }>(s3).is_true()) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
                         if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1, s2]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` repeats `"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s2), &mut m); m.push_str("` ("); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::File as u16 }>(s2)), &mut m); m.push_str(", line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(s2), &mut m); m.push_str("); keep one line per package"); m }, vec![(cx.field::<{ FieldName::Name as u16 }>(s2), { let mut m = String::new(); m.push_str("first required here"); m })]); }
                     }
                             }
@@ -2385,7 +2476,7 @@ fn dp4001_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp4002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp4002_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = cx.members(Value::list(vec![
         Value::str("pip", None),
         Value::str("uv", None),
@@ -2416,6 +2507,7 @@ fn dp4002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k6 = Value::list(vec![]);
     if let Value::List(items0) = cx.collection("installs") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if k0.contains(&cx.field::<{ FieldName::Manager as u16 }>(s0)) {
                 for s1 in
                     [cx.field::<{ FieldName::Context as u16 }>(
@@ -2427,6 +2519,7 @@ fn dp4002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                     )]
                     .iter()
                 {
+                    cx.step()?;
                     if cx.compare(BinaryOp::Ne, s1, &k1)
                         && cx.compare(
                             BinaryOp::Gt,
@@ -2441,17 +2534,20 @@ fn dp4002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                         ))]
                         .iter()
                         {
+                            cx.step()?;
                             if let Value::List(items3) =
                                 cx.field::<{ FieldName::RequirementFiles as u16 }>(s0)
                             {
                                 for s3 in items3.iter() {
+                                    cx.step()?;
                                     if let Value::List(items4) =
                                         cx.field::<{ FieldName::Requirements as u16 }>(s3)
                                     {
                                         for s4 in items4.iter() {
+                                            cx.step()?;
                                             if cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::NormalizedName as u16 }>(s4), &k3) && !(cx.field::<{ FieldName::Constraint as u16 }>(s4).is_true()) && !k4.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s4)) && !((k5.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s4)) && (cx.compare(BinaryOp::In, &cx.field::<{ FieldName::NormalizedName as u16 }>(s4), &cx.call("lower", &[cx.field::<{ FieldName::Text as u16 }>(&cx.field::<{ FieldName::Cmd as u16 }>(s2))])) || cx.compare(BinaryOp::In, &cx.field::<{ FieldName::NormalizedName as u16 }>(s4), &cx.call("lower", &[cx.field::<{ FieldName::Text as u16 }>(&cx.field::<{ FieldName::Entrypoint as u16 }>(s2))]))))) {
-                                    for s5 in [cx.call("import_names", &[cx.field::<{ FieldName::Name as u16 }>(s4), k6.clone()])].iter() {
-                                        if !({ let mut answer = false; if let Value::List(items6) = s5.clone() { for s6 in items6.iter() { if cx.compare(BinaryOp::In, s6, &cx.field::<{ FieldName::ImportedModules as u16 }>(s1)) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
+                                    for s5 in [cx.call("import_names", &[cx.field::<{ FieldName::Name as u16 }>(s4), k6.clone()])].iter() { cx.step()?;
+                                        if !({ let mut answer = false; if let Value::List(items6) = s5.clone() { for s6 in items6.iter() { cx.step()?; if cx.compare(BinaryOp::In, s6, &cx.field::<{ FieldName::ImportedModules as u16 }>(s1)) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
                                             if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s4), &[s0, s1, s2, s3, s4, s5]) { cx.report(span, { let mut m = String::new(); m.push_str("no Python file of the build context `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(s1), &mut m); m.push_str("` imports `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s4), &mut m); m.push_str("` (looked for the modules "); cx.display(&s5.clone(), &mut m); m.push_str(")"); m }, vec![]); }
                                         }
                                     }
@@ -2469,7 +2565,7 @@ fn dp4002_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp4003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp4003_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::list(vec![]);
     let k1 = Value::Integer(0);
     let k2 = cx.members(Value::list(vec![
@@ -2481,6 +2577,7 @@ fn dp4003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     let k5 = Value::list(vec![]);
     if let Value::List(items0) = cx.collection("installs") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if cx.compare(BinaryOp::Gt, &cx.call("len", &[k0.clone()]), &k1)
                 && k2.contains(&cx.field::<{ FieldName::Manager as u16 }>(s0))
             {
@@ -2494,14 +2591,17 @@ fn dp4003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                     )]
                     .iter()
                 {
+                    cx.step()?;
                     if let Value::List(items2) =
                         cx.field::<{ FieldName::RequirementFiles as u16 }>(s0)
                     {
                         for s2 in items2.iter() {
+                            cx.step()?;
                             if let Value::List(items3) =
                                 cx.field::<{ FieldName::Requirements as u16 }>(s2)
                             {
                                 for s3 in items3.iter() {
+                                    cx.step()?;
                                     if cx.compare(
                                         BinaryOp::Ne,
                                         &cx.field::<{ FieldName::NormalizedName as u16 }>(s3),
@@ -2510,10 +2610,10 @@ fn dp4003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
                                         .field::<{ FieldName::Constraint as u16 }>(s3)
                                         .is_true())
                                     {
-                                        for s4 in [{ let mut answer = false; if let Value::List(items4) = k4.clone() { for s4 in items4.iter() { if cx.compare(BinaryOp::Eq, &cx.call("normalize_name", &[s4.clone()]), &cx.field::<{ FieldName::NormalizedName as u16 }>(s3)) { answer = true; break; } } } Value::Bool(answer) }].iter() {
-                                for s5 in [{ let mut answer = false; if let Value::List(items5) = cx.call("values_for", &[k5.clone(), cx.field::<{ FieldName::Name as u16 }>(s1)]) { for s5 in items5.iter() { if cx.compare(BinaryOp::Eq, &cx.call("normalize_name", &[s5.clone()]), &cx.field::<{ FieldName::NormalizedName as u16 }>(s3)) { answer = true; break; } } } Value::Bool(answer) }].iter() {
+                                        for s4 in [{ let mut answer = false; if let Value::List(items4) = k4.clone() { for s4 in items4.iter() { cx.step()?; if cx.compare(BinaryOp::Eq, &cx.call("normalize_name", &[s4.clone()]), &cx.field::<{ FieldName::NormalizedName as u16 }>(s3)) { answer = true; break; } } } Value::Bool(answer) }].iter() { cx.step()?;
+                                for s5 in [{ let mut answer = false; if let Value::List(items5) = cx.call("values_for", &[k5.clone(), cx.field::<{ FieldName::Name as u16 }>(s1)]) { for s5 in items5.iter() { cx.step()?; if cx.compare(BinaryOp::Eq, &cx.call("normalize_name", &[s5.clone()]), &cx.field::<{ FieldName::NormalizedName as u16 }>(s3)) { answer = true; break; } } } Value::Bool(answer) }].iter() { cx.step()?;
                                     if (s4.clone().is_true() || s5.clone().is_true()) {
-                                        for s6 in [cx.call("choose", &[s4.clone(), Value::str("in every image", None), Value::str("in the image of this service", None)])].iter() {
+                                        for s6 in [cx.call("choose", &[s4.clone(), Value::str("in every image", None), Value::str("in the image of this service", None)])].iter() { cx.step()?;
                                             if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s3), &[s0, s1, s2, s3, s4, s5, s6]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("` is forbidden "); cx.display(&s6.clone(), &mut m); m.push_str(" (`forbidden` of DP4003; service: "); cx.display(&s1.clone(), &mut m); m.push_str(")"); m }, vec![]); }
                                         }
                                     }
@@ -2531,10 +2631,11 @@ fn dp4003_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn dp3005_0(cx: &mut Cx<'_, '_>) -> Result<(), Diagnostic> {
+fn dp3005_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::Size(1000000000);
     if let Value::List(items0) = cx.collection("services") {
         for s0 in cx.part(&items0).iter() {
+            cx.step()?;
             if cx.compare(
                 BinaryOp::Gt,
                 &cx.field::<{ FieldName::Size as u16 }>(s0),

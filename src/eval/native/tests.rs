@@ -1,7 +1,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::eval::engine::{evaluate, evaluate_with_budget, ParamValue, RuleRun, MAX_STEPS};
+use crate::eval::engine::{
+    evaluate, evaluate_with, evaluate_with_budget, ParamValue, RuleRun, MAX_STEPS,
+};
 use crate::eval::native::generate::{generate, Source};
 use crate::eval::native::rules::RULES;
 use crate::eval::world::World;
@@ -163,4 +165,31 @@ fn only_a_bundled_rule_of_the_generated_text_with_its_defaults_runs_compiled() {
     let compiled = evaluate(&[defaults], &world);
     assert!(!compiled.0.is_empty(), "DP1001 fires on pc2");
     assert_eq!(evaluate(&[configured], &world), compiled);
+}
+
+/// A compiled rule counts a step for each element its loops visit, within the evaluator's
+/// budget: over it, the rule stops with the evaluator's diagnostic and reports nothing.
+#[test]
+fn a_compiled_rule_stops_at_the_budget() {
+    let (_, rules, _) = bundled();
+    let rule = rules
+        .iter()
+        .find(|rule| rule.id.value == "DP1007")
+        .expect("DP1007 is bundled");
+    let runs = [RuleRun {
+        rule,
+        params: HashMap::new(),
+    }];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pc2");
+    let loaded = load(&root, &LoadOptions::default());
+    let world = World::new(&loaded.repository, &loaded.sources);
+    let (findings, diagnostics) = evaluate(&runs, &world);
+    assert!(!findings.is_empty() && diagnostics.is_empty());
+    let (findings, diagnostics) = evaluate_with(&runs, &world, 10, true);
+    assert!(findings.is_empty(), "{findings:?}");
+    let messages: Vec<&str> = diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        ["rule `DP1007` stopped after 10 steps; its findings are left out"]
+    );
 }
