@@ -45,6 +45,17 @@ pub struct Loop<'r> {
     pub repeated: bool,
 }
 
+impl<'r> Loop<'r> {
+    /// The top-level collection this loop is over, when it looks no element up by a join
+    /// key: as a query's first loop, its elements can be split into runs that run apart.
+    pub fn splits_on(&self) -> Option<&'r str> {
+        match (&self.collection, self.join) {
+            (Node::Collection(name), None) => Some(name),
+            _ => None,
+        }
+    }
+}
+
 /// Which part of a loop's condition is its join key, on which side of the `==` the loop's
 /// element is, and the fields the element's side reads (`None` when too many to pack).
 #[derive(Clone, Copy, Debug)]

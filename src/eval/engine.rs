@@ -252,7 +252,10 @@ pub(crate) fn evaluate_with(
                 .queries
                 .iter()
                 .enumerate()
-                .flat_map(|(query, compiled)| split_query(world, rule, query, splits_on(compiled)))
+                .flat_map(|(query, compiled)| {
+                    let splits_on = compiled.bindings.first().and_then(Loop::splits_on);
+                    split_query(world, rule, query, splits_on)
+                })
                 .collect::<Vec<_>>(),
         })
         .collect();
@@ -370,21 +373,9 @@ const MIN_PART_LEN: usize = 64;
 /// (each plans its own join indexes and counts the steps of building them).
 const MAX_PARTS: usize = 32;
 
-/// The collection a compiled query's parts split: that of its first loop, when it loops
-/// over a top-level collection without looking its elements up by a join key.
-fn splits_on<'q>(compiled: &CompiledQuery<'q>) -> Option<&'q str> {
-    match compiled.bindings.first() {
-        Some(Loop {
-            collection: Node::Collection(name),
-            join: None,
-            ..
-        }) => Some(name),
-        _ => None,
-    }
-}
-
 /// The parts of query `query` of rule `rule`: runs of the elements of the top-level
-/// collection its first loop is over (`splits_on`), else the whole query.
+/// collection its first loop is over (`splits_on`: [`Loop::splits_on`]), else the whole
+/// query.
 fn split_query<'m>(
     world: &World<'m>,
     rule: usize,

@@ -50,13 +50,9 @@ pub fn generate(sources: &[Source<'_>]) -> String {
             out.push_str(&g.prelude);
             out.push_str(&body);
             out.push_str("    Ok(())\n}\n\n");
-            let splits_on = match query.bindings.first() {
-                Some(Loop {
-                    collection: Node::Collection(collection),
-                    join: None,
-                    ..
-                }) => format!("Some({collection:?})"),
-                _ => "None".to_string(),
+            let splits_on = match query.bindings.first().and_then(Loop::splits_on) {
+                Some(collection) => format!("Some({collection:?})"),
+                None => "None".to_string(),
             };
             entries.push(format!(
                 "NativeQuery {{ run: {name}, splits_on: {splits_on} }}"
@@ -118,9 +114,10 @@ impl Generator {
             (head, "}", None)
         } else {
             let collection = self.value(&lp.collection);
-            let (visit, known) = match (&lp.collection, lp.join) {
-                // The first loop over a top-level collection visits the part's run of it.
-                (Node::Collection(_), None) if slot == 0 => (
+            let (visit, known) = match lp.splits_on() {
+                // The first loop, when the query splits on its collection, visits the part's
+                // run of it.
+                Some(_) if slot == 0 => (
                     "for s0 in cx.part(&items0).iter() { cx.step()?;".to_string(),
                     None,
                 ),
