@@ -795,23 +795,23 @@ impl<'w, 'm: 'r, 'r> Evaluator<'w, 'm, 'r> {
     }
 
     /// The index of `items` by the value of `element_key` for each (evaluated with the
-    /// element bound at the next slot), or `None` when a value is a list (which has no key).
+    /// element bound at the next slot), or `None` when a value is a list (which has no key)
+    /// or the steps ran out.
     fn build_index(
         &mut self,
         items: &Arc<Vec<Value<'r>>>,
         element_key: &Node<'r>,
     ) -> Option<Index<'r>> {
-        let mut index = Index::with_capacity(items.len());
-        for item in items.iter() {
+        let keys = items.iter().map(|item| {
             if !self.step() {
                 return None;
             }
             self.scopes.push(item.clone());
             let value = self.eval(element_key);
             self.scopes.pop();
-            index.push(IndexKey::of(value)?);
-        }
-        Some(index)
+            IndexKey::of(value)
+        });
+        Index::of_keys(items.len(), keys)
     }
 
     fn report(&mut self, report: &Report<'r>) {

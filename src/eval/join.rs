@@ -108,6 +108,19 @@ impl<'v> Index<'v> {
         }
     }
 
+    /// The index of a list of `len` elements whose keys are `keys`, in list order; `None` as
+    /// soon as a key is `None` (a list, which has no key, or a key not computed).
+    pub fn of_keys(
+        len: usize,
+        keys: impl IntoIterator<Item = Option<IndexKey<'v>>>,
+    ) -> Option<Index<'v>> {
+        let mut index = Index::with_capacity(len);
+        for key in keys {
+            index.push(key?);
+        }
+        Some(index)
+    }
+
     /// Adds the next element of the list, whose key is `key`.
     pub fn push(&mut self, key: IndexKey<'v>) {
         let position = self.next.len();

@@ -241,8 +241,8 @@ impl Generator {
                 self.operand(right)
             ),
             Node::Member(negated, needle, members) => {
-                let list = constant(&Value::List(members.list().clone()));
-                let members = self.constant(format!("cx.members({list})"));
+                let items: Vec<String> = members.list().iter().map(constant).collect();
+                let members = self.constant(format!("cx.members(vec![{}])", items.join(", ")));
                 let not = if *negated { "!" } else { "" };
                 format!("{not}{members}.contains({})", self.operand(needle))
             }

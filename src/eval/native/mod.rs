@@ -145,19 +145,11 @@ impl<'w, 'm> Cx<'w, 'm> {
             Plan::Scan => None,
             Plan::Lookup(index) => Some(index),
             Plan::Build => {
-                let mut index = Index::with_capacity(items.len());
-                let mut keyed = true;
-                for item in items.iter() {
-                    match IndexKey::of(element_key(self, item)) {
-                        Some(key) => index.push(key),
-                        // A list has no key: the loop scans.
-                        None => {
-                            keyed = false;
-                            break;
-                        }
-                    }
-                }
-                let index = keyed.then(|| Arc::new(index));
+                // A list has no key: then the loop scans.
+                let keys = items
+                    .iter()
+                    .map(|item| IndexKey::of(element_key(self, item)));
+                let index = Index::of_keys(items.len(), keys).map(Arc::new);
                 self.indexes.store(items, key, index.clone());
                 index
             }
@@ -240,11 +232,8 @@ impl<'w, 'm> Cx<'w, 'm> {
     }
 
     /// A constant list prepared for `in`.
-    pub fn members(&self, list: Value<'static>) -> Members<'static> {
-        match list {
-            Value::List(items) => Members::new(items),
-            _ => Members::new(Arc::new(Vec::new())),
-        }
+    pub fn members(&self, items: Vec<Value<'static>>) -> Members<'static> {
+        Members::new(Arc::new(items))
     }
 
     /// A constant pattern written at `span`, compiled when a match first needs it.

@@ -166,12 +166,12 @@ fn dp2001_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 
 fn dp2002_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::Null;
-    let k1 = cx.members(Value::list(vec![
+    let k1 = cx.members(vec![
         Value::str(".", None),
         Value::str("./", None),
         Value::str("/", None),
         Value::str("./.", None),
-    ]));
+    ]);
     let k2 = Value::str("found", None);
     let k3 = Value::Integer(0);
     if let Value::List(items0) = cx.collection("copies") {
@@ -234,10 +234,10 @@ fn dp2002_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 }
 
 fn dp2003_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
-    let k0 = cx.members(Value::list(vec![
+    let k0 = cx.members(vec![
         Value::str("not_found", None),
         Value::str("no_match", None),
-    ]));
+    ]);
     let k1 = Value::str("no_match", None);
     let k2 = Value::Integer(0);
     let k3 = Value::str("no_match", None);
@@ -262,10 +262,7 @@ fn dp2003_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 }
 
 fn dp2003_1(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
-    let k0 = cx.members(Value::list(vec![
-        Value::str("pip", None),
-        Value::str("uv", None),
-    ]));
+    let k0 = cx.members(vec![Value::str("pip", None), Value::str("uv", None)]);
     let k1 = Value::Null;
     let k2 = Value::str("mount", None);
     let k3 = Value::str("found", None);
@@ -498,14 +495,14 @@ fn dp2006_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 }
 
 fn dp1001_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
-    let k0 = cx.members(Value::list(vec![
+    let k0 = cx.members(vec![
         Value::str("apt", None),
         Value::str("apk", None),
         Value::str("dnf", None),
         Value::str("yum", None),
         Value::str("microdnf", None),
-    ]));
-    let k1 = cx.members(Value::list(vec![
+    ]);
+    let k1 = cx.members(vec![
         Value::str("build-essential", None),
         Value::str("build-base", None),
         Value::str("gcc", None),
@@ -527,27 +524,27 @@ fn dp1001_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
         Value::str("glibc-devel", None),
         Value::str("gfortran", None),
         Value::str("gcc-gfortran", None),
-    ]));
+    ]);
     let k2 = cx.pattern(
         "^(gcc|g\\+\\+|cpp|clang|gfortran|llvm)-[0-9][0-9.]*$",
         cx.span(2540, 2559),
     );
     let k3 = cx.key(&[FieldName::Instruction]);
-    let k4 = cx.members(Value::list(vec![
+    let k4 = cx.members(vec![
         Value::str("apt-get", None),
         Value::str("apt", None),
         Value::str("apk", None),
         Value::str("dnf", None),
         Value::str("yum", None),
         Value::str("microdnf", None),
-    ]));
-    let k5 = cx.members(Value::list(vec![
+    ]);
+    let k5 = cx.members(vec![
         Value::str("del", None),
         Value::str("remove", None),
         Value::str("purge", None),
         Value::str("autoremove", None),
         Value::str("erase", None),
-    ]));
+    ]);
     let k6 = cx.key(&[FieldName::Instruction]);
     let k7 = Value::str("--virtual", None);
     if let Value::List(items0) = cx.collection("images") {
@@ -567,7 +564,7 @@ fn dp1001_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 }
 
 fn dp1002_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
-    let k0 = cx.members(Value::list(vec![Value::str("nvidia/cuda", None)]));
+    let k0 = cx.members(vec![Value::str("nvidia/cuda", None)]);
     let k1 = cx.pattern("(^|-)devel(-|$)", cx.span(1714, 1723));
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
@@ -595,18 +592,18 @@ fn dp1002_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::str("pip", None);
     let k1 = Value::str("uv", None);
-    let k2 = cx.members(Value::list(vec![
+    let k2 = cx.members(vec![
         Value::str("install", None),
         Value::str("pip install", None),
-    ]));
+    ]);
     let k3 = Value::str("pip", None);
-    let k4 = cx.members(Value::list(vec![Value::str("--no-cache-dir", None)]));
+    let k4 = cx.members(vec![Value::str("--no-cache-dir", None)]);
     let k5 = Value::str("uv", None);
-    let k6 = cx.members(Value::list(vec![
+    let k6 = cx.members(vec![
         Value::str("--no-cache", None),
         Value::str("--no-cache-dir", None),
         Value::str("-n", None),
-    ]));
+    ]);
     let k7 = Value::str("pip", None);
     let k8 = Value::str("PIP_NO_CACHE_DIR", None);
     let k9 = Value::str("uv", None);
@@ -1241,23 +1238,11 @@ fn dp1006_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 
 fn dp1007_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = cx.key(&[FieldName::NormalizedName]);
-    let k1 = cx.members(Value::list(vec![
-        Value::str("pip", None),
-        Value::str("uv", None),
-    ]));
-    let k2 = cx.members(Value::list(vec![
-        Value::str("pip", None),
-        Value::str("uv", None),
-    ]));
+    let k1 = cx.members(vec![Value::str("pip", None), Value::str("uv", None)]);
+    let k2 = cx.members(vec![Value::str("pip", None), Value::str("uv", None)]);
     let k3 = cx.key(&[FieldName::NormalizedName]);
-    let k4 = cx.members(Value::list(vec![
-        Value::str("pip", None),
-        Value::str("uv", None),
-    ]));
-    let k5 = cx.members(Value::list(vec![
-        Value::str("pip", None),
-        Value::str("uv", None),
-    ]));
+    let k4 = cx.members(vec![Value::str("pip", None), Value::str("uv", None)]);
+    let k5 = cx.members(vec![Value::str("pip", None), Value::str("uv", None)]);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
             cx.step()?;
@@ -1293,10 +1278,7 @@ fn dp1007_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 
 fn dp1007_1(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = cx.key(&[FieldName::NormalizedName]);
-    let k1 = cx.members(Value::list(vec![
-        Value::str("pip", None),
-        Value::str("uv", None),
-    ]));
+    let k1 = cx.members(vec![Value::str("pip", None), Value::str("uv", None)]);
     let k2 = cx.key(&[FieldName::Instruction]);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
@@ -1395,11 +1377,11 @@ fn dp1008_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
         "(^|/)\\.cache/uv(/|/\\*)?$|^(/root|~|\\$HOME|\\$\\{HOME\\})/\\.cache(/|/\\*)?$",
         cx.span(2592, 2600),
     );
-    let k14 = cx.members(Value::list(vec![
+    let k14 = cx.members(vec![
         Value::str("dnf", None),
         Value::str("yum", None),
         Value::str("microdnf", None),
-    ]));
+    ]);
     let k15 = cx.pattern("^/var/cache/(dnf|yum)(/|/\\*)?$", cx.span(2655, 2664));
     let k16 = cx.key(&[FieldName::Instruction]);
     let k17 = cx.key(&[FieldName::Manager]);
@@ -1443,11 +1425,11 @@ fn dp1008_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
         "(^|/)\\.cache/uv(/|/\\*)?$|^(/root|~|\\$HOME|\\$\\{HOME\\})/\\.cache(/|/\\*)?$",
         cx.span(4605, 4613),
     );
-    let k49 = cx.members(Value::list(vec![
+    let k49 = cx.members(vec![
         Value::str("--no-cache", None),
         Value::str("--no-cache-dir", None),
         Value::str("-n", None),
-    ]));
+    ]);
     let k50 = Value::str("UV_NO_CACHE", None);
     let k51 = Value::Null;
     let k52 = Value::str("", None);
@@ -1466,20 +1448,20 @@ fn dp1008_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     );
     let k63 = Value::str("uv", None);
     let k64 = Value::str("cache", None);
-    let k65 = cx.members(Value::list(vec![
+    let k65 = cx.members(vec![
         Value::str("dnf", None),
         Value::str("yum", None),
         Value::str("microdnf", None),
-    ]));
+    ]);
     let k66 = cx.pattern("^/var/cache/(dnf|yum)(/|/\\*)?$", cx.span(5499, 5508));
     let k67 = cx.key(&[FieldName::Instruction]);
     let k68 = Value::str("rm", None);
     let k69 = cx.pattern("^/var/cache/(dnf|yum)(/|/\\*)?$", cx.span(5773, 5782));
-    let k70 = cx.members(Value::list(vec![
+    let k70 = cx.members(vec![
         Value::str("dnf", None),
         Value::str("yum", None),
         Value::str("microdnf", None),
-    ]));
+    ]);
     let k71 = Value::str("clean", None);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
@@ -1523,12 +1505,12 @@ fn dp1008_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 }
 
 fn dp1009_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
-    let k0 = cx.members(Value::list(vec![
+    let k0 = cx.members(vec![
         Value::Null,
         Value::str("docker.io", None),
         Value::str("index.docker.io", None),
         Value::str("registry-1.docker.io", None),
-    ]));
+    ]);
     let k1 = Value::list(vec![
         Value::str("ubuntu", None),
         Value::str("debian", None),
@@ -1784,25 +1766,22 @@ fn dp1010_3(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 }
 
 fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
-    let k0 = cx.members(Value::list(vec![
-        Value::str("pip", None),
-        Value::str("uv", None),
-    ]));
+    let k0 = cx.members(vec![Value::str("pip", None), Value::str("uv", None)]);
     let k1 = cx.pattern("(?i)\\.whl(#.*)?$", cx.span(2122, 2141));
-    let k2 = cx.members(Value::list(vec![
+    let k2 = cx.members(vec![
         Value::str("detectron2", None),
         Value::str("dlib", None),
         Value::str("flash-attn", None),
-    ]));
+    ]);
     let k3 = Value::Null;
     let k4 = cx.pattern("(?i)\\.whl(#.*)?$", cx.span(2427, 2446));
     let k5 = cx.pattern("(?i)\\.whl(#.*)?$", cx.span(2590, 2609));
     let k6 = Value::str(":none:", None);
-    let k7 = cx.members(Value::list(vec![
+    let k7 = cx.members(vec![
         Value::str("detectron2", None),
         Value::str("dlib", None),
         Value::str("flash-attn", None),
-    ]));
+    ]);
     let k8 = Value::str("-f", None);
     let k9 = Value::str("--find-links", None);
     let k10 = Value::Null;
@@ -2068,13 +2047,13 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 }
 
 fn dp1012_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
-    let k0 = cx.members(Value::list(vec![
+    let k0 = cx.members(vec![
         Value::str("pip", None),
         Value::str("uv", None),
         Value::str("conda", None),
         Value::str("mamba", None),
-    ]));
-    let k1 = cx.members(Value::list(vec![
+    ]);
+    let k1 = cx.members(vec![
         Value::str("jupyter", None),
         Value::str("jupyterlab", None),
         Value::str("notebook", None),
@@ -2101,7 +2080,7 @@ fn dp1012_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
         Value::str("pre-commit", None),
         Value::str("bandit", None),
         Value::str("debugpy", None),
-    ]));
+    ]);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
             cx.step()?;
@@ -2139,7 +2118,7 @@ fn dp1012_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 }
 
 fn dp1012_1(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
-    let k0 = cx.members(Value::list(vec![
+    let k0 = cx.members(vec![
         Value::str("jupyter", None),
         Value::str("jupyterlab", None),
         Value::str("notebook", None),
@@ -2166,7 +2145,7 @@ fn dp1012_1(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
         Value::str("pre-commit", None),
         Value::str("bandit", None),
         Value::str("debugpy", None),
-    ]));
+    ]);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
             cx.step()?;
@@ -2368,8 +2347,8 @@ fn dp3003_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 fn dp3004_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::list(vec![]);
     let k1 = Value::Integer(0);
-    let k2 = cx.members(Value::list(vec![]));
-    let k3 = cx.members(Value::list(vec![]));
+    let k2 = cx.members(vec![]);
+    let k3 = cx.members(vec![]);
     let k4 = Value::list(vec![]);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
@@ -2477,19 +2456,16 @@ fn dp4001_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 }
 
 fn dp4002_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
-    let k0 = cx.members(Value::list(vec![
-        Value::str("pip", None),
-        Value::str("uv", None),
-    ]));
+    let k0 = cx.members(vec![Value::str("pip", None), Value::str("uv", None)]);
     let k1 = Value::Null;
     let k2 = Value::Integer(0);
     let k3 = Value::Null;
-    let k4 = cx.members(Value::list(vec![
+    let k4 = cx.members(vec![
         Value::str("pip", None),
         Value::str("setuptools", None),
         Value::str("wheel", None),
-    ]));
-    let k5 = cx.members(Value::list(vec![
+    ]);
+    let k5 = cx.members(vec![
         Value::str("gunicorn", None),
         Value::str("uvicorn", None),
         Value::str("hypercorn", None),
@@ -2503,7 +2479,7 @@ fn dp4002_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
         Value::str("honcho", None),
         Value::str("waitress", None),
         Value::str("granian", None),
-    ]));
+    ]);
     let k6 = Value::list(vec![]);
     if let Value::List(items0) = cx.collection("installs") {
         for s0 in cx.part(&items0).iter() {
@@ -2568,10 +2544,7 @@ fn dp4002_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 fn dp4003_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::list(vec![]);
     let k1 = Value::Integer(0);
-    let k2 = cx.members(Value::list(vec![
-        Value::str("pip", None),
-        Value::str("uv", None),
-    ]));
+    let k2 = cx.members(vec![Value::str("pip", None), Value::str("uv", None)]);
     let k3 = Value::Null;
     let k4 = Value::list(vec![]);
     let k5 = Value::list(vec![]);
