@@ -9,7 +9,7 @@ use crate::eval::native::rules::RULES;
 use crate::eval::world::World;
 use crate::lang::ast::Rule;
 use crate::lang::pack::bundled_packs;
-use crate::parse::repository::{load, LoadOptions};
+use crate::parse::repository::{load, LoadOptions, Loaded};
 use crate::source::Sources;
 
 fn bundled() -> (Sources, Vec<Rule>, Vec<PathBuf>) {
@@ -19,6 +19,20 @@ fn bundled() -> (Sources, Vec<Rule>, Vec<PathBuf>) {
     let rules = packs.iter().flat_map(|p| p.rules.clone()).collect();
     let fixtures = packs.iter().flat_map(|p| p.fixtures.clone()).collect();
     (sources, rules, fixtures)
+}
+
+/// The bundled rule `id`.
+fn bundled_rule<'r>(rules: &'r [Rule], id: &str) -> &'r Rule {
+    rules
+        .iter()
+        .find(|rule| rule.id.value == id)
+        .unwrap_or_else(|| panic!("{id} is bundled"))
+}
+
+/// The repository of `examples/pc2`, loaded.
+fn pc2() -> Loaded {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pc2");
+    load(&root, &LoadOptions::default())
 }
 
 #[test]
@@ -129,10 +143,7 @@ fn every_generated_rule_is_a_bundled_rule() {
 #[test]
 fn only_a_bundled_rule_of_the_generated_text_with_its_defaults_runs_compiled() {
     let (sources, rules, _) = bundled();
-    let rule = rules
-        .iter()
-        .find(|rule| rule.id.value == "DP1001")
-        .expect("DP1001 is bundled");
+    let rule = bundled_rule(&rules, "DP1001");
     assert!(crate::eval::native::find("DP1001", rule.text_hash).is_some());
     let changed = sources
         .text(rule.file)
@@ -144,8 +155,7 @@ fn only_a_bundled_rule_of_the_generated_text_with_its_defaults_runs_compiled() {
 
     // Configured params: the evaluator runs the rule, and finds what the compiled rule finds
     // when the values are the defaults.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pc2");
-    let loaded = load(&root, &LoadOptions::default());
+    let loaded = pc2();
     let world = World::new(&loaded.repository, &loaded.sources);
     let defaults = RuleRun {
         rule,
@@ -172,16 +182,12 @@ fn only_a_bundled_rule_of_the_generated_text_with_its_defaults_runs_compiled() {
 #[test]
 fn a_compiled_rule_stops_at_the_budget() {
     let (_, rules, _) = bundled();
-    let rule = rules
-        .iter()
-        .find(|rule| rule.id.value == "DP1007")
-        .expect("DP1007 is bundled");
+    let rule = bundled_rule(&rules, "DP1007");
     let runs = [RuleRun {
         rule,
         params: HashMap::new(),
     }];
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pc2");
-    let loaded = load(&root, &LoadOptions::default());
+    let loaded = pc2();
     let world = World::new(&loaded.repository, &loaded.sources);
     let (findings, diagnostics) = evaluate(&runs, &world);
     assert!(!findings.is_empty() && diagnostics.is_empty());
