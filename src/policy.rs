@@ -156,8 +156,10 @@ impl<'r> Policy<'r> {
         services: Option<&ServiceMap>,
     ) -> (Vec<Finding>, Vec<Diagnostic>) {
         let mut diagnostics = Vec::new();
-        // Every combination of layers some place of the repository is under.
+        // Every combination of layers some place of the repository is under, and which one
+        // each file is under when places are told apart by path alone (without services).
         let mut combinations: Vec<Vec<&Layer>> = vec![vec![&self.global]];
+        let mut combination_of_file = vec![0; world.sources.len()];
         let places = if self.overrides.is_empty() {
             Vec::new()
         } else {
@@ -170,8 +172,15 @@ impl<'r> Policy<'r> {
             };
             for set in sets {
                 let layers = self.layers(&source.rel_path, &set);
-                if !combinations.iter().any(|c| same_layers(c, &layers)) {
-                    combinations.push(layers);
+                let combination = match combinations.iter().position(|c| same_layers(c, &layers)) {
+                    Some(found) => found,
+                    None => {
+                        combinations.push(layers);
+                        combinations.len() - 1
+                    }
+                };
+                if let Some(slot) = combination_of_file.get_mut(file.0 as usize) {
+                    *slot = combination;
                 }
             }
         }
@@ -193,6 +202,8 @@ impl<'r> Policy<'r> {
                 sets
             })
             .collect();
+        // Whether each file is excluded, worked out at its first finding.
+        let mut excluded: Vec<Option<bool>> = vec![None; world.sources.len()];
         let rounds = param_sets.iter().map(Vec::len).max().unwrap_or(0);
         let mut findings = Vec::new();
         // Each round runs every rule with at most one param set, so a finding's rule ID tells
@@ -211,10 +222,22 @@ impl<'r> Policy<'r> {
                 .collect();
             let (round_findings, round_diagnostics) = evaluate(&runs, world);
             // The run of each rule ID (the first one, should an ID be defined twice).
-            let mut run_of: HashMap<&str, &RuleRun<'_>> = HashMap::with_capacity(runs.len());
-            for run in &runs {
-                run_of.entry(run.rule.id.value.as_str()).or_insert(run);
+            let mut run_of: HashMap<&str, usize> = HashMap::with_capacity(runs.len());
+            for (index, run) in runs.iter().enumerate() {
+                run_of.entry(run.rule.id.value.as_str()).or_insert(index);
             }
+            // What each run's findings under each combination of layers become: left out
+            // (`None`), or kept with the severity the layers set, if any.
+            let decisions: Vec<Vec<Option<Option<Severity>>>> = runs
+                .iter()
+                .map(|run| {
+                    let decide = |layers: &[&Layer]| {
+                        (enabled(run.rule, layers) && params(run.rule, layers) == run.params)
+                            .then(|| severity(run.rule, layers))
+                    };
+                    combinations.iter().map(|layers| decide(layers)).collect()
+                })
+                .collect();
             findings.reserve(round_findings.len());
             for diagnostic in round_diagnostics {
                 if !diagnostics.contains(&diagnostic) {
@@ -222,25 +245,44 @@ impl<'r> Policy<'r> {
                 }
             }
             for mut finding in round_findings {
-                let Some(run) = run_of.get(&*finding.rule_id) else {
+                let Some(&index) = run_of.get(&*finding.rule_id) else {
                     continue;
                 };
-                let rel_path = world
-                    .sources
-                    .get(finding.span.file)
-                    .map_or("", |f| f.rel_path.as_str());
-                if self.exclude.matches(rel_path) {
-                    continue;
-                }
-                let at = match services {
-                    Some(services) => services.services_at(finding.span, rel_path),
-                    None => BTreeSet::new(),
+                let file = finding.span.file.0 as usize;
+                let rel_path = || {
+                    world
+                        .sources
+                        .get(finding.span.file)
+                        .map_or("", |f| f.rel_path.as_str())
                 };
-                let layers = self.layers(rel_path, &at);
-                if !enabled(run.rule, &layers) || params(run.rule, &layers) != run.params {
+                let is_excluded = match excluded.get_mut(file) {
+                    Some(Some(known)) => *known,
+                    Some(slot) => *slot.insert(self.exclude.matches(rel_path())),
+                    None => self.exclude.matches(rel_path()),
+                };
+                if is_excluded {
                     continue;
                 }
-                if let Some(severity) = severity(run.rule, &layers) {
+                let decision = match (services, runs.get(index)) {
+                    // Services tell places of one file apart: the layers of this place.
+                    (Some(services), Some(run)) => {
+                        let at = services.services_at(finding.span, rel_path());
+                        let layers = self.layers(rel_path(), &at);
+                        (enabled(run.rule, &layers) && params(run.rule, &layers) == run.params)
+                            .then(|| severity(run.rule, &layers))
+                    }
+                    _ => decisions
+                        .get(index)
+                        .and_then(|by_combination| {
+                            by_combination.get(*combination_of_file.get(file).unwrap_or(&0))
+                        })
+                        .copied()
+                        .flatten(),
+                };
+                let Some(severity) = decision else {
+                    continue;
+                };
+                if let Some(severity) = severity {
                     finding.severity = severity;
                 }
                 findings.push(finding);

@@ -370,6 +370,26 @@ fn a_suppression_needs_a_reason_and_known_rules() {
     insta::assert_snapshot!("suppression_errors", checked.stderr);
 }
 
+/// Only a comment line whose text starts with `dockpolicy` is a suppression: the word
+/// elsewhere in a line (an instruction, later in a comment) is not, and the last line of a
+/// file is read without its newline.
+#[test]
+fn only_comment_lines_that_start_with_dockpolicy_suppress() {
+    let checked = check_files(&[
+        (
+            "Dockerfile",
+            "FROM debian:12-slim\nRUN echo dockpolicy && echo \"# dockpolicy ignore=DP1004 -- in a command\"\n# see dockpolicy; # dockpolicy ignore=DP1004 -- not where the comment starts\nRUN apt-get update && apt-get install -y curl\nUSER app\nHEALTHCHECK CMD true\n \t#\tdockpolicy ignore-file=DP1005 -- written last, indented, without a newline",
+        ),
+        (".dockerignore", DOCKERIGNORE),
+    ]);
+    assert_eq!(checked.stderr, "");
+    assert_eq!(places(&checked), [place("DP1004", "Dockerfile", 4)]);
+    assert_eq!(
+        summary(&checked),
+        "1 finding (0 errors, 1 warning, 0 notes) in 1 file; 1 suppressed"
+    );
+}
+
 /// A silenced finding keeps its place in the list, with the reason and the comment's span
 /// (what SARIF reports as its suppression).
 #[test]

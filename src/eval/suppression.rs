@@ -170,19 +170,21 @@ fn read_comments(
         return Vec::new();
     };
     let text = source.text.as_str();
-    let heredoc_bodies: Vec<Span> = match kind {
-        FileKind::Dockerfile(dockerfile) => dockerfile
-            .instructions
-            .iter()
-            .flat_map(|i| i.heredocs.iter().map(|h| h.body.full_span()))
-            .collect(),
-        FileKind::Lines => Vec::new(),
-    };
+    let mut heredoc_bodies: Option<Vec<Span>> = None;
     let mut comments = Vec::new();
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let line_start = offset;
-        offset += line.len();
+    // Only a line that holds `dockpolicy` can be a suppression: the lines are found by
+    // searching for the word (most files have none), not by reading every line.
+    let mut next_line_start = 0;
+    for hit in memchr::memmem::find_iter(text.as_bytes(), b"dockpolicy") {
+        if hit < next_line_start {
+            continue;
+        }
+        let line_start = memchr::memrchr(b'\n', text.as_bytes().get(..hit).unwrap_or_default())
+            .map_or(0, |newline| newline + 1);
+        let line_end = memchr::memchr(b'\n', text.as_bytes().get(hit..).unwrap_or_default())
+            .map_or(text.len(), |newline| hit + newline + 1);
+        next_line_start = line_end;
+        let line = text.get(line_start..line_end).unwrap_or_default();
         let content = line.trim_end_matches(['\n', '\r']);
         let trimmed = content.trim_start();
         let Some(body) = trimmed.strip_prefix('#') else {
@@ -196,6 +198,14 @@ fn read_comments(
         }
         let hash = line_start + (content.len() - trimmed.len());
         let span = Span::new(file, hash..line_start + content.trim_end().len());
+        let heredoc_bodies = heredoc_bodies.get_or_insert_with(|| match kind {
+            FileKind::Dockerfile(dockerfile) => dockerfile
+                .instructions
+                .iter()
+                .flat_map(|i| i.heredocs.iter().map(|h| h.body.full_span()))
+                .collect(),
+            FileKind::Lines => Vec::new(),
+        });
         if heredoc_bodies
             .iter()
             .any(|body| body.start <= span.start && span.start < body.end)
