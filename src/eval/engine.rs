@@ -202,6 +202,18 @@ impl FindingOf<'_, '_> {
     }
 }
 
+/// The room a message of `pieces` is made with: its text and a short value per hole, so
+/// that it rarely grows.
+pub(crate) fn message_capacity(pieces: &[Piece<'_>]) -> usize {
+    pieces
+        .iter()
+        .map(|piece| match piece {
+            Piece::Text(text) => text.len(),
+            Piece::Hole(_) => HOLE_CAPACITY,
+        })
+        .sum()
+}
+
 /// Evaluates every rule over `world`, in parallel. Findings are deduplicated and sorted by
 /// file, position, rule ID and message; problems (a rule that ran out of steps, an invalid
 /// regular expression given by configuration) are diagnostics at the rule. A bundled rule run
@@ -845,15 +857,7 @@ impl<'w, 'm: 'r, 'r> Evaluator<'w, 'm, 'r> {
     }
 
     fn template(&mut self, pieces: &[Piece<'r>]) -> String {
-        // Room for the text and a short value per hole, so that the message rarely grows.
-        let capacity = pieces
-            .iter()
-            .map(|piece| match piece {
-                Piece::Text(text) => text.len(),
-                Piece::Hole(_) => HOLE_CAPACITY,
-            })
-            .sum();
-        let mut out = String::with_capacity(capacity);
+        let mut out = String::with_capacity(message_capacity(pieces));
         for piece in pieces {
             match piece {
                 Piece::Text(text) => out.push_str(text),

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use crate::eval::compile::{
     compile, fields_read, CompiledQuery, Loop, Node, Pattern, Piece, Report,
 };
-use crate::eval::engine::rule_params;
+use crate::eval::engine::{self, rule_params};
 use crate::eval::value::Value;
 use crate::lang::ast::{QuantifierKind, Rule};
 use crate::source::{text_hash, Span};
@@ -214,7 +214,8 @@ impl Generator {
     }
 
     fn template(&mut self, pieces: &[Piece<'_>]) -> String {
-        let mut out = String::from("{ let mut m = String::new(); ");
+        let capacity = engine::message_capacity(pieces);
+        let mut out = format!("{{ let mut m = String::with_capacity({capacity}); ");
         for piece in pieces {
             match piece {
                 Piece::Text(text) => {

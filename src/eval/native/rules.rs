@@ -62,7 +62,7 @@ fn dp5001_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                             cx.report(
                                 span,
                                 {
-                                    let mut m = String::new();
+                                    let mut m = String::with_capacity(182);
                                     m.push_str("service `");
                                     cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m);
                                     m.push_str("` cannot be built: `");
@@ -140,7 +140,7 @@ fn dp2001_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                     cx.report(
                         span,
                         {
-                            let mut m = String::new();
+                            let mut m = String::with_capacity(132);
                             m.push_str("the build context `");
                             cx.display(
                                 &cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{
@@ -221,7 +221,7 @@ fn dp2002_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                             {
                                 cx.step()?;
                                 if let Some(span) = cx.locate(&s1.clone(), &[s0, s1, s2]) {
-                                    cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Keyword as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` copies the whole build context `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::Context as u16 }>(&cx.field::<{ FieldName::Dockerfile as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)))), &mut m); m.push_str("`, and "); cx.display(&s2.clone(), &mut m); m }, vec![]);
+                                    cx.report(span, { let mut m = String::with_capacity(235); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Keyword as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` copies the whole build context `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::Context as u16 }>(&cx.field::<{ FieldName::Dockerfile as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)))), &mut m); m.push_str("`, and "); cx.display(&s2.clone(), &mut m); m }, vec![]);
                                 }
                             }
                         }
@@ -250,7 +250,7 @@ fn dp2003_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                     if k0.contains(&cx.field::<{ FieldName::Outcome as u16 }>(s1)) {
                         for s2 in [cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Outcome as u16 }>(s1), &k1)), Value::str("matches no file of the build context", None), cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Gt, &cx.call("len", &[cx.field::<{ FieldName::Excluded as u16 }>(s1)]), &k2)), Value::str("is excluded by the `.dockerignore` of the build context", None), Value::str("is not in the build context", None)])])].iter() { cx.step()?;
                     for s3 in [cx.call("choose", &[Value::Bool(cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Outcome as u16 }>(s1), &k3)), Value::str("nothing is copied (BuildKit goes on; the legacy builder fails)", None), Value::str("the build fails", None)])].iter() { cx.step()?;
-                        if let Some(span) = cx.locate(&s1.clone(), &[s0, s1, s2, s3]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` "); cx.display(&s2.clone(), &mut m); m.push_str(" `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::Context as u16 }>(&cx.field::<{ FieldName::Dockerfile as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)))), &mut m); m.push_str("`: "); cx.display(&s3.clone(), &mut m); m }, vec![]); }
+                        if let Some(span) = cx.locate(&s1.clone(), &[s0, s1, s2, s3]) { cx.report(span, { let mut m = String::with_capacity(200); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` "); cx.display(&s2.clone(), &mut m); m.push_str(" `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::Context as u16 }>(&cx.field::<{ FieldName::Dockerfile as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)))), &mut m); m.push_str("`: "); cx.display(&s3.clone(), &mut m); m }, vec![]); }
                     }
                 }
                     }
@@ -317,7 +317,7 @@ fn dp2003_1(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                     for s1 in items1.iter() {
                         cx.step()?;
                         if !(cx.field::<{ FieldName::Copied as u16 }>(s1).is_true()) && !({ let mut answer = false; if let Value::List(items2) = cx.field::<{ FieldName::Copies as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)) { for s2 in items2.iter() { cx.step()?; if cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s2)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s0))) && cx.call("starts_with", &[cx.field::<{ FieldName::ImagePath as u16 }>(s1), cx.field::<{ FieldName::DestinationPath as u16 }>(s2)]).is_true() && { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Sources as u16 }>(s2) { for s3 in items3.iter() { cx.step()?; if cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Outcome as u16 }>(s3), &k3) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()) && !({ let mut answer = false; if let Value::List(items2) = cx.field::<{ FieldName::Lineage as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s0)) { for s2 in items2.iter() { cx.step()?; if { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Copies as u16 }>(s2) { for s3 in items3.iter() { cx.step()?; if cx.call("starts_with", &[cx.field::<{ FieldName::ImagePath as u16 }>(s1), cx.field::<{ FieldName::DestinationPath as u16 }>(s3)]).is_true() && { let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Sources as u16 }>(s3) { for s4 in items4.iter() { cx.step()?; if cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Outcome as u16 }>(s4), &k4) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
-                    if let Some(span) = cx.locate(&s1.clone(), &[s0, s1]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(s1), &mut m); m.push_str("` is not in the image: no `COPY` from the build context put it at `"); cx.display(&cx.field::<{ FieldName::ImagePath as u16 }>(s1), &mut m); m.push_str("` before this `RUN`, so `"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s0), &mut m); m.push_str("` fails"); m }, vec![]); }
+                    if let Some(span) = cx.locate(&s1.clone(), &[s0, s1]) { cx.report(span, { let mut m = String::with_capacity(293); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(s1), &mut m); m.push_str("` is not in the image: no `COPY` from the build context put it at `"); cx.display(&cx.field::<{ FieldName::ImagePath as u16 }>(s1), &mut m); m.push_str("` before this `RUN`, so `"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s0), &mut m); m.push_str("` fails"); m }, vec![]); }
                 }
                     }
                 }
@@ -360,7 +360,7 @@ fn dp2004_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                         cx.report(
                             span,
                             {
-                                let mut m = String::new();
+                                let mut m = String::with_capacity(116);
                                 m.push_str("`");
                                 cx.display(&cx.field::<{ FieldName::Path as u16 }>(s1), &mut m);
                                 m.push_str("` does not exclude ");
@@ -446,7 +446,7 @@ fn dp2005_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                                         .is_true())
                                 {
                                     if let Some(span) = cx.locate(&s1.clone(), &[s0, s1, s2]) {
-                                        cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Keyword as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` sends `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(s2), &mut m); m.push_str("` into the image; leave it out with `.dockerignore` and pass secrets with `RUN --mount=type=secret`"); m }, vec![]);
+                                        cx.report(span, { let mut m = String::with_capacity(254); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Keyword as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` sends `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(s2), &mut m); m.push_str("` into the image; leave it out with `.dockerignore` and pass secrets with `RUN --mount=type=secret`"); m }, vec![]);
                                     }
                                 }
                             }
@@ -473,7 +473,7 @@ fn dp2006_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                     cx.report(
                         span,
                         {
-                            let mut m = String::new();
+                            let mut m = String::with_capacity(273);
                             m.push_str("the build context `");
                             cx.display(&cx.field::<{ FieldName::Path as u16 }>(s0), &mut m);
                             m.push_str("` sends ");
@@ -554,7 +554,7 @@ fn dp1001_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                 for s1 in items1.iter() {
                     cx.step()?;
                     if k0.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1)) && (k1.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s1)) || cx.matches(&k2, &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))?) && !({ let mut answer = false; if let Value::List(items2) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)) { let (positions2, known2) = cx.join(&items2, k3, false, |cx, s2| cx.field::<{ FieldName::Instruction as u16 }>(s2), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s1)); for position in positions2 { let Some(s2) = items2.get(position) else { continue; }; cx.step()?; if (known2 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s2), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::Ne, s2, &cx.field::<{ FieldName::Command as u16 }>(&cx.field::<{ FieldName::Install as u16 }>(s1))) && k4.contains(&cx.field::<{ FieldName::Program as u16 }>(s2)) && { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Arguments as u16 }>(s2) { for s3 in items3.iter() { cx.step()?; if k5.contains(s3) { answer = true; break; } } } Value::Bool(answer) }.is_true() && { let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Arguments as u16 }>(s2) { for s3 in items3.iter() { cx.step()?; if (cx.compare(BinaryOp::Eq, s3, &cx.field::<{ FieldName::Name as u16 }>(s1)) || (cx.call("starts_with", &[s3.clone(), Value::str(".", None)]).is_true() && { let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)) { let (positions4, known4) = cx.join(&items4, k6, true, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s1)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; cx.step()?; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::In, &k7, &cx.field::<{ FieldName::Words as u16 }>(s4)) && cx.compare(BinaryOp::In, s3, &cx.field::<{ FieldName::Words as u16 }>(s4)) && cx.compare(BinaryOp::In, &cx.field::<{ FieldName::Name as u16 }>(s1), &cx.field::<{ FieldName::Words as u16 }>(s4)) { answer = true; break; } } } Value::Bool(answer) }.is_true())) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
-                if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("` is a compiler toolchain package, installed in stage `"); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("` of a shipped image; build in a separate stage and copy only the results"); m }, vec![]); }
+                if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1]) { cx.report(span, { let mut m = String::with_capacity(225); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("` is a compiler toolchain package, installed in stage `"); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("` of a shipped image; build in a separate stage and copy only the results"); m }, vec![]); }
             }
                 }
             }
@@ -581,7 +581,7 @@ fn dp1002_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                     ),
                     &[s0],
                 ) {
-                    cx.report(span, { let mut m = String::new(); m.push_str("the image is built on `"); cx.display(&cx.field::<{ FieldName::Expanded as u16 }>(&cx.field::<{ FieldName::Base as u16 }>(s0)), &mut m); m.push_str("`, a CUDA development image; use a `-runtime` tag and compile in a builder stage"); m }, vec![]);
+                    cx.report(span, { let mut m = String::with_capacity(151); m.push_str("the image is built on `"); cx.display(&cx.field::<{ FieldName::Expanded as u16 }>(&cx.field::<{ FieldName::Base as u16 }>(s0)), &mut m); m.push_str("`, a CUDA development image; use a `-runtime` tag and compile in a builder stage"); m }, vec![]);
                 }
             }
         }
@@ -984,7 +984,7 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                         if let Some(span) =
                             cx.locate(&cx.field::<{ FieldName::Program as u16 }>(s1), &[s0, s1])
                         {
-                            cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s1), &mut m); m.push_str("` keeps its download cache in the layer; add `--no-cache-dir` or use a cache mount"); m }, vec![]);
+                            cx.report(span, { let mut m = String::with_capacity(180); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s1), &mut m); m.push_str("` keeps its download cache in the layer; add `--no-cache-dir` or use a cache mount"); m }, vec![]);
                         }
                     }
                 }
@@ -1092,7 +1092,7 @@ fn dp1004_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                         if let Some(span) =
                             cx.locate(&cx.field::<{ FieldName::Program as u16 }>(s1), &[s0, s1])
                         {
-                            cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s1), &mut m); m.push_str("` leaves the package lists of `apt-get update` in the layer; end the `RUN` with `rm -rf /var/lib/apt/lists/*`"); m }, vec![]);
+                            cx.report(span, { let mut m = String::with_capacity(207); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s1), &mut m); m.push_str("` leaves the package lists of `apt-get update` in the layer; end the `RUN` with `rm -rf /var/lib/apt/lists/*`"); m }, vec![]);
                         }
                     }
                 }
@@ -1119,7 +1119,7 @@ fn dp1005_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
             ) {
                 if let Some(span) = cx.locate(&cx.field::<{ FieldName::Program as u16 }>(s0), &[s0])
                 {
-                    cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s0), &mut m); m.push_str("` installs recommended packages too; add `--no-install-recommends`"); m }, vec![]);
+                    cx.report(span, { let mut m = String::with_capacity(164); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s0), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s0), &mut m); m.push_str("` installs recommended packages too; add `--no-install-recommends`"); m }, vec![]);
                 }
             }
         }
@@ -1228,7 +1228,7 @@ fn dp1006_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
             {
                 if let Some(span) = cx.locate(&cx.field::<{ FieldName::Program as u16 }>(s0), &[s0])
                 {
-                    cx.report(span, { let mut m = String::new(); m.push_str("`apk add` without `--no-cache` keeps the package index in the layer"); m }, vec![]);
+                    cx.report(span, { let mut m = String::with_capacity(67); m.push_str("`apk add` without `--no-cache` keeps the package index in the layer"); m }, vec![]);
                 }
             }
         }
@@ -1264,7 +1264,7 @@ fn dp1007_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                             cx.step()?;
                             if (known2 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s2), &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))) && cx.compare(BinaryOp::Ne, s2, s1) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s2)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s1))) && (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s2), &cx.field::<{ FieldName::Manager as u16 }>(s1)) || (k1.contains(&cx.field::<{ FieldName::Manager as u16 }>(s2)) && k2.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1)))) && !({ let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::Packages as u16 }>(s0) { let (positions3, known3) = cx.join(&items3, k3, true, |cx, s3| cx.field::<{ FieldName::NormalizedName as u16 }>(s3), |cx| cx.field::<{ FieldName::NormalizedName as u16 }>(s1)); for position in positions3 { let Some(s3) = items3.get(position) else { continue; }; cx.step()?; if (known3 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s3), &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s2))) && (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &cx.field::<{ FieldName::Manager as u16 }>(s1)) || (k4.contains(&cx.field::<{ FieldName::Manager as u16 }>(s3)) && k5.contains(&cx.field::<{ FieldName::Manager as u16 }>(s1)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
                     for s3 in [cx.field::<{ FieldName::Install as u16 }>(s2)].iter() { cx.step()?;
-                        if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1, s2, s3]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("` is installed twice in this image: also by `"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s3), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s3), &mut m); m.push_str("` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &mut m); m }, vec![(s3.clone(), { let mut m = String::new(); m.push_str("the other install of `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("`"); m })]); }
+                        if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1, s2, s3]) { cx.report(span, { let mut m = String::with_capacity(249); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("` is installed twice in this image: also by `"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s3), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s3), &mut m); m.push_str("` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &mut m); m }, vec![(s3.clone(), { let mut m = String::with_capacity(71); m.push_str("the other install of `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m); m.push_str("`"); m })]); }
                     }
                 }
                         }
@@ -1333,7 +1333,7 @@ fn dp1007_1(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                                                     };
                                                     cx.step()?;
                                                     if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::In, s1, &cx.field::<{ FieldName::RequirementFiles as u16 }>(s4)) {
-                                    if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s3), &[s0, s1, s2, s3, s4]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("` is installed twice in this image: also by `"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s4), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s4), &mut m); m.push_str("` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &mut m); m }, vec![(s4.clone(), { let mut m = String::new(); m.push_str("the other install of `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("`"); m })]); }
+                                    if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s3), &[s0, s1, s2, s3, s4]) { cx.report(span, { let mut m = String::with_capacity(249); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("` is installed twice in this image: also by `"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s4), &mut m); m.push_str(" "); cx.display(&cx.field::<{ FieldName::Subcommand as u16 }>(s4), &mut m); m.push_str("` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &mut m); m }, vec![(s4.clone(), { let mut m = String::with_capacity(71); m.push_str("the other install of `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("`"); m })]); }
                                 }
                                                 }
                                             }
@@ -1489,7 +1489,7 @@ fn dp1008_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                                         for s3 in items3.iter() {
                                             cx.step()?;
                                             if cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s1))) && (((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k6) && cx.matches(&k7, s2)?) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k8) && cx.matches(&k9, s2)?)) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k10) && cx.matches(&k11, s2)?)) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k12) && cx.matches(&k13, s2)?)) || (k14.contains(&cx.field::<{ FieldName::Manager as u16 }>(s3)) && cx.matches(&k15, s2)?)) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Installs as u16 }>(s0) { let (positions4, known4) = cx.join(&items4, k16, true, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s1)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; cx.step()?; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s1))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s4), &cx.field::<{ FieldName::Manager as u16 }>(s3)) { answer = true; break; } } } Value::Bool(answer) }.is_true()) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Installs as u16 }>(s0) { let (positions4, known4) = cx.join(&items4, k17, true, |cx, s4| cx.field::<{ FieldName::Manager as u16 }>(s4), |cx| cx.field::<{ FieldName::Manager as u16 }>(s3)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; cx.step()?; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s4), &cx.field::<{ FieldName::Manager as u16 }>(s3))) && cx.compare(BinaryOp::Gt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3))) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s1))) { answer = true; break; } } } Value::Bool(answer) }.is_true()) && (((((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k18) && cx.matches(&k19, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { cx.step()?; if cx.call("contains", &[s4.clone(), Value::str("/var/lib/apt", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let (positions4, known4) = cx.join(&items4, k20, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s3)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; cx.step()?; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k21) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { cx.step()?; if cx.matches(&k22, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) || ((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k23) && cx.matches(&k24, s2)?) && cx.compare(BinaryOp::NotIn, &k25, &cx.field::<{ FieldName::Flags as u16 }>(s3))) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { cx.step()?; if cx.call("contains", &[s4.clone(), Value::str("/var/cache/apk", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let (positions4, known4) = cx.join(&items4, k26, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s3)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; cx.step()?; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k27) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { cx.step()?; if cx.matches(&k28, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k29) && cx.matches(&k30, s2)?) && cx.compare(BinaryOp::NotIn, &k31, &cx.field::<{ FieldName::Flags as u16 }>(s3))) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(s3) { for s4 in items4.iter() { cx.step()?; if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k32) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k33) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k34) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { cx.step()?; if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k35) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k36) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k37) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3))) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Lineage as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { cx.step()?; if { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Settings as u16 }>(s4) { for s5 in items5.iter() { cx.step()?; if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Keyword as u16 }>(s5), &k38) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s5), &k39) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k40) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k41) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { cx.step()?; if cx.call("contains", &[s4.clone(), Value::str(".cache/pip", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let (positions4, known4) = cx.join(&items4, k42, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s3)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; cx.step()?; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k43) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { cx.step()?; if cx.matches(&k44, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (cx.compare(BinaryOp::In, &k45, &cx.field::<{ FieldName::Arguments as u16 }>(s4)) && cx.compare(BinaryOp::In, &k46, &cx.field::<{ FieldName::Arguments as u16 }>(s4)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((((((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Manager as u16 }>(s3), &k47) && cx.matches(&k48, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Flags as u16 }>(s3) { for s4 in items4.iter() { cx.step()?; if k49.contains(s4) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(s3) { for s4 in items4.iter() { cx.step()?; if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k50) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k51) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k52) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Settings as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { cx.step()?; if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s4), &k53) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k54) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s4), &k55) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s4)), &cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3))) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Lineage as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { for s4 in items4.iter() { cx.step()?; if { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Settings as u16 }>(s4) { for s5 in items5.iter() { cx.step()?; if cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Keyword as u16 }>(s5), &k56) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Name as u16 }>(s5), &k57) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k58) && cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::Value as u16 }>(s5), &k59) { answer = true; break; } } } Value::Bool(answer) }.is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { cx.step()?; if cx.call("contains", &[s4.clone(), Value::str(".cache/uv", None)]).is_true() { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let (positions4, known4) = cx.join(&items4, k60, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s3)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; cx.step()?; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k61) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { cx.step()?; if cx.matches(&k62, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k63) && cx.compare(BinaryOp::In, &k64, &cx.field::<{ FieldName::Arguments as u16 }>(s4)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) || (((k65.contains(&cx.field::<{ FieldName::Manager as u16 }>(s3)) && cx.matches(&k66, s2)?) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::CacheMounts as u16 }>(s3) { for s4 in items4.iter() { cx.step()?; if (cx.call("contains", &[s4.clone(), Value::str("/var/cache/dnf", None)]).is_true() || cx.call("contains", &[s4.clone(), Value::str("/var/cache/yum", None)]).is_true()) { answer = true; break; } } } Value::Bool(answer) }.is_true())) && !({ let mut answer = false; if let Value::List(items4) = cx.field::<{ FieldName::Commands as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s3)) { let (positions4, known4) = cx.join(&items4, k67, false, |cx, s4| cx.field::<{ FieldName::Instruction as u16 }>(s4), |cx| cx.field::<{ FieldName::Instruction as u16 }>(s3)); for position in positions4 { let Some(s4) = items4.get(position) else { continue; }; cx.step()?; if (known4 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Instruction as u16 }>(s4), &cx.field::<{ FieldName::Instruction as u16 }>(s3))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Program as u16 }>(s4), &k68) && { let mut answer = false; if let Value::List(items5) = cx.field::<{ FieldName::Arguments as u16 }>(s4) { for s5 in items5.iter() { cx.step()?; if cx.matches(&k69, s5)? { answer = true; break; } } } Value::Bool(answer) }.is_true()) || (k70.contains(&cx.field::<{ FieldName::Program as u16 }>(s4)) && cx.compare(BinaryOp::In, &k71, &cx.field::<{ FieldName::Arguments as u16 }>(s4)))) { answer = true; break; } } } Value::Bool(answer) }.is_true()))) {
-                                if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2, s3]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&s2.clone(), &mut m); m.push_str("` is deleted in a later layer than the `RUN` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &mut m); m.push_str(" that left it there: that layer keeps the files and the image does not shrink; delete them in the same `RUN`"); m }, vec![(cx.field::<{ FieldName::Instruction as u16 }>(s3), { let mut m = String::new(); m.push_str("the files were left in this layer"); m })]); }
+                                if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2, s3]) { cx.report(span, { let mut m = String::with_capacity(258); m.push_str("`"); cx.display(&s2.clone(), &mut m); m.push_str("` is deleted in a later layer than the `RUN` on line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(&cx.field::<{ FieldName::Instruction as u16 }>(s3)), &mut m); m.push_str(" that left it there: that layer keeps the files and the image does not shrink; delete them in the same `RUN`"); m }, vec![(cx.field::<{ FieldName::Instruction as u16 }>(s3), { let mut m = String::with_capacity(33); m.push_str("the files were left in this layer"); m })]); }
                             }
                                         }
                                     }
@@ -1606,7 +1606,7 @@ fn dp1009_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                 .is_true())
             {
                 if let Some(span) = cx.locate(&cx.field::<{ FieldName::Base as u16 }>(s0), &[s0]) {
-                    cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Expanded as u16 }>(&cx.field::<{ FieldName::Base as u16 }>(s0)), &mut m); m.push_str("` is a full OS image; a `-slim` (or `-alpine`) variant makes the image much smaller"); m }, vec![]);
+                    cx.report(span, { let mut m = String::with_capacity(132); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Expanded as u16 }>(&cx.field::<{ FieldName::Base as u16 }>(s0)), &mut m); m.push_str("` is a full OS image; a `-slim` (or `-alpine`) variant makes the image much smaller"); m }, vec![]);
                 }
             }
         }
@@ -1646,7 +1646,7 @@ fn dp1010_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                                     || cx.compare(BinaryOp::Eq, s2, &k4))
                                 {
                                     if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2]) {
-                                        cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
+                                        cx.report(span, { let mut m = String::with_capacity(277); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
                                     }
                                 }
                             }
@@ -1684,7 +1684,7 @@ fn dp1010_1(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                                     &cx.field::<{ FieldName::Program as u16 }>(s1),
                                 ) {
                                     if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2]) {
-                                        cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
+                                        cx.report(span, { let mut m = String::with_capacity(277); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
                                     }
                                 }
                             }
@@ -1720,7 +1720,7 @@ fn dp1010_2(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                                 cx.step()?;
                                 if cx.matches(&k2, s2)? {
                                     if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2]) {
-                                        cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
+                                        cx.report(span, { let mut m = String::with_capacity(277); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
                                     }
                                 }
                             }
@@ -1752,7 +1752,7 @@ fn dp1010_3(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                                 cx.step()?;
                                 if cx.matches(&k1, s2)? {
                                     if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2]) {
-                                        cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
+                                        cx.report(span, { let mut m = String::with_capacity(277); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Program as u16 }>(s1), &mut m); m.push_str("` downloads a model or dataset into the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); download it in a builder stage and copy it, or mount it at run time"); m }, vec![]);
                                     }
                                 }
                             }
@@ -2033,7 +2033,7 @@ fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                                     .is_true())
                                 {
                                     if let Some(span) = cx.locate(&s2.clone(), &[s0, s1, s2]) {
-                                        cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&s2.clone(), &mut m); m.push_str("` makes "); cx.display(&cx.field::<{ FieldName::Manager as u16 }>(s1), &mut m); m.push_str(" build from source in the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); build wheels in a builder stage and install only the wheels"); m }, vec![]);
+                                        cx.report(span, { let mut m = String::with_capacity(311); m.push_str("`"); cx.display(&s2.clone(), &mut m); m.push_str("` makes "); cx.display(&cx.field::<{ FieldName::Manager as u16 }>(s1), &mut m); m.push_str(" build from source in the final image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` (stage "); cx.display(&cx.field::<{ FieldName::Label as u16 }>(&cx.field::<{ FieldName::Stage as u16 }>(s1)), &mut m); m.push_str("); build wheels in a builder stage and install only the wheels"); m }, vec![]);
                                     }
                                 }
                             }
@@ -2096,7 +2096,7 @@ fn dp1012_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                             cx.report(
                                 span,
                                 {
-                                    let mut m = String::new();
+                                    let mut m = String::with_capacity(196);
                                     m.push_str("`");
                                     cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m);
                                     m.push_str(
@@ -2159,7 +2159,7 @@ fn dp1012_1(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                             cx.report(
                                 span,
                                 {
-                                    let mut m = String::new();
+                                    let mut m = String::with_capacity(196);
                                     m.push_str("`");
                                     cx.display(&cx.field::<{ FieldName::Name as u16 }>(s1), &mut m);
                                     m.push_str(
@@ -2231,7 +2231,7 @@ fn dp3001_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                 &k5,
             )) {
                 if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s0), &[s0]) {
-                    cx.report(span, { let mut m = String::new(); m.push_str("the image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` runs without a health check; add a `HEALTHCHECK` to the Dockerfile or a `healthcheck` to its compose service"); m }, vec![]);
+                    cx.report(span, { let mut m = String::with_capacity(169); m.push_str("the image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` runs without a health check; add a `HEALTHCHECK` to the Dockerfile or a `healthcheck` to its compose service"); m }, vec![]);
                 }
             }
         }
@@ -2267,7 +2267,7 @@ fn dp3002_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                         &[s0],
                     )
                 {
-                    cx.report(span, { let mut m = String::new(); m.push_str("the image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` runs as root; add a non-root `USER` after the last step that needs root"); m }, vec![]);
+                    cx.report(span, { let mut m = String::with_capacity(132); m.push_str("the image `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m); m.push_str("` runs as root; add a non-root `USER` after the last step that needs root"); m }, vec![]);
                 }
             }
         }
@@ -2322,7 +2322,7 @@ fn dp3003_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                     cx.report(
                         span,
                         {
-                            let mut m = String::new();
+                            let mut m = String::with_capacity(104);
                             m.push_str("`");
                             cx.display(
                                 &cx.field::<{ FieldName::Expanded as u16 }>(&cx.field::<{
@@ -2382,7 +2382,7 @@ fn dp3004_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                     cx.report(
                         span,
                         {
-                            let mut m = String::new();
+                            let mut m = String::with_capacity(205);
                             m.push_str("the image `");
                             cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m);
                             m.push_str("` is built on `");
@@ -2443,7 +2443,7 @@ fn dp4001_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                                 };
                                 cx.step()?;
                                 if (known2 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s2), &cx.field::<{ FieldName::NormalizedName as u16 }>(s1))) && cx.compare(BinaryOp::Ne, s2, s1) && !(cx.field::<{ FieldName::Constraint as u16 }>(s2).is_true()) && (cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::File as u16 }>(s2), s0) || cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(s2), &cx.field::<{ FieldName::Line as u16 }>(s1))) && ((cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Marker as u16 }>(s2), &k2) || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Marker as u16 }>(s1), &k3)) || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::Marker as u16 }>(s2), &cx.field::<{ FieldName::Marker as u16 }>(s1))) && !({ let mut answer = false; if let Value::List(items3) = cx.field::<{ FieldName::AllRequirements as u16 }>(s0) { let (positions3, known3) = cx.join(&items3, k4, true, |cx, s3| cx.field::<{ FieldName::NormalizedName as u16 }>(s3), |cx| cx.field::<{ FieldName::NormalizedName as u16 }>(s2)); for position in positions3 { let Some(s3) = items3.get(position) else { continue; }; cx.step()?; if (known3 || cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::NormalizedName as u16 }>(s3), &cx.field::<{ FieldName::NormalizedName as u16 }>(s2))) && cx.compare(BinaryOp::Eq, &cx.field::<{ FieldName::File as u16 }>(s3), &cx.field::<{ FieldName::File as u16 }>(s2)) && cx.compare(BinaryOp::Lt, &cx.field::<{ FieldName::Line as u16 }>(s3), &cx.field::<{ FieldName::Line as u16 }>(s2)) && !(cx.field::<{ FieldName::Constraint as u16 }>(s3).is_true()) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
-                        if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1, s2]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` repeats `"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s2), &mut m); m.push_str("` ("); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::File as u16 }>(s2)), &mut m); m.push_str(", line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(s2), &mut m); m.push_str("); keep one line per package"); m }, vec![(cx.field::<{ FieldName::Name as u16 }>(s2), { let mut m = String::new(); m.push_str("first required here"); m })]); }
+                        if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s1), &[s0, s1, s2]) { cx.report(span, { let mut m = String::with_capacity(242); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s1), &mut m); m.push_str("` repeats `"); cx.display(&cx.field::<{ FieldName::Text as u16 }>(s2), &mut m); m.push_str("` ("); cx.display(&cx.field::<{ FieldName::Path as u16 }>(&cx.field::<{ FieldName::File as u16 }>(s2)), &mut m); m.push_str(", line "); cx.display(&cx.field::<{ FieldName::Line as u16 }>(s2), &mut m); m.push_str("); keep one line per package"); m }, vec![(cx.field::<{ FieldName::Name as u16 }>(s2), { let mut m = String::with_capacity(19); m.push_str("first required here"); m })]); }
                     }
                             }
                         }
@@ -2524,7 +2524,7 @@ fn dp4002_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                                             if cx.compare(BinaryOp::Ne, &cx.field::<{ FieldName::NormalizedName as u16 }>(s4), &k3) && !(cx.field::<{ FieldName::Constraint as u16 }>(s4).is_true()) && !k4.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s4)) && !((k5.contains(&cx.field::<{ FieldName::NormalizedName as u16 }>(s4)) && (cx.compare(BinaryOp::In, &cx.field::<{ FieldName::NormalizedName as u16 }>(s4), &cx.call("lower", &[cx.field::<{ FieldName::Text as u16 }>(&cx.field::<{ FieldName::Cmd as u16 }>(s2))])) || cx.compare(BinaryOp::In, &cx.field::<{ FieldName::NormalizedName as u16 }>(s4), &cx.call("lower", &[cx.field::<{ FieldName::Text as u16 }>(&cx.field::<{ FieldName::Entrypoint as u16 }>(s2))]))))) {
                                     for s5 in [cx.call("import_names", &[cx.field::<{ FieldName::Name as u16 }>(s4), k6.clone()])].iter() { cx.step()?;
                                         if !({ let mut answer = false; if let Value::List(items6) = s5.clone() { for s6 in items6.iter() { cx.step()?; if cx.compare(BinaryOp::In, s6, &cx.field::<{ FieldName::ImportedModules as u16 }>(s1)) { answer = true; break; } } } Value::Bool(answer) }.is_true()) {
-                                            if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s4), &[s0, s1, s2, s3, s4, s5]) { cx.report(span, { let mut m = String::new(); m.push_str("no Python file of the build context `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(s1), &mut m); m.push_str("` imports `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s4), &mut m); m.push_str("` (looked for the modules "); cx.display(&s5.clone(), &mut m); m.push_str(")"); m }, vec![]); }
+                                            if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s4), &[s0, s1, s2, s3, s4, s5]) { cx.report(span, { let mut m = String::with_capacity(219); m.push_str("no Python file of the build context `"); cx.display(&cx.field::<{ FieldName::Path as u16 }>(s1), &mut m); m.push_str("` imports `"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s4), &mut m); m.push_str("` (looked for the modules "); cx.display(&s5.clone(), &mut m); m.push_str(")"); m }, vec![]); }
                                         }
                                     }
                                 }
@@ -2587,7 +2587,7 @@ fn dp4003_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                                 for s5 in [{ let mut answer = false; if let Value::List(items5) = cx.call("values_for", &[k5.clone(), cx.field::<{ FieldName::Name as u16 }>(s1)]) { for s5 in items5.iter() { cx.step()?; if cx.compare(BinaryOp::Eq, &cx.call("normalize_name", &[s5.clone()]), &cx.field::<{ FieldName::NormalizedName as u16 }>(s3)) { answer = true; break; } } } Value::Bool(answer) }].iter() { cx.step()?;
                                     if (s4.clone().is_true() || s5.clone().is_true()) {
                                         for s6 in [cx.call("choose", &[s4.clone(), Value::str("in every image", None), Value::str("in the image of this service", None)])].iter() { cx.step()?;
-                                            if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s3), &[s0, s1, s2, s3, s4, s5, s6]) { cx.report(span, { let mut m = String::new(); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("` is forbidden "); cx.display(&s6.clone(), &mut m); m.push_str(" (`forbidden` of DP4003; service: "); cx.display(&s1.clone(), &mut m); m.push_str(")"); m }, vec![]); }
+                                            if let Some(span) = cx.locate(&cx.field::<{ FieldName::Name as u16 }>(s3), &[s0, s1, s2, s3, s4, s5, s6]) { cx.report(span, { let mut m = String::with_capacity(195); m.push_str("`"); cx.display(&cx.field::<{ FieldName::Name as u16 }>(s3), &mut m); m.push_str("` is forbidden "); cx.display(&s6.clone(), &mut m); m.push_str(" (`forbidden` of DP4003; service: "); cx.display(&s1.clone(), &mut m); m.push_str(")"); m }, vec![]); }
                                         }
                                     }
                                 }
@@ -2618,7 +2618,7 @@ fn dp3005_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                     cx.report(
                         span,
                         {
-                            let mut m = String::new();
+                            let mut m = String::with_capacity(222);
                             m.push_str("`");
                             cx.display(&cx.field::<{ FieldName::Name as u16 }>(s0), &mut m);
                             m.push_str("` is ");
@@ -2631,7 +2631,7 @@ fn dp3005_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                         },
                         vec![
                             (cx.field::<{ FieldName::LargestContributors as u16 }>(s0), {
-                                let mut m = String::new();
+                                let mut m = String::with_capacity(24);
                                 m.push_str("one of the largest parts");
                                 m
                             }),
