@@ -231,11 +231,10 @@ impl<'r> Policy<'r> {
             let decisions: Vec<Vec<Option<Option<Severity>>>> = runs
                 .iter()
                 .map(|run| {
-                    let decide = |layers: &[&Layer]| {
-                        (enabled(run.rule, layers) && params(run.rule, layers) == run.params)
-                            .then(|| severity(run.rule, layers))
-                    };
-                    combinations.iter().map(|layers| decide(layers)).collect()
+                    combinations
+                        .iter()
+                        .map(|layers| decision(run, layers))
+                        .collect()
                 })
                 .collect();
             findings.reserve(round_findings.len());
@@ -263,23 +262,22 @@ impl<'r> Policy<'r> {
                 if is_excluded {
                     continue;
                 }
-                let decision = match (services, runs.get(index)) {
-                    // Services tell places of one file apart: the layers of this place.
-                    (Some(services), Some(run)) => {
-                        let at = services.services_at(finding.span, rel_path());
-                        let layers = self.layers(rel_path(), &at);
-                        (enabled(run.rule, &layers) && params(run.rule, &layers) == run.params)
-                            .then(|| severity(run.rule, &layers))
-                    }
-                    _ => decisions
+                let decided = match (services, runs.get(index), combination_of_file.get(file)) {
+                    (None, Some(_), Some(&combination)) => decisions
                         .get(index)
-                        .and_then(|by_combination| {
-                            by_combination.get(*combination_of_file.get(file).unwrap_or(&0))
-                        })
+                        .and_then(|by_combination| by_combination.get(combination))
                         .copied()
                         .flatten(),
+                    // Services tell places of one file apart: the layers of this place.
+                    (_, Some(run), _) => {
+                        let at = services.map_or_else(BTreeSet::new, |services| {
+                            services.services_at(finding.span, rel_path())
+                        });
+                        decision(run, &self.layers(rel_path(), &at))
+                    }
+                    (_, None, _) => None,
                 };
-                let Some(severity) = decision else {
+                let Some(severity) = decided else {
                     continue;
                 };
                 if let Some(severity) = severity {
@@ -321,6 +319,13 @@ impl<'r> Policy<'r> {
             })
             .collect()
     }
+}
+
+/// What becomes of the findings of `run` at a place under `layers`: left out (`None`), or
+/// kept, with the severity the layers set if they set one.
+fn decision(run: &RuleRun<'_>, layers: &[&Layer]) -> Option<Option<Severity>> {
+    (enabled(run.rule, layers) && params(run.rule, layers) == run.params)
+        .then(|| severity(run.rule, layers))
 }
 
 fn same_layers(a: &[&Layer], b: &[&Layer]) -> bool {
