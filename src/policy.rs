@@ -10,6 +10,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use foldhash::HashMap as FoldHashMap;
+
 use crate::config::{check_rule_settings, param_values, Config, RuleSetting};
 use crate::diag::{Diagnostic, Severity};
 use crate::eval::engine::{evaluate, sort_findings, Finding, ParamValue, RuleRun};
@@ -206,6 +208,7 @@ impl<'r> Policy<'r> {
         let mut excluded: Vec<Option<bool>> = vec![None; world.sources.len()];
         let rounds = param_sets.iter().map(Vec::len).max().unwrap_or(0);
         let mut findings = Vec::new();
+        let mut changed_severity = false;
         // Each round runs every rule with at most one param set, so a finding's rule ID tells
         // which param set produced it.
         for round in 0..rounds {
@@ -220,9 +223,9 @@ impl<'r> Policy<'r> {
                     })
                 })
                 .collect();
-            let (round_findings, round_diagnostics) = evaluate(&runs, world);
+            let (mut round_findings, round_diagnostics) = evaluate(&runs, world);
             // The run of each rule ID (the first one, should an ID be defined twice).
-            let mut run_of: HashMap<&str, usize> = HashMap::with_capacity(runs.len());
+            let mut run_of: FoldHashMap<&str, usize> = FoldHashMap::default();
             for (index, run) in runs.iter().enumerate() {
                 run_of.entry(run.rule.id.value.as_str()).or_insert(index);
             }
@@ -237,15 +240,15 @@ impl<'r> Policy<'r> {
                         .collect()
                 })
                 .collect();
-            findings.reserve(round_findings.len());
             for diagnostic in round_diagnostics {
                 if !diagnostics.contains(&diagnostic) {
                     diagnostics.push(diagnostic);
                 }
             }
-            for mut finding in round_findings {
+            // In place: most findings are kept, and a finding is large to move.
+            round_findings.retain_mut(|finding| {
                 let Some(&index) = run_of.get(&*finding.rule_id) else {
-                    continue;
+                    return false;
                 };
                 let file = finding.span.file.0 as usize;
                 let rel_path = || {
@@ -260,7 +263,7 @@ impl<'r> Policy<'r> {
                     None => self.exclude.matches(rel_path()),
                 };
                 if is_excluded {
-                    continue;
+                    return false;
                 }
                 let decided = match (services, runs.get(index), combination_of_file.get(file)) {
                     (None, Some(_), Some(&combination)) => decisions
@@ -278,17 +281,23 @@ impl<'r> Policy<'r> {
                     (_, None, _) => None,
                 };
                 let Some(severity) = decided else {
-                    continue;
+                    return false;
                 };
                 if let Some(severity) = severity {
+                    changed_severity |= finding.severity != severity;
                     finding.severity = severity;
                 }
-                findings.push(finding);
+                true
+            });
+            if findings.is_empty() {
+                findings = round_findings;
+            } else {
+                findings.append(&mut round_findings);
             }
         }
         if rounds > 1 {
             sort_findings(&mut findings, world.sources);
-        } else {
+        } else if changed_severity {
             // One round's findings come sorted and without repeats from `evaluate`, and the
             // filter keeps their order: sorting them again would leave them as they are, so
             // only the repeats a changed severity might have made are removed.
