@@ -25,9 +25,9 @@ const BINARY_SNIFF_BYTES: usize = 8192;
 /// The 64-bit FNV-1a hash of `text`: the same in every build and on every platform, so that
 /// generated code can name the text it was generated from.
 pub fn text_hash(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+    let mut hasher = fnv::FnvHasher::default();
+    std::hash::Hasher::write(&mut hasher, text.as_bytes());
+    std::hash::Hasher::finish(&hasher)
 }
 
 /// Identifies one loaded file within [`Sources`].
