@@ -952,8 +952,7 @@ impl<'w, 'm: 'r, 'r> Evaluator<'w, 'm, 'r> {
             self.arguments.push(value);
         }
         let values = self.arguments.get(first..).unwrap_or_default();
-        let result = crate::eval::builtins::call(self.world, name, values)
-            .unwrap_or_else(|| call(name, values));
+        let result = call(self.world, name, values);
         self.arguments.truncate(first);
         result
     }
@@ -1188,7 +1187,15 @@ pub(crate) fn contains(haystack: &Value<'_>, needle: &Value<'_>) -> bool {
     }
 }
 
-pub(crate) fn call<'m>(name: &str, arguments: &[Value<'m>]) -> Value<'m> {
+/// A call of the function `name`: one of the world's ([`crate::eval::builtins`]), else a
+/// string or list function.
+pub(crate) fn call<'m>(world: &World<'_>, name: &str, arguments: &[Value<'m>]) -> Value<'m> {
+    crate::eval::builtins::call(world, name, arguments)
+        .unwrap_or_else(|| call_value_function(name, arguments))
+}
+
+/// The string and list functions, which read nothing of the world.
+fn call_value_function<'m>(name: &str, arguments: &[Value<'m>]) -> Value<'m> {
     let text = |i: usize| arguments.get(i).and_then(Value::as_str);
     match name {
         "lower" => text(0).map_or(Value::Null, |t| {
@@ -1271,8 +1278,7 @@ mod tests {
                 Node::List(items) => Value::list(items.iter().map(|i| self.eval(i)).collect()),
                 Node::Call(name, arguments) => {
                     let values: Vec<Value<'r>> = arguments.iter().map(|a| self.eval(a)).collect();
-                    crate::eval::builtins::call(self.world, name, &values)
-                        .unwrap_or_else(|| call(name, &values))
+                    call(self.world, name, &values)
                 }
                 Node::Quantifier(kind, lp) => {
                     assert!(lp.join.is_none());

@@ -222,8 +222,7 @@ impl<'w, 'm> Cx<'w, 'm> {
 
     /// A call of the function `name`.
     pub fn call(&self, name: &str, arguments: &[Value<'m>]) -> Value<'m> {
-        crate::eval::builtins::call(self.world, name, arguments)
-            .unwrap_or_else(|| engine::call(name, arguments))
+        engine::call(self.world, name, arguments)
     }
 
     #[inline(always)]
