@@ -253,22 +253,12 @@ pub(crate) fn evaluate_with(
     let mut parts: Vec<Part<'_>> = prepared
         .iter()
         .enumerate()
-        .flat_map(|(rule, prepared)| match prepared.native {
-            Some(native) => native
-                .queries
-                .iter()
+        .flat_map(|(rule, prepared)| {
+            prepared
+                .splits_on()
+                .into_iter()
                 .enumerate()
-                .flat_map(|(query, compiled)| split_query(world, rule, query, compiled.splits_on))
-                .collect(),
-            None => prepared
-                .queries
-                .iter()
-                .enumerate()
-                .flat_map(|(query, compiled)| {
-                    let splits_on = compiled.bindings.first().and_then(Loop::splits_on);
-                    split_query(world, rule, query, splits_on)
-                })
-                .collect::<Vec<_>>(),
+                .flat_map(move |(query, splits_on)| split_query(world, rule, query, splits_on))
         })
         .collect();
     // The parts run in the order of where their runs start in their collections, every
@@ -361,6 +351,21 @@ impl<'r> PreparedRule<'r> {
             queries,
             native,
             spent: AtomicU64::new(0),
+        }
+    }
+}
+
+impl PreparedRule<'_> {
+    /// For each query, the top-level collection whose elements it can be given in runs
+    /// ([`Loop::splits_on`] of its first loop, which the compiled rule was generated with).
+    fn splits_on(&self) -> Vec<Option<&str>> {
+        match self.native {
+            Some(native) => native.queries.iter().map(|query| query.splits_on).collect(),
+            None => self
+                .queries
+                .iter()
+                .map(|query| query.bindings.first().and_then(Loop::splits_on))
+                .collect(),
         }
     }
 }
