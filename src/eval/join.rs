@@ -19,6 +19,7 @@
 //! building it took.
 
 use std::borrow::Cow;
+use std::ops::Deref;
 use std::sync::{Arc, Mutex, Weak};
 
 use foldhash::{HashMap, HashMapExt};
@@ -134,27 +135,26 @@ impl<'v> Index<'v> {
         }
     }
 
-    /// The positions of the elements whose key is `key`, in list order.
-    fn positions(&self, key: &IndexKey<'v>) -> Positions<'_> {
-        Positions {
-            next: &self.next,
-            at: self.ends.get(key).map_or(END, |&(first, _)| first),
-        }
+    /// The first position whose key is `key` (`END` for none).
+    fn first(&self, key: Option<&IndexKey<'v>>) -> usize {
+        key.and_then(|key| self.ends.get(key))
+            .map_or(END, |&(first, _)| first)
     }
 }
 
-/// The positions of one key in an [`Index`].
-pub struct Positions<'i> {
-    next: &'i [usize],
+/// The positions of one key in an [`Index`], read from the index borrowed or held
+/// (`Arc<Index>`, for a loop that visits them while it evaluates other things).
+pub struct Positions<I> {
+    index: I,
     at: usize,
 }
 
-impl Iterator for Positions<'_> {
+impl<'v, I: Deref<Target = Index<'v>>> Iterator for Positions<I> {
     type Item = usize;
 
     fn next(&mut self) -> Option<usize> {
         let position = self.at;
-        self.at = *self.next.get(position)?;
+        self.at = *self.index.next.get(position)?;
         Some(position)
     }
 }
@@ -176,39 +176,19 @@ impl<'v> Candidates<'v> {
     }
 
     /// The positions to visit, in list order, holding the index.
-    pub fn into_positions(self) -> OwnedPositions<'v> {
-        let at = match &self.probe {
-            Some(key) => self.index.ends.get(key).map_or(END, |&(first, _)| first),
-            None => END,
-        };
-        OwnedPositions {
+    pub fn into_positions(self) -> Positions<Arc<Index<'v>>> {
+        Positions {
+            at: self.index.first(self.probe.as_ref()),
             index: self.index,
-            at,
         }
     }
 
     /// The positions to visit, in list order.
-    pub fn positions(&self) -> Positions<'_> {
-        match &self.probe {
-            Some(key) => self.index.positions(key),
-            None => Positions { next: &[], at: END },
+    pub fn positions(&self) -> Positions<&Index<'v>> {
+        Positions {
+            at: self.index.first(self.probe.as_ref()),
+            index: &self.index,
         }
-    }
-}
-
-/// [`Positions`] that hold their index.
-pub struct OwnedPositions<'v> {
-    index: Arc<Index<'v>>,
-    at: usize,
-}
-
-impl Iterator for OwnedPositions<'_> {
-    type Item = usize;
-
-    fn next(&mut self) -> Option<usize> {
-        let position = self.at;
-        self.at = *self.index.next.get(position)?;
-        Some(position)
     }
 }
 

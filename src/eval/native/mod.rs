@@ -19,9 +19,7 @@ use std::sync::Arc;
 use crate::diag::Diagnostic;
 use crate::eval::compile::{matcher, ConstantPattern, Patterns};
 use crate::eval::engine::{self, Finding, FindingOf, RuleIdentity};
-use crate::eval::join::{
-    Candidates, Index, IndexKey, Indexes, KeyId, KeyPath, OwnedPositions, Plan,
-};
+use crate::eval::join::{Candidates, Index, IndexKey, Indexes, KeyId, KeyPath, Plan, Positions};
 use crate::eval::members::Members;
 use crate::eval::value::Value;
 use crate::eval::world::World;
@@ -293,7 +291,7 @@ impl<'w, 'm> Cx<'w, 'm> {
 /// The positions of a list that a loop with a join visits ([`Cx::join`]).
 pub enum Visit<'m> {
     All(Range<usize>),
-    Found(OwnedPositions<'m>),
+    Found(Positions<Arc<Index<'m>>>),
 }
 
 impl Iterator for Visit<'_> {
