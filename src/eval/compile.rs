@@ -93,8 +93,12 @@ pub enum Piece<'r> {
 /// kind of a node is one load, not a decoding of the niche in a constant's value.
 #[repr(u8)]
 pub enum Node<'r> {
-    /// A literal, a param, or a list of them.
+    /// A literal, or a list of literals.
     Const(Value<'r>),
+    /// A param: its position among the rule's params and its value in this run. The
+    /// evaluator reads it as a constant; a compiled rule reads the value its run gives it
+    /// ([`crate::eval::native::Cx::param`]), so that one compiled rule serves every value.
+    Param(usize, Value<'r>),
     /// A variable: the slot of the scope stack it is bound to.
     Var(usize),
     /// A top-level collection.
@@ -113,9 +117,10 @@ pub enum Node<'r> {
     /// `==`, `!=`, `<`, `<=`, `>`, `>=`, `in`, `not in`.
     Compare(BinaryOp, Box<Node<'r>>, Box<Node<'r>>),
     /// `needle in LIST`, or `not in` when the flag is set, where the list is a constant
-    /// (a literal list or a param), its elements prepared for the lookup. It takes the steps
-    /// of the [`Node::Compare`] it stands for, the list's being one constant's.
-    Member(bool, Box<Node<'r>>, Box<Members<'r>>),
+    /// (a literal list or a param, whose position the last field gives), its elements
+    /// prepared for the lookup. It takes the steps of the [`Node::Compare`] it stands for,
+    /// the list's being one constant's.
+    Member(bool, Box<Node<'r>>, Box<Members<'r>>, Option<usize>),
     Matches(Box<Node<'r>>, Box<Node<'r>>, Pattern),
 }
 
@@ -275,8 +280,12 @@ impl<'r> Compiler<'_, 'r> {
         if let Some(slot) = self.scope.iter().rposition(|bound| *bound == name) {
             return Node::Var(slot);
         }
-        if let Some((_, value)) = self.params.iter().find(|(param, _)| *param == name) {
-            return Node::Const(value.clone());
+        if let Some(index) = self.params.iter().position(|(param, _)| *param == name) {
+            let value = self
+                .params
+                .get(index)
+                .map_or(Value::Null, |(_, v)| v.clone());
+            return Node::Param(index, value);
         }
         if COLLECTIONS
             .iter()
@@ -295,6 +304,8 @@ impl<'r> Compiler<'_, 'r> {
             ExprKind::Integer(i) => Node::Const(Value::Integer(*i)),
             ExprKind::String(s) => Node::Const(Value::str(s, None)),
             ExprKind::Size(s) => Node::Const(Value::Size(*s)),
+            // A list of literals is one constant; a list with a param is made where it is
+            // read, so that the compiled rules read the param's value there.
             ExprKind::List(items) => {
                 let items: Vec<Node<'r>> = items.iter().map(|item| self.expr(item)).collect();
                 if items.iter().all(|item| matches!(item, Node::Const(_))) {
@@ -358,7 +369,8 @@ impl<'r> Compiler<'_, 'r> {
                     BinaryOp::Or => Node::Or(l, r),
                     BinaryOp::Matches => {
                         let pattern = match r.as_ref() {
-                            Node::Const(Value::String(pattern, _)) => Pattern::Constant(
+                            Node::Const(Value::String(pattern, _))
+                            | Node::Param(_, Value::String(pattern, _)) => Pattern::Constant(
                                 ConstantPattern::new(pattern, right.span, self.patterns),
                             ),
                             _ => Pattern::Dynamic(right.span),
@@ -366,9 +378,18 @@ impl<'r> Compiler<'_, 'r> {
                         Node::Matches(l, r, pattern)
                     }
                     BinaryOp::In | BinaryOp::NotIn => match *r {
-                        Node::Const(Value::List(list)) => {
-                            Node::Member(*op == BinaryOp::NotIn, l, Box::new(Members::new(list)))
-                        }
+                        Node::Const(Value::List(list)) => Node::Member(
+                            *op == BinaryOp::NotIn,
+                            l,
+                            Box::new(Members::new(list)),
+                            None,
+                        ),
+                        Node::Param(index, Value::List(list)) => Node::Member(
+                            *op == BinaryOp::NotIn,
+                            l,
+                            Box::new(Members::new(list)),
+                            Some(index),
+                        ),
                         r => Node::Compare(*op, l, boxed(r)),
                     },
                     _ => Node::Compare(*op, l, r),
@@ -534,9 +555,11 @@ pub fn invalid_regex(pattern: &str, span: Span, error: regex::Error) -> Diagnost
 fn reads_slot(node: &Node<'_>, slot: usize) -> bool {
     match node {
         Node::Var(s) | Node::VarField(s, _) => *s == slot,
-        Node::Const(_) | Node::Collection(_) => false,
+        Node::Const(_) | Node::Param(..) | Node::Collection(_) => false,
         Node::List(items) | Node::Call(_, items) => items.iter().any(|i| reads_slot(i, slot)),
-        Node::Field(base, _) | Node::Not(base) | Node::Member(_, base, _) => reads_slot(base, slot),
+        Node::Field(base, _) | Node::Not(base) | Node::Member(_, base, ..) => {
+            reads_slot(base, slot)
+        }
         Node::And(l, r) | Node::Or(l, r) | Node::Compare(_, l, r) | Node::Matches(l, r, _) => {
             reads_slot(l, slot) || reads_slot(r, slot)
         }
@@ -557,7 +580,7 @@ fn path_root(node: &Node<'_>) -> Option<Root> {
     match node {
         Node::VarField(slot, _) => Some(Root::Var(*slot)),
         Node::Field(base, _) => match &**base {
-            Node::Const(_) | Node::Collection(_) => Some(Root::Other),
+            Node::Const(_) | Node::Param(..) | Node::Collection(_) => Some(Root::Other),
             base => path_root(base),
         },
         _ => None,
@@ -698,8 +721,8 @@ mod tests {
         let [member, quantifier] = packages.parts.as_slice() else {
             panic!("two parts");
         };
-        // The param is the configured value, folded into a constant, prepared for lookups.
-        let Node::Member(false, _, wanted) = member else {
+        // The param (the first) is the configured value, prepared for lookups.
+        let Node::Member(false, _, wanted, Some(0)) = member else {
             panic!("an `in`");
         };
         assert!(wanted.contains(&Value::str("gcc", None)));

@@ -216,8 +216,8 @@ pub(crate) fn message_capacity(pieces: &[Piece<'_>]) -> usize {
 
 /// Evaluates every rule over `world`, in parallel. Findings are deduplicated and sorted by
 /// file, position, rule ID and message; problems (a rule that ran out of steps, an invalid
-/// regular expression given by configuration) are diagnostics at the rule. A bundled rule run
-/// with its params' defaults runs as the Rust it is compiled to ([`crate::eval::native`]),
+/// regular expression given by configuration) are diagnostics at the rule. A bundled rule
+/// runs as the Rust it is compiled to ([`crate::eval::native`]), with its params' values,
 /// which finds what the evaluator finds and counts only the elements its loops visit as
 /// steps; the evaluator runs the others. Each rule has a budget of [`MAX_STEPS`].
 pub fn evaluate(rules: &[RuleRun<'_>], world: &World<'_>) -> (Vec<Finding>, Vec<Diagnostic>) {
@@ -326,24 +326,25 @@ struct PreparedRule<'r> {
     rule: &'r Rule,
     identity: RuleIdentity,
     queries: Vec<CompiledQuery<'r>>,
-    /// The rule compiled to Rust, when it is a bundled rule run with its params' defaults
-    /// (its parts then run that code instead of the evaluator).
-    native: Option<&'static NativeRule>,
+    /// The rule compiled to Rust, when it is a bundled rule of the text the code was
+    /// generated from (its parts then run that code instead of the evaluator), and the
+    /// values of its params that code reads.
+    native: Option<(&'static NativeRule, Vec<Value<'static>>)>,
     spent: AtomicU64,
 }
 
 impl<'r> PreparedRule<'r> {
     fn new(run: &RuleRun<'r>, patterns: &Patterns, native: bool) -> PreparedRule<'r> {
         let rule = run.rule;
-        let native = if native && run.params.is_empty() {
-            native::find(&rule.id.value, rule.text_hash)
-        } else {
-            None
-        };
+        let params = rule_params(rule, &run.params);
+        let native = native
+            .then(|| native::find(&rule.id.value, rule.text_hash))
+            .flatten()
+            .map(|code| (code, params.iter().map(|(_, v)| v.to_static()).collect()));
         // A compiled rule's queries are not compiled again.
         let queries = match native {
             Some(_) => Vec::new(),
-            None => compile(rule, &rule_params(rule, &run.params), patterns),
+            None => compile(rule, &params, patterns),
         };
         PreparedRule {
             rule,
@@ -359,8 +360,8 @@ impl PreparedRule<'_> {
     /// For each query, the top-level collection whose elements it can be given in runs
     /// ([`Loop::splits_on`] of its first loop, which the compiled rule was generated with).
     fn splits_on(&self) -> Vec<Option<&str>> {
-        match self.native {
-            Some(native) => native.queries.iter().map(|query| query.splits_on).collect(),
+        match &self.native {
+            Some((native, _)) => native.queries.iter().map(|query| query.splits_on).collect(),
             None => self
                 .queries
                 .iter()
@@ -446,13 +447,13 @@ fn run_part<'m: 'r, 'r>(
     let Some(prepared) = rules.get(part.rule) else {
         return (Vec::new(), None);
     };
-    if let Some(native) = prepared.native {
+    if let Some((native, params)) = &prepared.native {
         let range = part.elements.as_ref().map(|(_, range)| range.clone());
         let mut cx = Cx::new(
             world,
             patterns,
             prepared.rule.file,
-            &prepared.identity,
+            (&prepared.identity, params),
             range,
             (&prepared.spent, max_steps),
         );
@@ -900,10 +901,10 @@ impl<'w, 'm: 'r, 'r> Evaluator<'w, 'm, 'r> {
             Node::And(left, right) => self.holds(left) && self.holds(right),
             Node::Or(left, right) => self.holds(left) || self.holds(right),
             Node::Compare(op, left, right) => self.compare(*op, left, right),
-            Node::Member(negated, needle, members) => self.member(*negated, needle, members),
+            Node::Member(negated, needle, members, _) => self.member(*negated, needle, members),
             Node::Matches(left, right, pattern) => self.matches(left, right, pattern),
             Node::Quantifier(kind, lp) => self.quantifier(*kind, lp).is_true(),
-            Node::Const(value) => value.is_true(),
+            Node::Const(value) | Node::Param(_, value) => value.is_true(),
             Node::Var(slot) => self.scopes.get(*slot).is_some_and(Value::is_true),
             _ => self.value(node).is_true(),
         }
@@ -912,7 +913,7 @@ impl<'w, 'm: 'r, 'r> Evaluator<'w, 'm, 'r> {
     /// [`Evaluator::eval`] once the step of `node` is counted.
     fn value(&mut self, node: &Node<'r>) -> Value<'r> {
         match node {
-            Node::Const(value) => value.clone(),
+            Node::Const(value) | Node::Param(_, value) => value.clone(),
             Node::Var(slot) => self.scopes.get(*slot).cloned().unwrap_or(Value::Null),
             // The variable's step, then its value's field, read in place.
             Node::VarField(slot, field) => {
@@ -1000,7 +1001,7 @@ impl<'w, 'm: 'r, 'r> Evaluator<'w, 'm, 'r> {
     #[inline(always)]
     fn read<'a>(&'a self, node: &'a Node<'r>) -> Cow<'a, Value<'r>> {
         match node {
-            Node::Const(value) => Cow::Borrowed(value),
+            Node::Const(value) | Node::Param(_, value) => Cow::Borrowed(value),
             Node::Var(slot) => self
                 .scopes
                 .get(*slot)
@@ -1022,7 +1023,7 @@ impl<'w, 'm: 'r, 'r> Evaluator<'w, 'm, 'r> {
     /// copied (the step is counted as [`Evaluator::eval`] would).
     fn operand<'n>(&mut self, node: &'n Node<'r>) -> Cow<'n, Value<'r>> {
         match node {
-            Node::Const(value) => {
+            Node::Const(value) | Node::Param(_, value) => {
                 if !self.step() {
                     return Cow::Owned(Value::Null);
                 }
@@ -1115,7 +1116,7 @@ impl<'w, 'm: 'r, 'r> Evaluator<'w, 'm, 'r> {
 /// of a variable (two), which [`Evaluator::read`] reads in place; `None` for other nodes.
 fn read_steps(node: &Node<'_>) -> Option<u64> {
     match node {
-        Node::Const(_) | Node::Var(_) => Some(1),
+        Node::Const(_) | Node::Param(..) | Node::Var(_) => Some(1),
         Node::VarField(..) => Some(2),
         _ => None,
     }
@@ -1268,7 +1269,7 @@ mod tests {
                 _ => Value::Null,
             };
             match node {
-                Node::Const(value) => value.clone(),
+                Node::Const(value) | Node::Param(_, value) => value.clone(),
                 Node::Var(slot) => self.scopes.get(*slot).cloned().unwrap_or(Value::Null),
                 Node::VarField(slot, name) => {
                     self.steps += 1;
@@ -1310,7 +1311,7 @@ mod tests {
                     Value::Bool(compare(*op, &a, &b))
                 }
                 // The list is a constant: one step.
-                Node::Member(negated, needle, members) => {
+                Node::Member(negated, needle, members, _) => {
                     let needle = self.eval(needle);
                     self.steps += 1;
                     let list = Value::List(Arc::clone(members.list()));

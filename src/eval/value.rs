@@ -120,6 +120,19 @@ impl<'m> Value<'m> {
         Value::List(Arc::new(items))
     }
 
+    /// The value with its strings copied: it borrows nothing.
+    pub fn to_static(&self) -> Value<'static> {
+        match self {
+            Value::Null => Value::Null,
+            Value::Bool(b) => Value::Bool(*b),
+            Value::Integer(i) => Value::Integer(*i),
+            Value::Size(s) => Value::Size(*s),
+            Value::String(text, span) => Value::String(Cow::Owned(text.to_string()), *span),
+            Value::List(items) => Value::list(items.iter().map(Value::to_static).collect()),
+            Value::Entity(entity) => Value::Entity(*entity),
+        }
+    }
+
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }

@@ -31,6 +31,7 @@ pub fn generate(rules: &[Rule]) -> String {
         "/// The rules compiled to Rust, by ID.\npub static RULES: &[NativeRule] = &[\n",
     );
     for rule in rules {
+        // Compiled with the defaults; the code reads the params' values of each run.
         let params = rule_params(rule, &Default::default());
         let patterns = Default::default();
         let queries = compile(rule, &params, &patterns);
@@ -235,19 +236,25 @@ impl Generator {
                 self.operand(left),
                 self.operand(right)
             ),
-            Node::Member(negated, needle, members) => {
-                let items: Vec<String> = members.list().iter().map(constant).collect();
-                let members = self.constant(format!("cx.members(vec![{}])", items.join(", ")));
+            Node::Member(negated, needle, members, param) => {
+                let members = match param {
+                    Some(index) => self.constant(format!("cx.param_members({index})")),
+                    None => {
+                        let items: Vec<String> = members.list().iter().map(constant).collect();
+                        self.constant(format!("cx.members(vec![{}])", items.join(", ")))
+                    }
+                };
                 let not = if *negated { "!" } else { "" };
                 format!("{not}{members}.contains({})", self.operand(needle))
             }
             Node::Matches(left, right, pattern) => match pattern {
                 Pattern::Constant(pattern) => {
-                    let compiled = self.constant(format!(
-                        "cx.pattern({:?}, {})",
-                        pattern.text(),
-                        span(pattern.span())
-                    ));
+                    let compiled = self.constant(match &**right {
+                        Node::Param(index, _) => {
+                            format!("cx.param_pattern({index}, {})", span(pattern.span()))
+                        }
+                        _ => format!("cx.pattern({:?}, {})", pattern.text(), span(pattern.span())),
+                    });
                     format!("cx.matches(&{compiled}, {})?", self.operand(left))
                 }
                 Pattern::Dynamic(at) => format!(
@@ -267,6 +274,7 @@ impl Generator {
         match node {
             Node::Var(slot) => format!("s{slot}"),
             Node::Const(value) => format!("&{}", self.constant(constant(value))),
+            Node::Param(index, _) => format!("&{}", self.constant(format!("cx.param({index})"))),
             _ => format!("&{}", self.value(node)),
         }
     }
@@ -279,6 +287,10 @@ impl Generator {
                 format!("{}.clone()", self.constant(constant(list)))
             }
             Node::Const(value) => constant(value),
+            // A param's value is read once, before the loops.
+            Node::Param(index, _) => {
+                format!("{}.clone()", self.constant(format!("cx.param({index})")))
+            }
             Node::Var(slot) => format!("s{slot}.clone()"),
             Node::Collection(name) => format!("cx.collection({name:?})"),
             Node::List(items) => {

@@ -1,12 +1,12 @@
-//! The bundled rules compiled to Rust, and what that code calls. A bundled rule run with its
-//! params' defaults runs as the functions [`rules`] holds for it: its compiled queries
+//! The bundled rules compiled to Rust, and what that code calls. A bundled rule runs as the
+//! functions [`rules`] holds for it, with the params' values of each run: its compiled queries
 //! ([`crate::eval::compile`]) printed as Rust by the generator, with the evaluator's own
 //! helpers for every value (field reads, comparisons, `in`, patterns, functions, messages and
 //! findings), so that it finds exactly what the evaluator finds, without walking a tree or
 //! binding a scope stack. It counts a step for each element its loops visit, within the
 //! rule's budget, so that no input makes a bundled rule run without end.
 //! A rule whose text differs from the one the code was generated from (a user pack's copy of
-//! a bundled rule), or that configuration gives other params, runs in the evaluator.
+//! a bundled rule) runs in the evaluator.
 
 #[cfg(test)]
 mod generate;
@@ -75,6 +75,9 @@ pub struct Cx<'w, 'm> {
     /// The rule's file, for the spans of its patterns.
     file: FileId,
     rule: &'w RuleIdentity,
+    /// The value of each of the rule's params in this run (configured or default), in the
+    /// order the rule declares them.
+    params: &'w [Value<'static>],
     /// The indexes of the lists the query's joins have looked up (as the evaluator's part
     /// keeps them: [`Indexes`]).
     indexes: Indexes<'m>,
@@ -96,7 +99,7 @@ impl<'w, 'm> Cx<'w, 'm> {
         world: &'w World<'m>,
         patterns: &'w Patterns,
         file: FileId,
-        rule: &'w RuleIdentity,
+        rule: (&'w RuleIdentity, &'w [Value<'static>]),
         range: Option<Range<usize>>,
         budget: (&'w AtomicU64, u64),
     ) -> Cx<'w, 'm> {
@@ -104,7 +107,8 @@ impl<'w, 'm> Cx<'w, 'm> {
             world,
             patterns,
             file,
-            rule,
+            rule: rule.0,
+            params: rule.1,
             indexes: Indexes::default(),
             other_keys: 0,
             range,
@@ -236,6 +240,26 @@ impl<'w, 'm> Cx<'w, 'm> {
     /// A constant pattern written at `span`, compiled when a match first needs it.
     pub fn pattern(&self, text: &str, span: Span) -> ConstantPattern {
         ConstantPattern::new(text, span, self.patterns)
+    }
+
+    /// The value of param number `index` in this run.
+    pub fn param(&self, index: usize) -> Value<'static> {
+        self.params.get(index).cloned().unwrap_or(Value::Null)
+    }
+
+    /// Param number `index`, a list (as configuration checks), prepared for `in`.
+    pub fn param_members(&self, index: usize) -> Members<'static> {
+        match self.param(index) {
+            Value::List(items) => Members::new(items),
+            _ => Members::new(Arc::new(Vec::new())),
+        }
+    }
+
+    /// Param number `index`, a string (as configuration checks), as the pattern of a
+    /// `matches` written at `span`, compiled when a match first needs it.
+    pub fn param_pattern(&self, index: usize, span: Span) -> ConstantPattern {
+        let param = self.param(index);
+        self.pattern(param.as_str().unwrap_or_default(), span)
     }
 
     /// `text matches pattern`: false when `text` is not a string; an invalid pattern is the

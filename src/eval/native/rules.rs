@@ -329,21 +329,9 @@ fn dp2003_1(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 
 fn dp2004_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::Null;
-    let k1 = Value::list(vec![
-        Value::str(".git", None),
-        Value::str("__pycache__", None),
-        Value::str("*.pyc", None),
-        Value::str(".env", None),
-        Value::str("node_modules", None),
-    ]);
+    let k1 = cx.param(0);
     let k2 = Value::Integer(0);
-    let k3 = Value::list(vec![
-        Value::str(".git", None),
-        Value::str("__pycache__", None),
-        Value::str("*.pyc", None),
-        Value::str(".env", None),
-        Value::str("node_modules", None),
-    ]);
+    let k3 = cx.param(0);
     if let Value::List(items0) = cx.collection("contexts") {
         for s0 in cx.part(&items0).iter() {
             cx.step()?;
@@ -383,34 +371,8 @@ fn dp2004_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 fn dp2005_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::Null;
     let k1 = Value::str("file", None);
-    let k2 = Value::list(vec![
-        Value::str(".env", None),
-        Value::str(".env.*", None),
-        Value::str("*.pem", None),
-        Value::str("*.key", None),
-        Value::str("*.p12", None),
-        Value::str("*.pfx", None),
-        Value::str("id_rsa*", None),
-        Value::str("id_dsa*", None),
-        Value::str("id_ecdsa*", None),
-        Value::str("id_ed25519*", None),
-        Value::str("credentials*", None),
-        Value::str(".aws/credentials", None),
-        Value::str(".npmrc", None),
-        Value::str(".pypirc", None),
-        Value::str(".netrc", None),
-        Value::str(".git-credentials", None),
-        Value::str(".docker/config.json", None),
-    ]);
-    let k3 = Value::list(vec![
-        Value::str("*.example", None),
-        Value::str("*.sample", None),
-        Value::str("*.template", None),
-        Value::str("*.dist", None),
-        Value::str("*.pub", None),
-        Value::str("*.py", None),
-        Value::str("*.md", None),
-    ]);
+    let k2 = cx.param(0);
+    let k3 = cx.param(1);
     if let Value::List(items0) = cx.collection("copies") {
         for s0 in cx.part(&items0).iter() {
             cx.step()?;
@@ -460,7 +422,8 @@ fn dp2005_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 }
 
 fn dp2006_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
-    let k0 = Value::Size(500000000);
+    let k0 = cx.param(0);
+    let k1 = cx.param(0);
     if let Value::List(items0) = cx.collection("contexts") {
         for s0 in cx.part(&items0).iter() {
             cx.step()?;
@@ -479,7 +442,7 @@ fn dp2006_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                             m.push_str("` sends ");
                             cx.display(&cx.field::<{ FieldName::SentSize as u16 }>(s0), &mut m);
                             m.push_str(" to the builder, over the budget of ");
-                            cx.display(&Value::Size(500000000), &mut m);
+                            cx.display(&k1.clone(), &mut m);
                             m.push_str(" (all its files: ");
                             cx.display(&cx.field::<{ FieldName::TotalSize as u16 }>(s0), &mut m);
                             m.push_str(")");
@@ -495,40 +458,9 @@ fn dp2006_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 }
 
 fn dp1001_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
-    let k0 = cx.members(vec![
-        Value::str("apt", None),
-        Value::str("apk", None),
-        Value::str("dnf", None),
-        Value::str("yum", None),
-        Value::str("microdnf", None),
-    ]);
-    let k1 = cx.members(vec![
-        Value::str("build-essential", None),
-        Value::str("build-base", None),
-        Value::str("gcc", None),
-        Value::str("g++", None),
-        Value::str("gcc-c++", None),
-        Value::str("cpp", None),
-        Value::str("clang", None),
-        Value::str("llvm", None),
-        Value::str("make", None),
-        Value::str("cmake", None),
-        Value::str("ninja-build", None),
-        Value::str("autoconf", None),
-        Value::str("automake", None),
-        Value::str("libtool", None),
-        Value::str("binutils", None),
-        Value::str("musl-dev", None),
-        Value::str("libc6-dev", None),
-        Value::str("libc-dev", None),
-        Value::str("glibc-devel", None),
-        Value::str("gfortran", None),
-        Value::str("gcc-gfortran", None),
-    ]);
-    let k2 = cx.pattern(
-        "^(gcc|g\\+\\+|cpp|clang|gfortran|llvm)-[0-9][0-9.]*$",
-        cx.span(2540, 2559),
-    );
+    let k0 = cx.param_members(2);
+    let k1 = cx.param_members(0);
+    let k2 = cx.param_pattern(1, cx.span(2540, 2559));
     let k3 = cx.key(&[FieldName::Instruction]);
     let k4 = cx.members(vec![
         Value::str("apt-get", None),
@@ -538,13 +470,7 @@ fn dp1001_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
         Value::str("yum", None),
         Value::str("microdnf", None),
     ]);
-    let k5 = cx.members(vec![
-        Value::str("del", None),
-        Value::str("remove", None),
-        Value::str("purge", None),
-        Value::str("autoremove", None),
-        Value::str("erase", None),
-    ]);
+    let k5 = cx.param_members(3);
     let k6 = cx.key(&[FieldName::Instruction]);
     let k7 = Value::str("--virtual", None);
     if let Value::List(items0) = cx.collection("images") {
@@ -564,8 +490,8 @@ fn dp1001_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 }
 
 fn dp1002_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
-    let k0 = cx.members(vec![Value::str("nvidia/cuda", None)]);
-    let k1 = cx.pattern("(^|-)devel(-|$)", cx.span(1714, 1723));
+    let k0 = cx.param_members(0);
+    let k1 = cx.param_pattern(1, cx.span(1714, 1723));
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
             cx.step()?;
@@ -597,13 +523,9 @@ fn dp1003_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
         Value::str("pip install", None),
     ]);
     let k3 = Value::str("pip", None);
-    let k4 = cx.members(vec![Value::str("--no-cache-dir", None)]);
+    let k4 = cx.param_members(0);
     let k5 = Value::str("uv", None);
-    let k6 = cx.members(vec![
-        Value::str("--no-cache", None),
-        Value::str("--no-cache-dir", None),
-        Value::str("-n", None),
-    ]);
+    let k6 = cx.param_members(1);
     let k7 = Value::str("pip", None);
     let k8 = Value::str("PIP_NO_CACHE_DIR", None);
     let k9 = Value::str("uv", None);
@@ -998,7 +920,7 @@ fn dp1004_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::str("apt", None);
     let k1 = cx.key(&[FieldName::Instruction]);
     let k2 = Value::str("rm", None);
-    let k3 = cx.pattern("^/var/lib/apt(/lists)?(/|/\\*)?$", cx.span(1948, 1961));
+    let k3 = cx.param_pattern(0, cx.span(1948, 1961));
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
             cx.step()?;
@@ -1238,11 +1160,11 @@ fn dp1006_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 
 fn dp1007_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = cx.key(&[FieldName::NormalizedName]);
-    let k1 = cx.members(vec![Value::str("pip", None), Value::str("uv", None)]);
-    let k2 = cx.members(vec![Value::str("pip", None), Value::str("uv", None)]);
+    let k1 = cx.param_members(0);
+    let k2 = cx.param_members(0);
     let k3 = cx.key(&[FieldName::NormalizedName]);
-    let k4 = cx.members(vec![Value::str("pip", None), Value::str("uv", None)]);
-    let k5 = cx.members(vec![Value::str("pip", None), Value::str("uv", None)]);
+    let k4 = cx.param_members(0);
+    let k5 = cx.param_members(0);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
             cx.step()?;
@@ -1278,7 +1200,7 @@ fn dp1007_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 
 fn dp1007_1(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = cx.key(&[FieldName::NormalizedName]);
-    let k1 = cx.members(vec![Value::str("pip", None), Value::str("uv", None)]);
+    let k1 = cx.param_members(0);
     let k2 = cx.key(&[FieldName::Instruction]);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
@@ -1352,55 +1274,36 @@ fn dp1007_1(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 
 fn dp1008_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = Value::str("rm", None);
-    let k1 = cx.pattern("^/var/lib/apt(/lists)?(/|/\\*)?$", cx.span(2164, 2173));
-    let k2 = cx.pattern("^/var/cache/apk(/|/\\*)?$", cx.span(2190, 2199));
-    let k3 = cx.pattern(
-        "(^|/)\\.cache/pip(/|/\\*)?$|^(/root|~|\\$HOME|\\$\\{HOME\\})/\\.cache(/|/\\*)?$",
-        cx.span(2216, 2225),
-    );
-    let k4 = cx.pattern(
-        "(^|/)\\.cache/uv(/|/\\*)?$|^(/root|~|\\$HOME|\\$\\{HOME\\})/\\.cache(/|/\\*)?$",
-        cx.span(2248, 2256),
-    );
-    let k5 = cx.pattern("^/var/cache/(dnf|yum)(/|/\\*)?$", cx.span(2273, 2282));
+    let k1 = cx.param_pattern(0, cx.span(2164, 2173));
+    let k2 = cx.param_pattern(1, cx.span(2190, 2199));
+    let k3 = cx.param_pattern(2, cx.span(2216, 2225));
+    let k4 = cx.param_pattern(3, cx.span(2248, 2256));
+    let k5 = cx.param_pattern(4, cx.span(2273, 2282));
     let k6 = Value::str("apt", None);
-    let k7 = cx.pattern("^/var/lib/apt(/lists)?(/|/\\*)?$", cx.span(2422, 2431));
+    let k7 = cx.param_pattern(0, cx.span(2422, 2431));
     let k8 = Value::str("apk", None);
-    let k9 = cx.pattern("^/var/cache/apk(/|/\\*)?$", cx.span(2479, 2488));
+    let k9 = cx.param_pattern(1, cx.span(2479, 2488));
     let k10 = Value::str("pip", None);
-    let k11 = cx.pattern(
-        "(^|/)\\.cache/pip(/|/\\*)?$|^(/root|~|\\$HOME|\\$\\{HOME\\})/\\.cache(/|/\\*)?$",
-        cx.span(2536, 2545),
-    );
+    let k11 = cx.param_pattern(2, cx.span(2536, 2545));
     let k12 = Value::str("uv", None);
-    let k13 = cx.pattern(
-        "(^|/)\\.cache/uv(/|/\\*)?$|^(/root|~|\\$HOME|\\$\\{HOME\\})/\\.cache(/|/\\*)?$",
-        cx.span(2592, 2600),
-    );
-    let k14 = cx.members(vec![
-        Value::str("dnf", None),
-        Value::str("yum", None),
-        Value::str("microdnf", None),
-    ]);
-    let k15 = cx.pattern("^/var/cache/(dnf|yum)(/|/\\*)?$", cx.span(2655, 2664));
+    let k13 = cx.param_pattern(3, cx.span(2592, 2600));
+    let k14 = cx.param_members(5);
+    let k15 = cx.param_pattern(4, cx.span(2655, 2664));
     let k16 = cx.key(&[FieldName::Instruction]);
     let k17 = cx.key(&[FieldName::Manager]);
     let k18 = Value::str("apt", None);
-    let k19 = cx.pattern("^/var/lib/apt(/lists)?(/|/\\*)?$", cx.span(3102, 3111));
+    let k19 = cx.param_pattern(0, cx.span(3102, 3111));
     let k20 = cx.key(&[FieldName::Instruction]);
     let k21 = Value::str("rm", None);
-    let k22 = cx.pattern("^/var/lib/apt(/lists)?(/|/\\*)?$", cx.span(3339, 3348));
+    let k22 = cx.param_pattern(0, cx.span(3339, 3348));
     let k23 = Value::str("apk", None);
-    let k24 = cx.pattern("^/var/cache/apk(/|/\\*)?$", cx.span(3398, 3407));
+    let k24 = cx.param_pattern(1, cx.span(3398, 3407));
     let k25 = Value::str("--no-cache", None);
     let k26 = cx.key(&[FieldName::Instruction]);
     let k27 = Value::str("rm", None);
-    let k28 = cx.pattern("^/var/cache/apk(/|/\\*)?$", cx.span(3677, 3686));
+    let k28 = cx.param_pattern(1, cx.span(3677, 3686));
     let k29 = Value::str("pip", None);
-    let k30 = cx.pattern(
-        "(^|/)\\.cache/pip(/|/\\*)?$|^(/root|~|\\$HOME|\\$\\{HOME\\})/\\.cache(/|/\\*)?$",
-        cx.span(3736, 3745),
-    );
+    let k30 = cx.param_pattern(2, cx.span(3736, 3745));
     let k31 = Value::str("--no-cache-dir", None);
     let k32 = Value::str("PIP_NO_CACHE_DIR", None);
     let k33 = Value::Null;
@@ -1414,17 +1317,11 @@ fn dp1008_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k41 = Value::str("", None);
     let k42 = cx.key(&[FieldName::Instruction]);
     let k43 = Value::str("rm", None);
-    let k44 = cx.pattern(
-        "(^|/)\\.cache/pip(/|/\\*)?$|^(/root|~|\\$HOME|\\$\\{HOME\\})/\\.cache(/|/\\*)?$",
-        cx.span(4478, 4487),
-    );
+    let k44 = cx.param_pattern(2, cx.span(4478, 4487));
     let k45 = Value::str("cache", None);
     let k46 = Value::str("purge", None);
     let k47 = Value::str("uv", None);
-    let k48 = cx.pattern(
-        "(^|/)\\.cache/uv(/|/\\*)?$|^(/root|~|\\$HOME|\\$\\{HOME\\})/\\.cache(/|/\\*)?$",
-        cx.span(4605, 4613),
-    );
+    let k48 = cx.param_pattern(3, cx.span(4605, 4613));
     let k49 = cx.members(vec![
         Value::str("--no-cache", None),
         Value::str("--no-cache-dir", None),
@@ -1442,26 +1339,15 @@ fn dp1008_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k59 = Value::str("", None);
     let k60 = cx.key(&[FieldName::Instruction]);
     let k61 = Value::str("rm", None);
-    let k62 = cx.pattern(
-        "(^|/)\\.cache/uv(/|/\\*)?$|^(/root|~|\\$HOME|\\$\\{HOME\\})/\\.cache(/|/\\*)?$",
-        cx.span(5370, 5378),
-    );
+    let k62 = cx.param_pattern(3, cx.span(5370, 5378));
     let k63 = Value::str("uv", None);
     let k64 = Value::str("cache", None);
-    let k65 = cx.members(vec![
-        Value::str("dnf", None),
-        Value::str("yum", None),
-        Value::str("microdnf", None),
-    ]);
-    let k66 = cx.pattern("^/var/cache/(dnf|yum)(/|/\\*)?$", cx.span(5499, 5508));
+    let k65 = cx.param_members(5);
+    let k66 = cx.param_pattern(4, cx.span(5499, 5508));
     let k67 = cx.key(&[FieldName::Instruction]);
     let k68 = Value::str("rm", None);
-    let k69 = cx.pattern("^/var/cache/(dnf|yum)(/|/\\*)?$", cx.span(5773, 5782));
-    let k70 = cx.members(vec![
-        Value::str("dnf", None),
-        Value::str("yum", None),
-        Value::str("microdnf", None),
-    ]);
+    let k69 = cx.param_pattern(4, cx.span(5773, 5782));
+    let k70 = cx.param_members(5);
     let k71 = Value::str("clean", None);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
@@ -1511,14 +1397,9 @@ fn dp1009_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
         Value::str("index.docker.io", None),
         Value::str("registry-1.docker.io", None),
     ]);
-    let k1 = Value::list(vec![
-        Value::str("ubuntu", None),
-        Value::str("debian", None),
-        Value::str("python", None),
-        Value::str("node", None),
-    ]);
+    let k1 = cx.param(0);
     let k2 = cx.pattern("^library/[^/]+$", cx.span(1512, 1529));
-    let k3 = Value::list(vec![Value::str("slim", None), Value::str("alpine", None)]);
+    let k3 = cx.param(1);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
             cx.step()?;
@@ -1700,7 +1581,7 @@ fn dp1010_1(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 fn dp1010_2(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = cx.pattern("(^|/)python[0-9.]*$", cx.span(3531, 3552));
     let k1 = Value::str("-c", None);
-    let k2 = cx.pattern("nltk\\.download\\(|from_pretrained\\(|snapshot_download\\(|hf_hub_download\\(|spacy\\.cli\\.download\\(|torch\\.hub\\.load\\(", cx.span(3604, 3616));
+    let k2 = cx.param_pattern(1, cx.span(3604, 3616));
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
             cx.step()?;
@@ -1738,7 +1619,7 @@ fn dp1010_3(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
         "(^|/)(wget|curl|git|git-lfs|aria2c|pip[0-9.]*|python[0-9.]*|uv)$",
         cx.span(3967, 4033),
     );
-    let k1 = cx.pattern("^(https?://)?([a-z0-9-]+\\.)*(huggingface\\.co|hf\\.co)/|github\\.com/explosion/spacy-models/|raw\\.githubusercontent\\.com/nltk/nltk_data/|github\\.com/nltk/nltk_data/", cx.span(4055, 4065));
+    let k1 = cx.param_pattern(0, cx.span(4055, 4065));
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
             cx.step()?;
@@ -1768,20 +1649,12 @@ fn dp1010_3(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 fn dp1011_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k0 = cx.members(vec![Value::str("pip", None), Value::str("uv", None)]);
     let k1 = cx.pattern("(?i)\\.whl(#.*)?$", cx.span(2122, 2141));
-    let k2 = cx.members(vec![
-        Value::str("detectron2", None),
-        Value::str("dlib", None),
-        Value::str("flash-attn", None),
-    ]);
+    let k2 = cx.param_members(0);
     let k3 = Value::Null;
     let k4 = cx.pattern("(?i)\\.whl(#.*)?$", cx.span(2427, 2446));
     let k5 = cx.pattern("(?i)\\.whl(#.*)?$", cx.span(2590, 2609));
     let k6 = Value::str(":none:", None);
-    let k7 = cx.members(vec![
-        Value::str("detectron2", None),
-        Value::str("dlib", None),
-        Value::str("flash-attn", None),
-    ]);
+    let k7 = cx.param_members(0);
     let k8 = Value::str("-f", None);
     let k9 = Value::str("--find-links", None);
     let k10 = Value::Null;
@@ -2053,34 +1926,7 @@ fn dp1012_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
         Value::str("conda", None),
         Value::str("mamba", None),
     ]);
-    let k1 = cx.members(vec![
-        Value::str("jupyter", None),
-        Value::str("jupyterlab", None),
-        Value::str("notebook", None),
-        Value::str("jupyter-server", None),
-        Value::str("ipython", None),
-        Value::str("ipykernel", None),
-        Value::str("ipdb", None),
-        Value::str("pytest", None),
-        Value::str("pytest-cov", None),
-        Value::str("pytest-mock", None),
-        Value::str("pytest-asyncio", None),
-        Value::str("tox", None),
-        Value::str("nox", None),
-        Value::str("coverage", None),
-        Value::str("black", None),
-        Value::str("isort", None),
-        Value::str("flake8", None),
-        Value::str("pylint", None),
-        Value::str("ruff", None),
-        Value::str("mypy", None),
-        Value::str("pyright", None),
-        Value::str("autopep8", None),
-        Value::str("yapf", None),
-        Value::str("pre-commit", None),
-        Value::str("bandit", None),
-        Value::str("debugpy", None),
-    ]);
+    let k1 = cx.param_members(0);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
             cx.step()?;
@@ -2118,34 +1964,7 @@ fn dp1012_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 }
 
 fn dp1012_1(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
-    let k0 = cx.members(vec![
-        Value::str("jupyter", None),
-        Value::str("jupyterlab", None),
-        Value::str("notebook", None),
-        Value::str("jupyter-server", None),
-        Value::str("ipython", None),
-        Value::str("ipykernel", None),
-        Value::str("ipdb", None),
-        Value::str("pytest", None),
-        Value::str("pytest-cov", None),
-        Value::str("pytest-mock", None),
-        Value::str("pytest-asyncio", None),
-        Value::str("tox", None),
-        Value::str("nox", None),
-        Value::str("coverage", None),
-        Value::str("black", None),
-        Value::str("isort", None),
-        Value::str("flake8", None),
-        Value::str("pylint", None),
-        Value::str("ruff", None),
-        Value::str("mypy", None),
-        Value::str("pyright", None),
-        Value::str("autopep8", None),
-        Value::str("yapf", None),
-        Value::str("pre-commit", None),
-        Value::str("bandit", None),
-        Value::str("debugpy", None),
-    ]);
+    let k0 = cx.param_members(0);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
             cx.step()?;
@@ -2345,11 +2164,11 @@ fn dp3003_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 }
 
 fn dp3004_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
-    let k0 = Value::list(vec![]);
+    let k0 = cx.param(0);
     let k1 = Value::Integer(0);
-    let k2 = cx.members(vec![]);
-    let k3 = cx.members(vec![]);
-    let k4 = Value::list(vec![]);
+    let k2 = cx.param_members(0);
+    let k3 = cx.param_members(0);
+    let k4 = cx.param(0);
     if let Value::List(items0) = cx.collection("images") {
         for s0 in cx.part(&items0).iter() {
             cx.step()?;
@@ -2460,27 +2279,9 @@ fn dp4002_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
     let k1 = Value::Null;
     let k2 = Value::Integer(0);
     let k3 = Value::Null;
-    let k4 = cx.members(vec![
-        Value::str("pip", None),
-        Value::str("setuptools", None),
-        Value::str("wheel", None),
-    ]);
-    let k5 = cx.members(vec![
-        Value::str("gunicorn", None),
-        Value::str("uvicorn", None),
-        Value::str("hypercorn", None),
-        Value::str("daphne", None),
-        Value::str("celery", None),
-        Value::str("dramatiq", None),
-        Value::str("rq", None),
-        Value::str("huey", None),
-        Value::str("alembic", None),
-        Value::str("supervisor", None),
-        Value::str("honcho", None),
-        Value::str("waitress", None),
-        Value::str("granian", None),
-    ]);
-    let k6 = Value::list(vec![]);
+    let k4 = cx.param_members(2);
+    let k5 = cx.param_members(1);
+    let k6 = cx.param(0);
     if let Value::List(items0) = cx.collection("installs") {
         for s0 in cx.part(&items0).iter() {
             cx.step()?;
@@ -2542,12 +2343,12 @@ fn dp4002_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 }
 
 fn dp4003_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
-    let k0 = Value::list(vec![]);
+    let k0 = cx.param(0);
     let k1 = Value::Integer(0);
     let k2 = cx.members(vec![Value::str("pip", None), Value::str("uv", None)]);
     let k3 = Value::Null;
-    let k4 = Value::list(vec![]);
-    let k5 = Value::list(vec![]);
+    let k4 = cx.param(0);
+    let k5 = cx.param(0);
     if let Value::List(items0) = cx.collection("installs") {
         for s0 in cx.part(&items0).iter() {
             cx.step()?;
@@ -2605,7 +2406,8 @@ fn dp4003_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
 }
 
 fn dp3005_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
-    let k0 = Value::Size(1000000000);
+    let k0 = cx.param(0);
+    let k1 = cx.param(0);
     if let Value::List(items0) = cx.collection("services") {
         for s0 in cx.part(&items0).iter() {
             cx.step()?;
@@ -2626,7 +2428,7 @@ fn dp3005_0(cx: &mut Cx<'_, '_>) -> Result<(), Stop> {
                             m.push_str(" (");
                             cx.display(&cx.field::<{ FieldName::SizeKind as u16 }>(s0), &mut m);
                             m.push_str("), over its budget of ");
-                            cx.display(&Value::Size(1000000000), &mut m);
+                            cx.display(&k1.clone(), &mut m);
                             m
                         },
                         vec![

@@ -7,7 +7,7 @@ use crate::eval::engine::{
 use crate::eval::native::generate::generate;
 use crate::eval::native::rules::RULES;
 use crate::eval::world::World;
-use crate::lang::ast::Rule;
+use crate::lang::ast::{ExprKind, Rule};
 use crate::lang::pack::bundled_packs;
 use crate::parse::repository::{load, LoadOptions, Loaded};
 use crate::source::Sources;
@@ -131,10 +131,9 @@ fn every_generated_rule_is_a_bundled_rule() {
     }
 }
 
-/// A changed copy of a bundled rule, or one run with params the configuration gives, is left
-/// to the evaluator.
+/// A changed copy of a bundled rule is left to the evaluator.
 #[test]
-fn only_a_bundled_rule_of_the_generated_text_with_its_defaults_runs_compiled() {
+fn only_a_bundled_rule_of_the_generated_text_runs_compiled() {
     let (sources, rules, _) = bundled();
     let rule = bundled_rule(&rules, "DP1001");
     assert!(crate::eval::native::find("DP1001", rule.text_hash).is_some());
@@ -145,29 +144,105 @@ fn only_a_bundled_rule_of_the_generated_text_with_its_defaults_runs_compiled() {
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     let copy = copy.expect("the changed copy parses");
     assert!(crate::eval::native::find("DP1001", copy.text_hash).is_none());
+}
 
-    // Configured params: the evaluator runs the rule, and finds what the compiled rule finds
-    // when the values are the defaults.
+/// Another value of the same type as the default `default`: a list loses its first element
+/// and gains one, a size is a thousandth, a string is the pattern `.`.
+fn other_value(default: &ExprKind) -> ParamValue {
+    match default {
+        ExprKind::Bool(b) => ParamValue::Bool(!b),
+        ExprKind::Integer(n) => ParamValue::Integer(n / 2),
+        ExprKind::Size(bytes) => ParamValue::Size(bytes / 1000),
+        ExprKind::List(items) => ParamValue::List(
+            items
+                .iter()
+                .skip(1)
+                .map(|item| other_value(&item.kind))
+                .chain([ParamValue::String("python".to_string())])
+                .collect(),
+        ),
+        _ => ParamValue::String(".".to_string()),
+    }
+}
+
+/// Every bundled rule with params, run with other values than its defaults (every param
+/// at once, and each param alone) over every fixture and example: the compiled rules find
+/// what the evaluator finds with the same values.
+#[test]
+fn the_compiled_rules_read_the_params_configuration_gives() {
+    let (_, rules, fixtures) = bundled();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut runs: Vec<RuleRun<'_>> = Vec::new();
+    for rule in rules.iter().filter(|rule| !rule.params.is_empty()) {
+        let value = |param: &crate::lang::ast::Param| {
+            (param.name.value.clone(), other_value(&param.default.kind))
+        };
+        runs.push(RuleRun {
+            rule,
+            params: rule.params.iter().map(value).collect(),
+        });
+        if rule.params.len() > 1 {
+            runs.extend(rule.params.iter().map(|param| RuleRun {
+                rule,
+                params: HashMap::from([value(param)]),
+            }));
+        }
+    }
+    assert!(runs.len() >= 40, "{} runs", runs.len());
+    let examples = std::fs::read_dir(root.join("examples"))
+        .expect("lists the examples")
+        .filter_map(|entry| entry.ok().map(|e| e.path()));
+    let mut found = 0;
+    for path in fixtures.iter().map(|f| root.join(f)).chain(examples) {
+        let loaded = load(&path, &LoadOptions::default());
+        let world = World::new(&loaded.repository, &loaded.sources);
+        // One run at a time: a rule's findings do not say which of its runs made them.
+        for run in &runs {
+            let run = std::slice::from_ref(run);
+            let native = evaluate(run, &world);
+            assert_eq!(
+                native,
+                evaluate_with_budget(run, &world, MAX_STEPS),
+                "{}",
+                path.display()
+            );
+            found += native.0.len();
+        }
+    }
+    assert!(found > 100, "{found} findings");
+}
+
+/// A configured pattern that is not a regular expression stops the compiled rule with the
+/// evaluator's diagnostic, at the place the rule reads the param.
+#[test]
+fn a_configured_pattern_that_does_not_compile_stops_the_compiled_rule() {
+    let (sources, rules, _) = bundled();
+    let rule = bundled_rule(&rules, "DP1001");
     let loaded = pc2();
     let world = World::new(&loaded.repository, &loaded.sources);
-    let defaults = RuleRun {
-        rule,
-        params: HashMap::new(),
-    };
-    let configured = RuleRun {
+    let runs = [RuleRun {
         rule,
         params: HashMap::from([(
-            "system_managers".to_string(),
-            ParamValue::List(
-                ["apt", "apk", "dnf", "yum", "microdnf"]
-                    .map(|m| ParamValue::String(m.to_string()))
-                    .to_vec(),
-            ),
+            "versioned_toolchain".to_string(),
+            ParamValue::String("(gcc".to_string()),
         )]),
+    }];
+    let (findings, diagnostics) = evaluate(&runs, &world);
+    assert!(findings.is_empty(), "{findings:?}");
+    assert_eq!(
+        (findings, diagnostics.clone()),
+        evaluate_with_budget(&runs, &world, MAX_STEPS)
+    );
+    let [problem] = diagnostics.as_slice() else {
+        panic!("one problem: {diagnostics:?}");
     };
-    let compiled = evaluate(&[defaults], &world);
-    assert!(!compiled.0.is_empty(), "DP1001 fires on pc2");
-    assert_eq!(evaluate(&[configured], &world), compiled);
+    assert_eq!(problem.message, "`(gcc` is not a valid regular expression");
+    let span = problem.span.expect("the problem has a span");
+    let text = sources.text(span.file);
+    assert_eq!(
+        &text[span.start as usize..span.end as usize],
+        "versioned_toolchain"
+    );
 }
 
 /// A compiled rule counts a step for each element its loops visit, within the evaluator's
