@@ -12,7 +12,8 @@
 #         main thread's, plus the parts it runs on the rayon worker (parsing Dockerfiles,
 #         `parse_dockerfile_with_args`, splitting RUNs, `run_model`, and finding the imports
 #         of Python files, `parse_imports`);
-#   packs parsing and checking the bundled rule files (a fixed cost per run);
+#   packs `cli::load_packs`: loading the bundled packs (building their prebuilt syntax trees;
+#         parsing and checking any rule file that has none): a fixed cost per run;
 #   eval  evaluation: the rayon worker, less the packs' parsing and the loading done there,
 #         plus the main thread's share (`World::new` and the sequential part of
 #         `Policy::evaluate`).
@@ -41,7 +42,7 @@ total() {
         awk '/PROGRAM TOTALS/ && !found { gsub(",", "", $1); print $1; found = 1 }'
 }
 packs_in() {
-    echo $(($(inclusive "$1" 'lang::parser::parse_rule_file( \[|$)') + $(inclusive "$1" 'lang::check::check_rule( \[|$)')))
+    echo $(($(inclusive "$1" 'cli::load_packs( \[|$)') + $(inclusive "$1" 'lang::parser::parse_rule_file( \[|$)') + $(inclusive "$1" 'lang::check::check_rule( \[|$)')))
 }
 millions() { awk -v n="$1" 'BEGIN { printf "%.1fM", n / 1e6 }'; }
 

@@ -1,7 +1,7 @@
 //! Benchmark: discovery + reading + parsing + linking of a generated repository.
 //!
 //! `cargo bench --bench parse [-- COUNT [ITERATIONS]]` first times loading the bundled packs
-//! (parsing and checking the rule files, which every run pays), then runs its scenarios: the
+//! (building their syntax trees, which every run pays), then runs its scenarios: the
 //! repositories of the two seed reports (`examples/pc2`, `examples/acgs1`, ITERATIONS × 10
 //! times: the size most users check), and two corpora written into a temporary directory:
 //! COUNT (default 2,000) Dockerfiles alone
@@ -49,7 +49,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("corpora written to {}", dir.display());
         return Ok(());
     }
-    // What every run pays whatever the repository: parsing and checking the bundled packs.
+    // What every run pays whatever the repository: loading the bundled packs.
     let packs = measure(iterations, || load_rules(&RuleOptions::default(), None));
     println!();
     report_against(

@@ -184,7 +184,7 @@ fn load_packs(options: &RuleOptions, config: &Config, sources: &mut Sources) -> 
         packs.push(pack);
         pack_diagnostics.extend(diagnostics);
     }
-    for pack in &mut packs {
+    for pack in packs.iter_mut().filter(|pack| !pack.checked) {
         // Rules are checked in parallel; their diagnostics are kept in rule order.
         let checked: Vec<Vec<Diagnostic>> = pack.rules.par_iter().map(check_rule).collect();
         let mut checked = checked.into_iter();
@@ -288,7 +288,7 @@ pub fn check(
         build_args: configured_build_args(&configured.config, load_options),
         ..load_options.clone()
     };
-    // The rule packs are parsed and checked on another thread while this one loads the first
+    // The rule packs are loaded and checked on another thread while this one loads the first
     // PATH: each needs only the configuration. (The model is loaded here, not in the thread
     // pool, because freeing memory on another thread than the one that allocated it is slow,
     // and the model is large.) Nothing is printed until both are done, so the output keeps

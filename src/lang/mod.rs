@@ -6,5 +6,6 @@ mod lexer;
 pub mod pack;
 mod pack_layout;
 pub mod parser;
+mod prebuilt;
 pub mod schema;
 mod syntax_error;

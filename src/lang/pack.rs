@@ -2,9 +2,11 @@
 //!
 //! The bundled packs under the repository's `rules/` folder are embedded in the binary at
 //! build time by `build.rs` (a generated `include_str!` table; cargo reruns it whenever
-//! anything under `rules/` changes). User packs are read from disk. Every file is parsed on
-//! its own, so a broken rule file yields diagnostics and never hides the others; the files of
-//! a pack are parsed in parallel, and their rules and diagnostics kept in path order.
+//! anything under `rules/` changes); their syntax trees are built by generated code rather
+//! than parsed ([`super::prebuilt`]), unless a file's text is not the one the code was
+//! generated from. User packs are read from disk. Every file is parsed on its own, so a
+//! broken rule file yields diagnostics and never hides the others; the files of a pack are
+//! parsed in parallel, and their rules and diagnostics kept in path order.
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +18,7 @@ use super::pack_layout::list_pack;
 pub use super::pack_layout::PACK_FIXTURES_DIR;
 use super::parser::parse_rule_file;
 use crate::diag::Diagnostic;
-use crate::source::{FileId, Sources};
+use crate::source::{text_hash, FileId, Sources};
 
 /// Where a pack came from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -35,6 +37,11 @@ pub struct Pack {
     pub origin: PackOrigin,
     /// The rules that parsed without errors, in path order.
     pub rules: Vec<Rule>,
+    /// Whether every rule is known to pass the checker already (a bundled pack whose trees
+    /// were all prebuilt from the texts a test checked), so that loading does not check them
+    /// again.
+    #[serde(skip)]
+    pub checked: bool,
     /// Fixture folders, `*.fixture.*` files and the subfolders of the pack's top-level
     /// `fixtures/` folder (for `dockpolicy test`), in path order. For a
     /// bundled pack these are paths in the source repository (`rules/<pack>/…`); they are not
@@ -80,35 +87,52 @@ pub fn load_pack_dir(dir: &Path, sources: &mut Sources) -> (Pack, Vec<Diagnostic
         name,
         origin: PackOrigin::Path(dir.to_path_buf()),
         rules,
+        checked: false,
         fixtures: listing.fixtures,
     };
     (pack, diagnostics)
 }
 
 /// The packs embedded from `rules/`, in name order, their files added to `sources` under
-/// paths such as `rules/dockerfile/DP1001.dpl`.
+/// paths such as `rules/dockerfile/DP1001.dpl`. A file of the text the prebuilt syntax trees
+/// were generated from is not parsed: its tree is built ([`super::prebuilt`]).
 pub fn bundled_packs(sources: &mut Sources) -> (Vec<Pack>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let packs = BUNDLED_PACKS
         .iter()
         .map(|bundled| {
-            let files: Vec<FileId> = bundled
-                .rules
-                .iter()
-                .map(|(path, text)| {
-                    sources.add(PathBuf::from(path), path.to_string(), text.to_string())
-                })
-                .collect();
-            let rules = parse_files(&files, sources, &mut diagnostics);
+            let mut prebuilt = Vec::new();
+            let mut to_parse = Vec::new();
+            for (path, text) in bundled.rules {
+                let file = sources.add(PathBuf::from(path), path.to_string(), text.to_string());
+                match super::prebuilt::rule(path, text_hash(text), file) {
+                    Some(rule) => prebuilt.push(rule),
+                    None => to_parse.push(file),
+                }
+            }
+            let checked = to_parse.is_empty();
+            let parsed = parse_files(&to_parse, sources, &mut diagnostics);
+            // In path order, as the files were added.
+            let mut rules: Vec<Rule> = prebuilt.into_iter().chain(parsed).collect();
+            rules.sort_by_key(|rule| rule.file);
             Pack {
                 name: bundled.name.to_string(),
                 origin: PackOrigin::Bundled,
                 rules,
+                checked,
                 fixtures: bundled.fixtures.iter().map(PathBuf::from).collect(),
             }
         })
         .collect();
     (packs, diagnostics)
+}
+
+/// The path and text of every bundled rule file, pack by pack, in path order.
+#[cfg(test)]
+pub fn bundled_texts() -> impl Iterator<Item = (&'static str, &'static str)> {
+    BUNDLED_PACKS
+        .iter()
+        .flat_map(|bundled| bundled.rules.iter().copied())
 }
 
 /// Parses the rule files `files` of `sources` in parallel: their rules, in the order of

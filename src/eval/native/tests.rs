@@ -50,7 +50,7 @@ fn the_generated_rules_are_those_of_the_bundled_packs() {
     assert!(
         committed == generated,
         "src/eval/native/rules.rs is not what the bundled rules generate; run \
-         `DOCKPOLICY_GENERATE=1 cargo test native` and commit it"
+         `DOCKPOLICY_GENERATE=1 cargo test generated` and commit it"
     );
 }
 
