@@ -230,15 +230,11 @@ impl<'r> Policy<'r> {
                 run_of.entry(run.rule.id.value.as_str()).or_insert(index);
             }
             // What each run's findings under each combination of layers become: left out
-            // (`None`), or kept with the severity the layers set, if any.
-            let decisions: Vec<Vec<Option<Option<Severity>>>> = runs
+            // (`None`), or kept with the severity the layers set, if any; worked out at the
+            // first finding of the run under the combination.
+            let mut decisions: Vec<Vec<Option<Option<Option<Severity>>>>> = runs
                 .iter()
-                .map(|run| {
-                    combinations
-                        .iter()
-                        .map(|layers| decision(run, layers))
-                        .collect()
-                })
+                .map(|_| vec![None; combinations.len()])
                 .collect();
             for diagnostic in round_diagnostics {
                 if !diagnostics.contains(&diagnostic) {
@@ -266,11 +262,20 @@ impl<'r> Policy<'r> {
                     return false;
                 }
                 let decided = match (services, runs.get(index), combination_of_file.get(file)) {
-                    (None, Some(_), Some(&combination)) => decisions
-                        .get(index)
-                        .and_then(|by_combination| by_combination.get(combination))
-                        .copied()
-                        .flatten(),
+                    (None, Some(run), Some(&combination)) => {
+                        match decisions
+                            .get_mut(index)
+                            .and_then(|by_combination| by_combination.get_mut(combination))
+                        {
+                            Some(Some(known)) => *known,
+                            Some(slot) => *slot.insert(
+                                combinations
+                                    .get(combination)
+                                    .and_then(|layers| decision(run, layers)),
+                            ),
+                            None => None,
+                        }
+                    }
                     // Services tell places of one file apart: the layers of this place.
                     (_, Some(run), _) => {
                         let at = services.map_or_else(BTreeSet::new, |services| {
