@@ -26,3 +26,5 @@ pub mod report;
 pub mod rule_test;
 pub mod size;
 pub mod source;
+#[cfg(test)]
+mod test_support;

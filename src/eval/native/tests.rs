@@ -41,17 +41,7 @@ fn the_generated_rules_are_those_of_the_bundled_packs() {
     // rustfmt settles some long expressions only in a second pass, as `cargo fmt` leaves
     // them.
     let generated = rustfmt(&rustfmt(&generate(&rules)));
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/eval/native/rules.rs");
-    if std::env::var_os("DOCKPOLICY_GENERATE").is_some() {
-        std::fs::write(&path, &generated).expect("writes the generated rules");
-        return;
-    }
-    let committed = std::fs::read_to_string(&path).expect("reads the generated rules");
-    assert!(
-        committed == generated,
-        "src/eval/native/rules.rs is not what the bundled rules generate; run \
-         `DOCKPOLICY_GENERATE=1 cargo test generated` and commit it"
-    );
+    crate::test_support::check_generated_file("src/eval/native/rules.rs", &generated);
 }
 
 /// `code` as `cargo fmt` formats it.

@@ -3,7 +3,6 @@
 //! it with `DOCKPOLICY_GENERATE=1` to write it.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
 use crate::lang::ast::{Expr, ExprKind, Query, Rule, Template, TemplatePart};
 use crate::lang::check::check_rule;
@@ -228,17 +227,7 @@ fn the_generated_syntax_trees_are_those_of_the_bundled_rule_files() {
     // `#[rustfmt::skip]`): the generator writes a line for each field of a rule, and for
     // each param and query.
     let generated = generate(&rules);
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lang/prebuilt/rules.rs");
-    if std::env::var_os("DOCKPOLICY_GENERATE").is_some() {
-        std::fs::write(&path, &generated).expect("writes the generated trees");
-        return;
-    }
-    let committed = std::fs::read_to_string(&path).expect("reads the generated trees");
-    assert!(
-        committed == generated,
-        "src/lang/prebuilt/rules.rs is not what the bundled rules generate; run \
-         `DOCKPOLICY_GENERATE=1 cargo test generated` and commit it"
-    );
+    crate::test_support::check_generated_file("src/lang/prebuilt/rules.rs", &generated);
 }
 
 /// The tree the generated code builds is the one the parser makes, spans in the given file
