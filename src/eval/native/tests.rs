@@ -136,49 +136,60 @@ fn only_a_bundled_rule_of_the_generated_text_runs_compiled() {
     assert!(crate::eval::native::find("DP1001", copy.text_hash).is_none());
 }
 
-/// Another value of the same type as the default `default`: a list loses its first element
-/// and gains one, a size is a thousandth, a string is the pattern `.`.
-fn other_value(default: &ExprKind) -> ParamValue {
+/// Other values of the same type as the default `default`: first a list that loses its first
+/// element and gains one, a thousandth of a size, the pattern `.`; then the extremes: an
+/// empty list, a size of zero, the empty string.
+fn other_values(default: &ExprKind) -> [ParamValue; 2] {
     match default {
-        ExprKind::Bool(b) => ParamValue::Bool(!b),
-        ExprKind::Integer(n) => ParamValue::Integer(n / 2),
-        ExprKind::Size(bytes) => ParamValue::Size(bytes / 1000),
-        ExprKind::List(items) => ParamValue::List(
-            items
-                .iter()
-                .skip(1)
-                .map(|item| other_value(&item.kind))
-                .chain([ParamValue::String("python".to_string())])
-                .collect(),
-        ),
-        _ => ParamValue::String(".".to_string()),
+        ExprKind::Bool(b) => [ParamValue::Bool(!b), ParamValue::Bool(!b)],
+        ExprKind::Integer(n) => [ParamValue::Integer(n / 2), ParamValue::Integer(0)],
+        ExprKind::Size(bytes) => [ParamValue::Size(bytes / 1000), ParamValue::Size(0)],
+        ExprKind::List(items) => [
+            ParamValue::List(
+                items
+                    .iter()
+                    .skip(1)
+                    .map(|item| other_values(&item.kind)[0].clone())
+                    .chain([ParamValue::String("python".to_string())])
+                    .collect(),
+            ),
+            ParamValue::List(Vec::new()),
+        ],
+        _ => [
+            ParamValue::String(".".to_string()),
+            ParamValue::String(String::new()),
+        ],
     }
 }
 
 /// Every bundled rule with params, run with other values than its defaults (every param
-/// at once, and each param alone) over every fixture and example: the compiled rules find
-/// what the evaluator finds with the same values.
+/// at once, and each param alone, with each kind of [`other_values`]) over every fixture and
+/// example: the compiled rules find what the evaluator finds with the same values.
 #[test]
 fn the_compiled_rules_read_the_params_configuration_gives() {
     let (_, rules, fixtures) = bundled();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut runs: Vec<RuleRun<'_>> = Vec::new();
     for rule in rules.iter().filter(|rule| !rule.params.is_empty()) {
-        let value = |param: &crate::lang::ast::Param| {
-            (param.name.value.clone(), other_value(&param.default.kind))
-        };
-        runs.push(RuleRun {
-            rule,
-            params: rule.params.iter().map(value).collect(),
-        });
-        if rule.params.len() > 1 {
-            runs.extend(rule.params.iter().map(|param| RuleRun {
+        for variant in 0..2 {
+            let value = |param: &crate::lang::ast::Param| {
+                let [first, extreme] = other_values(&param.default.kind);
+                let value = if variant == 0 { first } else { extreme };
+                (param.name.value.clone(), value)
+            };
+            runs.push(RuleRun {
                 rule,
-                params: HashMap::from([value(param)]),
-            }));
+                params: rule.params.iter().map(value).collect(),
+            });
+            if rule.params.len() > 1 {
+                runs.extend(rule.params.iter().map(|param| RuleRun {
+                    rule,
+                    params: HashMap::from([value(param)]),
+                }));
+            }
         }
     }
-    assert!(runs.len() >= 40, "{} runs", runs.len());
+    assert!(runs.len() >= 80, "{} runs", runs.len());
     let examples = std::fs::read_dir(root.join("examples"))
         .expect("lists the examples")
         .filter_map(|entry| entry.ok().map(|e| e.path()));
