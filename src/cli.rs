@@ -347,6 +347,9 @@ pub fn check(
             service_names.extend(services.names().into_iter().map(String::from));
         }
         print_diagnostics(err, &rule_diagnostics, &rule_set.sources);
+        // A rule stopped on this input (a pattern that does not compile, its step budget
+        // spent) left its findings out: the run is not a success.
+        input_errors |= rule_diagnostics.iter().any(Diagnostic::is_error);
         let suppression_diagnostics =
             apply_suppressions(&mut findings, &loaded.repository, &loaded.sources, &rules);
         print_path_diagnostics(err, &suppression_diagnostics, &loaded.sources, &prefix);

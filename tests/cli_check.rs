@@ -282,6 +282,39 @@ fn exit_2_for_a_broken_configuration() {
     assert_eq!(run.code, 2, "{}", run.stderr);
 }
 
+/// A rule that stops on the input (here a configured pattern that does not compile) leaves
+/// its findings out; the others are reported, and the run is an input error whatever
+/// `--fail-on` says.
+#[test]
+fn exit_2_when_a_rule_stops_but_the_other_rules_still_run() {
+    let dir = temp_files(&[(
+        "broken-pattern.yaml",
+        "params:\n  DP1001:\n    versioned_toolchain: \"(gcc\"\n",
+    )]);
+    let config = dir.path().join("broken-pattern.yaml");
+    let args = ["check", "--config", path_str(&config), "examples/pc2"];
+    for fail_on in ["note", "none"] {
+        let run = dockpolicy(&[&args[..], &["--fail-on", fail_on]].concat());
+        assert_eq!(run.code, 2, "--fail-on {fail_on}: {}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("error: `(gcc` is not a valid regular expression"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("rules/dockerfile/DP1001.dpl:58:74"),
+            "{}",
+            run.stderr
+        );
+        let rules: BTreeSet<String> = findings(&run.stdout).into_iter().map(|f| f.0).collect();
+        assert!(
+            !rules.contains("DP1001") && rules.contains("DP1003"),
+            "{rules:?}"
+        );
+    }
+}
+
 #[test]
 fn exit_3_for_broken_packs_but_the_valid_rules_still_run() {
     let dir = temp_files(&[
