@@ -159,9 +159,11 @@ impl<'r> Policy<'r> {
     ) -> (Vec<Finding>, Vec<Diagnostic>) {
         let mut diagnostics = Vec::new();
         // Every combination of layers some place of the repository is under, and which one
-        // each file is under when places are told apart by path alone (without services).
+        // each file is under as a whole: all of it, unless it holds compose service entries
+        // (then the places of those entries are under their own, and `split` is set).
         let mut combinations: Vec<Vec<&Layer>> = vec![vec![&self.global]];
         let mut combination_of_file = vec![0; world.sources.len()];
+        let mut split = vec![false; world.sources.len()];
         let places = if self.overrides.is_empty() {
             Vec::new()
         } else {
@@ -172,8 +174,12 @@ impl<'r> Policy<'r> {
                 Some(services) => services.service_sets(file, &source.rel_path),
                 None => vec![BTreeSet::new()],
             };
-            for set in sets {
-                let layers = self.layers(&source.rel_path, &set);
+            if let Some(slot) = split.get_mut(file.0 as usize) {
+                *slot = sets.len() > 1;
+            }
+            // The file's own set comes first.
+            for (nth, set) in sets.iter().enumerate() {
+                let layers = self.layers(&source.rel_path, set);
                 let combination = match combinations.iter().position(|c| same_layers(c, &layers)) {
                     Some(found) => found,
                     None => {
@@ -181,8 +187,10 @@ impl<'r> Policy<'r> {
                         combinations.len() - 1
                     }
                 };
-                if let Some(slot) = combination_of_file.get_mut(file.0 as usize) {
-                    *slot = combination;
+                if nth == 0 {
+                    if let Some(slot) = combination_of_file.get_mut(file.0 as usize) {
+                        *slot = combination;
+                    }
                 }
             }
         }
@@ -261,8 +269,9 @@ impl<'r> Policy<'r> {
                 if is_excluded {
                     return false;
                 }
-                let decided = match (services, runs.get(index), combination_of_file.get(file)) {
-                    (None, Some(run), Some(&combination)) => {
+                let whole_file = !split.get(file).copied().unwrap_or(true);
+                let decided = match (runs.get(index), combination_of_file.get(file)) {
+                    (Some(run), Some(&combination)) if whole_file => {
                         match decisions
                             .get_mut(index)
                             .and_then(|by_combination| by_combination.get_mut(combination))
@@ -276,14 +285,15 @@ impl<'r> Policy<'r> {
                             None => None,
                         }
                     }
-                    // Services tell places of one file apart: the layers of this place.
-                    (_, Some(run), _) => {
+                    // Compose service entries tell places of one file apart (as do files
+                    // not loaded): the layers of this place.
+                    (Some(run), _) => {
                         let at = services.map_or_else(BTreeSet::new, |services| {
                             services.services_at(finding.span, rel_path())
                         });
                         decision(run, &self.layers(rel_path(), &at))
                     }
-                    (_, None, _) => None,
+                    (None, _) => None,
                 };
                 let Some(severity) = decided else {
                     return false;

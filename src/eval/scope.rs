@@ -20,8 +20,8 @@ use crate::source::{FileId, Span};
 pub struct ServiceMap {
     /// Whole files that belong to services (Dockerfiles, requirements files).
     files: HashMap<FileId, BTreeSet<String>>,
-    /// Build-context folders (relative to the root, `.` for the root) and their service.
-    contexts: Vec<(String, String)>,
+    /// Build-context folders (relative to the root, `.` for the root) and their services.
+    contexts: HashMap<String, BTreeSet<String>>,
     /// The Dockerfiles, compose and requirements files, which belong only through links.
     inputs: HashSet<FileId>,
     /// Each service's entry in a compose file.
@@ -53,7 +53,7 @@ impl ServiceMap {
                 }
             }
             if let Some(context) = link.context.and_then(|c| repository.contexts.get(c)) {
-                map.contexts.push((context.path.clone(), link.name.clone()));
+                map.add_context(&context.path, &link.name);
             }
             if let Some(index) = link.dockerfile {
                 map.add_dockerfile(repository, index, &link.name);
@@ -68,7 +68,7 @@ impl ServiceMap {
                 continue;
             };
             if let Some(context) = dockerfile.context.and_then(|c| repository.contexts.get(c)) {
-                map.contexts.push((context.path.clone(), name.clone()));
+                map.add_context(&context.path, &name);
             }
             map.add_dockerfile(repository, index, &name);
         }
@@ -94,6 +94,13 @@ impl ServiceMap {
         }
     }
 
+    fn add_context(&mut self, folder: &str, service: &str) {
+        self.contexts
+            .entry(folder.to_string())
+            .or_default()
+            .insert(service.to_string());
+    }
+
     fn add_file(&mut self, file: FileId, service: &str) {
         self.files
             .entry(file)
@@ -109,11 +116,19 @@ impl ServiceMap {
             .map(|names| names.iter().map(String::as_str).collect())
             .unwrap_or_default();
         if !self.inputs.contains(&file) {
+            // The folders `rel_path` is inside: the root, each of its parents, and itself.
+            let folders = std::iter::once(".")
+                .chain(
+                    rel_path
+                        .match_indices('/')
+                        .filter_map(|(i, _)| rel_path.get(..i)),
+                )
+                .chain(std::iter::once(rel_path));
             services.extend(
-                self.contexts
-                    .iter()
-                    .filter(|(folder, _)| is_inside(rel_path, folder))
-                    .map(|(_, service)| service.as_str()),
+                folders
+                    .filter_map(|folder| self.contexts.get(folder))
+                    .flatten()
+                    .map(String::as_str),
             );
         }
         services
@@ -124,7 +139,7 @@ impl ServiceMap {
         self.files
             .values()
             .flatten()
-            .chain(self.contexts.iter().map(|(_, service)| service))
+            .chain(self.contexts.values().flatten())
             .chain(self.entries.iter().map(|(_, service)| service))
             .map(String::as_str)
             .collect()
@@ -158,14 +173,6 @@ impl ServiceMap {
         }
         sets
     }
-}
-
-/// Whether `path` is `folder` or below it (`.` holds everything).
-fn is_inside(path: &str, folder: &str) -> bool {
-    folder == "."
-        || path
-            .strip_prefix(folder)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// The name of a Dockerfile's folder: the service it stands for without compose (for a
@@ -222,6 +229,25 @@ mod tests {
             .into_iter()
             .map(str::to_string)
             .collect()
+    }
+
+    #[test]
+    fn a_file_belongs_to_the_contexts_it_is_inside() {
+        let mut map = ServiceMap::default();
+        map.add_context("api", "api");
+        map.add_context("api/app", "app");
+        map.add_context(".", "all");
+        let services = |path| {
+            map.file_services(FileId(0), path)
+                .into_iter()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(services("api/app/main.py"), ["all", "api", "app"]);
+        assert_eq!(services("api/main.py"), ["all", "api"]);
+        assert_eq!(services("api"), ["all", "api"]);
+        // A folder whose name starts with a context's is not inside it.
+        assert_eq!(services("api2/main.py"), ["all"]);
+        assert_eq!(services("ap"), ["all"]);
     }
 
     #[test]
