@@ -25,13 +25,28 @@ const CR: u64 = b'\r' as u64;
 
 /// The `primaryLocationLineHash` of every line of `text`: element `i` is line `i + 1`'s.
 /// As in codeql-action, a text ending in a newline has one more (empty) line.
-pub fn line_hashes(text: &str) -> Vec<String> {
+pub fn line_hashes(text: &str) -> Vec<LineHash> {
     let mut hasher = RollingHash::new();
     for unit in text.encode_utf16() {
         hasher.process(u64::from(unit));
     }
     hasher.process(EOF);
     hasher.flush()
+}
+
+/// One line's `primaryLocationLineHash`: the hash, and how many lines up to this one have
+/// it. Written (`Display`) as the hash in lower-case hex, `:`, and the count; only the
+/// lines a report names are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LineHash {
+    hash: u64,
+    count: usize,
+}
+
+impl std::fmt::Display for LineHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:x}:{}", self.hash, self.count)
+    }
 }
 
 /// The state of codeql-action's `hash` function.
@@ -45,9 +60,9 @@ struct RollingHash {
     line_number: usize,
     line_start: bool,
     prev_cr: bool,
-    counts: std::collections::HashMap<u64, usize>,
+    counts: foldhash::HashMap<u64, usize>,
     /// Hashes by line number (0-based).
-    hashes: Vec<String>,
+    hashes: Vec<LineHash>,
 }
 
 impl RollingHash {
@@ -61,7 +76,7 @@ impl RollingHash {
             line_number: 0,
             line_start: true,
             prev_cr: false,
-            counts: std::collections::HashMap::new(),
+            counts: foldhash::HashMap::default(),
             hashes: Vec::new(),
         }
     }
@@ -99,9 +114,12 @@ impl RollingHash {
         let count = self.counts.entry(self.hash).or_insert(0);
         *count += 1;
         if self.hashes.len() < line {
-            self.hashes.resize(line, String::new());
+            self.hashes.resize(line, LineHash::default());
         }
-        self.hashes[line - 1] = format!("{:x}:{count}", self.hash);
+        self.hashes[line - 1] = LineHash {
+            hash: self.hash,
+            count: *count,
+        };
     }
 
     fn update(&mut self, unit: u64) {
@@ -114,7 +132,7 @@ impl RollingHash {
         self.index = (self.index + 1) % BLOCK_SIZE;
     }
 
-    fn flush(mut self) -> Vec<String> {
+    fn flush(mut self) -> Vec<LineHash> {
         for _ in 0..BLOCK_SIZE {
             if self.line_numbers[self.index].is_some() {
                 self.output();
@@ -164,6 +182,14 @@ impl Occurrences {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `line_hashes` written as reports write them.
+    fn line_hashes(text: &str) -> Vec<String> {
+        super::line_hashes(text)
+            .iter()
+            .map(LineHash::to_string)
+            .collect()
+    }
 
     /// The vectors of codeql-action's `src/fingerprints.test.ts`.
     #[test]

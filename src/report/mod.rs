@@ -10,6 +10,7 @@ pub mod dump;
 pub mod fingerprint;
 pub mod github;
 pub mod json;
+mod pretty;
 pub mod rule_doc;
 pub mod sarif;
 pub mod size;
@@ -21,7 +22,7 @@ use std::time::Duration;
 use crate::diag::{Diagnostic, Severity};
 use crate::eval::engine::Finding;
 use crate::lang::ast::Rule;
-use crate::report::fingerprint::{finding_hash, line_hashes, Occurrences};
+use crate::report::fingerprint::{finding_hash, line_hashes, LineHash, Occurrences};
 use crate::source::{normalize_path, FileId, SourceFile, Sources, Span};
 
 /// The output formats of `check`.
@@ -74,7 +75,7 @@ impl ScannedPath {
         rule_diagnostics: Vec<Diagnostic>,
         with_line_hashes: bool,
     ) -> ScannedPath {
-        let mut line_hashes_by_file: Vec<Option<Vec<String>>> = Vec::new();
+        let mut line_hashes_by_file: Vec<Option<Vec<LineHash>>> = Vec::new();
         line_hashes_by_file.resize_with(sources.len(), || None);
         let mut occurrences = Occurrences::default();
         let findings = findings
@@ -95,7 +96,7 @@ impl ScannedPath {
                             .get_or_insert_with(|| line_hashes(&file.text));
                         hashes
                             .get(file.line_index(finding.span.start as usize))
-                            .cloned()
+                            .map(LineHash::to_string)
                     })
                     .unwrap_or_default();
                 ReportedFinding {

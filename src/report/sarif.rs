@@ -18,6 +18,7 @@ use serde::Serialize;
 use crate::diag::Severity;
 use crate::eval::engine::{Finding, SuppressionKind};
 use crate::report::fingerprint::FINDING_KEY_NAME;
+use crate::report::pretty::to_pretty_string;
 use crate::report::rule_doc::{default_severity, explanation, full_description, summary};
 use crate::report::{
     plural, CheckReport, DiagnosticIn, EvaluatedRule, ReportedFinding, ScannedPath,
@@ -49,7 +50,7 @@ pub fn render(report: &CheckReport<'_>) -> serde_json::Result<String> {
 fn render_within(report: &CheckReport<'_>, max_gzip_bytes: usize) -> serde_json::Result<String> {
     let mut max_results = MAX_RESULTS;
     loop {
-        let text = serde_json::to_string_pretty(&log(report, max_results))? + "\n";
+        let text = to_pretty_string(&log(report, max_results))? + "\n";
         if text.len() <= max_gzip_bytes || max_results == 0 || gzip_size(&text) <= max_gzip_bytes {
             return Ok(text);
         }
