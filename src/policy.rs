@@ -158,12 +158,11 @@ impl<'r> Policy<'r> {
         services: Option<&ServiceMap>,
     ) -> (Vec<Finding>, Vec<Diagnostic>) {
         let mut diagnostics = Vec::new();
-        // Every combination of layers some place of the repository is under, and which one
-        // each file is under as a whole: all of it, unless it holds compose service entries
-        // (then the places of those entries are under their own, and `split` is set).
+        // Every combination of layers some place of the repository is under, and the one
+        // each file is under as a whole; `None` for a file that holds compose service
+        // entries, whose places are under their own.
         let mut combinations: Vec<Vec<&Layer>> = vec![vec![&self.global]];
-        let mut combination_of_file = vec![0; world.sources.len()];
-        let mut split = vec![false; world.sources.len()];
+        let mut combination_of_file: Vec<Option<usize>> = vec![Some(0); world.sources.len()];
         let places = if self.overrides.is_empty() {
             Vec::new()
         } else {
@@ -174,24 +173,22 @@ impl<'r> Policy<'r> {
                 Some(services) => services.service_sets(file, &source.rel_path),
                 None => vec![BTreeSet::new()],
             };
-            if let Some(slot) = split.get_mut(file.0 as usize) {
-                *slot = sets.len() > 1;
-            }
-            // The file's own set comes first.
-            for (nth, set) in sets.iter().enumerate() {
+            let mut combination = None;
+            for set in &sets {
                 let layers = self.layers(&source.rel_path, set);
-                let combination = match combinations.iter().position(|c| same_layers(c, &layers)) {
-                    Some(found) => found,
-                    None => {
-                        combinations.push(layers);
-                        combinations.len() - 1
-                    }
-                };
-                if nth == 0 {
-                    if let Some(slot) = combination_of_file.get_mut(file.0 as usize) {
-                        *slot = combination;
-                    }
-                }
+                combination = Some(
+                    match combinations.iter().position(|c| same_layers(c, &layers)) {
+                        Some(found) => found,
+                        None => {
+                            combinations.push(layers);
+                            combinations.len() - 1
+                        }
+                    },
+                );
+            }
+            if let Some(slot) = combination_of_file.get_mut(file.0 as usize) {
+                // One set: the file's own, which every place of it is under.
+                *slot = combination.filter(|_| sets.len() == 1);
             }
         }
         // The distinct param sets of each rule, among the places where it is enabled.
@@ -237,10 +234,9 @@ impl<'r> Policy<'r> {
             for (index, run) in runs.iter().enumerate() {
                 run_of.entry(run.rule.id.value.as_str()).or_insert(index);
             }
-            // What each run's findings under each combination of layers become: left out
-            // (`None`), or kept with the severity the layers set, if any; worked out at the
-            // first finding of the run under the combination.
-            let mut decisions: Vec<Vec<Option<Option<Option<Severity>>>>> = runs
+            // What each run's findings under each combination of layers become, worked out
+            // at the first finding of the run under the combination.
+            let mut decisions: Vec<Vec<Option<Decision>>> = runs
                 .iter()
                 .map(|_| vec![None; combinations.len()])
                 .collect();
@@ -269,9 +265,8 @@ impl<'r> Policy<'r> {
                 if is_excluded {
                     return false;
                 }
-                let whole_file = !split.get(file).copied().unwrap_or(true);
                 let decided = match (runs.get(index), combination_of_file.get(file)) {
-                    (Some(run), Some(&combination)) if whole_file => {
+                    (Some(run), Some(&Some(combination))) => {
                         match decisions
                             .get_mut(index)
                             .and_then(|by_combination| by_combination.get_mut(combination))
@@ -345,9 +340,12 @@ impl<'r> Policy<'r> {
     }
 }
 
-/// What becomes of the findings of `run` at a place under `layers`: left out (`None`), or
-/// kept, with the severity the layers set if they set one.
-fn decision(run: &RuleRun<'_>, layers: &[&Layer]) -> Option<Option<Severity>> {
+/// What becomes of a run's findings at a place: left out (`None`), or kept, with the
+/// severity the place's layers set if they set one.
+type Decision = Option<Option<Severity>>;
+
+/// The [`Decision`] for the findings of `run` at a place under `layers`.
+fn decision(run: &RuleRun<'_>, layers: &[&Layer]) -> Decision {
     (enabled(run.rule, layers) && params(run.rule, layers) == run.params)
         .then(|| severity(run.rule, layers))
 }
