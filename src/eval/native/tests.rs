@@ -29,6 +29,20 @@ fn bundled_rule<'r>(rules: &'r [Rule], id: &str) -> &'r Rule {
         .unwrap_or_else(|| panic!("{id} is bundled"))
 }
 
+/// Every fixture of the bundled packs (`fixtures`, relative to the repository) and every
+/// example: the repositories the compiled rules are checked against the evaluator on.
+fn fixtures_and_examples(fixtures: &[PathBuf]) -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let examples = std::fs::read_dir(root.join("examples"))
+        .expect("lists the examples")
+        .filter_map(|entry| entry.ok().map(|e| e.path()));
+    fixtures
+        .iter()
+        .map(|f| root.join(f))
+        .chain(examples)
+        .collect()
+}
+
 /// The repository of `examples/pc2`, loaded.
 fn pc2() -> Loaded {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pc2");
@@ -70,7 +84,6 @@ fn rustfmt(code: &str) -> String {
 #[test]
 fn the_compiled_rules_find_what_the_evaluator_finds() {
     let (_, rules, fixtures) = bundled();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let runs: Vec<RuleRun<'_>> = rules
         .iter()
         .map(|rule| RuleRun {
@@ -87,12 +100,9 @@ fn the_compiled_rules_find_what_the_evaluator_finds() {
         "{compiled} of {} rules compiled",
         rules.len()
     );
-    let examples = std::fs::read_dir(root.join("examples"))
-        .expect("lists the examples")
-        .filter_map(|entry| entry.ok().map(|e| e.path()));
     let mut checked = 0;
     let mut found = 0;
-    for path in fixtures.iter().map(|f| root.join(f)).chain(examples) {
+    for path in fixtures_and_examples(&fixtures) {
         let loaded = load(&path, &LoadOptions::default());
         let world = World::new(&loaded.repository, &loaded.sources);
         let native = evaluate(&runs, &world);
@@ -168,7 +178,6 @@ fn other_values(default: &ExprKind) -> [ParamValue; 2] {
 #[test]
 fn the_compiled_rules_read_the_params_configuration_gives() {
     let (_, rules, fixtures) = bundled();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut runs: Vec<RuleRun<'_>> = Vec::new();
     for rule in rules.iter().filter(|rule| !rule.params.is_empty()) {
         for variant in 0..2 {
@@ -190,11 +199,8 @@ fn the_compiled_rules_read_the_params_configuration_gives() {
         }
     }
     assert!(runs.len() >= 80, "{} runs", runs.len());
-    let examples = std::fs::read_dir(root.join("examples"))
-        .expect("lists the examples")
-        .filter_map(|entry| entry.ok().map(|e| e.path()));
     let mut found = 0;
-    for path in fixtures.iter().map(|f| root.join(f)).chain(examples) {
+    for path in fixtures_and_examples(&fixtures) {
         let loaded = load(&path, &LoadOptions::default());
         let world = World::new(&loaded.repository, &loaded.sources);
         // One run at a time: a rule's findings do not say which of its runs made them.
