@@ -19,7 +19,7 @@ use crate::eval::compile::{
 };
 use crate::eval::join::{Candidates, Index, IndexKey, Indexes, KeyId, Plan, SharedIndexes};
 use crate::eval::members::Members;
-use crate::eval::native::{self, Cx, NativeRule, Stop};
+use crate::eval::native::{self, Cx, NativeRule, RuleInRun, Stop};
 use crate::eval::value::Value;
 use crate::eval::world::World;
 use crate::lang::ast::{BinaryOp, Expr, ExprKind, QuantifierKind, Rule};
@@ -449,14 +449,14 @@ fn run_part<'m: 'r, 'r>(
     };
     if let Some((native, params)) = &prepared.native {
         let range = part.elements.as_ref().map(|(_, range)| range.clone());
-        let mut cx = Cx::new(
-            world,
-            patterns,
-            prepared.rule.file,
-            (&prepared.identity, params),
-            range,
-            (&prepared.spent, max_steps),
-        );
+        let rule = RuleInRun {
+            file: prepared.rule.file,
+            identity: &prepared.identity,
+            params,
+            spent: &prepared.spent,
+            max_steps,
+        };
+        let mut cx = Cx::new(world, patterns, rule, range);
         let outcome = native
             .queries
             .get(part.query)

@@ -2,8 +2,8 @@
 //! Each query becomes a function that does what the evaluator does with the same compiled
 //! query (the same loops, the same condition parts in the same places, the same runtime
 //! helpers for every value), without walking the tree or binding a scope stack, and with a
-//! step counted for each element a loop visits. A test regenerates the file and fails when the committed one differs; run it with
-//! `DOCKPOLICY_GENERATE=1` to write it.
+//! step counted for each element a loop visits. A test regenerates the file and fails when
+//! the committed one differs; run it with `DOCKPOLICY_GENERATE=1` to write it.
 
 use std::fmt::Write as _;
 

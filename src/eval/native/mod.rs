@@ -67,17 +67,26 @@ impl From<Diagnostic> for Stop {
 /// The steps a part counts before it adds them to its rule's.
 const STEP_BATCH: u64 = 4096;
 
+/// The rule a compiled query runs for, in one run of it.
+pub struct RuleInRun<'w> {
+    /// The rule's file, for the spans of its patterns.
+    pub file: FileId,
+    /// What its findings carry.
+    pub identity: &'w RuleIdentity,
+    /// The value of each of its params in this run (configured or default), in the order
+    /// the rule declares them.
+    pub params: &'w [Value<'static>],
+    /// The steps all its parts have taken, and its budget.
+    pub spent: &'w AtomicU64,
+    pub max_steps: u64,
+}
+
 /// What a compiled query runs with: the world, the run's patterns, the rule, and the findings
 /// it has made.
 pub struct Cx<'w, 'm> {
     world: &'w World<'m>,
     patterns: &'w Patterns,
-    /// The rule's file, for the spans of its patterns.
-    file: FileId,
-    rule: &'w RuleIdentity,
-    /// The value of each of the rule's params in this run (configured or default), in the
-    /// order the rule declares them.
-    params: &'w [Value<'static>],
+    rule: RuleInRun<'w>,
     /// The indexes of the lists the query's joins have looked up (as the evaluator's part
     /// keeps them: [`Indexes`]).
     indexes: Indexes<'m>,
@@ -86,10 +95,7 @@ pub struct Cx<'w, 'm> {
     /// The run of the elements of the first loop's collection this part visits (all of them
     /// when `None`).
     range: Option<Range<usize>>,
-    /// The steps of the rule's parts so far, the budget, and the steps this part has taken
-    /// and not yet added.
-    spent: &'w AtomicU64,
-    max_steps: u64,
+    /// The steps this part has taken and not yet added to the rule's.
     steps: u64,
     pub findings: Vec<Finding>,
 }
@@ -98,22 +104,16 @@ impl<'w, 'm> Cx<'w, 'm> {
     pub fn new(
         world: &'w World<'m>,
         patterns: &'w Patterns,
-        file: FileId,
-        rule: (&'w RuleIdentity, &'w [Value<'static>]),
+        rule: RuleInRun<'w>,
         range: Option<Range<usize>>,
-        budget: (&'w AtomicU64, u64),
     ) -> Cx<'w, 'm> {
         Cx {
             world,
             patterns,
-            file,
-            rule: rule.0,
-            params: rule.1,
+            rule,
             indexes: Indexes::default(),
             other_keys: 0,
             range,
-            spent: budget.0,
-            max_steps: budget.1,
             steps: 0,
             findings: Vec::new(),
         }
@@ -180,9 +180,9 @@ impl<'w, 'm> Cx<'w, 'm> {
     /// are over its budget.
     #[cold]
     pub fn count_steps(&mut self) -> Result<(), Stop> {
-        let spent = self.spent.fetch_add(self.steps, Ordering::Relaxed) + self.steps;
+        let spent = self.rule.spent.fetch_add(self.steps, Ordering::Relaxed) + self.steps;
         self.steps = 0;
-        if spent > self.max_steps {
+        if spent > self.rule.max_steps {
             return Err(Stop::OutOfSteps);
         }
         Ok(())
@@ -191,7 +191,7 @@ impl<'w, 'm> Cx<'w, 'm> {
     /// The span `start..end` of the rule's file.
     pub fn span(&self, start: u32, end: u32) -> Span {
         Span {
-            file: self.file,
+            file: self.rule.file,
             start,
             end,
         }
@@ -244,7 +244,7 @@ impl<'w, 'm> Cx<'w, 'm> {
 
     /// The value of param number `index` in this run.
     pub fn param(&self, index: usize) -> Value<'static> {
-        self.params.get(index).cloned().unwrap_or(Value::Null)
+        self.rule.params.get(index).cloned().unwrap_or(Value::Null)
     }
 
     /// Param number `index`, a list (as configuration checks), prepared for `in`.
@@ -307,7 +307,7 @@ impl<'w, 'm> Cx<'w, 'm> {
     fn findings_of(&self) -> FindingOf<'w, 'm> {
         FindingOf {
             world: self.world,
-            rule: self.rule,
+            rule: self.rule.identity,
         }
     }
 }
