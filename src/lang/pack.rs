@@ -101,20 +101,21 @@ pub fn bundled_packs(sources: &mut Sources) -> (Vec<Pack>, Vec<Diagnostic>) {
     let packs = BUNDLED_PACKS
         .iter()
         .map(|bundled| {
-            let mut prebuilt = Vec::new();
-            let mut to_parse = Vec::new();
+            let mut rules = Vec::with_capacity(bundled.rules.len());
+            let mut checked = true;
             for (path, text) in bundled.rules {
                 let file = sources.add(PathBuf::from(path), path.to_string(), text.to_string());
                 match super::prebuilt::rule(path, text_hash(text), file) {
-                    Some(rule) => prebuilt.push(rule),
-                    None => to_parse.push(file),
+                    Some(rule) => rules.push(rule),
+                    // A text the trees were not generated from (only while `rules/` is edited).
+                    None => {
+                        checked = false;
+                        let (rule, found) = parse_rule_file(file, text);
+                        diagnostics.extend(found);
+                        rules.extend(rule);
+                    }
                 }
             }
-            let checked = to_parse.is_empty();
-            let parsed = parse_files(&to_parse, sources, &mut diagnostics);
-            // In path order, as the files were added.
-            let mut rules: Vec<Rule> = prebuilt.into_iter().chain(parsed).collect();
-            rules.sort_by_key(|rule| rule.file);
             Pack {
                 name: bundled.name.to_string(),
                 origin: PackOrigin::Bundled,
