@@ -18,7 +18,12 @@ fn generate(rules: &[(&str, Rule)]) -> String {
          #![allow(clippy::all, clippy::pedantic)]\n\n\
          use crate::diag::Severity;\n\
          use crate::lang::ast::*;\n\
-         use crate::source::{FileId, Span, Spanned};\n\n",
+         use crate::source::{FileId, Span, Spanned};\n\n\
+         /// The spans (`sp`) and spanned names (`sd`) of `file`.\n\
+         fn spans(file: FileId) -> (impl Fn(u32, u32) -> Span, impl Fn(&str, u32, u32) -> Spanned<String>) {\n\
+         \x20   let sp = move |start, end| Span { file, start, end };\n\
+         \x20   (sp, move |value: &str, start, end| Spanned { value: value.to_string(), span: sp(start, end) })\n\
+         }\n\n",
     );
     let mut registry = String::from(
         "/// The bundled rule files' paths, the hashes of the texts the trees were generated \
@@ -28,11 +33,7 @@ fn generate(rules: &[(&str, Rule)]) -> String {
     for (path, rule) in rules {
         let name = rule.id.value.to_lowercase();
         let _ = writeln!(out, "fn {name}(file: FileId) -> Rule {{");
-        out.push_str("    let sp = |start, end| Span { file, start, end };\n");
-        out.push_str("    let sd = |value: &str, start, end| Spanned {\n");
-        out.push_str("        value: value.to_string(),\n");
-        out.push_str("        span: sp(start, end),\n");
-        out.push_str("    };\n");
+        out.push_str("    let (sp, sd) = spans(file);\n");
         let _ = writeln!(out, "    {}\n}}\n", rule_code(rule));
         let _ = writeln!(
             registry,

@@ -7,12 +7,14 @@ use crate::diag::Severity;
 use crate::lang::ast::*;
 use crate::source::{FileId, Span, Spanned};
 
+/// The spans (`sp`) and spanned names (`sd`) of `file`.
+fn spans(file: FileId) -> (impl Fn(u32, u32) -> Span, impl Fn(&str, u32, u32) -> Spanned<String>) {
+    let sp = move |start, end| Span { file, start, end };
+    (sp, move |value: &str, start, end| Spanned { value: value.to_string(), span: sp(start, end) })
+}
+
 fn dp5001(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0x4621563bd489d518,
@@ -31,11 +33,7 @@ fn dp5001(file: FileId) -> Rule {
 }
 
 fn dp2001(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0x99d1f187dd96b942,
@@ -54,11 +52,7 @@ fn dp2001(file: FileId) -> Rule {
 }
 
 fn dp2002(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0x9f0f0341888fccc7,
@@ -77,11 +71,7 @@ fn dp2002(file: FileId) -> Rule {
 }
 
 fn dp2003(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0x7554c78b6a2aaee0,
@@ -101,11 +91,7 @@ fn dp2003(file: FileId) -> Rule {
 }
 
 fn dp2004(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0x679828cea2da661a,
@@ -126,11 +112,7 @@ fn dp2004(file: FileId) -> Rule {
 }
 
 fn dp2005(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0xff347daea8b52912,
@@ -152,11 +134,7 @@ fn dp2005(file: FileId) -> Rule {
 }
 
 fn dp2006(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0xb0d7e45f272856ad,
@@ -177,11 +155,7 @@ fn dp2006(file: FileId) -> Rule {
 }
 
 fn dp1001(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0x51c0ffb6236f9270,
@@ -205,11 +179,7 @@ fn dp1001(file: FileId) -> Rule {
 }
 
 fn dp1002(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0x067c8ec52640afa6,
@@ -231,11 +201,7 @@ fn dp1002(file: FileId) -> Rule {
 }
 
 fn dp1003(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0x8e0287073c1bc599,
@@ -257,11 +223,7 @@ fn dp1003(file: FileId) -> Rule {
 }
 
 fn dp1004(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0x9428c07d5e35727b,
@@ -282,11 +244,7 @@ fn dp1004(file: FileId) -> Rule {
 }
 
 fn dp1005(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0x7d8b931071386b79,
@@ -305,11 +263,7 @@ fn dp1005(file: FileId) -> Rule {
 }
 
 fn dp1006(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0xc2b16128c660e915,
@@ -328,11 +282,7 @@ fn dp1006(file: FileId) -> Rule {
 }
 
 fn dp1007(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0x489210e97b060010,
@@ -354,11 +304,7 @@ fn dp1007(file: FileId) -> Rule {
 }
 
 fn dp1008(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0xb4a4248fd3a9e6fd,
@@ -384,11 +330,7 @@ fn dp1008(file: FileId) -> Rule {
 }
 
 fn dp1009(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0x52ef2401f2a18011,
@@ -410,11 +352,7 @@ fn dp1009(file: FileId) -> Rule {
 }
 
 fn dp1010(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0x0725da2993803f95,
@@ -439,11 +377,7 @@ fn dp1010(file: FileId) -> Rule {
 }
 
 fn dp1011(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0xb0a17534361ca0f8,
@@ -464,11 +398,7 @@ fn dp1011(file: FileId) -> Rule {
 }
 
 fn dp1012(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0x5e90068ce33e84aa,
@@ -490,11 +420,7 @@ fn dp1012(file: FileId) -> Rule {
 }
 
 fn dp3001(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0x3e144dc9b2a2ac7d,
@@ -513,11 +439,7 @@ fn dp3001(file: FileId) -> Rule {
 }
 
 fn dp3002(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0x286962da9471d2df,
@@ -536,11 +458,7 @@ fn dp3002(file: FileId) -> Rule {
 }
 
 fn dp3003(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0xa8df8df8d651dd1c,
@@ -559,11 +477,7 @@ fn dp3003(file: FileId) -> Rule {
 }
 
 fn dp3004(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0xd0f6f33f5008255c,
@@ -584,11 +498,7 @@ fn dp3004(file: FileId) -> Rule {
 }
 
 fn dp4001(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0x59d90a4e10332f83,
@@ -607,11 +517,7 @@ fn dp4001(file: FileId) -> Rule {
 }
 
 fn dp4002(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0xc74ff67e44d2a3a9,
@@ -634,11 +540,7 @@ fn dp4002(file: FileId) -> Rule {
 }
 
 fn dp4003(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0x20372efc996b4e60,
@@ -659,11 +561,7 @@ fn dp4003(file: FileId) -> Rule {
 }
 
 fn dp3005(file: FileId) -> Rule {
-    let sp = |start, end| Span { file, start, end };
-    let sd = |value: &str, start, end| Spanned {
-        value: value.to_string(),
-        span: sp(start, end),
-    };
+    let (sp, sd) = spans(file);
     Rule {
         file,
         text_hash: 0x9f4c9f452e4ccf49,
